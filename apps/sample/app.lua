@@ -1,0 +1,4 @@
+-- The sample app: one resource of each kind the framework offers.
+return {
+    name = "sample",
+}

@@ -1,0 +1,99 @@
+/*
+ * Settings: built-in defaults, overridden by the app's settings.lua, then by
+ * the environment (SOOM_<KEY>, nested keys joined by "__"; DATABASE_URL as
+ * itself).
+ *
+ * The table of known keys lives in config.c; it gives each key its type and
+ * default, so a wrong type, an unknown key or a bad value is refused with a
+ * message naming the key, before the server starts. A config is built once
+ * at start-up (soom_config_new, the setters, soom_config_finish) and only
+ * read afterwards, by every thread.
+ */
+#ifndef SOOM_CONFIG_H
+#define SOOM_CONFIG_H
+
+#include <stdbool.h>
+
+#include "soom/soom.h"
+
+enum soom_server_model {
+    SOOM_SERVER_THREADS,
+    SOOM_SERVER_THREAD_PER_CONNECTION,
+    SOOM_SERVER_PREFORK,
+};
+
+enum soom_log_level {
+    SOOM_LOG_DEBUG,
+    SOOM_LOG_INFO,
+    SOOM_LOG_WARN,
+    SOOM_LOG_ERROR,
+};
+
+enum soom_config_type {
+    SOOM_CONFIG_STRING,
+    SOOM_CONFIG_INT,
+    SOOM_CONFIG_NUMBER,
+    SOOM_CONFIG_BOOL,
+};
+
+struct soom_config {
+    /* server */
+    char *server;
+    enum soom_server_model model; /* derived from `server` */
+    long threads;                 /* 0: one per core */
+    long workers;                 /* prefork processes; 0: one per core */
+    char *host;
+    long port;
+    long max_body;
+    long max_header;
+    double idle_timeout; /* seconds */
+    long max_connections;
+    double drain_timeout; /* seconds */
+    long json_max_depth;
+    bool debug;
+    /* logs */
+    char *log_level;
+    enum soom_log_level level; /* derived from `log_level` */
+    bool access_log;
+    /* database */
+    char *database_url;
+};
+
+/* A config holding the defaults; freed with soom_config_free(). */
+SOOM_API struct soom_config *soom_config_new(void);
+SOOM_API void soom_config_free(struct soom_config *c);
+
+/* Typed setters for a dotted key ("pool.max"). Each returns SOOM_OK or
+ * SOOM_ECONFIG with a message naming the key in `err`: unknown key, or a
+ * value of the wrong type. An integer key accepts only integral numbers. */
+SOOM_API int soom_config_set_string(struct soom_config *c, const char *key, const char *value,
+                                    char *err, size_t errlen);
+SOOM_API int soom_config_set_number(struct soom_config *c, const char *key, double value,
+                                    char *err, size_t errlen);
+SOOM_API int soom_config_set_bool(struct soom_config *c, const char *key, bool value,
+                                  char *err, size_t errlen);
+
+/* Sets a key from text, parsed by the key's type (as from the environment:
+ * "true"/"false"/"1"/"0" for booleans). */
+SOOM_API int soom_config_set_text(struct soom_config *c, const char *key, const char *text,
+                                  char *err, size_t errlen);
+
+/* True when `key` is a known key or a section holding known keys ("pool"). */
+SOOM_API bool soom_config_is_section(const char *key);
+
+/* Applies SOOM_* variables and DATABASE_URL from `envp` (NULL-terminated,
+ * like environ). An unknown SOOM_ variable is an error: a typo must not be
+ * silently ignored. SOOM_HOME (where soom finds its Lua files) is reserved. */
+SOOM_API int soom_config_apply_env(struct soom_config *c, char *const *envp, char *err,
+                                   size_t errlen);
+
+/* Checks values and derives the enums; resolves 0 threads/workers to the
+ * number of cores. Call once, after every setter. */
+SOOM_API int soom_config_finish(struct soom_config *c, char *err, size_t errlen);
+
+/* Walks every key in table order, for exposing the settings to Lua. */
+typedef void (*soom_config_visit_fn)(void *ud, const char *key, enum soom_config_type type,
+                                     const void *value);
+SOOM_API void soom_config_each(const struct soom_config *c, soom_config_visit_fn fn, void *ud);
+
+#endif

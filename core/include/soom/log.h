@@ -1,0 +1,60 @@
+/*
+ * Structured logs: one JSON object per line on standard output.
+ *
+ * Every line has "time" (UTC, RFC 3339 with microseconds), "level" and
+ * "msg", then the fields the caller adds. A line is built in a caller-owned
+ * struct soom_log_line and written with a single write(2), so lines from
+ * different threads and processes never interleave (up to PIPE_BUF bytes).
+ * The access log is a specialised path: one line per request, formatted
+ * without malloc from a per-thread buffer.
+ */
+#ifndef SOOM_LOG_H
+#define SOOM_LOG_H
+
+#include <stdbool.h>
+
+#include "soom/buf.h"
+#include "soom/config.h"
+
+/* Sets the threshold and whether access lines are written. Call before
+ * starting threads. */
+SOOM_API void soom_log_setup(enum soom_log_level level, bool access_log);
+
+/* True when lines at `level` are written. */
+SOOM_API bool soom_log_enabled(enum soom_log_level level);
+
+struct soom_log_line {
+    struct soom_buf buf;
+    bool enabled;
+};
+
+/* Starts a line; the field calls and soom_log_end() are no-ops when the
+ * level is filtered out. */
+SOOM_API void soom_log_begin(struct soom_log_line *l, enum soom_log_level level, const char *msg);
+SOOM_API void soom_log_str(struct soom_log_line *l, const char *key, const char *value);
+SOOM_API void soom_log_strn(struct soom_log_line *l, const char *key, const char *value,
+                            size_t len);
+SOOM_API void soom_log_int(struct soom_log_line *l, const char *key, long long value);
+SOOM_API void soom_log_bool(struct soom_log_line *l, const char *key, bool value);
+/* Writes the line and releases its buffer. */
+SOOM_API void soom_log_end(struct soom_log_line *l);
+
+/* A line with only a message. */
+SOOM_API void soom_log_msg(enum soom_log_level level, const char *msg);
+
+struct soom_access {
+    const char *request_id;
+    size_t request_id_len;
+    const char *method;
+    const char *path;
+    size_t path_len;
+    const char *route; /* pattern, or NULL when no route matched */
+    int status;
+    size_t bytes;
+    long long duration_us;
+};
+
+/* Writes the access line of one request, when enabled. */
+SOOM_API void soom_log_access(const struct soom_access *a);
+
+#endif

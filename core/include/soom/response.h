@@ -1,0 +1,41 @@
+/*
+ * Building the response of a request.
+ *
+ * The response lives in the request: a status, headers (copied into the
+ * request's arena) and a body. Setting a body replaces the previous one.
+ * Error responses are RFC 9457 problem documents, built by
+ * soom_response_problem(); every error the core answers goes through it.
+ */
+#ifndef SOOM_RESPONSE_H
+#define SOOM_RESPONSE_H
+
+#include "soom/buf.h"
+#include "soom/soom.h"
+
+struct soom_request;
+
+SOOM_API void soom_response_status(struct soom_request *r, int status);
+
+/* Adds a header; name and value are copied. */
+SOOM_API void soom_response_header(struct soom_request *r, const char *name, const char *value);
+
+/* Takes the bytes of `body` (the buffer is empty afterwards) with the given
+ * Content-Type (a static string or one the request outlives). */
+SOOM_API void soom_response_take(struct soom_request *r, struct soom_buf *body,
+                                 const char *content_type);
+
+/* Copies (p, n) as the body. */
+SOOM_API void soom_response_copy(struct soom_request *r, const char *p, size_t n,
+                                 const char *content_type);
+
+/* Answers an application/problem+json document with `status`, its reason
+ * phrase as title, `detail` (may be NULL) and the request path as instance.
+ * `errors`, when not NULL, is a JSON array text placed as the "errors"
+ * member. */
+SOOM_API void soom_response_problem(struct soom_request *r, int status, const char *detail,
+                                    const char *errors);
+
+/* The reason phrase of a status ("Not Found"); "Unknown" when unknown. */
+SOOM_API const char *soom_status_reason(int status);
+
+#endif

@@ -1,0 +1,46 @@
+/*
+ * The app as the core serves it: settings, the route table and the router.
+ *
+ * Built once at start-up from what the Lua layer declared (the resources
+ * and their routes), then read-only and shared by every worker thread of
+ * the process. Route ids are indexes into `routes` and match the order in
+ * which every worker's Lua state lists the same resources.
+ */
+#ifndef SOOM_APP_H
+#define SOOM_APP_H
+
+#include <stdbool.h>
+
+#include "soom/config.h"
+#include "soom/router.h"
+
+struct soom_lua_pool;
+
+struct soom_route {
+    int id;
+    char *pattern;
+    char *name;       /* where it was declared, for messages and logs */
+    unsigned methods; /* enum soom_method bits */
+    bool raw_body;    /* the resource takes its body as bytes, not JSON */
+};
+
+struct soom_app {
+    struct soom_config *config; /* owned */
+    char *dir;                  /* the app folder */
+    char *home;                 /* soom's data folder (share/soom) */
+    struct soom_router *router;
+    struct soom_route *routes;
+    size_t nroutes;
+    struct soom_lua_pool *lua; /* per process, made after any fork */
+};
+
+/* An app with no routes, taking ownership of `config`. */
+struct soom_app *soom_app_new(struct soom_config *config, const char *dir, const char *home);
+void soom_app_free(struct soom_app *app);
+
+/* Adds a route; its id is the number of routes before it. Errors as
+ * soom_router_add(), with the message in `err`. */
+int soom_app_add_route(struct soom_app *app, const char *pattern, unsigned methods,
+                       const char *name, bool raw_body, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,304 @@
+/*
+ * The settings table and its loaders.
+ *
+ * KEYS is the single source of truth: each entry gives a dotted key, its
+ * type, where it lives in struct soom_config and its default. Loading from
+ * Lua, from the environment and listing for Lua all walk this table, so a
+ * new setting is one line here plus its field.
+ */
+#include "soom/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "soom/error.h"
+
+struct key {
+    const char *name;
+    enum soom_config_type type;
+    size_t offset;
+    const char *def; /* default, as text */
+    double min, max; /* bounds for numbers */
+};
+
+#define F(field) offsetof(struct soom_config, field)
+#define BIG 1e15
+
+static const struct key KEYS[] = {
+    {"server", SOOM_CONFIG_STRING, F(server), "threads", 0, 0},
+    {"threads", SOOM_CONFIG_INT, F(threads), "0", 0, 1024},
+    {"workers", SOOM_CONFIG_INT, F(workers), "0", 0, 1024},
+    {"host", SOOM_CONFIG_STRING, F(host), "127.0.0.1", 0, 0},
+    {"port", SOOM_CONFIG_INT, F(port), "8000", 0, 65535},
+    {"max_body", SOOM_CONFIG_INT, F(max_body), "1048576", 0, BIG},
+    {"max_header", SOOM_CONFIG_INT, F(max_header), "32768", 1024, 1 << 24},
+    {"idle_timeout", SOOM_CONFIG_NUMBER, F(idle_timeout), "30", 0.05, 86400},
+    {"max_connections", SOOM_CONFIG_INT, F(max_connections), "1024", 1, 1000000},
+    {"drain_timeout", SOOM_CONFIG_NUMBER, F(drain_timeout), "10", 0, 3600},
+    {"json_max_depth", SOOM_CONFIG_INT, F(json_max_depth), "64", 1, 512},
+    {"debug", SOOM_CONFIG_BOOL, F(debug), "false", 0, 0},
+    {"log_level", SOOM_CONFIG_STRING, F(log_level), "info", 0, 0},
+    {"access_log", SOOM_CONFIG_BOOL, F(access_log), "true", 0, 0},
+    {"database_url", SOOM_CONFIG_STRING, F(database_url), "", 0, 0},
+};
+#define NKEYS (sizeof KEYS / sizeof KEYS[0])
+
+static const struct key *find_key(const char *name)
+{
+    for (size_t i = 0; i < NKEYS; i++) {
+        if (strcmp(KEYS[i].name, name) == 0)
+            return &KEYS[i];
+    }
+    return NULL;
+}
+
+static void *field(struct soom_config *c, const struct key *k)
+{
+    return (char *)c + k->offset;
+}
+
+static int fail(char *err, size_t errlen, const char *fmt, const char *key, const char *what)
+{
+    snprintf(err, errlen, fmt, key, what);
+    return SOOM_ECONFIG;
+}
+
+static const char *TYPE_NAMES[] = {"a string", "an integer", "a number", "a boolean"};
+
+static int unknown(const char *key, char *err, size_t errlen)
+{
+    return fail(err, errlen, "unknown setting \"%s\"%s", key, "");
+}
+
+static int store_number(struct soom_config *c, const struct key *k, double v, char *err,
+                        size_t errlen)
+{
+    if (k->type == SOOM_CONFIG_INT && v != floor(v))
+        return fail(err, errlen, "setting \"%s\" must be %s", k->name, TYPE_NAMES[k->type]);
+    if (v < k->min || v > k->max) {
+        snprintf(err, errlen, "setting \"%s\" must be between %g and %g", k->name, k->min,
+                 k->max);
+        return SOOM_ECONFIG;
+    }
+    if (k->type == SOOM_CONFIG_INT)
+        *(long *)field(c, k) = (long)v;
+    else
+        *(double *)field(c, k) = v;
+    return SOOM_OK;
+}
+
+int soom_config_set_string(struct soom_config *c, const char *key, const char *value,
+                           char *err, size_t errlen)
+{
+    const struct key *k = find_key(key);
+    if (k == NULL)
+        return unknown(key, err, errlen);
+    if (k->type != SOOM_CONFIG_STRING)
+        return fail(err, errlen, "setting \"%s\" must be %s, not a string", key,
+                    TYPE_NAMES[k->type]);
+    char **slot = field(c, k);
+    free(*slot);
+    *slot = xstrdup(value);
+    return SOOM_OK;
+}
+
+int soom_config_set_number(struct soom_config *c, const char *key, double value, char *err,
+                           size_t errlen)
+{
+    const struct key *k = find_key(key);
+    if (k == NULL)
+        return unknown(key, err, errlen);
+    if (k->type != SOOM_CONFIG_INT && k->type != SOOM_CONFIG_NUMBER)
+        return fail(err, errlen, "setting \"%s\" must be %s, not a number", key,
+                    TYPE_NAMES[k->type]);
+    return store_number(c, k, value, err, errlen);
+}
+
+int soom_config_set_bool(struct soom_config *c, const char *key, bool value, char *err,
+                         size_t errlen)
+{
+    const struct key *k = find_key(key);
+    if (k == NULL)
+        return unknown(key, err, errlen);
+    if (k->type != SOOM_CONFIG_BOOL)
+        return fail(err, errlen, "setting \"%s\" must be %s, not a boolean", key,
+                    TYPE_NAMES[k->type]);
+    *(bool *)field(c, k) = value;
+    return SOOM_OK;
+}
+
+static int parse_bool(const char *t, bool *out)
+{
+    if (strcmp(t, "true") == 0 || strcmp(t, "1") == 0 || strcmp(t, "yes") == 0 ||
+        strcmp(t, "on") == 0) {
+        *out = true;
+        return 0;
+    }
+    if (strcmp(t, "false") == 0 || strcmp(t, "0") == 0 || strcmp(t, "no") == 0 ||
+        strcmp(t, "off") == 0) {
+        *out = false;
+        return 0;
+    }
+    return -1;
+}
+
+int soom_config_set_text(struct soom_config *c, const char *key, const char *text, char *err,
+                         size_t errlen)
+{
+    const struct key *k = find_key(key);
+    if (k == NULL)
+        return unknown(key, err, errlen);
+    switch (k->type) {
+    case SOOM_CONFIG_STRING:
+        return soom_config_set_string(c, key, text, err, errlen);
+    case SOOM_CONFIG_BOOL: {
+        bool b;
+        if (parse_bool(text, &b) != 0)
+            return fail(err, errlen, "setting \"%s\" must be a boolean, not \"%s\"", key, text);
+        return soom_config_set_bool(c, key, b, err, errlen);
+    }
+    case SOOM_CONFIG_INT:
+    case SOOM_CONFIG_NUMBER: {
+        char *end;
+        errno = 0;
+        double v = strtod(text, &end);
+        if (errno != 0 || end == text || *end != '\0' || !isfinite(v))
+            return fail(err, errlen, "setting \"%s\" must be a number, not \"%s\"", key, text);
+        return store_number(c, k, v, err, errlen);
+    }
+    }
+    return SOOM_ECONFIG;
+}
+
+struct soom_config *soom_config_new(void)
+{
+    struct soom_config *c = xcalloc(1, sizeof *c);
+    char err[256];
+    for (size_t i = 0; i < NKEYS; i++) {
+        int rc = soom_config_set_text(c, KEYS[i].name, KEYS[i].def, err, sizeof err);
+        (void)rc;
+    }
+    return c;
+}
+
+void soom_config_free(struct soom_config *c)
+{
+    if (c == NULL)
+        return;
+    for (size_t i = 0; i < NKEYS; i++) {
+        if (KEYS[i].type == SOOM_CONFIG_STRING)
+            free(*(char **)field(c, &KEYS[i]));
+    }
+    free(c);
+}
+
+bool soom_config_is_section(const char *key)
+{
+    size_t n = strlen(key);
+    for (size_t i = 0; i < NKEYS; i++) {
+        if (strncmp(KEYS[i].name, key, n) == 0 && KEYS[i].name[n] == '.')
+            return true;
+    }
+    return false;
+}
+
+/* SOOM_POOL__MAX_SIZE -> pool.max_size */
+static void env_to_key(const char *name, size_t len, char *key, size_t keylen)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < len && o + 1 < keylen; i++) {
+        if (name[i] == '_' && i + 1 < len && name[i + 1] == '_') {
+            key[o++] = '.';
+            i++;
+        } else {
+            key[o++] = (char)tolower((unsigned char)name[i]);
+        }
+    }
+    key[o] = '\0';
+}
+
+int soom_config_apply_env(struct soom_config *c, char *const *envp, char *err, size_t errlen)
+{
+    static const char PREFIX[] = "SOOM_";
+    for (char *const *e = envp; e != NULL && *e != NULL; e++) {
+        const char *eq = strchr(*e, '=');
+        if (eq == NULL)
+            continue;
+        const char *name = *e;
+        size_t namelen = (size_t)(eq - name);
+        const char *value = eq + 1;
+        int rc = SOOM_OK;
+        if (namelen == 12 && strncmp(name, "DATABASE_URL", 12) == 0) {
+            rc = soom_config_set_string(c, "database_url", value, err, errlen);
+        } else if (namelen > 5 && strncmp(name, PREFIX, 5) == 0) {
+            if (namelen == 9 && strncmp(name, "SOOM_HOME", 9) == 0)
+                continue;
+            char key[128];
+            env_to_key(name + 5, namelen - 5, key, sizeof key);
+            if (find_key(key) == NULL) {
+                snprintf(err, errlen, "unknown setting \"%s\" from environment variable %.*s",
+                         key, (int)namelen, name);
+                return SOOM_ECONFIG;
+            }
+            rc = soom_config_set_text(c, key, value, err, errlen);
+        }
+        if (rc != SOOM_OK)
+            return rc;
+    }
+    return SOOM_OK;
+}
+
+static int one_of(const char *key, const char *value, const char *const *names, int n,
+                  int *out, char *err, size_t errlen)
+{
+    for (int i = 0; i < n; i++) {
+        if (strcmp(value, names[i]) == 0) {
+            *out = i;
+            return SOOM_OK;
+        }
+    }
+    size_t w = (size_t)snprintf(err, errlen, "setting \"%s\" is \"%s\"; expected one of", key,
+                                value);
+    for (int i = 0; i < n && w < errlen; i++)
+        w += (size_t)snprintf(err + w, errlen - w, "%s \"%s\"", i ? "," : "", names[i]);
+    return SOOM_ECONFIG;
+}
+
+int soom_config_finish(struct soom_config *c, char *err, size_t errlen)
+{
+    static const char *const MODELS[] = {"threads", "thread-per-connection", "prefork"};
+    static const char *const LEVELS[] = {"debug", "info", "warn", "error"};
+    int v = 0;
+    int rc = one_of("server", c->server, MODELS, 3, &v, err, errlen);
+    if (rc != SOOM_OK)
+        return rc;
+    c->model = (enum soom_server_model)v;
+    rc = one_of("log_level", c->log_level, LEVELS, 4, &v, err, errlen);
+    if (rc != SOOM_OK)
+        return rc;
+    c->level = (enum soom_log_level)v;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (cores < 1)
+        cores = 1;
+    if (c->threads == 0)
+        c->threads = cores;
+    if (c->workers == 0)
+        c->workers = cores;
+    return SOOM_OK;
+}
+
+void soom_config_each(const struct soom_config *c, soom_config_visit_fn fn, void *ud)
+{
+    for (size_t i = 0; i < NKEYS; i++) {
+        const void *p = (const char *)c + KEYS[i].offset;
+        if (KEYS[i].type == SOOM_CONFIG_STRING)
+            p = *(char *const *)p;
+        fn(ud, KEYS[i].name, KEYS[i].type, p);
+    }
+}

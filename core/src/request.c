@@ -1,0 +1,207 @@
+/*
+ * Request lifecycle and accessors: creation with its arena, the request id,
+ * and the lookups of soom/request.h.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "alloc.h"
+#include "request_impl.h"
+#include "soom/router.h"
+
+uint64_t soom_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Each thread keeps one spare arena: a request takes it and gives it back
+ * reset, so steady traffic allocates no arena memory. The key's destructor
+ * frees the spare of a thread that ends (thread-per-connection). */
+static pthread_key_t spare_key;
+static pthread_once_t spare_once = PTHREAD_ONCE_INIT;
+
+static void spare_free(void *a)
+{
+    soom_arena_free(a);
+}
+
+static void spare_init(void)
+{
+    pthread_key_create(&spare_key, spare_free);
+}
+
+struct soom_request *soom_request_new(const struct soom_app *app)
+{
+    pthread_once(&spare_once, spare_init);
+    struct soom_arena *a = pthread_getspecific(spare_key);
+    if (a != NULL)
+        pthread_setspecific(spare_key, NULL);
+    else
+        a = soom_arena_new(8192);
+    struct soom_request *r = soom_arena_calloc(a, sizeof *r);
+    r->arena = a;
+    r->app = app;
+    r->start_ns = soom_now_ns();
+    r->status = 200;
+    return r;
+}
+
+void soom_request_free(struct soom_request *r)
+{
+    if (r == NULL)
+        return;
+    free(r->out_body);
+    struct soom_arena *a = r->arena;
+    soom_arena_reset(a);
+    if (pthread_getspecific(spare_key) == NULL)
+        pthread_setspecific(spare_key, a);
+    else
+        soom_arena_free(a);
+}
+
+/* ---- request id --------------------------------------------------------- */
+
+static bool id_char_ok(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '_' || c == '.' || c == ':' || c == '+' || c == '/' || c == '=';
+}
+
+/* xorshift128+ per thread, seeded from the kernel: ids need to be unique,
+ * not secret, and this costs a few instructions per request. */
+static uint64_t next_random(void)
+{
+    static _Thread_local uint64_t s[2];
+    if (s[0] == 0 && s[1] == 0) {
+        if (getrandom(s, sizeof s, 0) != (ssize_t)sizeof s || (s[0] | s[1]) == 0) {
+            s[0] = (uint64_t)soom_now_ns() | 1;
+            s[1] = (uint64_t)(uintptr_t)&s;
+        }
+    }
+    uint64_t x = s[0];
+    const uint64_t y = s[1];
+    s[0] = y;
+    x ^= x << 23;
+    s[1] = x ^ y ^ (x >> 17) ^ (y >> 26);
+    return s[1] + y;
+}
+
+void soom_request_assign_id(struct soom_request *r)
+{
+    size_t n;
+    const char *given = soom_request_header(r, "X-Request-Id", 12, &n);
+    if (given != NULL && n > 0 && n <= SOOM_REQUEST_ID_MAX) {
+        bool ok = true;
+        for (size_t i = 0; i < n && ok; i++)
+            ok = id_char_ok(given[i]);
+        if (ok) {
+            memcpy(r->request_id, given, n);
+            r->request_id[n] = '\0';
+            r->request_id_len = n;
+            return;
+        }
+    }
+    /* A version 4 UUID. */
+    static const char HEX[] = "0123456789abcdef";
+    uint64_t hi = next_random(), lo = next_random();
+    hi = (hi & ~0xF000ull) | 0x4000ull;
+    lo = (lo & ~(3ull << 62)) | (2ull << 62);
+    char *p = r->request_id;
+    for (int i = 0; i < 16; i++) {
+        if (i == 8 || i == 12)
+            *p++ = '-';
+        *p++ = HEX[(hi >> (60 - 4 * i)) & 15];
+    }
+    for (int i = 0; i < 16; i++) {
+        if (i == 0 || i == 4)
+            *p++ = '-';
+        *p++ = HEX[(lo >> (60 - 4 * i)) & 15];
+    }
+    *p = '\0';
+    r->request_id_len = (size_t)(p - r->request_id);
+}
+
+/* ---- accessors ---------------------------------------------------------- */
+
+struct soom_arena *soom_request_arena(struct soom_request *r)
+{
+    return r->arena;
+}
+
+const char *soom_request_method(const struct soom_request *r)
+{
+    return r->method_name;
+}
+
+unsigned soom_request_method_bit(const struct soom_request *r)
+{
+    return r->method;
+}
+
+const char *soom_request_path(const struct soom_request *r, size_t *len)
+{
+    *len = r->path_len;
+    return r->path;
+}
+
+const char *soom_request_id(const struct soom_request *r, size_t *len)
+{
+    *len = r->request_id_len;
+    return r->request_id;
+}
+
+const char *soom_request_header(const struct soom_request *r, const char *name,
+                                size_t name_len, size_t *len)
+{
+    for (size_t i = 0; i < r->nheaders; i++) {
+        const struct soom_kv *h = &r->headers[i];
+        if (h->key_len == name_len && strncasecmp(h->key, name, name_len) == 0) {
+            *len = h->value_len;
+            return h->value;
+        }
+    }
+    return NULL;
+}
+
+const char *soom_request_query(const struct soom_request *r, const char *name, size_t name_len,
+                               size_t *len)
+{
+    for (size_t i = r->nquery; i-- > 0;) {
+        const struct soom_kv *q = &r->query[i];
+        if (q->key_len == name_len && memcmp(q->key, name, name_len) == 0) {
+            *len = q->value_len;
+            return q->value;
+        }
+    }
+    return NULL;
+}
+
+const char *soom_request_param(const struct soom_request *r, const char *name, size_t name_len,
+                               size_t *len)
+{
+    for (size_t i = 0; i < r->match.nparams; i++) {
+        const struct soom_route_param *p = &r->match.params[i];
+        if (strlen(p->name) == name_len && memcmp(p->name, name, name_len) == 0) {
+            *len = p->len;
+            return p->value;
+        }
+    }
+    return NULL;
+}
+
+const char *soom_request_body(const struct soom_request *r, size_t *len)
+{
+    *len = r->body_len;
+    return r->body;
+}
+
+const struct soom_json *soom_request_json(const struct soom_request *r)
+{
+    return r->json;
+}

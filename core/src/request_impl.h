@@ -1,0 +1,94 @@
+/*
+ * The layout of a request, private to the core.
+ *
+ * One struct per HTTP request, carved from the request's own arena, so
+ * freeing the arena frees the request. The server fills the inbound part
+ * (method, path, headers, query, body); the pipeline fills the route and
+ * the response, which the server then sends. Strings in `headers` and
+ * `query` are borrowed from the HTTP layer, which keeps them until the
+ * request completes.
+ */
+#ifndef SOOM_REQUEST_IMPL_H
+#define SOOM_REQUEST_IMPL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "soom/arena.h"
+#include "soom/buf.h"
+#include "soom/request.h"
+#include "soom/router.h"
+
+struct soom_app;
+struct soom_route;
+
+struct soom_kv {
+    const char *key;
+    size_t key_len;
+    const char *value;
+    size_t value_len;
+};
+
+struct soom_header_out {
+    struct soom_header_out *next;
+    const char *name;
+    const char *value;
+};
+
+#define SOOM_REQUEST_ID_MAX 128
+
+struct soom_request {
+    struct soom_arena *arena;
+    const struct soom_app *app;
+    uint64_t start_ns;
+
+    /* inbound */
+    unsigned method;
+    const char *method_name;
+    const char *path;
+    size_t path_len;
+    struct soom_kv *headers;
+    size_t nheaders;
+    struct soom_kv *query;
+    size_t nquery;
+    char request_id[SOOM_REQUEST_ID_MAX + 1];
+    size_t request_id_len;
+
+    /* routing */
+    int route_status; /* SOOM_OK, SOOM_ENOTFOUND or SOOM_EMETHOD */
+    const struct soom_route *route;
+    struct soom_route_match match;
+
+    /* body */
+    char *body;
+    size_t body_len;
+    size_t body_cap;
+    size_t body_expected; /* Content-Length, or 0 */
+    bool body_discarding; /* over max_body: drop what still arrives */
+    size_t body_discarded;
+    struct soom_json *json;
+
+    /* response */
+    bool responded;
+    int status;
+    struct soom_header_out *out_headers;
+    const char *content_type;
+    char *out_body; /* malloc'ed; handed to the HTTP layer, which frees it */
+    size_t out_len;
+};
+
+/* A request for an HTTP request whose headers just arrived. The arena is
+ * owned by the request (soom_request_free). */
+struct soom_request *soom_request_new(const struct soom_app *app);
+
+/* Frees the request, its arena and its response body if still held. */
+void soom_request_free(struct soom_request *r);
+
+/* Sets the request id from X-Request-Id when well-formed, else generates
+ * one. Call after the headers are set. */
+void soom_request_assign_id(struct soom_request *r);
+
+/* Nanoseconds from a monotonic clock. */
+uint64_t soom_now_ns(void);
+
+#endif

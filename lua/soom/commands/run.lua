@@ -1,0 +1,25 @@
+--- soom run: serve an app.
+local soom = require "soom"
+local app = require "soom.app"
+local c = require "soom.core.c"
+local cli = require "soom.cli"
+
+return soom.command {
+    description = "Serve an app over HTTP",
+    arguments = {
+        { "app_dir", positional = true, help = "the app folder (default: --app, or the current folder)" },
+        { "port", type = "number", help = "port to listen on (settings.port)" },
+        { "host", help = "address to listen on (settings.host)" },
+        { "server", help = "threads, thread-per-connection or prefork (settings.server)" },
+    },
+    run = function(args)
+        local dir = app.resolve(args.app_dir or cli.app_dir or ".")
+        local settings = c.settings(app.user_settings(dir))
+        -- flags beat the environment, which beats settings.lua
+        settings.port = args.port or settings.port
+        settings.host = args.host or settings.host
+        settings.server = args.server or settings.server
+        local loaded = app.load(dir, settings)
+        return c.serve(settings, dir, loaded.routes, cli.home)
+    end,
+}

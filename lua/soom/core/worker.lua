@@ -1,0 +1,89 @@
+--- soom.core.worker: the Lua side of a worker state.
+--
+-- The core loads this module in every worker state, calls init() once with
+-- the app folder and the effective settings, and then calls the returned
+-- dispatch function for each request, on a coroutine, with the route's
+-- number, the request (a light userdata) and its method (an enum soom_method
+-- bit, which saves making a string per request). dispatch never
+-- raises: it returns
+--   status, body, headers, content_type, log_error
+-- where body is a table (encoded to JSON in C), a string or nil, and
+-- log_error, when set, is a traceback for the log.
+
+local errors = require "soom.errors"
+local loader = require "soom.app"
+local request = require "soom.core.request"
+
+local setmetatable, xpcall, tostring, traceback = setmetatable, xpcall, tostring, debug.traceback
+
+local _M = {}
+
+local routes
+local instance_mts = {}
+
+local PROBLEM = "application/problem+json"
+
+local METHOD_NAMES = {
+    [1] = "GET", [2] = "HEAD", [4] = "POST", [8] = "PUT", [16] = "PATCH", [32] = "DELETE",
+    [64] = "OPTIONS",
+}
+
+local INTERNAL = {
+    type = "about:blank",
+    title = "Internal Server Error",
+    status = 500,
+    detail = "the server hit an error; the request id is in the log",
+}
+
+local function on_error(err)
+    if errors.is_problem(err) then
+        return err
+    end
+    return { traceback = traceback(tostring(err), 2) }
+end
+
+local function run(route_id, req)
+    local self = setmetatable({ request = req }, instance_mts[route_id])
+    return self:dispatch(req)
+end
+
+local function problem(p, req)
+    local doc, headers = errors.document(p, req.path)
+    return p.status, doc, headers, PROBLEM
+end
+
+local function dispatch(route_id, ptr, method)
+    local req = request.new(ptr, METHOD_NAMES[method], routes[route_id])
+    local ok, body, status, headers = xpcall(run, on_error, route_id, req)
+    local a, b, c, d, e
+    if ok then
+        if errors.is_problem(body) then
+            a, b, c, d = problem(body, req)
+        else
+            a, b, c = status or 200, body, headers
+        end
+    elseif errors.is_problem(body) then
+        a, b, c, d = problem(body, req)
+    else
+        local doc = {}
+        for k, v in pairs(INTERNAL) do
+            doc[k] = v
+        end
+        doc.instance = req.path
+        a, b, c, d, e = 500, doc, nil, PROBLEM, body.traceback
+    end
+    request.close(req)
+    return a, b, c, d, e
+end
+
+--- Loads the app; returns the dispatcher and the number of routes.
+function _M.init(dir, settings)
+    local app = loader.load(dir, settings)
+    routes = app.routes
+    for i, route in ipairs(routes) do
+        instance_mts[i] = { __index = route.resource }
+    end
+    return dispatch, #routes
+end
+
+return _M

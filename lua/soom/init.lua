@@ -1,0 +1,47 @@
+--- soom: the public Lua API of the framework.
+--
+-- Apps `require "soom"` and find here everything they declare with:
+-- resources, errors, JSON helpers, commands and the settings. Each piece
+-- lives in its own module (soom.resource, soom.errors, soom.json,
+-- soom.cli); this file only gathers them.
+
+local c = require "soom.core.c"
+local errors = require "soom.errors"
+local json = require "soom.json"
+local resource = require "soom.resource"
+
+local _M = {
+    VERSION = c.version,
+
+    Resource = resource.Resource,
+
+    error = errors.error,
+    is_error = errors.is_problem,
+
+    json = json,
+    null = json.null,
+    array = json.array,
+
+    --- The effective settings (defaults, settings.lua, environment), set
+    -- when an app is loaded.
+    settings = {},
+}
+
+--- Declares a CLI command: a file in commands/ (or lua/soom/commands/)
+-- returns `soom.command{ description = ..., arguments = {...}, run = fn }`.
+function _M.command(def)
+    return require("soom.cli").command(def)
+end
+
+--- Writes a structured log line: soom.log("info", "message", { key = value }).
+function _M.log(level, msg, fields)
+    c.log(level, msg, fields)
+end
+
+--- Blocks the worker thread for `seconds`. For tests and demonstrations:
+-- the thread serves nothing else meanwhile.
+function _M.sleep(seconds)
+    c.sleep(seconds)
+end
+
+return _M

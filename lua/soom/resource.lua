@@ -1,0 +1,68 @@
+--- soom.resource: resources as Lua tables, in the manner of Django's
+-- class-based views.
+--
+-- A resource is a table of fields and methods. `soom.Resource{...}` makes
+-- one; `Base:extend{...}` (or simply `Base{...}`) makes a subclass that
+-- inherits every field and method of `Base` and may override any of them.
+-- A resource with a `route` is served: its `get`, `post`, `put`, `patch`
+-- and `delete` methods answer those HTTP methods (HEAD and OPTIONS are
+-- answered for it). A handler receives `(self, req)` and returns
+-- `body[, status[, headers]]`, where body is a table (sent as JSON), a
+-- string (sent as is) or nil.
+--
+-- Each request gets its own instance, a table whose fields fall back to the
+-- resource: `self.request` is the request, and anything a handler stores
+-- on `self` lasts only for that request.
+
+local setmetatable, type, error = setmetatable, type, error
+
+local _M = {}
+
+_M.HTTP_METHODS = { "get", "post", "put", "patch", "delete" }
+
+-- HEAD is answered by the GET handler; the server drops the body.
+local HANDLER_OF = {
+    GET = "get", HEAD = "get", POST = "post", PUT = "put", PATCH = "patch", DELETE = "delete",
+}
+
+local function extend(parent, def)
+    if def == nil then
+        def = {}
+    end
+    if type(def) ~= "table" then
+        error("a resource is declared with a table", 3)
+    end
+    def.super = parent
+    return setmetatable(def, { __index = parent, __call = extend })
+end
+
+local Resource = {
+    --- Take the body as bytes (req.raw_body) instead of parsing JSON.
+    raw_body = false,
+}
+setmetatable(Resource, { __call = extend })
+
+function Resource:extend(def)
+    return extend(self, def)
+end
+
+--- The HTTP methods this resource answers, upper-case.
+function Resource:methods()
+    local list = {}
+    for _, m in ipairs(_M.HTTP_METHODS) do
+        if type(self[m]) == "function" then
+            list[#list + 1] = m:upper()
+        end
+    end
+    return list
+end
+
+--- Runs the handler for the request's method. Override to wrap every
+-- method of a resource (timing, a common check, ...).
+function Resource:dispatch(req)
+    return self[HANDLER_OF[req.method]](self, req)
+end
+
+_M.Resource = Resource
+
+return _M
