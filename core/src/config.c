@@ -46,6 +46,17 @@ static const struct key KEYS[] = {
     {"log_level", SOOM_CONFIG_STRING, F(log_level), "info", 0, 0},
     {"access_log", SOOM_CONFIG_BOOL, F(access_log), "true", 0, 0},
     {"database_url", SOOM_CONFIG_STRING, F(database_url), "", 0, 0},
+    {"pool.min", SOOM_CONFIG_INT, F(pool_min), "1", 0, 1000},
+    {"pool.max", SOOM_CONFIG_INT, F(pool_max), "8", 1, 1000},
+    {"pool.acquire_timeout_ms", SOOM_CONFIG_INT, F(pool_acquire_timeout_ms), "5000", 0, 3600000},
+    {"pool.max_waiting", SOOM_CONFIG_INT, F(pool_max_waiting), "256", 0, 1000000},
+    {"pool.idle_check_ms", SOOM_CONFIG_INT, F(pool_idle_check_ms), "5000", 0, 3600000},
+    {"pool.statement_timeout_ms", SOOM_CONFIG_INT, F(pool_statement_timeout_ms), "30000", 0,
+     86400000},
+    {"pool.prepared", SOOM_CONFIG_BOOL, F(pool_prepared), "true", 0, 0},
+    {"numeric_as", SOOM_CONFIG_STRING, F(numeric_as), "string", 0, 0},
+    {"secret_key", SOOM_CONFIG_STRING, F(secret_key), "", 0, 0},
+    {"trust_proxy", SOOM_CONFIG_BOOL, F(trust_proxy), "false", 0, 0},
 };
 #define NKEYS (sizeof KEYS / sizeof KEYS[0])
 
@@ -283,6 +294,15 @@ int soom_config_finish(struct soom_config *c, char *err, size_t errlen)
     if (rc != SOOM_OK)
         return rc;
     c->level = (enum soom_log_level)v;
+    static const char *const NUMERIC[] = {"string", "number"};
+    rc = one_of("numeric_as", c->numeric_as, NUMERIC, 2, &v, err, errlen);
+    if (rc != SOOM_OK)
+        return rc;
+    if (c->pool_min > c->pool_max) {
+        snprintf(err, errlen, "setting \"pool.min\" (%ld) exceeds \"pool.max\" (%ld)",
+                 c->pool_min, c->pool_max);
+        return SOOM_ECONFIG;
+    }
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     if (cores < 1)
         cores = 1;

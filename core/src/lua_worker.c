@@ -386,7 +386,9 @@ void soom_lua_dispatch(struct soom_request *r)
     lua_pushinteger(co, r->route->id + 1);
     lua_pushlightuserdata(co, r);
     lua_pushinteger(co, (lua_Integer)r->method);
+    soom_request_set_current(r);
     int rc = lua_resume(co, 3);
+    soom_request_set_current(NULL);
     if (rc == 0) {
         lua_settop(co, 5);
         take_results(co, r);

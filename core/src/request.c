@@ -65,6 +65,18 @@ void soom_request_free(struct soom_request *r)
         soom_arena_free(a);
 }
 
+static _Thread_local struct soom_request *current_request;
+
+struct soom_request *soom_request_current(void)
+{
+    return current_request;
+}
+
+void soom_request_set_current(struct soom_request *r)
+{
+    current_request = r;
+}
+
 /* ---- request id --------------------------------------------------------- */
 
 static bool id_char_ok(char c)

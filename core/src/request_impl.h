@@ -21,6 +21,7 @@
 
 struct soom_app;
 struct soom_route;
+struct soom_pg_conn;
 
 struct soom_kv {
     const char *key;
@@ -68,6 +69,10 @@ struct soom_request {
     size_t body_discarded;
     struct soom_json *json;
 
+    /* the database connection this request holds, if any (released by a
+     * deferred callback on the arena) */
+    struct soom_pg_conn *pg;
+
     /* response */
     bool responded;
     int status;
@@ -87,6 +92,12 @@ void soom_request_free(struct soom_request *r);
 /* Sets the request id from X-Request-Id when well-formed, else generates
  * one. Call after the headers are set. */
 void soom_request_assign_id(struct soom_request *r);
+
+/* The request the calling thread is running Lua for, NULL outside of a
+ * dispatch. Lets C functions called from Lua (database access) find the
+ * request without it being passed through every Lua call. */
+struct soom_request *soom_request_current(void);
+void soom_request_set_current(struct soom_request *r);
 
 /* Nanoseconds from a monotonic clock. */
 uint64_t soom_now_ns(void);

@@ -93,8 +93,20 @@ static void test_env_errors(void)
 
 static void test_sections(void)
 {
+    CHECK(soom_config_is_section("pool"));
     CHECK(!soom_config_is_section("port"));
     CHECK(!soom_config_is_section("nope"));
+    struct soom_config *c = soom_config_new();
+    CHECK_INT(soom_config_set_number(c, "pool.max", 16, err, sizeof err), SOOM_OK);
+    CHECK_INT(c->pool_max, 16);
+    char *env[] = {"SOOM_POOL__MAX=32", "SOOM_POOL__PREPARED=false", NULL};
+    CHECK_INT(soom_config_apply_env(c, env, err, sizeof err), SOOM_OK);
+    CHECK_INT(c->pool_max, 32);
+    CHECK(!c->pool_prepared);
+    CHECK_INT(soom_config_set_number(c, "pool.min", 40, err, sizeof err), SOOM_OK);
+    CHECK_INT(soom_config_finish(c, err, sizeof err), SOOM_ECONFIG);
+    CHECK(strstr(err, "pool.min") != NULL);
+    soom_config_free(c);
 }
 
 int main(void)

@@ -57,6 +57,17 @@ struct soom_config {
     bool access_log;
     /* database */
     char *database_url;
+    long pool_min;
+    long pool_max;
+    long pool_acquire_timeout_ms;
+    long pool_max_waiting;
+    long pool_idle_check_ms;
+    long pool_statement_timeout_ms;
+    bool pool_prepared;
+    char *numeric_as; /* "string" (as Django REST framework) or "number" */
+    /* pagination */
+    char *secret_key;
+    bool trust_proxy;
 };
 
 /* A config holding the defaults; freed with soom_config_free(). */
