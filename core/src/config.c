@@ -234,9 +234,13 @@ static void env_to_key(const char *name, size_t len, char *key, size_t keylen)
     key[o] = '\0';
 }
 
-int soom_config_apply_env(struct soom_config *c, char *const *envp, char *err, size_t errlen)
+int soom_config_apply_env(struct soom_config *c, char *const *envp, char *unknown,
+                          size_t unknownlen, char *err, size_t errlen)
 {
     static const char PREFIX[] = "SOOM_";
+    size_t nunknown = 0;
+    if (unknownlen > 0)
+        unknown[0] = '\0';
     for (char *const *e = envp; e != NULL && *e != NULL; e++) {
         const char *eq = strchr(*e, '=');
         if (eq == NULL)
@@ -253,9 +257,14 @@ int soom_config_apply_env(struct soom_config *c, char *const *envp, char *err, s
             char key[128];
             env_to_key(name + 5, namelen - 5, key, sizeof key);
             if (find_key(key) == NULL) {
-                snprintf(err, errlen, "unknown setting \"%s\" from environment variable %.*s",
-                         key, (int)namelen, name);
-                return SOOM_ECONFIG;
+                if (nunknown + namelen + 2 < unknownlen) {
+                    if (nunknown > 0)
+                        unknown[nunknown++] = ',';
+                    memcpy(unknown + nunknown, name, namelen);
+                    nunknown += namelen;
+                    unknown[nunknown] = '\0';
+                }
+                continue;
             }
             rc = soom_config_set_text(c, key, value, err, errlen);
         }

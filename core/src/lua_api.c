@@ -88,13 +88,22 @@ static struct soom_config *check_config(lua_State *L, int idx, bool env)
         luaL_checktype(L, idx, LUA_TTABLE);
         rc = config_from_table(L, idx, "", c, err, sizeof err);
     }
+    char unknown[512] = "";
     if (rc == SOOM_OK && env)
-        rc = soom_config_apply_env(c, environ, err, sizeof err);
+        rc = soom_config_apply_env(c, environ, unknown, sizeof unknown, err, sizeof err);
     if (rc == SOOM_OK)
         rc = soom_config_finish(c, err, sizeof err);
     if (rc != SOOM_OK) {
         soom_config_free(c);
-        luaL_error(L, "%s", err);
+        lua_pushstring(L, err);
+        lua_error(L);
+    }
+    if (unknown[0] != '\0') {
+        struct soom_log_line l;
+        soom_log_begin(&l, SOOM_LOG_WARN,
+                       "ignoring SOOM_ environment variables that name no setting");
+        soom_log_str(&l, "variables", unknown);
+        soom_log_end(&l);
     }
     return c;
 }

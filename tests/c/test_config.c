@@ -7,6 +7,7 @@
 #include "test.h"
 
 static char err[512];
+static char unknown[256];
 
 static void test_defaults(void)
 {
@@ -67,7 +68,7 @@ static void test_env_overrides(void)
                    "SOOM_HOME=/somewhere",
                    "DATABASE_URL=postgres://u@h/db",
                    NULL};
-    CHECK_INT(soom_config_apply_env(c, env, err, sizeof err), SOOM_OK);
+    CHECK_INT(soom_config_apply_env(c, env, unknown, sizeof unknown, err, sizeof err), SOOM_OK);
     CHECK_INT(soom_config_finish(c, err, sizeof err), SOOM_OK);
     CHECK_INT(c->port, 9100);
     CHECK_INT(c->model, SOOM_SERVER_THREAD_PER_CONNECTION);
@@ -80,14 +81,15 @@ static void test_env_overrides(void)
 static void test_env_errors(void)
 {
     struct soom_config *c = soom_config_new();
-    char *typo[] = {"SOOM_PROT=1", NULL};
-    CHECK_INT(soom_config_apply_env(c, typo, err, sizeof err), SOOM_ECONFIG);
-    CHECK(strstr(err, "SOOM_PROT") != NULL);
+    char *typo[] = {"SOOM_PROT=1", "SOOM_SERVICE_HOST=10.0.0.1", NULL};
+    CHECK_INT(soom_config_apply_env(c, typo, unknown, sizeof unknown, err, sizeof err), SOOM_OK);
+    CHECK_STR(unknown, "SOOM_PROT,SOOM_SERVICE_HOST");
+    CHECK_INT(c->port, 8000);
     char *bad[] = {"SOOM_PORT=eighty", NULL};
-    CHECK_INT(soom_config_apply_env(c, bad, err, sizeof err), SOOM_ECONFIG);
+    CHECK_INT(soom_config_apply_env(c, bad, unknown, sizeof unknown, err, sizeof err), SOOM_ECONFIG);
     CHECK(strstr(err, "\"port\"") != NULL);
     char *badbool[] = {"SOOM_DEBUG=maybe", NULL};
-    CHECK_INT(soom_config_apply_env(c, badbool, err, sizeof err), SOOM_ECONFIG);
+    CHECK_INT(soom_config_apply_env(c, badbool, unknown, sizeof unknown, err, sizeof err), SOOM_ECONFIG);
     soom_config_free(c);
 }
 
@@ -100,7 +102,7 @@ static void test_sections(void)
     CHECK_INT(soom_config_set_number(c, "pool.max", 16, err, sizeof err), SOOM_OK);
     CHECK_INT(c->pool_max, 16);
     char *env[] = {"SOOM_POOL__MAX=32", "SOOM_POOL__PREPARED=false", NULL};
-    CHECK_INT(soom_config_apply_env(c, env, err, sizeof err), SOOM_OK);
+    CHECK_INT(soom_config_apply_env(c, env, unknown, sizeof unknown, err, sizeof err), SOOM_OK);
     CHECK_INT(c->pool_max, 32);
     CHECK(!c->pool_prepared);
     CHECK_INT(soom_config_set_number(c, "pool.min", 40, err, sizeof err), SOOM_OK);

@@ -93,10 +93,13 @@ SOOM_API int soom_config_set_text(struct soom_config *c, const char *key, const 
 SOOM_API bool soom_config_is_section(const char *key);
 
 /* Applies SOOM_* variables and DATABASE_URL from `envp` (NULL-terminated,
- * like environ). An unknown SOOM_ variable is an error: a typo must not be
- * silently ignored. SOOM_HOME (where soom finds its Lua files) is reserved. */
-SOOM_API int soom_config_apply_env(struct soom_config *c, char *const *envp, char *err,
-                                   size_t errlen);
+ * like environ). A variable naming a known key with a bad value is an error.
+ * A SOOM_ variable that names no key is not an error (environments carry
+ * unrelated variables: Kubernetes injects <SERVICE>_PORT, for one), but its
+ * name is listed in `unknown` (comma-separated) so the caller can warn about
+ * a likely typo. SOOM_HOME (where soom finds its Lua files) is reserved. */
+SOOM_API int soom_config_apply_env(struct soom_config *c, char *const *envp, char *unknown,
+                                   size_t unknownlen, char *err, size_t errlen);
 
 /* Checks values and derives the enums; resolves 0 threads/workers to the
  * number of cores. Call once, after every setter. */

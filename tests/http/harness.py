@@ -1,0 +1,226 @@
+"""End-to-end test harness: runs the built soom on a free loopback port and
+speaks real HTTP to it.
+
+A test file defines functions named test_*, each taking a Server (or not),
+and calls harness.main(globals()) at the bottom. main() runs the tests in
+order, prints one line per test and ends with "N passed, N failed"; the exit
+code is non-zero when anything failed.
+
+    srv = Server("apps/sample", env={"SOOM_SERVER": "prefork"}).start()
+    status, headers, body = srv.request("GET", "/hello")
+    srv.stop()
+"""
+
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+
+SOOM = os.environ.get("SOOM_BIN") or os.path.join(
+    os.path.dirname(__file__), "..", "..", "build", "bin", "soom")
+SOURCE = os.environ.get("SOOM_SOURCE") or os.path.abspath(
+    os.path.join(os.path.dirname(__file__), "..", ".."))
+SAMPLE = os.path.join(SOURCE, "apps", "sample")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def _complete(data):
+    """True when `data` holds a whole response with a Content-Length body."""
+    head, sep, body = data.partition(b"\r\n\r\n")
+    if not sep:
+        return False
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return len(body) >= int(value.strip())
+    return False
+
+
+class Server:
+    """A soom process serving an app on 127.0.0.1:<free port>."""
+
+    def __init__(self, app=SAMPLE, env=None, args=(), command="run"):
+        self.app = app
+        self.port = free_port()
+        self.env = dict(os.environ)
+        self.env.setdefault("SOOM_IDLE_TIMEOUT", "30")
+        self.env.update(env or {})
+        self.args = list(args)
+        self.command = command
+        self.proc = None
+        self.log_path = None
+        self._log = None
+
+    def start(self, wait=True):
+        fd, self.log_path = tempfile.mkstemp(prefix="soom-test-", suffix=".log")
+        self._log = os.fdopen(fd, "w")
+        cmd = [SOOM, self.command, self.app, "--port", str(self.port)] + self.args
+        self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT,
+                                     env=self.env, start_new_session=True)
+        if wait:
+            self.wait_ready()
+        return self
+
+    def wait_ready(self, timeout=20.0):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError("soom exited with %s:\n%s" % (self.proc.returncode, self.log()))
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise AssertionError("soom did not start listening:\n" + self.log())
+
+    def log(self):
+        if self._log:
+            self._log.flush()
+        with open(self.log_path) as f:
+            return f.read()
+
+    def log_lines(self):
+        """The log as parsed JSON lines (non-JSON lines are an error)."""
+        lines = []
+        for line in self.log().splitlines():
+            if line.strip():
+                lines.append(json.loads(line))
+        return lines
+
+    def connection(self, timeout=10):
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+
+    def request(self, method, path, body=None, headers=None, conn=None):
+        """One request; returns (status, headers dict with lower-case names, body bytes)."""
+        own = conn is None
+        conn = conn or self.connection()
+        hdrs = dict(headers or {})
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body).encode()
+            hdrs.setdefault("Content-Type", "application/json")
+        conn.request(method, path, body=body, headers=hdrs)
+        resp = conn.getresponse()
+        data = resp.read()
+        result = (resp.status, {k.lower(): v for k, v in resp.getheaders()}, data)
+        if own:
+            conn.close()
+        return result
+
+    def json(self, method, path, body=None, headers=None, conn=None):
+        status, hdrs, data = self.request(method, path, body, headers, conn)
+        return status, hdrs, (json.loads(data) if data else None)
+
+    def raw(self, data, read_timeout=5.0):
+        """Sends raw bytes on a new connection; returns everything read until close/timeout."""
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=read_timeout)
+        try:
+            try:
+                s.sendall(data)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # refused before we finished sending; read what came back
+            chunks = []
+            while True:
+                try:
+                    c = s.recv(65536)
+                except socket.timeout:
+                    break
+                except ConnectionResetError:
+                    # the server answered and closed with our data unread
+                    break
+                if not c:
+                    break
+                chunks.append(c)
+                if _complete(b"".join(chunks)):
+                    break
+            return b"".join(chunks)
+        finally:
+            s.close()
+
+    def signal(self, sig):
+        os.kill(self.proc.pid, sig)
+
+    def wait(self, timeout=30):
+        return self.proc.wait(timeout=timeout)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        if self._log:
+            self._log.close()
+            self._log = None
+
+
+def run_soom(*args, cwd=None, env=None, timeout=60):
+    """Runs `soom args...`; returns (exit code, stdout, stderr)."""
+    e = dict(os.environ)
+    e.update(env or {})
+    p = subprocess.run([SOOM] + list(args), cwd=cwd, env=e, capture_output=True, text=True,
+                       timeout=timeout)
+    return p.returncode, p.stdout, p.stderr
+
+
+def in_thread(fn, *args):
+    """Runs fn(*args) in a thread; returns a function that joins it and returns its result."""
+    box = {}
+
+    def target():
+        try:
+            box["value"] = fn(*args)
+        except BaseException as e:  # reported by the joiner
+            box["error"] = e
+
+    t = threading.Thread(target=target, daemon=True)
+    t.start()
+
+    def join(timeout=30):
+        t.join(timeout)
+        if t.is_alive():
+            raise AssertionError("thread did not finish")
+        if "error" in box:
+            raise box["error"]
+        return box.get("value")
+    return join
+
+
+def eq(actual, expected, what=""):
+    if actual != expected:
+        raise AssertionError("%s: expected %r, got %r" % (what or "value", expected, actual))
+
+
+def main(namespace, prefix="test_"):
+    tests = [(n, f) for n, f in namespace.items() if n.startswith(prefix) and callable(f)]
+    passed = failed = 0
+    only = os.environ.get("SOOM_TEST_ONLY")
+    for name, fn in tests:
+        if only and only not in name:
+            continue
+        t0 = time.time()
+        try:
+            fn()
+            passed += 1
+            print("ok   %s (%.2fs)" % (name, time.time() - t0), flush=True)
+        except BaseException:  # a failing test must not stop the others
+            failed += 1
+            print("FAIL %s (%.2fs)" % (name, time.time() - t0), flush=True)
+            traceback.print_exc(file=sys.stdout)
+    print("%d passed, %d failed" % (passed, failed), flush=True)
+    sys.exit(1 if failed else 0)
