@@ -26,7 +26,8 @@
 #include "soom/log.h"
 #include "soom/response.h"
 
-int luaopen_soom_core_c(lua_State *L); /* lua_api.c */
+int luaopen_soom_core_c(lua_State *L);       /* lua_api.c */
+int luaopen_soom_core_testing(lua_State *L); /* lua_testing.c */
 
 struct soom_lua {
     lua_State *L;
@@ -62,6 +63,8 @@ lua_State *soom_lua_open(const char *home, const char *app_dir)
     lua_getfield(L, -1, "preload");
     lua_pushcfunction(L, luaopen_soom_core_c);
     lua_setfield(L, -2, "soom.core.c");
+    lua_pushcfunction(L, luaopen_soom_core_testing);
+    lua_setfield(L, -2, "soom.core.testing");
     lua_pop(L, 2);
     soom_lua_json_setup(L);
     return L;

@@ -119,7 +119,7 @@ def check_limits(srv):
     assert reply == b"" or re.match(rb"HTTP/1\.1 (431|413|400)", reply), reply[:100]
     eq(srv.request("GET", "/hello")[0], 200)
     # garbage instead of HTTP
-    reply = srv.raw(b"\x00\x01\x02 nonsense\r\n\r\n")
+    reply = srv.raw(b"\x00\x01\x02 nonsense\r\n\r\n", read_timeout=1)
     assert reply == b"" or reply.startswith(b"HTTP/1.1 400"), reply[:100]
     eq(srv.request("GET", "/hello")[0], 200)
 

@@ -1,0 +1,110 @@
+--- soom test: run an app's tests against the app served for real, or Lua
+-- spec files.
+local soom = require "soom"
+local app = require "soom.app"
+local c = require "soom.core.c"
+local cli = require "soom.cli"
+local t = require "soom.test"
+
+local function load_cases(path)
+    local chunk, err = loadfile(path)
+    if not chunk then
+        error(err, 0)
+    end
+    local cases = chunk()
+    if type(cases) ~= "table" then
+        error(path .. " must return a list of t.case(...)", 0)
+    end
+    return cases
+end
+
+local function run_file(path, client, counts)
+    local ok, cases = pcall(load_cases, path)
+    if not ok then
+        counts.failed = counts.failed + 1
+        print(("FAIL %s\n     %s"):format(path, tostring(cases)))
+        return
+    end
+    local short = path:match("([^/]+)$")
+    for _, case in ipairs(cases) do
+        local passed, err = xpcall(case.fn, debug.traceback, client)
+        if passed then
+            counts.passed = counts.passed + 1
+            print(("ok   %s: %s"):format(short, case.name))
+        else
+            counts.failed = counts.failed + 1
+            print(("FAIL %s: %s\n     %s"):format(short, case.name, tostring(err):gsub("\n", "\n     ")))
+        end
+    end
+end
+
+local function lua_files(dir)
+    local files = {}
+    for _, f in ipairs(c.listdir(dir) or {}) do
+        if f:match("%.lua$") then
+            files[#files + 1] = dir .. "/" .. f
+        end
+    end
+    return files
+end
+
+--- Starts `soom run dir` on a free port; returns the client and a stop function.
+local function serve(dir, env)
+    local testing = require "soom.core.testing"
+    local port = testing.free_port()
+    local log = os.tmpname()
+    local pid = testing.spawn({ testing.exe(), "run", dir, "--port", tostring(port) }, log, env)
+    local deadline = c.now() + 30
+    while not testing.listening(port) do
+        if testing.wait(pid, 0) ~= nil or c.now() > deadline then
+            local f = io.open(log)
+            local text = f and f:read("*a") or ""
+            if f then
+                f:close()
+            end
+            error("the app did not start:\n" .. text, 0)
+        end
+        c.sleep(0.05)
+    end
+    return t.client(port), function()
+        testing.kill(pid, "TERM")
+        local code = testing.wait(pid, 30)
+        if code == nil then
+            testing.kill(pid, "KILL")
+            testing.wait(pid, 5)
+        end
+        os.remove(log)
+        return code
+    end
+end
+
+return soom.command {
+    description = "Run an app's tests (tests/*.lua) against the app served on loopback, or Lua spec files",
+    arguments = {
+        { "path", positional = true, help = "an app folder (default: --app, or the current folder), or a spec file" },
+    },
+    run = function(args)
+        local path = args.path or cli.app_dir or "."
+        local counts = { passed = 0, failed = 0 }
+        if c.filetype(path) == "file" then
+            run_file(path, nil, counts)
+        else
+            local dir = app.resolve(path)
+            local files = lua_files(dir .. "/tests")
+            if #files == 0 then
+                error(("no tests in %s/tests"):format(dir), 0)
+            end
+            local client, stop = serve(dir)
+            for _, file in ipairs(files) do
+                run_file(file, client, counts)
+            end
+            local code = stop()
+            if code ~= 0 then
+                counts.failed = counts.failed + 1
+                print(("FAIL the app exited with %s after SIGTERM"):format(tostring(code)))
+            end
+        end
+        print(("%d passed, %d failed"):format(counts.passed, counts.failed))
+        return counts.failed == 0 and 0 or 1
+    end,
+}
