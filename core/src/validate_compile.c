@@ -552,7 +552,7 @@ int soom_validator_compile(const char *p, size_t len, const struct soom_validate
         rc = vc_fail(&c, "", "the schema is not valid JSON");
     } else {
         rc = compile_all(&c);
-        v->text = cJSON_PrintUnformatted(v->doc);
+        v->text = xstrndup(p, len);
     }
     free(c.map);
     free(c.entries);
@@ -574,8 +574,7 @@ void soom_validator_free(struct soom_validator *v)
     soom_arena_free(v->arena);
     cJSON_Delete(v->doc);
     cJSON_Delete(v->meta);
-    if (v->text != NULL)
-        cJSON_free(v->text);
+    free(v->text);
     free(v);
 }
 

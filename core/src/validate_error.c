@@ -122,16 +122,12 @@ const char *vtypes_text(struct vctx *x, unsigned mask)
 
 const char *vvalue_text(struct vctx *x, const cJSON *v)
 {
-    char *text = cJSON_PrintUnformatted(v);
-    const char *out;
-    if (text == NULL) {
-        out = "(value)";
-    } else if (strlen(text) > 60) {
-        out = soom_arena_printf(x->arena, "%.57s...", text);
-    } else {
-        out = soom_arena_strndup(x->arena, text, strlen(text));
-    }
-    cJSON_free(text);
+    struct soom_buf b;
+    soom_buf_init(&b);
+    vjson_write(&b, v, 0);
+    const char *out = b.len > 60 ? soom_arena_printf(x->arena, "%.57s...", b.data)
+                                 : soom_arena_strndup(x->arena, b.data, b.len);
+    soom_buf_cleanup(&b);
     return out;
 }
 

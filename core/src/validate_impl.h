@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "soom/arena.h"
+#include "soom/buf.h"
 #include "soom/validate.h"
 
 /* Instance types, as a bit mask. VT_INTEGER is a number with no fraction. */
@@ -201,6 +202,7 @@ char *vpointer_append_index(struct soom_arena *a, const char *base, size_t i);
 bool vjson_equal(const cJSON *a, const cJSON *b);
 uint64_t vjson_hash(const cJSON *a);
 bool vjson_is_integer(const cJSON *a);
+void vjson_write(struct soom_buf *b, const cJSON *v, int depth);
 
 /* validate_regex.c */
 int vregex_compile(struct soom_arena *a, const char *pattern, struct vregex **out, char *err,

@@ -24,6 +24,7 @@
 #include <pcre2.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "validate_impl.h"
 
@@ -67,9 +68,104 @@ static void regex_free(void *p)
     pcre2_match_context_free(re->mctx);
 }
 
+/* ECMA-262 spells Unicode properties with their long names
+ * (\p{Letter}, \p{General_Category=Decimal_Number}, \p{Script=Greek});
+ * PCRE2 wants the short ones. */
+static const char *const GC_NAMES[][2] = {
+    {"Letter", "L"},
+    {"Cased_Letter", "L&"},
+    {"Uppercase_Letter", "Lu"},
+    {"Lowercase_Letter", "Ll"},
+    {"Titlecase_Letter", "Lt"},
+    {"Modifier_Letter", "Lm"},
+    {"Other_Letter", "Lo"},
+    {"Mark", "M"},
+    {"Nonspacing_Mark", "Mn"},
+    {"Spacing_Mark", "Mc"},
+    {"Enclosing_Mark", "Me"},
+    {"Number", "N"},
+    {"Decimal_Number", "Nd"},
+    {"digit", "Nd"},
+    {"Letter_Number", "Nl"},
+    {"Other_Number", "No"},
+    {"Punctuation", "P"},
+    {"Connector_Punctuation", "Pc"},
+    {"Dash_Punctuation", "Pd"},
+    {"Open_Punctuation", "Ps"},
+    {"Close_Punctuation", "Pe"},
+    {"Initial_Punctuation", "Pi"},
+    {"Final_Punctuation", "Pf"},
+    {"Other_Punctuation", "Po"},
+    {"Symbol", "S"},
+    {"Math_Symbol", "Sm"},
+    {"Currency_Symbol", "Sc"},
+    {"Modifier_Symbol", "Sk"},
+    {"Other_Symbol", "So"},
+    {"Separator", "Z"},
+    {"Space_Separator", "Zs"},
+    {"Line_Separator", "Zl"},
+    {"Paragraph_Separator", "Zp"},
+    {"Other", "C"},
+    {"Control", "Cc"},
+    {"Format", "Cf"},
+    {"Surrogate", "Cs"},
+    {"Private_Use", "Co"},
+    {"Unassigned", "Cn"},
+};
+
+static const char *property_name(const char *name, size_t n)
+{
+    static const char *const PREFIXES[] = {
+        "General_Category=", "gc=", "Script=", "sc=", "Script_Extensions=", "scx="};
+    for (size_t i = 0; i < sizeof PREFIXES / sizeof PREFIXES[0]; i++) {
+        size_t k = strlen(PREFIXES[i]);
+        if (n > k && strncmp(name, PREFIXES[i], k) == 0) {
+            name += k;
+            n -= k;
+            break;
+        }
+    }
+    for (size_t i = 0; i < sizeof GC_NAMES / sizeof GC_NAMES[0]; i++)
+        if (strlen(GC_NAMES[i][0]) == n && strncmp(GC_NAMES[i][0], name, n) == 0)
+            return GC_NAMES[i][1];
+    return NULL;
+}
+
+/* The pattern with ECMA-262 property names rewritten, in the arena. */
+static char *translate(struct soom_arena *a, const char *p)
+{
+    size_t n = strlen(p);
+    char *out = soom_arena_alloc(a, n * 2 + 1), *w = out;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] != '\\' || i + 1 >= n) {
+            *w++ = p[i];
+            continue;
+        }
+        char e = p[i + 1];
+        const char *close =
+            (e == 'p' || e == 'P') && p[i + 2] == '{' ? strchr(p + i + 3, '}') : NULL;
+        const char *name = close ? property_name(p + i + 3, (size_t)(close - (p + i + 3))) : NULL;
+        if (close != NULL && name == NULL) {
+            /* a script name: PCRE2 takes it without the "Script=" prefix */
+            const char *eq = memchr(p + i + 3, '=', (size_t)(close - (p + i + 3)));
+            name = eq ? soom_arena_strndup(a, eq + 1, (size_t)(close - eq - 1)) : NULL;
+        }
+        if (name != NULL) {
+            w += sprintf(w, "\\%c{%s}", e, name);
+            i = (size_t)(close - p);
+        } else {
+            *w++ = p[i];
+            *w++ = p[++i];
+        }
+    }
+    *w = '\0';
+    return out;
+}
+
 int vregex_compile(struct soom_arena *a, const char *pattern, struct vregex **out, char *err,
                    size_t errlen)
 {
+    pattern = translate(a, pattern);
     pcre2_compile_context *cctx = pcre2_compile_context_create(NULL);
     pcre2_set_newline(cctx, PCRE2_NEWLINE_ANYCRLF);
     pcre2_set_compile_extra_options(cctx, PCRE2_EXTRA_ALT_BSUX);
