@@ -93,8 +93,7 @@ static int store_number(struct soom_config *c, const struct key *k, double v, ch
     if (k->type == SOOM_CONFIG_INT && v != floor(v))
         return fail(err, errlen, "setting \"%s\" must be %s", k->name, TYPE_NAMES[k->type]);
     if (v < k->min || v > k->max) {
-        snprintf(err, errlen, "setting \"%s\" must be between %g and %g", k->name, k->min,
-                 k->max);
+        snprintf(err, errlen, "setting \"%s\" must be between %g and %g", k->name, k->min, k->max);
         return SOOM_ECONFIG;
     }
     if (k->type == SOOM_CONFIG_INT)
@@ -104,8 +103,8 @@ static int store_number(struct soom_config *c, const struct key *k, double v, ch
     return SOOM_OK;
 }
 
-int soom_config_set_string(struct soom_config *c, const char *key, const char *value,
-                           char *err, size_t errlen)
+int soom_config_set_string(struct soom_config *c, const char *key, const char *value, char *err,
+                           size_t errlen)
 {
     const struct key *k = find_key(key);
     if (k == NULL)
@@ -166,8 +165,7 @@ int soom_config_set_text(struct soom_config *c, const char *key, const char *tex
     if (k == NULL)
         return unknown(key, err, errlen);
     switch (k->type) {
-    case SOOM_CONFIG_STRING:
-        return soom_config_set_string(c, key, text, err, errlen);
+    case SOOM_CONFIG_STRING: return soom_config_set_string(c, key, text, err, errlen);
     case SOOM_CONFIG_BOOL: {
         bool b;
         if (parse_bool(text, &b) != 0)
@@ -274,8 +272,8 @@ int soom_config_apply_env(struct soom_config *c, char *const *envp, char *unknow
     return SOOM_OK;
 }
 
-static int one_of(const char *key, const char *value, const char *const *names, int n,
-                  int *out, char *err, size_t errlen)
+static int one_of(const char *key, const char *value, const char *const *names, int n, int *out,
+                  char *err, size_t errlen)
 {
     for (int i = 0; i < n; i++) {
         if (strcmp(value, names[i]) == 0) {
@@ -283,8 +281,8 @@ static int one_of(const char *key, const char *value, const char *const *names, 
             return SOOM_OK;
         }
     }
-    size_t w = (size_t)snprintf(err, errlen, "setting \"%s\" is \"%s\"; expected one of", key,
-                                value);
+    size_t w =
+        (size_t)snprintf(err, errlen, "setting \"%s\" is \"%s\"; expected one of", key, value);
     for (int i = 0; i < n && w < errlen; i++)
         w += (size_t)snprintf(err + w, errlen - w, "%s \"%s\"", i ? "," : "", names[i]);
     return SOOM_ECONFIG;
@@ -308,8 +306,8 @@ int soom_config_finish(struct soom_config *c, char *err, size_t errlen)
     if (rc != SOOM_OK)
         return rc;
     if (c->pool_min > c->pool_max) {
-        snprintf(err, errlen, "setting \"pool.min\" (%ld) exceeds \"pool.max\" (%ld)",
-                 c->pool_min, c->pool_max);
+        snprintf(err, errlen, "setting \"pool.min\" (%ld) exceeds \"pool.max\" (%ld)", c->pool_min,
+                 c->pool_max);
         return SOOM_ECONFIG;
     }
     long cores = sysconf(_SC_NPROCESSORS_ONLN);

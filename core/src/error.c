@@ -6,29 +6,23 @@
 const char *soom_strerror(int code)
 {
     switch (code) {
-    case SOOM_OK:
-        return "ok";
-#define SOOM_ERROR_MSG(name, status, msg)                                       \
-    case SOOM_##name:                                                           \
-        return msg;
+    case SOOM_OK: return "ok";
+#define SOOM_ERROR_MSG(name, status, msg)                                                          \
+    case SOOM_##name: return msg;
         SOOM_ERRNO_MAP(SOOM_ERROR_MSG)
 #undef SOOM_ERROR_MSG
-    default:
-        return "unknown error";
+    default: return "unknown error";
     }
 }
 
 int soom_error_status(int code)
 {
     switch (code) {
-    case SOOM_OK:
-        return 200;
-#define SOOM_ERROR_STATUS(name, status, msg)                                    \
-    case SOOM_##name:                                                           \
-        return status;
+    case SOOM_OK: return 200;
+#define SOOM_ERROR_STATUS(name, status, msg)                                                       \
+    case SOOM_##name: return status;
         SOOM_ERRNO_MAP(SOOM_ERROR_STATUS)
 #undef SOOM_ERROR_STATUS
-    default:
-        return 500;
+    default: return 500;
     }
 }

@@ -33,8 +33,8 @@ int soom_ffi_req_body(const struct soom_request *r, const char **p, size_t *n)
     return r->body != NULL;
 }
 
-int soom_ffi_req_header(const struct soom_request *r, const char *name, size_t len,
-                        const char **p, size_t *n)
+int soom_ffi_req_header(const struct soom_request *r, const char *name, size_t len, const char **p,
+                        size_t *n)
 {
     *p = soom_request_header(r, name, len, n);
     return *p != NULL;

@@ -40,8 +40,7 @@ static size_t utf8_seq(const unsigned char *p, size_t n)
         return 3;
     }
     if (c < 0xF5) {
-        if (n < 4 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 ||
-            (p[3] & 0xC0) != 0x80)
+        if (n < 4 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 || (p[3] & 0xC0) != 0x80)
             return 0;
         if (c == 0xF0 && p[1] < 0x90)
             return 0; /* overlong */
@@ -105,20 +104,15 @@ int soom_json_check(const char *s, size_t n, int max_depth, struct soom_json_err
             continue;
         }
         switch (c) {
-        case '"':
-            in_string = true;
-            break;
+        case '"': in_string = true; break;
         case '[':
         case '{':
             if (++depth > max_depth)
                 return check_fail(err, SOOM_EDEPTH, i, "nesting too deep");
             break;
         case ']':
-        case '}':
-            depth--;
-            break;
-        default:
-            break;
+        case '}': depth--; break;
+        default: break;
         }
     }
     return SOOM_OK;
@@ -158,35 +152,21 @@ static const char HEX[] = "0123456789abcdef";
 
 /* 1 for the bytes a JSON string must escape: controls, '"' and '\\'. */
 static const unsigned char NEEDS_ESCAPE[256] = {
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, ['\\'] = 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, ['\\'] = 1,
 };
 
 static char *write_escape(char *w, unsigned char c)
 {
     *w++ = '\\';
     switch (c) {
-    case '"':
-        *w++ = '"';
-        break;
-    case '\\':
-        *w++ = '\\';
-        break;
-    case '\n':
-        *w++ = 'n';
-        break;
-    case '\r':
-        *w++ = 'r';
-        break;
-    case '\t':
-        *w++ = 't';
-        break;
-    case '\b':
-        *w++ = 'b';
-        break;
-    case '\f':
-        *w++ = 'f';
-        break;
+    case '"': *w++ = '"'; break;
+    case '\\': *w++ = '\\'; break;
+    case '\n': *w++ = 'n'; break;
+    case '\r': *w++ = 'r'; break;
+    case '\t': *w++ = 't'; break;
+    case '\b': *w++ = 'b'; break;
+    case '\f': *w++ = 'f'; break;
     default:
         *w++ = 'u';
         *w++ = '0';

@@ -234,9 +234,7 @@ static int l_filetype(lua_State *L)
         lua_pushnil(L);
         return 1;
     }
-    lua_pushstring(L, S_ISREG(st.st_mode)   ? "file"
-                      : S_ISDIR(st.st_mode) ? "directory"
-                                            : "other");
+    lua_pushstring(L, S_ISREG(st.st_mode) ? "file" : S_ISDIR(st.st_mode) ? "directory" : "other");
     return 1;
 }
 
@@ -345,9 +343,7 @@ static int l_log(lua_State *L)
             if (lua_type(L, -2) == LUA_TSTRING) {
                 const char *k = lua_tostring(L, -2);
                 switch (lua_type(L, -1)) {
-                case LUA_TBOOLEAN:
-                    soom_log_bool(&l, k, lua_toboolean(L, -1));
-                    break;
+                case LUA_TBOOLEAN: soom_log_bool(&l, k, lua_toboolean(L, -1)); break;
                 case LUA_TNUMBER: {
                     double d = lua_tonumber(L, -1);
                     if (d == (double)(long long)d)
@@ -362,8 +358,7 @@ static int l_log(lua_State *L)
                     soom_log_strn(&l, k, v, n);
                     break;
                 }
-                default:
-                    soom_log_str(&l, k, luaL_typename(L, -1));
+                default: soom_log_str(&l, k, luaL_typename(L, -1));
                 }
             }
             lua_pop(L, 1);

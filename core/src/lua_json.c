@@ -44,21 +44,11 @@ static void push_item(lua_State *L, const cJSON *item)
 {
     luaL_checkstack(L, 4, "JSON document too deep");
     switch (item->type & 0xFF) {
-    case cJSON_False:
-        lua_pushboolean(L, 0);
-        break;
-    case cJSON_True:
-        lua_pushboolean(L, 1);
-        break;
-    case cJSON_NULL:
-        lua_pushlightuserdata(L, NULL);
-        break;
-    case cJSON_Number:
-        lua_pushnumber(L, item->valuedouble);
-        break;
-    case cJSON_String:
-        lua_pushstring(L, item->valuestring);
-        break;
+    case cJSON_False: lua_pushboolean(L, 0); break;
+    case cJSON_True: lua_pushboolean(L, 1); break;
+    case cJSON_NULL: lua_pushlightuserdata(L, NULL); break;
+    case cJSON_Number: lua_pushnumber(L, item->valuedouble); break;
+    case cJSON_String: lua_pushstring(L, item->valuestring); break;
     case cJSON_Array: {
         int n = cJSON_GetArraySize(item);
         lua_createtable(L, n, 0);
@@ -81,9 +71,7 @@ static void push_item(lua_State *L, const cJSON *item)
         }
         break;
     }
-    default:
-        lua_pushnil(L);
-        break;
+    default: lua_pushnil(L); break;
     }
 }
 
@@ -248,9 +236,7 @@ static int encode_value(struct encoder *e, int idx, int depth)
 {
     lua_State *L = e->L;
     switch (lua_type(L, idx)) {
-    case LUA_TNIL:
-        soom_buf_puts(e->out, "null");
-        return SOOM_OK;
+    case LUA_TNIL: soom_buf_puts(e->out, "null"); return SOOM_OK;
     case LUA_TBOOLEAN:
         soom_buf_puts(e->out, lua_toboolean(L, idx) ? "true" : "false");
         return SOOM_OK;
@@ -270,10 +256,8 @@ static int encode_value(struct encoder *e, int idx, int depth)
             return SOOM_OK;
         }
         return enc_fail(e, "a light userdata");
-    case LUA_TTABLE:
-        return encode_table(e, idx, depth);
-    default:
-        return enc_fail(e, lua_typename(L, lua_type(L, idx)));
+    case LUA_TTABLE: return encode_table(e, idx, depth);
+    default: return enc_fail(e, lua_typename(L, lua_type(L, idx)));
     }
 }
 

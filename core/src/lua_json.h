@@ -25,7 +25,6 @@ void soom_lua_push_json(struct lua_State *L, const struct soom_json *doc);
 
 /* Appends the value at `idx` as JSON text. Returns SOOM_OK, or SOOM_EINVAL
  * with a message in `err` (a function, a NaN, a sparse array, a cycle...). */
-int soom_lua_to_json(struct lua_State *L, int idx, struct soom_buf *out, char *err,
-                     size_t errlen);
+int soom_lua_to_json(struct lua_State *L, int idx, struct soom_buf *out, char *err, size_t errlen);
 
 #endif

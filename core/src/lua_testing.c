@@ -242,9 +242,14 @@ static int l_http(lua_State *L)
 int luaopen_soom_core_testing(lua_State *L)
 {
     static const luaL_Reg FUNCS[] = {
-        {"exe", l_exe},       {"free_port", l_free_port}, {"listening", l_listening},
-        {"spawn", l_spawn},   {"kill", l_kill},           {"wait", l_wait},
-        {"http", l_http},     {NULL, NULL},
+        {"exe", l_exe},
+        {"free_port", l_free_port},
+        {"listening", l_listening},
+        {"spawn", l_spawn},
+        {"kill", l_kill},
+        {"wait", l_wait},
+        {"http", l_http},
+        {NULL, NULL},
     };
     lua_newtable(L);
     luaL_register(L, NULL, FUNCS);

@@ -98,23 +98,14 @@ static void set_path(lua_State *L, const char *key)
     (void)depth;
 }
 
-static void visit_setting(void *ud, const char *key, enum soom_config_type type,
-                          const void *value)
+static void visit_setting(void *ud, const char *key, enum soom_config_type type, const void *value)
 {
     lua_State *L = ud;
     switch (type) {
-    case SOOM_CONFIG_STRING:
-        lua_pushstring(L, value);
-        break;
-    case SOOM_CONFIG_INT:
-        lua_pushnumber(L, (lua_Number) * (const long *)value);
-        break;
-    case SOOM_CONFIG_NUMBER:
-        lua_pushnumber(L, *(const double *)value);
-        break;
-    case SOOM_CONFIG_BOOL:
-        lua_pushboolean(L, *(const bool *)value);
-        break;
+    case SOOM_CONFIG_STRING: lua_pushstring(L, value); break;
+    case SOOM_CONFIG_INT: lua_pushnumber(L, (lua_Number) * (const long *)value); break;
+    case SOOM_CONFIG_NUMBER: lua_pushnumber(L, *(const double *)value); break;
+    case SOOM_CONFIG_BOOL: lua_pushboolean(L, *(const bool *)value); break;
     }
     set_path(L, key);
 }
@@ -284,8 +275,7 @@ static void log_lua_error(struct soom_request *r, const char *what, const char *
 static void internal_error(struct soom_request *r)
 {
     r->out_headers = NULL;
-    soom_response_problem(r, 500, "the server hit an error; the request id is in the log",
-                          NULL);
+    soom_response_problem(r, 500, "the server hit an error; the request id is in the log", NULL);
 }
 
 static bool header_is(const char *name, const char *want)
@@ -352,8 +342,7 @@ static void take_results(lua_State *co, struct soom_request *r)
         ctype = "text/plain; charset=utf-8";
         break;
     }
-    default:
-        break;
+    default: break;
     }
     if (lua_isstring(co, 4))
         ctype = soom_arena_strndup(r->arena, lua_tostring(co, 4), lua_objlen(co, 4));

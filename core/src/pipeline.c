@@ -67,8 +67,7 @@ void soom_pipeline_begin(struct soom_request *r)
 {
     const struct soom_config *cfg = r->app->config;
     soom_request_assign_id(r);
-    r->route_status =
-        soom_router_match(r->app->router, r->path, r->path_len, r->method, &r->match);
+    r->route_status = soom_router_match(r->app->router, r->path, r->path_len, r->method, &r->match);
     if (r->route_status == SOOM_ENOTFOUND) {
         soom_response_problem(r, 404, "no route matches this path", NULL);
         return;
@@ -154,8 +153,8 @@ static bool parse_body(struct soom_request *r)
         return true;
     r->body[r->body_len] = '\0';
     struct soom_json_error err;
-    int rc = soom_json_parse(r->body, r->body_len, (int)r->app->config->json_max_depth,
-                             &r->json, &err);
+    int rc =
+        soom_json_parse(r->body, r->body_len, (int)r->app->config->json_max_depth, &r->json, &err);
     if (rc != SOOM_OK) {
         char detail[160];
         if (rc == SOOM_EDEPTH)

@@ -81,8 +81,8 @@ void soom_request_set_current(struct soom_request *r)
 
 static bool id_char_ok(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_' || c == '.' || c == ':' || c == '+' || c == '/' || c == '=';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.' || c == ':' || c == '+' || c == '/' || c == '=';
 }
 
 /* xorshift128+ per thread, seeded from the kernel: ids need to be unique,
@@ -168,8 +168,8 @@ const char *soom_request_id(const struct soom_request *r, size_t *len)
     return r->request_id;
 }
 
-const char *soom_request_header(const struct soom_request *r, const char *name,
-                                size_t name_len, size_t *len)
+const char *soom_request_header(const struct soom_request *r, const char *name, size_t name_len,
+                                size_t *len)
 {
     for (size_t i = 0; i < r->nheaders; i++) {
         const struct soom_kv *h = &r->headers[i];

@@ -32,8 +32,7 @@ void soom_response_take(struct soom_request *r, struct soom_buf *body, const cha
     r->responded = true;
 }
 
-void soom_response_copy(struct soom_request *r, const char *p, size_t n,
-                        const char *content_type)
+void soom_response_copy(struct soom_request *r, const char *p, size_t n, const char *content_type)
 {
     struct soom_buf b;
     soom_buf_init(&b);

@@ -234,8 +234,8 @@ static struct node *add_child(struct node *parent, const struct seg *s, const ch
     return c;
 }
 
-static int descend(struct node *parent, const struct seg *s, const char *pattern,
-                   const char *owner, struct node **out, char *err, size_t errlen)
+static int descend(struct node *parent, const struct seg *s, const char *pattern, const char *owner,
+                   struct node **out, char *err, size_t errlen)
 {
     for (size_t i = 0; i < parent->nchildren; i++) {
         struct node *c = parent->children[i];
@@ -304,8 +304,7 @@ static bool is_hex(char c)
 static bool type_matches(enum soom_param_type t, const char *p, size_t n)
 {
     switch (t) {
-    case SOOM_PARAM_ANY:
-        return n > 0;
+    case SOOM_PARAM_ANY: return n > 0;
     case SOOM_PARAM_INT: {
         if (n == 0 || n > 16)
             return false;
@@ -379,8 +378,8 @@ static const struct node *match_node(const struct node *n, const char *p, const 
     return NULL;
 }
 
-int soom_router_match(const struct soom_router *r, const char *path, size_t len,
-                      unsigned method, struct soom_route_match *m)
+int soom_router_match(const struct soom_router *r, const char *path, size_t len, unsigned method,
+                      struct soom_route_match *m)
 {
     m->nparams = 0;
     if (len == 0 || path[0] != '/')

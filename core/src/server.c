@@ -255,8 +255,8 @@ static enum MHD_Result send_response(struct MHD_Connection *mc, struct soom_requ
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload, size_t *upload_size, void **con_cls)
+                                  const char *method, const char *version, const char *upload,
+                                  size_t *upload_size, void **con_cls)
 {
     (void)version;
     struct soom_app *app = cls;
@@ -458,9 +458,8 @@ static int serve_process(struct soom_app *app, int fd)
     srv.app = app;
     srv.listen_fd = fd;
     pthread_mutex_init(&srv.conns_lock, NULL);
-    size_t states = app->config->model == SOOM_SERVER_THREAD_PER_CONNECTION
-                        ? 1
-                        : (size_t)app->config->threads;
+    size_t states =
+        app->config->model == SOOM_SERVER_THREAD_PER_CONNECTION ? 1 : (size_t)app->config->threads;
     app->lua = soom_lua_pool_new(app, states, err, sizeof err);
     if (app->lua == NULL) {
         struct soom_log_line l;
@@ -566,8 +565,7 @@ static int stop_workers(const struct soom_app *app, struct workers *w)
     for (size_t i = 0; i < w->n; i++)
         if (w->pids[i] > 0)
             kill(w->pids[i], SIGTERM);
-    uint64_t deadline =
-        soom_now_ns() + (uint64_t)((app->config->drain_timeout + 2) * 1e9);
+    uint64_t deadline = soom_now_ns() + (uint64_t)((app->config->drain_timeout + 2) * 1e9);
     size_t alive = w->n;
     while (alive > 0) {
         int status;
@@ -631,8 +629,8 @@ int soom_server_run(struct soom_app *app)
     if (fd < 0)
         return 1;
     log_listening(app, addr);
-    int code = app->config->model == SOOM_SERVER_PREFORK ? run_prefork(app, fd)
-                                                         : serve_process(app, fd);
+    int code =
+        app->config->model == SOOM_SERVER_PREFORK ? run_prefork(app, fd) : serve_process(app, fd);
     close(fd);
     soom_log_msg(SOOM_LOG_INFO, "stopped");
     return code;

@@ -16,48 +16,46 @@ static int test_passed;
 static int test_failed;
 static const char *test_current;
 
-#define CHECK(cond)                                                             \
-    do {                                                                        \
-        if (!(cond)) {                                                          \
-            test_failed_checks++;                                               \
-            fprintf(stderr, "  FAIL %s:%d in %s: %s\n", __FILE__, __LINE__,     \
-                    test_current, #cond);                                       \
-        }                                                                       \
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            test_failed_checks++;                                                                  \
+            fprintf(stderr, "  FAIL %s:%d in %s: %s\n", __FILE__, __LINE__, test_current, #cond);  \
+        }                                                                                          \
     } while (0)
 
-#define CHECK_INT(a, b)                                                         \
-    do {                                                                        \
-        long long a_ = (long long)(a), b_ = (long long)(b);                     \
-        if (a_ != b_) {                                                         \
-            test_failed_checks++;                                               \
-            fprintf(stderr, "  FAIL %s:%d in %s: %s == %lld, expected %lld\n",  \
-                    __FILE__, __LINE__, test_current, #a, a_, b_);              \
-        }                                                                       \
+#define CHECK_INT(a, b)                                                                            \
+    do {                                                                                           \
+        long long a_ = (long long)(a), b_ = (long long)(b);                                        \
+        if (a_ != b_) {                                                                            \
+            test_failed_checks++;                                                                  \
+            fprintf(stderr, "  FAIL %s:%d in %s: %s == %lld, expected %lld\n", __FILE__, __LINE__, \
+                    test_current, #a, a_, b_);                                                     \
+        }                                                                                          \
     } while (0)
 
-#define CHECK_STR(a, b)                                                         \
-    do {                                                                        \
-        const char *a_ = (a), *b_ = (b);                                        \
-        if (a_ == NULL || b_ == NULL || strcmp(a_, b_) != 0) {                  \
-            test_failed_checks++;                                               \
-            fprintf(stderr, "  FAIL %s:%d in %s: %s == \"%s\", expected \"%s\"\n", \
-                    __FILE__, __LINE__, test_current, #a, a_ ? a_ : "(null)",   \
-                    b_ ? b_ : "(null)");                                        \
-        }                                                                       \
+#define CHECK_STR(a, b)                                                                            \
+    do {                                                                                           \
+        const char *a_ = (a), *b_ = (b);                                                           \
+        if (a_ == NULL || b_ == NULL || strcmp(a_, b_) != 0) {                                     \
+            test_failed_checks++;                                                                  \
+            fprintf(stderr, "  FAIL %s:%d in %s: %s == \"%s\", expected \"%s\"\n", __FILE__,       \
+                    __LINE__, test_current, #a, a_ ? a_ : "(null)", b_ ? b_ : "(null)");           \
+        }                                                                                          \
     } while (0)
 
-#define RUN(fn)                                                                 \
-    do {                                                                        \
-        int before_ = test_failed_checks;                                       \
-        test_current = #fn;                                                     \
-        fn();                                                                   \
-        if (test_failed_checks == before_) {                                    \
-            test_passed++;                                                      \
-            printf("ok   %s\n", #fn);                                           \
-        } else {                                                                \
-            test_failed++;                                                      \
-            printf("FAIL %s\n", #fn);                                           \
-        }                                                                       \
+#define RUN(fn)                                                                                    \
+    do {                                                                                           \
+        int before_ = test_failed_checks;                                                          \
+        test_current = #fn;                                                                        \
+        fn();                                                                                      \
+        if (test_failed_checks == before_) {                                                       \
+            test_passed++;                                                                         \
+            printf("ok   %s\n", #fn);                                                              \
+        } else {                                                                                   \
+            test_failed++;                                                                         \
+            printf("FAIL %s\n", #fn);                                                              \
+        }                                                                                          \
     } while (0)
 
 static inline int test_summary(void)

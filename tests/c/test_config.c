@@ -86,10 +86,12 @@ static void test_env_errors(void)
     CHECK_STR(unknown, "SOOM_PROT,SOOM_SERVICE_HOST");
     CHECK_INT(c->port, 8000);
     char *bad[] = {"SOOM_PORT=eighty", NULL};
-    CHECK_INT(soom_config_apply_env(c, bad, unknown, sizeof unknown, err, sizeof err), SOOM_ECONFIG);
+    CHECK_INT(soom_config_apply_env(c, bad, unknown, sizeof unknown, err, sizeof err),
+              SOOM_ECONFIG);
     CHECK(strstr(err, "\"port\"") != NULL);
     char *badbool[] = {"SOOM_DEBUG=maybe", NULL};
-    CHECK_INT(soom_config_apply_env(c, badbool, unknown, sizeof unknown, err, sizeof err), SOOM_ECONFIG);
+    CHECK_INT(soom_config_apply_env(c, badbool, unknown, sizeof unknown, err, sizeof err),
+              SOOM_ECONFIG);
     soom_config_free(c);
 }
 

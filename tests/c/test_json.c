@@ -74,9 +74,9 @@ static void test_depth_cap(void)
         soom_json_free(doc);
     }
     /* brackets inside strings do not count */
-    CHECK_INT(parse("[\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\"]",
-                    &doc),
-              SOOM_OK);
+    CHECK_INT(
+        parse("[\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\"]", &doc),
+        SOOM_OK);
     soom_json_free(doc);
     /* a hostile 100,000-deep body is refused by the scan, not the parser */
     size_t n = 100000;
@@ -93,11 +93,11 @@ static void test_utf8(void)
 {
     struct soom_json *doc;
     CHECK_INT(parse("\"\xff\"", &doc), SOOM_EUTF8);
-    CHECK_INT(parse("\"\xc3\"", &doc), SOOM_EUTF8);          /* truncated */
-    CHECK_INT(parse("\"\xc0\xaf\"", &doc), SOOM_EUTF8);      /* overlong */
-    CHECK_INT(parse("\"\xed\xa0\x80\"", &doc), SOOM_EUTF8);  /* surrogate */
+    CHECK_INT(parse("\"\xc3\"", &doc), SOOM_EUTF8);             /* truncated */
+    CHECK_INT(parse("\"\xc0\xaf\"", &doc), SOOM_EUTF8);         /* overlong */
+    CHECK_INT(parse("\"\xed\xa0\x80\"", &doc), SOOM_EUTF8);     /* surrogate */
     CHECK_INT(parse("\"\xf4\x90\x80\x80\"", &doc), SOOM_EUTF8); /* > U+10FFFF */
-    CHECK_INT(parse("\"\xf0\x9f\x98\x80\"", &doc), SOOM_OK); /* emoji */
+    CHECK_INT(parse("\"\xf0\x9f\x98\x80\"", &doc), SOOM_OK);    /* emoji */
     soom_json_free(doc);
     CHECK(soom_utf8_valid("h\xc3\xa9llo", 6));
     CHECK(!soom_utf8_valid("\x80", 1));

@@ -13,15 +13,15 @@ static struct soom_router *build(void)
     CHECK_INT(soom_router_add(r, "/hello", SOOM_GET, 1, "hello", err, sizeof err), SOOM_OK);
     CHECK_INT(soom_router_add(r, "/samples", SOOM_GET | SOOM_POST, 2, "s", err, sizeof err),
               SOOM_OK);
-    CHECK_INT(soom_router_add(r, "/samples/{id:int}", SOOM_GET | SOOM_DELETE, 3, "s", err,
-                              sizeof err),
-              SOOM_OK);
+    CHECK_INT(
+        soom_router_add(r, "/samples/{id:int}", SOOM_GET | SOOM_DELETE, 3, "s", err, sizeof err),
+        SOOM_OK);
     CHECK_INT(soom_router_add(r, "/samples/new", SOOM_GET, 4, "n", err, sizeof err), SOOM_OK);
     CHECK_INT(soom_router_add(r, "/samples/{key:uuid}/tags", SOOM_GET, 5, "t", err, sizeof err),
               SOOM_OK);
-    CHECK_INT(soom_router_add(r, "/users/{name}/posts/{slug:slug}", SOOM_GET, 6, "p", err,
-                              sizeof err),
-              SOOM_OK);
+    CHECK_INT(
+        soom_router_add(r, "/users/{name}/posts/{slug:slug}", SOOM_GET, 6, "p", err, sizeof err),
+        SOOM_OK);
     CHECK_INT(soom_router_add(r, "/a/{x}/b", SOOM_GET, 7, "ab", err, sizeof err), SOOM_OK);
     CHECK_INT(soom_router_add(r, "/a/fixed/c", SOOM_GET, 8, "ac", err, sizeof err), SOOM_OK);
     return r;
@@ -157,8 +157,7 @@ static void test_bad_patterns(void)
 {
     struct soom_router *r = soom_router_new();
     CHECK_INT(soom_router_add(r, "hello", SOOM_GET, 0, "a", err, sizeof err), SOOM_EINVAL);
-    CHECK_INT(soom_router_add(r, "/x/{id:float}", SOOM_GET, 0, "a", err, sizeof err),
-              SOOM_EINVAL);
+    CHECK_INT(soom_router_add(r, "/x/{id:float}", SOOM_GET, 0, "a", err, sizeof err), SOOM_EINVAL);
     CHECK(strstr(err, "float") != NULL);
     CHECK_INT(soom_router_add(r, "/x/{id", SOOM_GET, 0, "a", err, sizeof err), SOOM_EINVAL);
     CHECK_INT(soom_router_add(r, "/x/a{id}", SOOM_GET, 0, "a", err, sizeof err), SOOM_EINVAL);

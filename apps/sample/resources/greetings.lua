@@ -17,7 +17,9 @@ return {
             local name = req.body and req.body.name
             if type(name) ~= "string" or name == "" then
                 return soom.error(422, "name must be a non-empty string", {
-                    errors = { { pointer = "/name", detail = "a non-empty string is required", code = "required" } },
+                    errors = {
+                        { pointer = "/name", detail = "a non-empty string is required", code = "required" },
+                    },
                 })
             end
             return { greeting = self:greet(name) }, 201, { Location = "/greetings/" .. name }

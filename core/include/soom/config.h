@@ -79,10 +79,10 @@ SOOM_API void soom_config_free(struct soom_config *c);
  * value of the wrong type. An integer key accepts only integral numbers. */
 SOOM_API int soom_config_set_string(struct soom_config *c, const char *key, const char *value,
                                     char *err, size_t errlen);
-SOOM_API int soom_config_set_number(struct soom_config *c, const char *key, double value,
-                                    char *err, size_t errlen);
-SOOM_API int soom_config_set_bool(struct soom_config *c, const char *key, bool value,
-                                  char *err, size_t errlen);
+SOOM_API int soom_config_set_number(struct soom_config *c, const char *key, double value, char *err,
+                                    size_t errlen);
+SOOM_API int soom_config_set_bool(struct soom_config *c, const char *key, bool value, char *err,
+                                  size_t errlen);
 
 /* Sets a key from text, parsed by the key's type (as from the environment:
  * "true"/"false"/"1"/"0" for booleans). */

@@ -13,23 +13,23 @@
 #include "soom/soom.h"
 
 /* XX(name, http status, message) */
-#define SOOM_ERRNO_MAP(XX)                                                      \
-    XX(EINVAL, 500, "invalid argument")                                         \
-    XX(ENOTFOUND, 404, "not found")                                             \
-    XX(EMETHOD, 405, "method not allowed")                                      \
-    XX(EBADJSON, 400, "malformed JSON")                                         \
-    XX(EDEPTH, 400, "JSON nested too deeply")                                   \
-    XX(EUTF8, 400, "invalid UTF-8")                                             \
-    XX(EBADREQ, 400, "bad request")                                             \
-    XX(ETOOBIG, 413, "request body too large")                                  \
-    XX(EMEDIA, 415, "unsupported media type")                                   \
-    XX(EINVALID, 422, "validation failed")                                      \
-    XX(ECONFLICT, 409, "conflict")                                              \
-    XX(EUNAVAIL, 503, "service unavailable")                                    \
-    XX(ECONFIG, 500, "invalid configuration")                                   \
-    XX(ECONFLICTROUTE, 500, "conflicting routes")                               \
-    XX(ELUA, 500, "error in Lua code")                                          \
-    XX(EIO, 500, "input/output error")                                          \
+#define SOOM_ERRNO_MAP(XX)                                                                         \
+    XX(EINVAL, 500, "invalid argument")                                                            \
+    XX(ENOTFOUND, 404, "not found")                                                                \
+    XX(EMETHOD, 405, "method not allowed")                                                         \
+    XX(EBADJSON, 400, "malformed JSON")                                                            \
+    XX(EDEPTH, 400, "JSON nested too deeply")                                                      \
+    XX(EUTF8, 400, "invalid UTF-8")                                                                \
+    XX(EBADREQ, 400, "bad request")                                                                \
+    XX(ETOOBIG, 413, "request body too large")                                                     \
+    XX(EMEDIA, 415, "unsupported media type")                                                      \
+    XX(EINVALID, 422, "validation failed")                                                         \
+    XX(ECONFLICT, 409, "conflict")                                                                 \
+    XX(EUNAVAIL, 503, "service unavailable")                                                       \
+    XX(ECONFIG, 500, "invalid configuration")                                                      \
+    XX(ECONFLICTROUTE, 500, "conflicting routes")                                                  \
+    XX(ELUA, 500, "error in Lua code")                                                             \
+    XX(EIO, 500, "input/output error")                                                             \
     XX(EINTERNAL, 500, "internal error")
 
 enum soom_error {

@@ -34,13 +34,13 @@ SOOM_API int soom_ffi_req_header(const struct soom_request *r, const char *name,
  * order they arrived or were declared; *_at returns 0 past the end. The
  * parameter's type is an enum soom_param_type. */
 SOOM_API int soom_ffi_req_header_count(const struct soom_request *r);
-SOOM_API int soom_ffi_req_header_at(const struct soom_request *r, int i, const char **k,
-                                    size_t *kn, const char **v, size_t *vn);
+SOOM_API int soom_ffi_req_header_at(const struct soom_request *r, int i, const char **k, size_t *kn,
+                                    const char **v, size_t *vn);
 SOOM_API int soom_ffi_req_query_count(const struct soom_request *r);
-SOOM_API int soom_ffi_req_query_at(const struct soom_request *r, int i, const char **k,
-                                   size_t *kn, const char **v, size_t *vn);
+SOOM_API int soom_ffi_req_query_at(const struct soom_request *r, int i, const char **k, size_t *kn,
+                                   const char **v, size_t *vn);
 SOOM_API int soom_ffi_req_param_count(const struct soom_request *r);
-SOOM_API int soom_ffi_req_param_at(const struct soom_request *r, int i, const char **k,
-                                   size_t *kn, const char **v, size_t *vn, int *type);
+SOOM_API int soom_ffi_req_param_at(const struct soom_request *r, int i, const char **k, size_t *kn,
+                                   const char **v, size_t *vn, int *type);
 
 #endif

@@ -34,8 +34,7 @@ struct soom_json_error {
 /* Checks that (p, n) is UTF-8, nests at most `max_depth` levels and has no
  * \u0000 escape. Returns SOOM_OK, SOOM_EUTF8, SOOM_EDEPTH or SOOM_EBADJSON;
  * on error fills `err` when not NULL. Does not check the grammar. */
-SOOM_API int soom_json_check(const char *p, size_t n, int max_depth,
-                             struct soom_json_error *err);
+SOOM_API int soom_json_check(const char *p, size_t n, int max_depth, struct soom_json_error *err);
 
 /* Parses (p, n) after soom_json_check(). On SOOM_OK, *out is a tree owned by
  * the caller (soom_json_free). Errors as soom_json_check(), plus

@@ -19,7 +19,10 @@ return soom.command {
                 io.write("\narguments:\n")
                 for _, spec in ipairs(cmd.arguments) do
                     local name = spec.positional and spec[1]:upper() or "--" .. spec[1]
-                    local default = spec.default ~= nil and (" (default: %s)"):format(tostring(spec.default)) or ""
+                    local default = ""
+                    if spec.default ~= nil then
+                        default = (" (default: %s)"):format(tostring(spec.default))
+                    end
                     io.write(("  %-18s %s%s\n"):format(name, spec.help or "", default))
                 end
             end

@@ -81,7 +81,10 @@ end
 return soom.command {
     description = "Run an app's tests (tests/*.lua) against the app served on loopback, or Lua spec files",
     arguments = {
-        { "path", positional = true, help = "an app folder (default: --app, or the current folder), or a spec file" },
+        {
+            "path", positional = true,
+            help = "an app folder (default: --app, or the current folder), or a spec file",
+        },
     },
     run = function(args)
         local path = args.path or cli.app_dir or "."
