@@ -1,0 +1,39 @@
+-- Specs of lua/soom/cli.lua: declaring commands and parsing their arguments.
+local cli = require "soom.cli"
+local soom = require "soom"
+local t = require "soom.test"
+
+local cmd = soom.command {
+    description = "test",
+    arguments = {
+        { "dir", positional = true, default = "." },
+        { "port", type = "number", default = 8000 },
+        { "name" },
+        { "verbose", type = "boolean" },
+    },
+    run = function() end,
+}
+
+return {
+    t.case("options, flags and positionals", function()
+        local a = cmd:parse({ "apps/x", "--port", "9", "--name=ada", "--verbose" })
+        t.eq(a, { dir = "apps/x", port = 9, name = "ada", verbose = true })
+        t.eq(cmd:parse({}), { dir = ".", port = 8000, verbose = false })
+    end),
+
+    t.case("usage errors", function()
+        t.raises(function() cmd:parse({ "--nope" }) end)
+        t.raises(function() cmd:parse({ "--port", "x" }) end)
+        t.raises(function() cmd:parse({ "a", "b" }) end)
+        t.raises(function() cmd:parse({ "--name" }) end)
+    end),
+
+    t.case("usage line", function()
+        t.eq(cmd:usage("x"), "x [DIR] [--port N] [--name VALUE] [--verbose]")
+    end),
+
+    t.case("a command needs a run function", function()
+        t.raises(function() soom.command { description = "x" } end, "run function")
+        t.raises(function() cli.command { run = print, arguments = { { 1 } } } end, "needs a name")
+    end),
+}

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh Debian 12 machine: installs what is
+# needed, builds, starts a private PostgreSQL for the tests, runs every test
+# (C unit tests, Lua specs, end-to-end HTTP tests, the sample app's tests,
+# the JSON Schema conformance run, format and lint checks) and ends with
+# "N passed, N failed".
+#
+#   tests/run.sh              # regular build in ./build
+#   tests/run.sh --sanitize   # ASan + UBSan build in ./build-asan
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+build=build
+cmake_args=""
+if [ "${1:-}" = "--sanitize" ]; then
+  build=build-asan
+  cmake_args="-DSOOM_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug"
+fi
+SOOM_BUILD=$build SOOM_CMAKE_ARGS="$cmake_args" bash .ci/setup
+
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+pg_started=0
+if [ -x tests/support/pg.sh ]; then
+  tests/support/pg.sh start
+  pg_started=1
+  DATABASE_URL=$(tests/support/pg.sh url)
+  export DATABASE_URL
+fi
+cleanup() { if [ "$pg_started" = 1 ]; then tests/support/pg.sh stop || true; fi; }
+trap cleanup EXIT
+
+set +e
+ctest --test-dir "$build" -j2 --output-on-failure --timeout 600 2>&1 | tee "$build/ctest.log"
+status=${PIPESTATUS[0]}
+set -e
+passed=$(grep -cE "^ *[0-9]+/[0-9]+ Test +#[0-9]+: .* Passed" "$build/ctest.log" || true)
+failed=$(grep -cE "^ *[0-9]+/[0-9]+ Test +#[0-9]+: .*(\*\*\*|Failed|Timeout|Not Run)" "$build/ctest.log" || true)
+echo "$passed passed, $failed failed"
+exit "$status"
