@@ -247,6 +247,7 @@ int soom_validator_coerce_query(const struct soom_validator *v,
     q.x.collect = true;
     struct vseg path[2];
     q.x.path = path;
+    q.x.path_cap = 2;
     q.obj = cJSON_CreateObject();
     for (size_t i = 0; i < n && !q.x.full; i++) {
         if (seen_before(params, i))

@@ -25,12 +25,12 @@
 #define PUSH_KEY(x, k)                                                                             \
     do {                                                                                           \
         if ((x)->collect)                                                                          \
-            (x)->path[(x)->npath++] = (struct vseg){(k), 0};                                       \
+            path_push((x), (k), 0);                                                                \
     } while (0)
 #define PUSH_INDEX(x, i)                                                                           \
     do {                                                                                           \
         if ((x)->collect)                                                                          \
-            (x)->path[(x)->npath++] = (struct vseg){NULL, (i)};                                    \
+            path_push((x), NULL, (i));                                                             \
     } while (0)
 #define POP(x)                                                                                     \
     do {                                                                                           \
@@ -40,6 +40,25 @@
 
 static bool run(struct vctx *x, const struct vnode *n, const cJSON *inst, struct vtrack *trk,
                 const char *code);
+
+/* Both stacks start small and double: their bound is max_depth, but most
+ * documents are shallow. */
+static void *stack_grow(struct vctx *x, void *old, unsigned *cap, size_t size)
+{
+    unsigned ncap = *cap ? *cap * 2 : 16;
+    void *p = soom_arena_alloc(x->arena, ncap * size);
+    if (*cap > 0)
+        memcpy(p, old, *cap * size);
+    *cap = ncap;
+    return p;
+}
+
+static void path_push(struct vctx *x, const char *key, size_t index)
+{
+    if (x->npath == x->path_cap)
+        x->path = stack_grow(x, x->path, &x->path_cap, sizeof *x->path);
+    x->path[x->npath++] = (struct vseg){key, index};
+}
 
 /* --- evaluated-member bitmaps ----------------------------------------- */
 
@@ -378,10 +397,13 @@ static bool check_array(struct vctx *x, const struct vnode *n, const cJSON *inst
                         struct vtrack *trk)
 {
     bool ok = true;
-    size_t count;
+    size_t count = 0;
     if (n->nprefix > 0 || n->items != NULL) {
-        if (!check_items(x, n, inst, trk, &count))
-            return false;
+        if (!check_items(x, n, inst, trk, &count)) {
+            ok = false;
+            if (STOP(x))
+                return false;
+        }
     } else {
         count = trk != NULL ? trk->n : count_children(inst);
     }
@@ -814,7 +836,9 @@ static bool run(struct vctx *x, const struct vnode *n, const cJSON *inst, struct
                       x->max_depth);
     x->depth++;
     bool pushed = false;
-    if (x->scope != NULL && (x->nscope == 0 || x->scope[x->nscope - 1] != n->resource)) {
+    if (x->v->dynamic && (x->nscope == 0 || x->scope[x->nscope - 1] != n->resource)) {
+        if (x->nscope == x->scope_cap)
+            x->scope = stack_grow(x, x->scope, &x->scope_cap, sizeof *x->scope);
         x->scope[x->nscope++] = n->resource;
         pushed = true;
     }
@@ -833,15 +857,12 @@ int vrun(const struct soom_validator *v, const cJSON *doc, struct soom_arena *ar
     x.v = v;
     x.arena = arena;
     x.max_depth = v->opts.max_depth;
-    if (v->dynamic)
-        x.scope = soom_arena_alloc(arena, (x.max_depth + 2) * sizeof *x.scope);
     if (run(&x, v->root, doc, NULL, "false"))
         return SOOM_OK;
     if (errs == NULL)
         return SOOM_EINVALID;
     x.collect = true;
     x.depth = x.nscope = 0;
-    x.path = soom_arena_alloc(arena, (x.max_depth + 2) * sizeof *x.path);
     run(&x, v->root, doc, NULL, "false");
     if (x.nerrs == 0)
         vreport(&x, NULL, "false", "is not valid");

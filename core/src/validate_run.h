@@ -37,9 +37,9 @@ struct vctx {
     bool formats;
     unsigned depth, max_depth;
     const struct vres **scope; /* the dynamic scope, when v->dynamic */
-    unsigned nscope;
+    unsigned nscope, scope_cap;
     struct vseg *path;
-    unsigned npath;
+    unsigned npath, path_cap;
     struct soom_validation_error *errs;
     size_t nerrs, cap;
 };
