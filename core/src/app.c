@@ -4,10 +4,12 @@
 #include "app.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "alloc.h"
 #include "lua_worker.h"
 #include "soom/error.h"
+#include "soom/json.h"
 
 struct soom_app *soom_app_new(struct soom_config *config, const char *dir, const char *home)
 {
@@ -26,6 +28,7 @@ void soom_app_free(struct soom_app *app)
     soom_lua_pool_free(app->lua);
     for (size_t i = 0; i < app->nroutes; i++) {
         free(app->routes[i].pattern);
+        free(app->routes[i].pattern_json);
         free(app->routes[i].name);
     }
     free(app->routes);
@@ -47,6 +50,10 @@ int soom_app_add_route(struct soom_app *app, const char *pattern, unsigned metho
     struct soom_route *r = &app->routes[app->nroutes++];
     r->id = id;
     r->pattern = xstrdup(pattern);
+    struct soom_buf b;
+    soom_buf_init(&b);
+    soom_json_write_string(&b, pattern, strlen(pattern));
+    r->pattern_json = soom_buf_detach(&b, NULL);
     r->name = xstrdup(name);
     r->methods = methods;
     r->raw_body = raw_body;

@@ -19,7 +19,8 @@ struct soom_lua_pool;
 struct soom_route {
     int id;
     char *pattern;
-    char *name;       /* where it was declared, for messages and logs */
+    char *pattern_json; /* the pattern as a JSON string, for the access log */
+    char *name;         /* where it was declared, for messages and logs */
     unsigned methods; /* enum soom_method bits */
     bool raw_body;    /* the resource takes its body as bytes, not JSON */
 };

@@ -178,15 +178,21 @@ void soom_log_access(const struct soom_access *a)
     struct soom_buf b = *bp;
     soom_buf_clear(&b);
     write_time(&b);
-    PUT_LITERAL(&b, "info\",\"msg\":\"request\",\"request_id\":");
-    soom_json_write_string(&b, a->request_id, a->request_id_len);
-    PUT_LITERAL(&b, ",\"method\":\"");
-    soom_buf_puts(&b, a->method);
-    PUT_LITERAL(&b, "\",\"path\":");
+    PUT_LITERAL(&b, "info\",\"msg\":\"request\",\"request_id\":\"");
+    soom_buf_append(&b, a->request_id, a->request_id_len);
+    PUT_LITERAL(&b, "\",\"method\":");
+    if (a->method_safe) {
+        soom_buf_putc(&b, '"');
+        soom_buf_puts(&b, a->method);
+        soom_buf_putc(&b, '"');
+    } else {
+        soom_json_write_string(&b, a->method, strlen(a->method));
+    }
+    PUT_LITERAL(&b, ",\"path\":");
     soom_json_write_string(&b, a->path, a->path_len);
     PUT_LITERAL(&b, ",\"route\":");
-    if (a->route != NULL)
-        soom_json_write_string(&b, a->route, strlen(a->route));
+    if (a->route_json != NULL)
+        soom_buf_puts(&b, a->route_json);
     else
         PUT_LITERAL(&b, "null");
     PUT_LITERAL(&b, ",\"status\":");

@@ -16,11 +16,6 @@
 #include "soom/json.h"
 #include "soom/response.h"
 
-static const char *header(const struct soom_request *r, const char *name, size_t *len)
-{
-    return soom_request_header(r, name, strlen(name), len);
-}
-
 static bool parse_length(const char *p, size_t n, size_t *out)
 {
     if (n == 0 || n > 18)
@@ -37,9 +32,8 @@ static bool parse_length(const char *p, size_t n, size_t *out)
 
 bool soom_pipeline_expects_body(const struct soom_request *r)
 {
-    size_t n;
-    const char *te = header(r, "Transfer-Encoding", &n);
-    return r->body_expected > 0 || (te != NULL && n > 0);
+    const struct soom_kv *te = r->h_transfer_encoding;
+    return r->body_expected > 0 || (te != NULL && te->value_len > 0);
 }
 
 /* application/json, or any application/<x>+json, with optional parameters */
@@ -66,6 +60,7 @@ static void answer_options(struct soom_request *r)
 void soom_pipeline_begin(struct soom_request *r)
 {
     const struct soom_config *cfg = r->app->config;
+    soom_request_index_headers(r);
     soom_request_assign_id(r);
     r->route_status = soom_router_match(r->app->router, r->path, r->path_len, r->method, &r->match);
     if (r->route_status == SOOM_ENOTFOUND) {
@@ -86,9 +81,8 @@ void soom_pipeline_begin(struct soom_request *r)
         soom_response_problem(r, 405, detail, NULL);
         return;
     }
-    size_t n;
-    const char *cl = header(r, "Content-Length", &n);
-    if (cl != NULL && !parse_length(cl, n, &r->body_expected)) {
+    const struct soom_kv *cl = r->h_content_length;
+    if (cl != NULL && !parse_length(cl->value, cl->value_len, &r->body_expected)) {
         soom_response_problem(r, 400, "invalid Content-Length", NULL);
         return;
     }
@@ -99,8 +93,8 @@ void soom_pipeline_begin(struct soom_request *r)
         return;
     }
     if (soom_pipeline_expects_body(r) && !r->route->raw_body) {
-        const char *ct = header(r, "Content-Type", &n);
-        if (ct == NULL || !is_json_media_type(ct, n)) {
+        const struct soom_kv *ct = r->h_content_type;
+        if (ct == NULL || !is_json_media_type(ct->value, ct->value_len)) {
             soom_response_problem(r, 415, "the body must be application/json", NULL);
             return;
         }

@@ -104,37 +104,90 @@ static uint64_t next_random(void)
     return s[1] + y;
 }
 
-void soom_request_assign_id(struct soom_request *r)
+static bool header_named(const struct soom_kv *h, const char *name, size_t len)
 {
-    size_t n;
-    const char *given = soom_request_header(r, "X-Request-Id", 12, &n);
-    if (given != NULL && n > 0 && n <= SOOM_REQUEST_ID_MAX) {
-        bool ok = true;
-        for (size_t i = 0; i < n && ok; i++)
-            ok = id_char_ok(given[i]);
-        if (ok) {
-            memcpy(r->request_id, given, n);
-            r->request_id[n] = '\0';
-            r->request_id_len = n;
-            return;
+    return h->key_len == len && strncasecmp(h->key, name, len) == 0;
+}
+
+void soom_request_index_headers(struct soom_request *r)
+{
+    for (size_t i = 0; i < r->nheaders; i++) {
+        const struct soom_kv *h = &r->headers[i];
+        switch (h->key_len) {
+        case 12:
+            if (header_named(h, "Content-Type", 12))
+                r->h_content_type = h;
+            else if (header_named(h, "X-Request-Id", 12))
+                r->h_request_id = h;
+            break;
+        case 14:
+            if (header_named(h, "Content-Length", 14))
+                r->h_content_length = h;
+            break;
+        case 17:
+            if (header_named(h, "Transfer-Encoding", 17))
+                r->h_transfer_encoding = h;
+            break;
+        default:
+            break;
         }
     }
-    /* A version 4 UUID. */
-    static const char HEX[] = "0123456789abcdef";
+}
+
+static bool given_id_ok(const struct soom_kv *h)
+{
+    if (h == NULL || h->value_len == 0 || h->value_len > SOOM_REQUEST_ID_MAX)
+        return false;
+    for (size_t i = 0; i < h->value_len; i++) {
+        if (!id_char_ok(h->value[i]))
+            return false;
+    }
+    return true;
+}
+
+/* Two lower-case hex digits per byte value. */
+static const char HEXPAIRS[513] =
+    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+    "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
+    "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
+    "606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
+    "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
+    "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+    "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+    "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
+
+static char *put_hex(char *p, uint64_t v, int bytes)
+{
+    for (int i = bytes - 1; i >= 0; i--) {
+        memcpy(p, HEXPAIRS + 2 * ((v >> (8 * i)) & 0xff), 2);
+        p += 2;
+    }
+    return p;
+}
+
+void soom_request_assign_id(struct soom_request *r)
+{
+    const struct soom_kv *h = r->h_request_id;
+    if (given_id_ok(h)) {
+        memcpy(r->request_id, h->value, h->value_len);
+        r->request_id[h->value_len] = '\0';
+        r->request_id_len = h->value_len;
+        return;
+    }
+    /* A version 4 UUID: 8-4-4-4-12 hex digits. */
     uint64_t hi = next_random(), lo = next_random();
     hi = (hi & ~0xF000ull) | 0x4000ull;
     lo = (lo & ~(3ull << 62)) | (2ull << 62);
     char *p = r->request_id;
-    for (int i = 0; i < 16; i++) {
-        if (i == 8 || i == 12)
-            *p++ = '-';
-        *p++ = HEX[(hi >> (60 - 4 * i)) & 15];
-    }
-    for (int i = 0; i < 16; i++) {
-        if (i == 0 || i == 4)
-            *p++ = '-';
-        *p++ = HEX[(lo >> (60 - 4 * i)) & 15];
-    }
+    p = put_hex(p, hi >> 32, 4);
+    *p++ = '-';
+    p = put_hex(p, hi >> 16, 2);
+    *p++ = '-';
+    p = put_hex(p, hi, 2);
+    *p++ = '-';
+    p = put_hex(p, lo >> 48, 2);
+    *p++ = '-';
+    p = put_hex(p, lo, 6);
     *p = '\0';
     r->request_id_len = (size_t)(p - r->request_id);
 }

@@ -50,6 +50,12 @@ struct soom_request {
     size_t path_len;
     struct soom_kv *headers;
     size_t nheaders;
+    /* the headers the pipeline itself reads, found in one pass over
+     * `headers` by soom_request_index_headers() (NULL when absent) */
+    const struct soom_kv *h_content_length;
+    const struct soom_kv *h_content_type;
+    const struct soom_kv *h_transfer_encoding;
+    const struct soom_kv *h_request_id;
     struct soom_kv *query;
     size_t nquery;
     char request_id[SOOM_REQUEST_ID_MAX + 1];
@@ -89,8 +95,11 @@ struct soom_request *soom_request_new(const struct soom_app *app);
 /* Frees the request, its arena and its response body if still held. */
 void soom_request_free(struct soom_request *r);
 
+/* Finds the headers the pipeline reads. Call once the headers are set. */
+void soom_request_index_headers(struct soom_request *r);
+
 /* Sets the request id from X-Request-Id when well-formed, else generates
- * one. Call after the headers are set. */
+ * one. Call after soom_request_index_headers(). */
 void soom_request_assign_id(struct soom_request *r);
 
 /* The request the calling thread is running Lua for, NULL outside of a

@@ -125,12 +125,6 @@ uint64_t vjson_hash(const cJSON *a)
     return hash_at(a, 0);
 }
 
-bool vjson_is_integer(const cJSON *a)
-{
-    double d = a->valuedouble;
-    return isfinite(d) && d == floor(d);
-}
-
 /* cJSON's own printer rounds numbers to 15 digits when the 17-digit form is
  * "close enough"; messages and copies must show the exact value. */
 void vjson_write(struct soom_buf *b, const cJSON *v, int depth)

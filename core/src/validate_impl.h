@@ -201,8 +201,18 @@ char *vpointer_append_index(struct soom_arena *a, const char *base, size_t i);
 /* validate_equal.c */
 bool vjson_equal(const cJSON *a, const cJSON *b);
 uint64_t vjson_hash(const cJSON *a);
-bool vjson_is_integer(const cJSON *a);
 void vjson_write(struct soom_buf *b, const cJSON *v, int depth);
+
+/* A number with no fraction. Every double of magnitude 2^53 or more is an
+ * integer; below that a round trip through int64_t tells without calling
+ * floor(). NaN and infinities are not integers. */
+static inline bool vjson_is_integer(const cJSON *a)
+{
+    double d = a->valuedouble;
+    if (!(d > -9007199254740992.0 && d < 9007199254740992.0))
+        return d - d == 0; /* finite */
+    return (double)(int64_t)d == d;
+}
 
 /* validate_regex.c */
 int vregex_compile(struct soom_arena *a, const char *pattern, struct vregex **out, char *err,

@@ -26,11 +26,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "soom/json.h"
 #include "validate_impl.h"
 
 struct vregex {
     pcre2_code *code;
     pcre2_match_context *mctx;
+    bool jit;
 };
 
 static pthread_once_t md_once = PTHREAD_ONCE_INIT;
@@ -184,9 +186,10 @@ int vregex_compile(struct soom_arena *a, const char *pattern, struct vregex **ou
     }
     /* JIT is an optimisation: without it (unsupported CPU, no executable
      * memory) the interpreter runs the same pattern. */
-    (void)pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
+    int jit = pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
     struct vregex *r = soom_arena_alloc(a, sizeof *r);
     r->code = re;
+    r->jit = jit == 0;
     r->mctx = pcre2_match_context_create(NULL);
     soom_arena_defer(a, regex_free, r);
     *out = r;
@@ -203,8 +206,13 @@ void vregex_set_limit(struct vregex *re, uint32_t match_limit)
 
 int vregex_match(const struct vregex *re, const char *s, size_t n)
 {
+    /* Checking UTF-8 here (a byte loop that ends at once for ASCII) lets
+     * the JIT run directly, skipping pcre2_match()'s own checks. */
+    if (!soom_utf8_valid(s, n))
+        return -1;
     pcre2_match_data *md = thread_match_data();
-    int rc = pcre2_match(re->code, (PCRE2_SPTR)s, n, 0, 0, md, re->mctx);
+    int rc = re->jit ? pcre2_jit_match(re->code, (PCRE2_SPTR)s, n, 0, 0, md, re->mctx)
+                     : pcre2_match(re->code, (PCRE2_SPTR)s, n, 0, PCRE2_NO_UTF_CHECK, md, re->mctx);
     if (rc >= 0)
         return 1;
     if (rc == PCRE2_ERROR_NOMATCH)

@@ -18,6 +18,10 @@
 #include "soom/error.h"
 #include "validate_run.h"
 
+/* The keyword groups stay out of line so that evaluating a leaf schema,
+ * the most common node, runs in a small stack frame. */
+#define NOINLINE __attribute__((noinline))
+
 /* Arguments are evaluated only when errors are being collected. */
 #define REPORT(x, ...) ((x)->collect ? vreport((x), __VA_ARGS__) : false)
 /* After a failure: give up now (quiet pass, or enough errors)? */
@@ -102,7 +106,7 @@ static size_t count_children(const cJSON *inst)
 
 /* --- types, enum, const ------------------------------------------------- */
 
-static bool type_ok(unsigned mask, const cJSON *inst)
+static inline bool type_ok(unsigned mask, const cJSON *inst)
 {
     switch (inst->type & 0xFF) {
     case cJSON_NULL: return mask & VT_NULL;
@@ -155,7 +159,7 @@ static unsigned accepted_types(const struct vnode *n)
     return VT_NULL | VT_BOOLEAN | VT_OBJECT | VT_ARRAY | VT_NUMBER | VT_STRING | VT_INTEGER;
 }
 
-static bool check_enum_const(struct vctx *x, const struct vnode *n, const cJSON *inst)
+NOINLINE static bool check_enum_const(struct vctx *x, const struct vnode *n, const cJSON *inst)
 {
     bool ok = true;
     if (n->has & H_ENUM) {
@@ -194,7 +198,7 @@ static bool is_multiple(double d, double m)
     return fabs(q - r) <= fabs(q) * 1e-12;
 }
 
-static bool check_number(struct vctx *x, const struct vnode *n, const cJSON *inst)
+NOINLINE static bool check_number(struct vctx *x, const struct vnode *n, const cJSON *inst)
 {
     double d = inst->valuedouble;
     bool ok = true;
@@ -270,7 +274,7 @@ static bool check_length(struct vctx *x, const struct vnode *n, const char *s, s
     return true;
 }
 
-static bool check_string(struct vctx *x, const struct vnode *n, const cJSON *inst)
+NOINLINE static bool check_string(struct vctx *x, const struct vnode *n, const cJSON *inst)
 {
     const char *s = inst->valuestring;
     size_t bytes = strlen(s);
@@ -393,7 +397,7 @@ static bool check_items(struct vctx *x, const struct vnode *n, const cJSON *inst
     return ok;
 }
 
-static bool check_array(struct vctx *x, const struct vnode *n, const cJSON *inst,
+NOINLINE static bool check_array(struct vctx *x, const struct vnode *n, const cJSON *inst,
                         struct vtrack *trk)
 {
     bool ok = true;
@@ -448,15 +452,29 @@ static bool check_array(struct vctx *x, const struct vnode *n, const cJSON *inst
 
 /* --- objects ------------------------------------------------------------ */
 
+/* True when the NUL-terminated key is the name (len bytes, no NUL): a short
+ * loop beats a call to strncmp for the usual short member names, and stops
+ * at the key's terminator, which never equals a byte of the name. */
+static inline bool key_is(const char *key, const char *name, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (key[i] != name[i])
+            return false;
+    return key[len] == '\0';
+}
+
 /* The slot of a member name, searching from just after the previous hit:
- * members usually come in the order the schema lists them. */
-static size_t find_slot(const struct vnode *n, const char *key, size_t klen, size_t *cursor)
+ * members usually come in the order the schema lists them. strncmp and the
+ * terminator test compare without measuring the key first. */
+static size_t find_slot(const struct vnode *n, const char *key, size_t *cursor)
 {
     size_t ns = n->nslots;
     for (size_t k = 0, i = *cursor; k < ns; k++, i++) {
         if (i >= ns)
             i = 0;
-        if (n->slot_lens[i] == klen && memcmp(n->slot_names[i], key, klen) == 0) {
+        const char *name = n->slot_names[i];
+        size_t len = n->slot_lens[i];
+        if (name[0] == key[0] && key_is(key, name, len)) {
             *cursor = i + 1;
             return i;
         }
@@ -490,13 +508,13 @@ static bool check_name(struct vctx *x, const struct vnode *n, const char *key)
 
 /* Runs "properties", "patternProperties" and "additionalProperties" on one
  * member; returns whether one of them evaluated it in *evaluated. */
-static bool check_member(struct vctx *x, const struct vnode *n, const cJSON *m, size_t klen,
-                         uint64_t *seen, size_t *cursor, bool *evaluated)
+static bool check_member(struct vctx *x, const struct vnode *n, const cJSON *m, uint64_t *seen,
+                         size_t *cursor, bool *evaluated)
 {
     bool ok = true;
     const char *key = m->string;
     if (n->nslots > 0) {
-        size_t slot = find_slot(n, key, klen, cursor);
+        size_t slot = find_slot(n, key, cursor);
         if (slot != VNONE) {
             seen[slot >> 6] |= (uint64_t)1 << (slot & 63);
             if (slot < n->nprops) {
@@ -509,6 +527,7 @@ static bool check_member(struct vctx *x, const struct vnode *n, const cJSON *m, 
             }
         }
     }
+    size_t klen = n->npatterns > 0 ? strlen(key) : 0;
     for (size_t i = 0; i < n->npatterns; i++) {
         int rc = vregex_match(n->patterns[i].re, key, klen);
         if (rc < 0) {
@@ -567,7 +586,7 @@ static bool check_dependencies(struct vctx *x, const struct vnode *n, const cJSO
     return ok;
 }
 
-static bool check_object(struct vctx *x, const struct vnode *n, const cJSON *inst,
+NOINLINE static bool check_object(struct vctx *x, const struct vnode *n, const cJSON *inst,
                          struct vtrack *trk)
 {
     bool ok = true;
@@ -577,9 +596,8 @@ static bool check_object(struct vctx *x, const struct vnode *n, const cJSON *ins
     size_t count = 0, cursor = 0;
     bool walk = n->nslots || n->npatterns || n->additional || n->property_names;
     for (const cJSON *m = walk ? inst->child : NULL; m != NULL; m = m->next, count++) {
-        size_t klen = strlen(m->string);
         bool evaluated = false;
-        if (!check_member(x, n, m, klen, seen, &cursor, &evaluated)) {
+        if (!check_member(x, n, m, seen, &cursor, &evaluated)) {
             ok = false;
             if (STOP(x))
                 return false;
@@ -746,7 +764,7 @@ static const struct vnode *dynamic_target(const struct vctx *x, const struct vdy
     return d->initial;
 }
 
-static bool run_inplace(struct vctx *x, const struct vnode *n, const cJSON *inst,
+NOINLINE static bool run_inplace(struct vctx *x, const struct vnode *n, const cJSON *inst,
                         struct vtrack *trk)
 {
     bool ok = true;

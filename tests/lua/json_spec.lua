@@ -32,6 +32,7 @@ return {
         t.eq(v, nil)
         t.match(err, "deep")
         v, err = soom.json.decode('"\255"')
+        t.eq(v, nil)
         t.match(err, "UTF%-8")
     end),
 

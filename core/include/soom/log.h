@@ -43,12 +43,13 @@ SOOM_API void soom_log_end(struct soom_log_line *l);
 SOOM_API void soom_log_msg(enum soom_log_level level, const char *msg);
 
 struct soom_access {
-    const char *request_id;
+    const char *request_id; /* no character that JSON must escape */
     size_t request_id_len;
-    const char *method;
+    const char *method;     /* escaped unless method_safe */
+    bool method_safe;
     const char *path;
     size_t path_len;
-    const char *route; /* pattern, or NULL when no route matched */
+    const char *route_json; /* the pattern as a JSON string, or NULL */
     int status;
     size_t bytes;
     long long duration_us;
