@@ -301,6 +301,26 @@ NOINLINE static bool check_string(struct vctx *x, const struct vnode *n, const c
     return ok;
 }
 
+/* A leaf schema (type and scalar bounds only, the bulk of a typical
+ * schema) evaluated without the frame, depth and scope bookkeeping of
+ * run(): a leaf cannot recurse and has no reference to resolve. */
+static inline bool is_leaf(const struct vnode *n)
+{
+    return n->has != 0 && !(n->has & ~(uint32_t)(H_TYPE | H_NUM | H_STR));
+}
+
+static inline bool run_leaf(struct vctx *x, const struct vnode *n, const cJSON *inst)
+{
+    if ((n->has & H_TYPE) && !type_ok(n->types, inst))
+        return REPORT(x, NULL, "type", "must be %s", vtypes_text(x, n->types));
+    int t = inst->type & 0xFF;
+    if (t == cJSON_String)
+        return !(n->has & H_STR) || check_string(x, n, inst);
+    if (t == cJSON_Number)
+        return !(n->has & H_NUM) || check_number(x, n, inst);
+    return true;
+}
+
 /* --- arrays ------------------------------------------------------------- */
 
 struct hashed {
@@ -383,7 +403,8 @@ static bool check_items(struct vctx *x, const struct vnode *n, const cJSON *inst
         if (s == NULL)
             continue;
         PUSH_INDEX(x, i);
-        bool r = run(x, s, it, NULL, i < n->nprefix ? "prefixItems" : "items");
+        bool r = is_leaf(s) ? run_leaf(x, s, it)
+                            : run(x, s, it, NULL, i < n->nprefix ? "prefixItems" : "items");
         POP(x);
         if (trk != NULL)
             track_mark(trk, i);
@@ -398,7 +419,7 @@ static bool check_items(struct vctx *x, const struct vnode *n, const cJSON *inst
 }
 
 NOINLINE static bool check_array(struct vctx *x, const struct vnode *n, const cJSON *inst,
-                        struct vtrack *trk)
+                                 struct vtrack *trk)
 {
     bool ok = true;
     size_t count = 0;
@@ -519,8 +540,9 @@ static bool check_member(struct vctx *x, const struct vnode *n, const cJSON *m, 
             seen[slot >> 6] |= (uint64_t)1 << (slot & 63);
             if (slot < n->nprops) {
                 *evaluated = true;
+                const struct vnode *s = n->props[slot].schema;
                 PUSH_KEY(x, key);
-                ok = run(x, n->props[slot].schema, m, NULL, "properties");
+                ok = is_leaf(s) ? run_leaf(x, s, m) : run(x, s, m, NULL, "properties");
                 POP(x);
                 if (!ok && STOP(x))
                     return false;
@@ -587,7 +609,7 @@ static bool check_dependencies(struct vctx *x, const struct vnode *n, const cJSO
 }
 
 NOINLINE static bool check_object(struct vctx *x, const struct vnode *n, const cJSON *inst,
-                         struct vtrack *trk)
+                                  struct vtrack *trk)
 {
     bool ok = true;
     uint64_t seen_buf[4] = {0, 0, 0, 0}, *seen = seen_buf;
@@ -765,7 +787,7 @@ static const struct vnode *dynamic_target(const struct vctx *x, const struct vdy
 }
 
 NOINLINE static bool run_inplace(struct vctx *x, const struct vnode *n, const cJSON *inst,
-                        struct vtrack *trk)
+                                 struct vtrack *trk)
 {
     bool ok = true;
 #define STEP(expr)                                                                                 \
