@@ -1,0 +1,111 @@
+-- Specs of lua/soom/schema.lua: the sugar produces standard JSON Schema
+-- tables, and to_json writes empty arrays and empty objects correctly.
+local s = require "soom.schema"
+local json = require "soom.json"
+local t = require "soom.test"
+
+local function has(text, part)
+    t.ok(text:find(part, 1, true), part .. " in " .. text)
+end
+
+return {
+    t.case("s.object gives the standard form, closed, required sorted", function()
+        local schema = s.object{
+            score = s.integer{ min = 0, max = 100 },
+            name = s.string{ min = 1, max = 100 },
+            note = s.string{ optional = true },
+        }
+        t.eq(schema, {
+            type = "object",
+            additionalProperties = false,
+            required = { "name", "score" },
+            properties = {
+                name = { type = "string", minLength = 1, maxLength = 100 },
+                score = { type = "integer", minimum = 0, maximum = 100 },
+                note = { type = "string" },
+            },
+        })
+        t.ok(s.is_optional(schema.properties.note))
+        t.ok(not s.is_optional(schema.properties.name))
+    end),
+
+    t.case("s.object options open it and bound it", function()
+        local schema = s.object({ a = s.number{ optional = true } }, { additional = true, max = 3 })
+        t.eq(schema.additionalProperties, true)
+        t.eq(schema.maxProperties, 3)
+        t.eq(schema.required, nil)
+    end),
+
+    t.case("arrays, enums, consts, combinators and refs", function()
+        t.eq(s.array{ items = s.string{}, min = 1, max = 5, unique = true },
+             { type = "array", items = { type = "string" }, minItems = 1, maxItems = 5,
+               uniqueItems = true })
+        t.eq(s.enum{ "a", "b" }, { enum = { "a", "b" } })
+        t.eq(s.const(3), { const = 3 })
+        t.eq(s.any_of{ s.null(), s.boolean() },
+             { anyOf = { { type = "null" }, { type = "boolean" } } })
+        t.eq(s.one_of{ true }, { oneOf = { true } })
+        t.eq(s.all_of{ s.ref("#/$defs/x") }, { allOf = { { ["$ref"] = "#/$defs/x" } } })
+        t.eq(s.number{ exclusive_min = 0, multiple_of = 0.5, description = "price" },
+             { type = "number", exclusiveMinimum = 0, multipleOf = 0.5, description = "price" })
+    end),
+
+    t.case("formats are strings with a format", function()
+        t.eq(s.string{ format = "email" }, { type = "string", format = "email" })
+        t.eq(s.email{ max = 254 }, { type = "string", format = "email", maxLength = 254 })
+        t.eq(s.date_time(), { type = "string", format = "date-time" })
+        t.eq(s.uuid().format, "uuid")
+    end),
+
+    t.case("s.nullable widens the type or wraps in anyOf, keeping optional", function()
+        local n = s.nullable(s.string{ max = 3, optional = true })
+        t.eq(n, { type = { "string", "null" }, maxLength = 3 })
+        t.ok(s.is_optional(n))
+        t.eq(s.nullable(s.enum{ "x" }), { anyOf = { { enum = { "x" } }, { type = "null" } } })
+    end),
+
+    t.case("misuse is reported at the caller", function()
+        t.raises(function() s.string{ mn = 1 } end, "unknown option 'mn' for s.string")
+        t.raises(function() s.enum{} end, "non%-empty")
+        t.raises(function() s.object("x") end, "table of property schemas")
+    end),
+
+    t.case("to_json writes empty arrays as [] and empty schemas as {}", function()
+        local text = s.to_json({
+            type = "object",
+            required = {},
+            properties = {},
+            patternProperties = {},
+            items = {},
+            allOf = { {} },
+            enum = {},
+            prefixItems = {},
+            dependentRequired = { a = {} },
+            ["$defs"] = { empty = {} },
+        })
+        has(text, '"required":[]')
+        has(text, '"properties":{}')
+        has(text, '"patternProperties":{}')
+        has(text, '"items":{}')
+        has(text, '"allOf":[{}]')
+        has(text, '"enum":[]')
+        has(text, '"prefixItems":[]')
+        has(text, '"dependentRequired":{"a":[]}')
+        has(text, '"$defs":{"empty":{}}')
+    end),
+
+    t.case("to_json round-trips the sugar and leaves data alone", function()
+        local schema = s.object{
+            tags = s.array{ items = s.string{ max = 20 }, unique = true, optional = true },
+            kind = s.enum{ "a", "b" },
+            when = s.nullable(s.date{}),
+            fixed = s.const({ x = json.array() }),
+        }
+        local back = json.decode(s.to_json(schema))
+        t.eq(back.required, json.array({ "fixed", "kind", "when" }))
+        t.eq(back.properties.kind.enum, json.array({ "a", "b" }))
+        t.eq(back.properties.tags.items, { type = "string", maxLength = 20 })
+        t.ok(json.is_array(back.properties.fixed.const.x))
+        t.eq(s.to_json(true), "true")
+    end),
+}
