@@ -30,21 +30,36 @@ bool soom_log_enabled(enum soom_log_level level)
     return level >= log_level;
 }
 
-/* "2026-11-29T02:13:31" for the current second, cached per thread. */
-static void write_time(struct soom_buf *b)
+/* Writes {"time":"2026-11-29T02:13:31.123456Z","level":" for the instant
+ * `mono` (a CLOCK_MONOTONIC time in ns; 0 reads the clock). The wall clock
+ * is read once per second per thread and derived from the monotonic one in
+ * between, and the date part is formatted once per second too: the access
+ * log is on by default, so a line must cost little. */
+static void write_time(struct soom_buf *b, uint64_t mono)
 {
+    static _Thread_local uint64_t base_mono, base_real; /* ns, one second apart at most */
     static _Thread_local time_t cached_sec = -1;
     static _Thread_local char cached[24];
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    if (ts.tv_sec != cached_sec) {
+    if (mono == 0) {
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        mono = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    }
+    if (base_mono == 0 || mono - base_mono >= 1000000000u || mono < base_mono) {
+        clock_gettime(CLOCK_REALTIME, &ts);
+        base_real = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+        base_mono = mono;
+    }
+    uint64_t real = base_real + (mono - base_mono);
+    time_t sec = (time_t)(real / 1000000000u);
+    if (sec != cached_sec) {
         struct tm tm;
-        gmtime_r(&ts.tv_sec, &tm);
+        gmtime_r(&sec, &tm);
         strftime(cached, sizeof cached, "%Y-%m-%dT%H:%M:%S", &tm);
-        cached_sec = ts.tv_sec;
+        cached_sec = sec;
     }
     char frac[8];
-    long us = ts.tv_nsec / 1000;
+    long us = (long)(real % 1000000000u / 1000);
     for (int i = 5; i >= 0; i--) {
         frac[i] = (char)('0' + us % 10);
         us /= 10;
@@ -76,7 +91,7 @@ void soom_log_begin(struct soom_log_line *l, enum soom_log_level level, const ch
     l->enabled = soom_log_enabled(level);
     if (!l->enabled)
         return;
-    write_time(&l->buf);
+    write_time(&l->buf, 0);
     soom_buf_puts(&l->buf, LEVEL_NAMES[level]);
     soom_buf_puts(&l->buf, "\",\"msg\":");
     soom_json_write_string(&l->buf, msg, strlen(msg));
@@ -177,7 +192,7 @@ void soom_log_access(const struct soom_access *a)
         return;
     struct soom_buf b = *bp;
     soom_buf_clear(&b);
-    write_time(&b);
+    write_time(&b, a->now_ns);
     PUT_LITERAL(&b, "info\",\"msg\":\"request\",\"request_id\":\"");
     soom_buf_append(&b, a->request_id, a->request_id_len);
     PUT_LITERAL(&b, "\",\"method\":");

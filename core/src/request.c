@@ -24,11 +24,15 @@ uint64_t soom_now_ns(void)
  * reset, so steady traffic allocates no arena memory. The key's destructor
  * frees the spare of a thread that ends (thread-per-connection). */
 static pthread_key_t spare_key;
+/* The spare itself is kept in a plain thread-local for speed; the key only
+ * serves to free it when the thread ends. */
+static _Thread_local struct soom_arena *spare;
 static pthread_once_t spare_once = PTHREAD_ONCE_INIT;
 
 static void spare_free(void *a)
 {
     soom_arena_free(a);
+    spare = NULL;
 }
 
 static void spare_init(void)
@@ -38,10 +42,9 @@ static void spare_init(void)
 
 struct soom_request *soom_request_new(const struct soom_app *app)
 {
-    pthread_once(&spare_once, spare_init);
-    struct soom_arena *a = pthread_getspecific(spare_key);
+    struct soom_arena *a = spare;
     if (a != NULL)
-        pthread_setspecific(spare_key, NULL);
+        spare = NULL;
     else
         a = soom_arena_new(8192);
     struct soom_request *r = soom_arena_calloc(a, sizeof *r);
@@ -59,10 +62,13 @@ void soom_request_free(struct soom_request *r)
     free(r->out_body);
     struct soom_arena *a = r->arena;
     soom_arena_reset(a);
-    if (pthread_getspecific(spare_key) == NULL)
-        pthread_setspecific(spare_key, a);
-    else
+    if (spare != NULL) {
         soom_arena_free(a);
+        return;
+    }
+    spare = a;
+    pthread_once(&spare_once, spare_init);
+    pthread_setspecific(spare_key, a);
 }
 
 static _Thread_local struct soom_request *current_request;

@@ -41,6 +41,7 @@ struct soom_header_out {
 struct soom_request {
     struct soom_arena *arena;
     const struct soom_app *app;
+    void *conn; /* the server's record of the connection */
     uint64_t start_ns;
 
     /* inbound */

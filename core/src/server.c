@@ -104,11 +104,15 @@ static void mhd_logger(void *cls, const char *fmt, va_list ap)
 
 /* ---- connection tracking and the reaper --------------------------------- */
 
-static void conn_phase(struct conn *c, enum conn_state state)
+/* Enters a phase that started at `since` (a soom_now_ns() time). The time
+ * matters only for the phases where the client must act; the handling phase
+ * is never reaped, so it passes 0 and saves a clock read. */
+static void conn_phase(struct conn *c, enum conn_state state, uint64_t since)
 {
     if (c == NULL)
         return;
-    atomic_store_explicit(&c->phase_start, soom_now_ns(), memory_order_relaxed);
+    if (since != 0)
+        atomic_store_explicit(&c->phase_start, since, memory_order_relaxed);
     atomic_store_explicit(&c->state, state, memory_order_relaxed);
 }
 
@@ -121,7 +125,7 @@ static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_co
         const union MHD_ConnectionInfo *info =
             MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
         c->fd = info ? info->connect_fd : -1;
-        conn_phase(c, CONN_WAITING);
+        conn_phase(c, CONN_WAITING, soom_now_ns());
         pthread_mutex_lock(&srv.conns_lock);
         c->next = srv.conns;
         if (srv.conns)
@@ -272,17 +276,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
         collect(mc, MHD_HEADER_KIND, r, &r->headers, &r->nheaders);
         collect(mc, MHD_GET_ARGUMENT_KIND, r, &r->query, &r->nquery);
         struct conn *c = conn_of(mc);
+        r->conn = c;
         soom_pipeline_begin(r);
         if (r->responded && soom_pipeline_expects_body(r)) {
             /* Refused from the headers alone (413, 415, ...): answer before
              * reading the body; MHD then closes the connection. */
-            conn_phase(c, CONN_HANDLING);
+            conn_phase(c, CONN_HANDLING, 0);
             return send_response(mc, r);
         }
         /* Otherwise answer on the next call, even without a body: a
          * response queued before MHD has moved past the body makes it
          * close the connection, losing keep-alive. */
-        conn_phase(c, CONN_RECEIVING);
+        conn_phase(c, CONN_RECEIVING, r->start_ns);
         return MHD_YES;
     }
     if (r->responded) {
@@ -290,7 +295,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
             *upload_size = 0;
             return MHD_YES;
         }
-        conn_phase(conn_of(mc), CONN_HANDLING);
+        conn_phase(r->conn, CONN_HANDLING, 0);
         return send_response(mc, r);
     }
     if (*upload_size != 0) {
@@ -298,7 +303,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
         *upload_size = 0;
         return keep ? MHD_YES : MHD_NO;
     }
-    conn_phase(conn_of(mc), CONN_HANDLING);
+    conn_phase(r->conn, CONN_HANDLING, 0);
     soom_pipeline_finish(r);
     return send_response(mc, r);
 }
@@ -307,6 +312,7 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
     (void)cls;
+    (void)mc;
     (void)toe;
     struct soom_request *r = *con_cls;
     if (r == NULL)
@@ -324,10 +330,11 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
         .status = r->status,
         .bytes = r->out_len,
         .duration_us = (long long)((now - r->start_ns) / 1000),
+        .now_ns = now,
     };
     soom_log_access(&a);
+    conn_phase(r->conn, CONN_WAITING, now);
     soom_request_free(r);
-    conn_phase(conn_of(mc), CONN_WAITING);
     atomic_fetch_sub_explicit(&srv.inflight, 1, memory_order_relaxed);
 }
 

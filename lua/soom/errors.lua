@@ -49,6 +49,9 @@ function _M.is_problem(v)
     return getmetatable(v) == Problem
 end
 
+--- The metatable of problems (the dispatcher compares it inline).
+_M.PROBLEM_MT = Problem
+
 --- The document to send for a problem, with `instance` set to the
 -- request path, and its response headers.
 function _M.document(p, instance)

@@ -53,6 +53,7 @@ struct soom_access {
     int status;
     size_t bytes;
     long long duration_us;
+    uint64_t now_ns; /* when the request completed (CLOCK_MONOTONIC), or 0 */
 };
 
 /* Writes the access line of one request, when enabled. */

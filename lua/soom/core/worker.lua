@@ -13,15 +13,19 @@
 local errors = require "soom.errors"
 local loader = require "soom.app"
 local request = require "soom.core.request"
+local Resource = require("soom.resource").Resource
 
-local setmetatable, xpcall, tostring, traceback = setmetatable, xpcall, tostring, debug.traceback
+local setmetatable, getmetatable, xpcall = setmetatable, getmetatable, xpcall
+local pairs, ipairs, tostring, traceback = pairs, ipairs, tostring, debug.traceback
 
 local _M = {}
 
 local routes
-local instance_mts = {}
+local instance_mts = {} -- per route: the metatable of its per-request instances
+local handlers = {}     -- per route: method name -> handler, when dispatch is not overridden
 
 local PROBLEM = "application/problem+json"
+local PROBLEM_MT = errors.PROBLEM_MT
 
 local METHOD_NAMES = {
     [1] = "GET", [2] = "HEAD", [4] = "POST", [8] = "PUT", [16] = "PATCH", [32] = "DELETE",
@@ -44,6 +48,10 @@ end
 
 local function run(route_id, req)
     local self = setmetatable({ request = req }, instance_mts[route_id])
+    local by_method = handlers[route_id]
+    if by_method then
+        return by_method[req.method](self, req)
+    end
     return self:dispatch(req)
 end
 
@@ -57,7 +65,7 @@ local function dispatch(route_id, ptr, method)
     local ok, body, status, headers = xpcall(run, on_error, route_id, req)
     local a, b, c, d, e
     if ok then
-        if errors.is_problem(body) then
+        if getmetatable(body) == PROBLEM_MT then
             a, b, c, d = problem(body, req)
         else
             a, b, c = status or 200, body, headers
@@ -76,12 +84,39 @@ local function dispatch(route_id, ptr, method)
     return a, b, c, d, e
 end
 
+-- Every field a resource has, its own and inherited, in one table: an
+-- instance then finds any method in one step instead of walking the class
+-- chain on each lookup. Resources are declarations, fixed once loaded.
+local function flatten(resource)
+    local chain, flat = {}, {}
+    local r = resource
+    while r ~= nil do
+        chain[#chain + 1] = r
+        local mt = getmetatable(r)
+        r = mt and mt.__index
+    end
+    for i = #chain, 1, -1 do
+        for k, v in pairs(chain[i]) do
+            flat[k] = v
+        end
+    end
+    return flat
+end
+
 --- Loads the app; returns the dispatcher and the number of routes.
 function _M.init(dir, settings)
     local app = loader.load(dir, settings)
     routes = app.routes
     for i, route in ipairs(routes) do
-        instance_mts[i] = { __index = route.resource }
+        local flat = flatten(route.resource)
+        instance_mts[i] = { __index = flat }
+        if flat.dispatch == Resource.dispatch then
+            -- the common case: call the method's handler directly
+            handlers[i] = {
+                GET = flat.get, HEAD = flat.get, POST = flat.post, PUT = flat.put,
+                PATCH = flat.patch, DELETE = flat.delete,
+            }
+        end
     end
     return dispatch, #routes
 end
