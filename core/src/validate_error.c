@@ -82,15 +82,20 @@ bool vreport(struct vctx *x, const char *key, const char *code, const char *fmt,
     return false;
 }
 
+/* The run's scratch buffer, emptied: one allocation serves every message
+ * of a run (vrun frees it). */
+static struct soom_buf *scratch(struct vctx *x)
+{
+    soom_buf_clear(&x->scratch);
+    return &x->scratch;
+}
+
 const char *vnum_text(struct vctx *x, double d)
 {
-    struct soom_buf b;
-    soom_buf_init(&b);
-    if (soom_json_write_number(&b, d) != 0)
-        soom_buf_puts(&b, isnan(d) ? "NaN" : d > 0 ? "Infinity" : "-Infinity");
-    char *s = soom_arena_strndup(x->arena, b.data, b.len);
-    soom_buf_cleanup(&b);
-    return s;
+    struct soom_buf *b = scratch(x);
+    if (soom_json_write_number(b, d) != 0)
+        soom_buf_puts(b, isnan(d) ? "NaN" : d > 0 ? "Infinity" : "-Infinity");
+    return soom_arena_strndup(x->arena, b->data, b->len);
 }
 
 const char *vtypes_text(struct vctx *x, unsigned mask)
@@ -120,15 +125,30 @@ const char *vtypes_text(struct vctx *x, unsigned mask)
     return soom_arena_strndup(x->arena, buf, strlen(buf));
 }
 
+static const char *shorten(struct vctx *x, const struct soom_buf *b)
+{
+    return b->len > 60 ? soom_arena_printf(x->arena, "%.57s...", b->data)
+                       : soom_arena_strndup(x->arena, b->data, b->len);
+}
+
 const char *vvalue_text(struct vctx *x, const cJSON *v)
 {
-    struct soom_buf b;
-    soom_buf_init(&b);
-    vjson_write(&b, v, 0);
-    const char *out = b.len > 60 ? soom_arena_printf(x->arena, "%.57s...", b.data)
-                                 : soom_arena_strndup(x->arena, b.data, b.len);
-    soom_buf_cleanup(&b);
-    return out;
+    struct soom_buf *b = scratch(x);
+    vjson_write(b, v, 0);
+    return shorten(x, b);
+}
+
+const char *vvalues_text(struct vctx *x, const cJSON *const *v, size_t n)
+{
+    struct soom_buf *b = scratch(x);
+    soom_buf_putc(b, '[');
+    for (size_t i = 0; i < n && b->len <= 60; i++) {
+        if (i > 0)
+            soom_buf_putc(b, ',');
+        vjson_write(b, v[i], 0);
+    }
+    soom_buf_putc(b, ']');
+    return shorten(x, b);
 }
 
 void soom_validation_errors_json(const struct soom_validation_error *e, size_t n,

@@ -261,6 +261,7 @@ int soom_validator_coerce_query(const struct soom_validator *v,
     int rc = vrun(v, q.obj, arena, &verrs, &nv);
     if (rc != SOOM_OK)
         merge_errors(&q, verrs, nv);
+    soom_buf_cleanup(&q.x.scratch);
     *errors = q.x.errs;
     *nerrors = q.x.nerrs;
     return q.x.nerrs == 0 ? SOOM_OK : SOOM_EINVALID;

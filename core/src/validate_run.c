@@ -168,13 +168,8 @@ NOINLINE static bool check_enum_const(struct vctx *x, const struct vnode *n, con
             i++;
         if (i == n->nenums) {
             ok = false;
-            if (x->collect) {
-                cJSON *arr = cJSON_CreateArray();
-                for (size_t k = 0; k < n->nenums; k++)
-                    cJSON_AddItemToArray(arr, cJSON_Duplicate(n->enums[k], true));
-                vreport(x, NULL, "enum", "must be one of %s", vvalue_text(x, arr));
-                cJSON_Delete(arr);
-            }
+            if (x->collect)
+                vreport(x, NULL, "enum", "must be one of %s", vvalues_text(x, n->enums, n->nenums));
             if (STOP(x))
                 return false;
         }
@@ -906,6 +901,7 @@ int vrun(const struct soom_validator *v, const cJSON *doc, struct soom_arena *ar
     run(&x, v->root, doc, NULL, "false");
     if (x.nerrs == 0)
         vreport(&x, NULL, "false", "is not valid");
+    soom_buf_cleanup(&x.scratch);
     *errs = x.errs;
     *nerrs = x.nerrs;
     return SOOM_EINVALID;

@@ -42,6 +42,7 @@ struct vctx {
     unsigned npath, path_cap;
     struct soom_validation_error *errs;
     size_t nerrs, cap;
+    struct soom_buf scratch; /* message building, collecting pass only */
 };
 
 /* Records an error at the current path, plus `key` when not NULL (a
@@ -57,5 +58,8 @@ const char *vtypes_text(struct vctx *x, unsigned mask);
 
 /* A short JSON rendering of a value for messages (truncated). */
 const char *vvalue_text(struct vctx *x, const cJSON *v);
+
+/* The same for a list of values, written as a JSON array. */
+const char *vvalues_text(struct vctx *x, const cJSON *const *v, size_t n);
 
 #endif
