@@ -134,8 +134,7 @@ void soom_request_index_headers(struct soom_request *r)
             if (header_named(h, "Transfer-Encoding", 17))
                 r->h_transfer_encoding = h;
             break;
-        default:
-            break;
+        default: break;
         }
     }
 }

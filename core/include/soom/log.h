@@ -45,7 +45,7 @@ SOOM_API void soom_log_msg(enum soom_log_level level, const char *msg);
 struct soom_access {
     const char *request_id; /* no character that JSON must escape */
     size_t request_id_len;
-    const char *method;     /* escaped unless method_safe */
+    const char *method; /* escaped unless method_safe */
     bool method_safe;
     const char *path;
     size_t path_len;
