@@ -3,6 +3,7 @@
  */
 #include "app.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,6 +11,9 @@
 #include "lua_worker.h"
 #include "soom/error.h"
 #include "soom/json.h"
+#include "soom/validate.h"
+
+static void route_free(struct soom_route *r);
 
 struct soom_app *soom_app_new(struct soom_config *config, const char *dir, const char *home)
 {
@@ -26,11 +30,8 @@ void soom_app_free(struct soom_app *app)
     if (app == NULL)
         return;
     soom_lua_pool_free(app->lua);
-    for (size_t i = 0; i < app->nroutes; i++) {
-        free(app->routes[i].pattern);
-        free(app->routes[i].pattern_json);
-        free(app->routes[i].name);
-    }
+    for (size_t i = 0; i < app->nroutes; i++)
+        route_free(&app->routes[i]);
     free(app->routes);
     soom_router_free(app->router);
     soom_config_free(app->config);
@@ -39,23 +40,57 @@ void soom_app_free(struct soom_app *app)
     free(app);
 }
 
-int soom_app_add_route(struct soom_app *app, const char *pattern, unsigned methods,
-                       const char *name, bool raw_body, char *err, size_t errlen)
+static int compile(const struct soom_app *app, const char *text, const char *what, const char *name,
+                   struct soom_validator **out, char *err, size_t errlen)
 {
-    int id = (int)app->nroutes;
-    int rc = soom_router_add(app->router, pattern, methods, id, name, err, errlen);
+    *out = NULL;
+    if (text == NULL)
+        return SOOM_OK;
+    struct soom_validate_options opts;
+    soom_validate_options_init(&opts);
+    opts.format_assertion = app->config->format_assertion;
+    char why[512];
+    int rc = soom_validator_compile(text, strlen(text), &opts, out, why, sizeof why);
     if (rc != SOOM_OK)
+        snprintf(err, errlen, "%s: %s: %s", name, what, why);
+    return rc;
+}
+
+static void route_free(struct soom_route *r)
+{
+    free(r->pattern);
+    free(r->pattern_json);
+    free(r->name);
+    soom_validator_free(r->body);
+    soom_validator_free(r->patch);
+    soom_validator_free(r->query);
+}
+
+int soom_app_add_route(struct soom_app *app, const struct soom_route_spec *spec, char *err,
+                       size_t errlen)
+{
+    struct soom_route r = {
+        .id = (int)app->nroutes, .methods = spec->methods, .raw_body = spec->raw_body};
+    int rc = compile(app, spec->body_schema, "validation_schema", spec->name, &r.body, err, errlen);
+    if (rc == SOOM_OK)
+        rc = compile(app, spec->patch_schema, "validation_schema (PATCH)", spec->name, &r.patch,
+                     err, errlen);
+    if (rc == SOOM_OK)
+        rc = compile(app, spec->query_schema, "query_schema", spec->name, &r.query, err, errlen);
+    if (rc == SOOM_OK)
+        rc = soom_router_add(app->router, spec->pattern, spec->methods, r.id, spec->name, err,
+                             errlen);
+    if (rc != SOOM_OK) {
+        route_free(&r);
         return rc;
-    app->routes = xrealloc(app->routes, (app->nroutes + 1) * sizeof(app->routes[0]));
-    struct soom_route *r = &app->routes[app->nroutes++];
-    r->id = id;
-    r->pattern = xstrdup(pattern);
+    }
+    r.pattern = xstrdup(spec->pattern);
+    r.name = xstrdup(spec->name);
     struct soom_buf b;
     soom_buf_init(&b);
-    soom_json_write_string(&b, pattern, strlen(pattern));
-    r->pattern_json = soom_buf_detach(&b, NULL);
-    r->name = xstrdup(name);
-    r->methods = methods;
-    r->raw_body = raw_body;
+    soom_json_write_string(&b, spec->pattern, strlen(spec->pattern));
+    r.pattern_json = soom_buf_detach(&b, NULL);
+    app->routes = xrealloc(app->routes, (app->nroutes + 1) * sizeof(app->routes[0]));
+    app->routes[app->nroutes++] = r;
     return SOOM_OK;
 }

@@ -15,14 +15,31 @@
 #include "soom/router.h"
 
 struct soom_lua_pool;
+struct soom_validator;
+
+/* What the Lua layer declares for a route. Schemas are JSON texts (NULL when
+ * absent): the body schema for POST and PUT, its partial form (no top-level
+ * "required") for PATCH, and the query schema for every method. */
+struct soom_route_spec {
+    const char *pattern;
+    const char *name;
+    unsigned methods;
+    bool raw_body;
+    const char *body_schema;
+    const char *patch_schema;
+    const char *query_schema;
+};
 
 struct soom_route {
     int id;
     char *pattern;
-    char *pattern_json; /* the pattern as a JSON string, for the access log */
-    char *name;         /* where it was declared, for messages and logs */
-    unsigned methods; /* enum soom_method bits */
-    bool raw_body;    /* the resource takes its body as bytes, not JSON */
+    char *pattern_json;          /* the pattern as a JSON string, for the access log */
+    char *name;                  /* where it was declared, for messages and logs */
+    unsigned methods;            /* enum soom_method bits */
+    bool raw_body;               /* the resource takes its body as bytes, not JSON */
+    struct soom_validator *body; /* compiled at start-up; NULL: none */
+    struct soom_validator *patch;
+    struct soom_validator *query;
 };
 
 struct soom_app {
@@ -39,9 +56,11 @@ struct soom_app {
 struct soom_app *soom_app_new(struct soom_config *config, const char *dir, const char *home);
 void soom_app_free(struct soom_app *app);
 
-/* Adds a route; its id is the number of routes before it. Errors as
- * soom_router_add(), with the message in `err`. */
-int soom_app_add_route(struct soom_app *app, const char *pattern, unsigned methods,
-                       const char *name, bool raw_body, char *err, size_t errlen);
+/* Adds a route and compiles its schemas; its id is the number of routes
+ * before it. Errors as soom_router_add(), and SOOM_EINVAL for a schema the
+ * validator refuses, with a message naming the resource, the schema and the
+ * place in it, in `err`. */
+int soom_app_add_route(struct soom_app *app, const struct soom_route_spec *spec, char *err,
+                       size_t errlen);
 
 #endif

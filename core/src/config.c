@@ -42,6 +42,7 @@ static const struct key KEYS[] = {
     {"max_connections", SOOM_CONFIG_INT, F(max_connections), "1024", 1, 1000000},
     {"drain_timeout", SOOM_CONFIG_NUMBER, F(drain_timeout), "10", 0, 3600},
     {"json_max_depth", SOOM_CONFIG_INT, F(json_max_depth), "64", 1, 512},
+    {"format_assertion", SOOM_CONFIG_BOOL, F(format_assertion), "false", 0, 0},
     {"debug", SOOM_CONFIG_BOOL, F(debug), "false", 0, 0},
     {"log_level", SOOM_CONFIG_STRING, F(log_level), "info", 0, 0},
     {"access_log", SOOM_CONFIG_BOOL, F(access_log), "true", 0, 0},

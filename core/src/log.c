@@ -16,13 +16,15 @@
 
 static enum soom_log_level log_level = SOOM_LOG_INFO;
 static bool log_access = true;
+static int log_fd = STDERR_FILENO;
 
 static const char *LEVEL_NAMES[] = {"debug", "info", "warn", "error"};
 
-void soom_log_setup(enum soom_log_level level, bool access_log)
+void soom_log_setup(enum soom_log_level level, bool access_log, int fd)
 {
     log_level = level;
     log_access = access_log;
+    log_fd = fd;
 }
 
 bool soom_log_enabled(enum soom_log_level level)
@@ -77,7 +79,7 @@ static void write_time(struct soom_buf *b, uint64_t mono)
 static void write_all(const char *p, size_t n)
 {
     while (n > 0) {
-        ssize_t w = write(STDOUT_FILENO, p, n);
+        ssize_t w = write(log_fd, p, n);
         if (w <= 0)
             return; /* nowhere to report a failing log; drop the line */
         p += w;

@@ -149,14 +149,23 @@ static void add_routes(lua_State *L, int idx, struct soom_app *app)
         lua_getfield(L, t, "name");
         lua_getfield(L, t, "methods");
         lua_getfield(L, t, "raw_body");
-        const char *pattern = luaL_checkstring(L, t + 1);
-        const char *name = luaL_optstring(L, t + 2, "?");
-        unsigned methods = methods_of(L, t + 3);
-        bool raw = lua_toboolean(L, t + 4);
-        char err[512];
-        if (soom_app_add_route(app, pattern, methods, name, raw, err, sizeof err) != SOOM_OK) {
+        lua_getfield(L, t, "body_schema");
+        lua_getfield(L, t, "patch_schema");
+        lua_getfield(L, t, "query_schema");
+        struct soom_route_spec spec = {
+            .pattern = luaL_checkstring(L, t + 1),
+            .name = luaL_optstring(L, t + 2, "?"),
+            .methods = methods_of(L, t + 3),
+            .raw_body = lua_toboolean(L, t + 4),
+            .body_schema = lua_tostring(L, t + 5),
+            .patch_schema = lua_tostring(L, t + 6),
+            .query_schema = lua_tostring(L, t + 7),
+        };
+        char err[1024];
+        if (soom_app_add_route(app, &spec, err, sizeof err) != SOOM_OK) {
             soom_app_free(app);
-            luaL_error(L, "%s", err);
+            lua_pushstring(L, err);
+            lua_error(L);
         }
         lua_settop(L, t - 1);
     }
@@ -181,7 +190,7 @@ static int l_serve(lua_State *L)
     const char *home = luaL_checkstring(L, 4);
     struct soom_app *app = soom_app_new(c, dir, home);
     add_routes(L, 3, app);
-    soom_log_setup(c->level, c->access_log);
+    soom_log_setup(c->level, c->access_log, STDOUT_FILENO);
     int code = soom_server_run(app);
     soom_app_free(app);
     lua_pushinteger(L, code);
@@ -300,6 +309,20 @@ static int l_request_body(lua_State *L)
     return 1;
 }
 
+/* request_query(request) -> the query coerced by the route's query schema,
+ * or nil when the route has none */
+static int l_request_query(lua_State *L)
+{
+    const struct soom_request *r = lua_touserdata(L, 1);
+    if (r == NULL)
+        return luaL_error(L, "request_query: no request");
+    if (r->query_json == NULL)
+        lua_pushnil(L);
+    else
+        soom_lua_push_json(L, r->query_json);
+    return 1;
+}
+
 /* ---- misc --------------------------------------------------------------- */
 
 /* status_reason(status) -> "Not Found" */
@@ -381,6 +404,7 @@ int luaopen_soom_core_c(lua_State *L)
         {"json_encode", l_json_encode},
         {"json_decode", l_json_decode},
         {"request_body", l_request_body},
+        {"request_query", l_request_query},
         {"sleep", l_sleep},
         {"now", l_now},
         {"log", l_log},

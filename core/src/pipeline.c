@@ -15,6 +15,7 @@
 #include "soom/error.h"
 #include "soom/json.h"
 #include "soom/response.h"
+#include "soom/validate.h"
 
 static bool parse_length(const char *p, size_t n, size_t *out)
 {
@@ -164,6 +165,89 @@ static bool parse_body(struct soom_request *r)
     return true;
 }
 
+static void json_free_query(void *doc)
+{
+    soom_json_free(doc);
+}
+
+/* Appends the items of the JSON array `errors` (without its brackets) to
+ * the list being built in `all`. */
+static void merge_errors(struct soom_buf *all, const struct soom_buf *errors)
+{
+    if (errors->len <= 2)
+        return;
+    soom_buf_putc(all, all->len > 0 ? ',' : '[');
+    soom_buf_append(all, errors->data + 1, errors->len - 2);
+}
+
+static void query_errors(struct soom_request *r, struct soom_buf *all)
+{
+    struct soom_query_param *params =
+        soom_arena_alloc(r->arena, (r->nquery + 1) * sizeof(struct soom_query_param));
+    for (size_t i = 0; i < r->nquery; i++)
+        params[i] = (struct soom_query_param){r->query[i].key, r->query[i].key_len,
+                                              r->query[i].value, r->query[i].value_len};
+    struct soom_validation_error *errors;
+    size_t n;
+    int rc = soom_validator_coerce_query(r->route->query, params, r->nquery, r->arena,
+                                         &r->query_json, &errors, &n);
+    if (r->query_json != NULL)
+        soom_arena_defer(r->arena, json_free_query, r->query_json);
+    if (rc == SOOM_EINVALID) {
+        struct soom_buf b;
+        soom_buf_init(&b);
+        soom_validation_errors_json(errors, n, "query", &b);
+        merge_errors(all, &b);
+        soom_buf_cleanup(&b);
+    }
+}
+
+/* The body schema for this request's method: the whole one for POST and
+ * PUT, the partial one for PATCH, none otherwise. */
+static const struct soom_validator *body_validator(const struct soom_request *r)
+{
+    if (r->method == SOOM_POST || r->method == SOOM_PUT)
+        return r->route->body;
+    if (r->method == SOOM_PATCH)
+        return r->route->patch;
+    return NULL;
+}
+
+/* Runs the route's query and body schemas; answers 422 listing every error
+ * of both, or 400 when a body schema has no body to check. */
+static bool validate(struct soom_request *r)
+{
+    const struct soom_validator *bv = body_validator(r);
+    if (r->route->query == NULL && bv == NULL)
+        return true;
+    struct soom_buf all;
+    soom_buf_init(&all);
+    if (r->route->query != NULL)
+        query_errors(r, &all);
+    if (bv != NULL && r->json == NULL) {
+        soom_buf_cleanup(&all);
+        soom_response_problem(r, 400, "a JSON body is required", NULL);
+        return false;
+    }
+    if (bv != NULL) {
+        struct soom_validation_error *errors;
+        size_t n;
+        if (soom_validator_run(bv, r->json, r->arena, &errors, &n) == SOOM_EINVALID) {
+            struct soom_buf b;
+            soom_buf_init(&b);
+            soom_validation_errors_json(errors, n, "body", &b);
+            merge_errors(&all, &b);
+            soom_buf_cleanup(&b);
+        }
+    }
+    if (all.len == 0)
+        return true;
+    soom_buf_putc(&all, ']');
+    soom_response_problem(r, 422, "the request is invalid; see errors", all.data);
+    soom_buf_cleanup(&all);
+    return false;
+}
+
 void soom_pipeline_finish(struct soom_request *r)
 {
     if (r->body_discarding) {
@@ -173,7 +257,7 @@ void soom_pipeline_finish(struct soom_request *r)
         soom_response_problem(r, 413, detail, NULL);
         return;
     }
-    if (!parse_body(r))
+    if (!parse_body(r) || !validate(r))
         return;
     soom_lua_dispatch(r);
     if (!r->responded) {

@@ -75,6 +75,7 @@ struct soom_request {
     bool body_discarding; /* over max_body: drop what still arrives */
     size_t body_discarded;
     struct soom_json *json;
+    struct soom_json *query_json; /* the query coerced by the route's query schema */
 
     /* the database connection this request holds, if any (released by a
      * deferred callback on the arena) */

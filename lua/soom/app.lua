@@ -9,7 +9,7 @@
 
 local c = require "soom.core.c"
 
-local type, ipairs, loadfile, setmetatable = type, ipairs, loadfile, setmetatable
+local type, ipairs, pairs, loadfile, setmetatable = type, ipairs, pairs, loadfile, setmetatable
 
 local _M = {}
 
@@ -75,6 +75,41 @@ local function resource_names(dir, meta)
     return names
 end
 
+-- The JSON text of a resource's schema field, or nil; raises naming the
+-- resource and the field when the table cannot be written as JSON.
+local function schema_json(res, field, file, transform)
+    local schema = res[field]
+    if schema == nil then
+        return nil
+    end
+    if type(schema) ~= "table" and type(schema) ~= "boolean" then
+        error(("%s: %s must be a table (a JSON Schema)"):format(file, field), 0)
+    end
+    if transform then
+        schema = transform(schema)
+    end
+    local text, err = require("soom.schema").to_json(schema)
+    if not text then
+        error(("%s: %s: %s"):format(file, field, err), 0)
+    end
+    return text
+end
+
+-- PATCH sends some fields only: its body is checked by the schema without
+-- the top-level "required" (Django REST framework's partial update).
+local function partial(schema)
+    if type(schema) ~= "table" or schema.required == nil then
+        return schema
+    end
+    local copy = {}
+    for k, v in pairs(schema) do
+        if k ~= "required" then
+            copy[k] = v
+        end
+    end
+    return copy
+end
+
 local function add_routes(routes, value, file)
     local list = value
     if value.route ~= nil or getmetatable(value) ~= nil then
@@ -96,6 +131,10 @@ local function add_routes(routes, value, file)
             name = file,
             raw_body = res.raw_body and true or false,
             resource = res,
+            body_schema = schema_json(res, "validation_schema", file),
+            patch_schema = type(res.patch) == "function"
+                and schema_json(res, "validation_schema", file, partial) or nil,
+            query_schema = schema_json(res, "query_schema", file),
         }
     end
 end

@@ -178,6 +178,24 @@ def run_soom(*args, cwd=None, env=None, timeout=60):
     return p.returncode, p.stdout, p.stderr
 
 
+def write_app(root, files):
+    for path, text in files.items():
+        full = os.path.join(root, path)
+        os.makedirs(os.path.dirname(full), exist_ok=True)
+        with open(full, "w") as f:
+            f.write(text)
+    return root
+
+
+def start_failure(app, env=None):
+    srv = Server(app, env=env)
+    srv.start(wait=False)
+    code = srv.wait(30)
+    log = srv.log()
+    srv.stop()
+    return code, log
+
+
 def in_thread(fn, *args):
     """Runs fn(*args) in a thread; returns a function that joins it and returns its result."""
     box = {}

@@ -3,20 +3,11 @@ usage errors, start-up errors that name the culprit, and an installed soom
 working from any folder."""
 
 import os
-import shutil
+import re
 import subprocess
 import tempfile
 
-from harness import SAMPLE, SOOM, SOURCE, Server, eq, main, run_soom
-
-
-def write_app(root, files):
-    for path, text in files.items():
-        full = os.path.join(root, path)
-        os.makedirs(os.path.dirname(full), exist_ok=True)
-        with open(full, "w") as f:
-            f.write(text)
-    return root
+from harness import SAMPLE, SOOM, Server, eq, main, run_soom, start_failure, write_app
 
 
 HELLO = """local soom = require "soom"
@@ -82,17 +73,8 @@ def test_version():
 def test_routes():
     code, out, _ = run_soom("routes", SAMPLE)
     eq(code, 0)
-    assert "GET      /items/{id:int}" in out and "resources/items.lua" in out, out
-    assert "POST     /greetings" in out
-
-
-def start_failure(app, env=None):
-    srv = Server(app, env=env)
-    srv.start(wait=False)
-    code = srv.wait(30)
-    log = srv.log()
-    srv.stop()
-    return code, log
+    assert re.search(r"\nGET +/items/\{id:int\} +resources/items.lua\n", out), out
+    assert re.search(r"\nPOST +/greetings +resources/greetings.lua\n", out), out
 
 
 def test_bad_settings_stop_startup_naming_the_key():

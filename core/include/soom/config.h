@@ -50,6 +50,7 @@ struct soom_config {
     long max_connections;
     double drain_timeout; /* seconds */
     long json_max_depth;
+    bool format_assertion; /* "format" validates, not only annotates */
     bool debug;
     /* logs */
     char *log_level;

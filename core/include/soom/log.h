@@ -1,5 +1,6 @@
 /*
- * Structured logs: one JSON object per line on standard output.
+ * Structured logs: one JSON object per line, on standard output for a
+ * server.
  *
  * Every line has "time" (UTC, RFC 3339 with microseconds), "level" and
  * "msg", then the fields the caller adds. A line is built in a caller-owned
@@ -16,9 +17,10 @@
 #include "soom/buf.h"
 #include "soom/config.h"
 
-/* Sets the threshold and whether access lines are written. Call before
- * starting threads. */
-SOOM_API void soom_log_setup(enum soom_log_level level, bool access_log);
+/* Sets the threshold, whether access lines are written, and where lines go:
+ * a server logs to standard output, the other commands to standard error
+ * (the default), keeping their output clean. Call before starting threads. */
+SOOM_API void soom_log_setup(enum soom_log_level level, bool access_log, int fd);
 
 /* True when lines at `level` are written. */
 SOOM_API bool soom_log_enabled(enum soom_log_level level);

@@ -5,7 +5,8 @@
 -- only for what it reads:
 --   req.method   "GET", ...            req.path     "/samples/42"
 --   req.params   route parameters, typed ({id:int} gives a number)
---   req.query    query parameters (a repeated key gives its last value)
+--   req.query    query parameters (a repeated key gives its last value;
+--                with a query_schema, the validated values, typed)
 --   req.headers  headers by lower-case name
 --   req.body     the parsed JSON body (nil without a body)
 --   req.raw_body the body bytes        req.id       the request id
@@ -79,6 +80,10 @@ function getters.params(self)
 end
 
 function getters.query(self)
+    local coerced = c.request_query(self._p)
+    if coerced ~= nil then
+        return coerced -- validated and typed by the route's query_schema
+    end
     local r, t = self._r, {}
     for i = 0, C.soom_ffi_req_query_count(r) - 1 do
         C.soom_ffi_req_query_at(r, i, PTR, LEN, PTR + 1, LEN + 1)
