@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Soom side by side with the peer frameworks of ../shared/bench, in one run.
+#
+#   bench/run.sh [--endpoints "json"] [--passes N] [--tag NAME]
+#
+# Copies the peer harness to $PEERS_DIR (default /tmp/soom-peers; the shared
+# folder is read-only), installs it once (root: apt, npm, a private
+# PostgreSQL on 127.0.0.1:54329 with 10,000 rows), builds soom, then for each
+# pass measures every peer, bare libmicrohttpd (the floor under our own
+# overhead) and soom, with the same wrk scripts. Prints the medians; only
+# ratios from the same run mean anything on a shared machine.
+set -euo pipefail
+HERE="$(cd "$(dirname "$0")" && pwd)"
+ROOT="$(cd "$HERE/.." && pwd)"
+PEERS_DIR=${PEERS_DIR:-/tmp/soom-peers}
+SHARED=${SHARED_BENCH:-$ROOT/../shared/bench}
+ENDPOINTS="json"; PASSES=3; TAG="soom-$(date +%Y%m%d-%H%M%S)"
+PEERS="nginx-static nginx-lua kore fastify falcon-sync"
+while [ $# -gt 0 ]; do case $1 in
+  --endpoints) ENDPOINTS=$2; shift 2;; --passes) PASSES=$2; shift 2;;
+  --tag) TAG=$2; shift 2;; --peers) PEERS=$2; shift 2;;
+  *) echo "unknown argument $1" >&2; exit 2;; esac; done
+
+if [ ! -x "$PEERS_DIR/run.sh" ]; then
+  mkdir -p "$PEERS_DIR" && cp -r "$SHARED/." "$PEERS_DIR/"
+fi
+[ -f "$PEERS_DIR/.installed" ] || { (cd "$PEERS_DIR" && ./install.sh) && touch "$PEERS_DIR/.installed"; }
+
+cmake -S "$ROOT" -B "$ROOT/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$ROOT/build" -j"$(nproc)" >/dev/null
+SOOM="$ROOT/build/bin/soom"
+MHD=/tmp/soom-mhd-hello
+gcc -O2 -o "$MHD" "$SHARED/mhd-ceiling/mhd_hello.c" $(pkg-config --cflags --libs libmicrohttpd)
+
+. "$PEERS_DIR/env.sh"
+export DATABASE_URL="postgresql://$PGUSER:$PGPASSWORD@$PGHOST:$PGPORT/$PGDATABASE"
+"$PEERS_DIR/db.sh" start
+cd "$PEERS_DIR"
+peer_eps() { case $1 in nginx-static|nginx-lua) echo json;; *) echo "$ENDPOINTS";; esac; }
+for pass in $(seq 1 "$PASSES"); do
+  for p in $PEERS; do ./run.sh --peers "$p" --endpoints "$(peer_eps "$p")" --tag "$TAG" --keep-db; done
+  ./run.sh --url http://127.0.0.1:9001 --name mhd-ceiling --endpoints json --tag "$TAG" \
+    --start "$MHD 9001 pool 2"
+  ./run.sh --url http://127.0.0.1:9000 --name soom --endpoints "$ENDPOINTS" --tag "$TAG" \
+    --start "$SOOM run $HERE/app --port 9000"
+done
+/usr/bin/python3 lib/summarize.py "results/$TAG.tsv" | tee "$HERE/results-$TAG.md"
