@@ -26,9 +26,11 @@ if [ ! -x "$PEERS_DIR/run.sh" ]; then
 fi
 [ -f "$PEERS_DIR/.installed" ] || { (cd "$PEERS_DIR" && ./install.sh) && touch "$PEERS_DIR/.installed"; }
 
-cmake -S "$ROOT" -B "$ROOT/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$ROOT/build" -j"$(nproc)" >/dev/null
-SOOM="$ROOT/build/bin/soom"
+if [ -z "${SOOM_BIN:-}" ]; then
+  cmake -S "$ROOT" -B "$ROOT/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build "$ROOT/build" -j"$(nproc)" >/dev/null
+fi
+SOOM=${SOOM_BIN:-$ROOT/build/bin/soom}
 MHD=/tmp/soom-mhd-hello
 gcc -O2 -o "$MHD" "$SHARED/mhd-ceiling/mhd_hello.c" $(pkg-config --cflags --libs libmicrohttpd)
 
@@ -42,6 +44,6 @@ for pass in $(seq 1 "$PASSES"); do
   ./run.sh --url http://127.0.0.1:9001 --name mhd-ceiling --endpoints json --tag "$TAG" \
     --start "$MHD 9001 pool 2"
   ./run.sh --url http://127.0.0.1:9000 --name soom --endpoints "$ENDPOINTS" --tag "$TAG" \
-    --start "$SOOM run $HERE/app --port 9000"
+    --start "env -u SOOM_BIN $SOOM run $HERE/app --port 9000"
 done
 /usr/bin/python3 lib/summarize.py "results/$TAG.tsv" | tee "$HERE/results-$TAG.md"
