@@ -322,7 +322,10 @@ static struct cinfo *resolve(struct vcompiler *c, const char *base, const char *
         const char *w = soom_arena_printf(c->tmp, "%s%s", ri->where, frag);
         if (scan(c, target, ri->base, w, ri->res) != SOOM_OK)
             return NULL;
-        return info_get(c, target);
+        info = info_get(c, target);
+        if (info == NULL)
+            vc_fail(c, where, "\"%s\" is not a schema (an object or a boolean)", abs);
+        return info;
     }
     return info_get(c, target);
 }

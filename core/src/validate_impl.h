@@ -11,7 +11,10 @@
  * validate_compile.c  schema text -> resources, anchors -> node graph
  * validate_keywords.c one compiler per keyword family
  * validate_uri.c      RFC 3986 reference resolution, JSON Pointer walking
- * validate_run.c      the runner; validate_error.c its error reports
+ * validate_run.c      the runner's walk, scalars and entry points, with
+ *                     validate_containers.c (arrays, objects),
+ *                     validate_apply.c (in-place applicators) and
+ *                     validate_error.c (error reports); validate_run.h
  * validate_equal.c    JSON equality and hashing (enum, const, uniqueItems)
  * validate_regex.c    PCRE2, the only file that includes it
  * validate_format.c   the "format" checkers
@@ -53,7 +56,6 @@ enum {
     H_INPLACE = 1u << 8,   /* $ref, $dynamicRef, allOf, anyOf, oneOf, not, if */
     H_UNEVAL_P = 1u << 9,  /* unevaluatedProperties */
     H_UNEVAL_I = 1u << 10, /* unevaluatedItems */
-    H_RESOURCE = 1u << 11, /* a resource root: enters the dynamic scope */
 };
 
 #define VNONE SIZE_MAX /* an absent size bound */
@@ -231,7 +233,7 @@ extern const char vmeta_schema_text[];
 bool vmeta_is_uri(const char *uri);
 
 /* validate_run.c: runs `v` over `doc`; the verdict and, with `errs`, the
- * errors (pointers prefixed with `base`, which may be NULL). */
+ * errors, allocated in `arena`. */
 int vrun(const struct soom_validator *v, const cJSON *doc, struct soom_arena *arena,
          struct soom_validation_error **errs, size_t *nerrs);
 

@@ -88,9 +88,11 @@ SOOM_API void soom_validator_free(struct soom_validator *v);
 SOOM_API const char *soom_validator_json(const struct soom_validator *v);
 
 /* Validates `doc`. Returns SOOM_OK, or SOOM_EINVALID with *errors (an array
- * in `arena`) and *nerrors set; on SOOM_OK *errors is NULL and *nerrors 0.
- * `errors` and `nerrors` may be NULL when only the verdict is wanted, which
- * is also the fastest call. */
+ * in `arena`, valid until the arena is reset or freed) and *nerrors set; on
+ * SOOM_OK *errors is NULL and *nerrors 0. `errors` and `nerrors` may be NULL
+ * when only the verdict is wanted, the fastest call; `arena` may be NULL
+ * only then (a scratch arena is made for the call). SOOM_EINVAL for a NULL
+ * validator or document. */
 SOOM_API int soom_validator_run(const struct soom_validator *v, const struct soom_json *doc,
                                 struct soom_arena *arena, struct soom_validation_error **errors,
                                 size_t *nerrors);
