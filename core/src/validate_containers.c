@@ -219,15 +219,27 @@ static bool check_name(struct vctx *x, const struct vnode *n, const char *key)
 
 /* Runs "properties", "patternProperties" and "additionalProperties" on one
  * member; returns whether one of them evaluated it in *evaluated. */
-static bool check_member(struct vctx *x, const struct vnode *n, const cJSON *m, uint64_t *seen,
-                         size_t *cursor, bool *evaluated)
+/* One pass over an object: which slots were seen, and how many of them
+ * are required (so a valid object never walks its "required" list). */
+struct pass {
+    uint64_t *seen;
+    size_t cursor;
+    size_t required_seen;
+};
+
+static bool check_member(struct vctx *x, const struct vnode *n, const cJSON *m, struct pass *p,
+                         bool *evaluated)
 {
     bool ok = true;
     const char *key = m->string;
     if (n->nslots > 0) {
-        size_t slot = find_slot(n, key, cursor);
+        size_t slot = find_slot(n, key, &p->cursor);
         if (slot != VNONE) {
-            seen[slot >> 6] |= (uint64_t)1 << (slot & 63);
+            uint64_t *word = &p->seen[slot >> 6], bit = (uint64_t)1 << (slot & 63);
+            if (!(*word & bit)) { /* a repeated key counts once */
+                *word |= bit;
+                p->required_seen += n->slot_required[slot];
+            }
             if (slot < n->nprops) {
                 *evaluated = true;
                 const struct vnode *s = n->props[slot].schema;
@@ -241,7 +253,7 @@ static bool check_member(struct vctx *x, const struct vnode *n, const cJSON *m, 
     }
     size_t klen = n->npatterns > 0 ? strlen(key) : 0;
     for (size_t i = 0; i < n->npatterns; i++) {
-        int rc = vregex_match(n->patterns[i].re, key, klen);
+        int rc = vregex_match(n->patterns[i].re, key, klen, &x->md);
         if (rc < 0) {
             ok = REPORT(x, key, "patternProperties",
                         "could not be matched against a property-name pattern");
@@ -265,11 +277,12 @@ static bool check_member(struct vctx *x, const struct vnode *n, const cJSON *m, 
 }
 
 static bool check_dependencies(struct vctx *x, const struct vnode *n, const cJSON *inst,
-                               const uint64_t *seen, struct vtrack *trk)
+                               const struct pass *p, struct vtrack *trk)
 {
     bool ok = true;
+    const uint64_t *seen = p->seen;
 #define SEEN(s) ((seen[(s) >> 6] >> ((s)&63)) & 1)
-    for (size_t i = 0; i < n->nrequired; i++) {
+    for (size_t i = 0; p->required_seen < n->nrequired && i < n->nrequired; i++) {
         if (!SEEN(n->required[i])) {
             ok = REPORT(x, n->slot_names[n->required[i]], "required", "is required");
             if (STOP(x))
@@ -302,14 +315,15 @@ NOINLINE bool vcheck_object(struct vctx *x, const struct vnode *n, const cJSON *
                             struct vtrack *trk)
 {
     bool ok = true;
-    uint64_t seen_buf[4] = {0, 0, 0, 0}, *seen = seen_buf;
+    uint64_t seen_buf[4] = {0, 0, 0, 0};
+    struct pass p = {seen_buf, 0, 0};
     if (n->nslots > 256)
-        seen = soom_arena_calloc(x->arena, (n->nslots + 63) / 64 * sizeof *seen);
-    size_t count = 0, cursor = 0;
+        p.seen = soom_arena_calloc(x->arena, (n->nslots + 63) / 64 * sizeof *p.seen);
+    size_t count = 0;
     bool walk = n->nslots || n->npatterns || n->additional || n->property_names;
     for (const cJSON *m = walk ? inst->child : NULL; m != NULL; m = m->next, count++) {
         bool evaluated = false;
-        if (!check_member(x, n, m, seen, &cursor, &evaluated)) {
+        if (!check_member(x, n, m, &p, &evaluated)) {
             ok = false;
             if (STOP(x))
                 return false;
@@ -332,7 +346,7 @@ NOINLINE bool vcheck_object(struct vctx *x, const struct vnode *n, const cJSON *
                     n->max_props == 1 ? "y" : "ies");
     if (!ok && STOP(x))
         return false;
-    if ((n->nrequired || n->ndeps) && !check_dependencies(x, n, inst, seen, trk)) {
+    if ((p.required_seen < n->nrequired || n->ndeps) && !check_dependencies(x, n, inst, &p, trk)) {
         ok = false;
         if (STOP(x))
             return false;

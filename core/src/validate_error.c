@@ -32,6 +32,17 @@ static char *put_escaped(char *w, const char *s)
     return w;
 }
 
+static char *put_index(char *w, size_t i)
+{
+    char tmp[24], *p = tmp + sizeof tmp;
+    do
+        *--p = (char)('0' + i % 10);
+    while ((i /= 10) != 0);
+    size_t n = (size_t)(tmp + sizeof tmp - p);
+    memcpy(w, p, n);
+    return w + n;
+}
+
 /* The RFC 6901 pointer of the current path (plus `key`). */
 static const char *path_pointer(struct vctx *x, const char *key)
 {
@@ -46,7 +57,7 @@ static const char *path_pointer(struct vctx *x, const char *key)
         if (x->path[i].key != NULL)
             w = put_escaped(w, x->path[i].key);
         else
-            w += sprintf(w, "%zu", x->path[i].index);
+            w = put_index(w, x->path[i].index);
     }
     if (key != NULL) {
         *w++ = '/';
@@ -68,14 +79,21 @@ bool vreport(struct vctx *x, const char *key, const char *code, const char *fmt,
         x->errs = e;
         x->cap = cap;
     }
-    char buf[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
     struct soom_validation_error *e = &x->errs[x->nerrs++];
     e->pointer = path_pointer(x, key);
-    e->detail = soom_arena_strndup(x->arena, buf, strlen(buf));
+    if (strchr(fmt, '%') == NULL) {
+        e->detail = fmt; /* a constant message: no copy */
+    } else {
+        char buf[512];
+        va_list ap;
+        va_start(ap, fmt);
+        int k = vsnprintf(buf, sizeof buf, fmt, ap);
+        va_end(ap);
+        e->detail = soom_arena_strndup(x->arena, buf,
+                                       k < 0                    ? 0
+                                       : (size_t)k < sizeof buf ? (size_t)k
+                                                                : sizeof buf - 1);
+    }
     e->code = code;
     if (x->nerrs >= x->v->opts.max_errors)
         x->full = true;

@@ -156,7 +156,8 @@ struct vnode {
     size_t nprops, nslots; /* nslots >= nprops: see struct vdep */
     const char **slot_names;
     size_t *slot_lens;
-    size_t *required; /* slots */
+    uint8_t *slot_required; /* 1 for the slots "required" lists */
+    size_t *required;       /* slots */
     size_t nrequired;
     struct vdep *deps;
     size_t ndeps;
@@ -219,8 +220,9 @@ static inline bool vjson_is_integer(const cJSON *a)
 /* validate_regex.c */
 int vregex_compile(struct soom_arena *a, const char *pattern, struct vregex **out, char *err,
                    size_t errlen);
-/* 1 match, 0 no match, negative: could not decide (limit hit, bad UTF-8). */
-int vregex_match(const struct vregex *re, const char *s, size_t n);
+/* 1 match, 0 no match, negative: could not decide (limit hit, bad UTF-8).
+ * `cache` (may be NULL) keeps the thread's match block between calls. */
+int vregex_match(const struct vregex *re, const char *s, size_t n, void **cache);
 void vregex_set_limit(struct vregex *re, uint32_t match_limit);
 
 /* validate_format.c */

@@ -384,6 +384,9 @@ static int compile_object(const struct kw *k)
     const cJSON *r = get(k, "required");
     if (r != NULL && string_array(k, r, at(k, "required"), cap, &n->required, &n->nrequired))
         return SOOM_EINVAL;
+    n->slot_required = soom_arena_calloc(vc_arena(k->c), cap + 1);
+    for (size_t i = 0; i < n->nrequired; i++)
+        n->slot_required[n->required[i]] = 1;
     if (compile_dependencies(k, cap) != SOOM_OK || size_value(k, "minProperties", &n->min_props) ||
         size_value(k, "maxProperties", &n->max_props))
         return SOOM_EINVAL;

@@ -29,7 +29,7 @@ static const struct vnode *property_schema(const struct vnode *n, const char *ke
         if (strcmp(n->props[i].name, key) == 0)
             return n->props[i].schema;
     for (size_t i = 0; i < n->npatterns; i++)
-        if (vregex_match(n->patterns[i].re, key, strlen(key)) > 0)
+        if (vregex_match(n->patterns[i].re, key, strlen(key), NULL) > 0)
             return n->patterns[i].schema;
     const struct vnode *s = property_schema(n->ref, key, depth + 1);
     for (size_t i = 0; s == NULL && i < n->nall_of; i++)

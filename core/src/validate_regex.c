@@ -204,13 +204,16 @@ void vregex_set_limit(struct vregex *re, uint32_t match_limit)
     pcre2_set_depth_limit(re->mctx, match_limit < 10000 ? match_limit : 10000);
 }
 
-int vregex_match(const struct vregex *re, const char *s, size_t n)
+int vregex_match(const struct vregex *re, const char *s, size_t n, void **cache)
 {
     /* Checking UTF-8 here (a byte loop that ends at once for ASCII) lets
      * the JIT run directly, skipping pcre2_match()'s own checks. */
     if (!soom_utf8_valid(s, n))
         return -1;
-    pcre2_match_data *md = thread_match_data();
+    /* the thread's block, remembered by the caller for the rest of a run */
+    pcre2_match_data *md = cache != NULL && *cache != NULL ? *cache : thread_match_data();
+    if (cache != NULL)
+        *cache = md;
     int rc = re->jit ? pcre2_jit_match(re->code, (PCRE2_SPTR)s, n, 0, 0, md, re->mctx)
                      : pcre2_match(re->code, (PCRE2_SPTR)s, n, 0, PCRE2_NO_UTF_CHECK, md, re->mctx);
     if (rc >= 0)

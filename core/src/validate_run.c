@@ -182,7 +182,7 @@ NOINLINE bool vcheck_string(struct vctx *x, const struct vnode *n, const cJSON *
             return false;
     }
     if (n->pattern != NULL) {
-        int rc = vregex_match(n->pattern, s, bytes);
+        int rc = vregex_match(n->pattern, s, bytes, &x->md);
         if (rc == 0)
             ok = REPORT(x, NULL, "pattern", "must match the pattern %s", n->pattern_src);
         else if (rc < 0)

@@ -43,6 +43,7 @@ struct vctx {
     struct soom_validation_error *errs;
     size_t nerrs, cap;
     struct soom_buf scratch; /* message building, collecting pass only */
+    void *md;                /* this thread's PCRE2 match block, once fetched */
 };
 
 /* Records an error at the current path, plus `key` when not NULL (a
