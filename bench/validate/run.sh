@@ -1,15 +1,16 @@
 #!/bin/sh
 # Validation benchmark: Soom's C validator against Ajv 8 (Node.js), same
 # schema, same documents, validation only. Builds a release libsoom in
-# ./build (or uses BUILD=<tree>), installs Ajv into ./node_modules on first
-# use, runs both and prints docs/s and the ratio.
+# build-bench/ at the top of the tree (or uses BUILD=<tree>), installs Ajv
+# into ./node_modules on first use, runs both and prints docs/s and the
+# ratio.
 #   usage: bench/validate/run.sh [seconds-per-measurement (default 2)]
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 secs=${1:-2}
 cd "$here"
 if [ -z "${BUILD:-}" ]; then
-    BUILD="$here/build"
+    BUILD=$(cd "$here/../.." && pwd)/build-bench
     cmake -S "$here/../.." -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DSOOM_TESTS=OFF >/dev/null
     cmake --build "$BUILD" --target libsoom -j2 >/dev/null
 fi

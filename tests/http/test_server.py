@@ -295,6 +295,49 @@ def test_idle_connection_closed():
             srv.stop()
 
 
+def test_drain_timeout_bounds_shutdown():
+    srv = Server(env={"SOOM_DRAIN_TIMEOUT": "1"}).start()
+    try:
+        join = in_thread(lambda: srv.request("GET", "/slow?seconds=20"))
+        time.sleep(0.5)
+        t0 = time.time()
+        srv.signal(signal.SIGINT)
+        eq(srv.wait(15), 0, "exit code after SIGINT")
+        took = time.time() - t0
+        assert took < 5, "shutdown waited %.1fs despite drain_timeout = 1" % took
+        try:
+            join(20)
+        except Exception:
+            pass  # the cut request may fail on the client side; that is the point
+        warned = [l for l in srv.log_lines() if "drain timeout" in l.get("msg", "")]
+        eq(len(warned), 1, "the cut requests are logged")
+    finally:
+        srv.stop()
+
+
+def test_max_connections():
+    srv = Server(env={"SOOM_MAX_CONNECTIONS": "2", "SOOM_THREADS": "1"}).start()
+    try:
+        a, b = srv.connection(), srv.connection()
+        eq(srv.request("GET", "/hello", conn=a)[0], 200)
+        eq(srv.request("GET", "/hello", conn=b)[0], 200)
+        # a third connection is closed at once, without an answer
+        s = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
+        try:
+            s.sendall(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+            got = s.recv(100)
+        except OSError:
+            got = b""
+        s.close()
+        eq(got, b"", "the connection over the limit is refused")
+        a.close()
+        time.sleep(0.3)
+        eq(srv.request("GET", "/hello")[0], 200, "served again once a slot is free")
+        b.close()
+    finally:
+        srv.stop()
+
+
 def test_many_concurrent_connections():
     srv = Server(env={"SOOM_THREADS": "2"}).start()
     try:
