@@ -25,6 +25,9 @@
 
 #define DEFAULT_BASE "https://soom.invalid/schema.json"
 #define META_URI "https://json-schema.org/draft/2020-12/schema"
+/* Each nested evaluation takes a few hundred bytes of stack: 4096 of them
+ * stay well inside a thread's default 8 MiB. */
+#define MAX_DEPTH_CAP 4096
 
 /* What the scan learnt about one schema object. */
 struct cinfo {
@@ -532,6 +535,20 @@ void soom_validate_options_init(struct soom_validate_options *o)
     o->max_depth = 1024;
 }
 
+/* cJSON stops after the first value: trailing text must be white space.
+ * (soom_json_parse is not used: a schema may hold "\u0000" in an enum.) */
+static bool parse_schema(struct soom_validator *v, const char *p, size_t len)
+{
+    const char *end = NULL;
+    v->doc = cJSON_ParseWithLengthOpts(p, len, &end, false);
+    if (v->doc == NULL)
+        return false;
+    for (size_t at = (size_t)(end - p); at < len; at++)
+        if (p[at] != ' ' && p[at] != '\t' && p[at] != '\n' && p[at] != '\r')
+            return false;
+    return true;
+}
+
 int soom_validator_compile(const char *p, size_t len, const struct soom_validate_options *opts,
                            struct soom_validator **out, char *err, size_t errlen)
 {
@@ -547,11 +564,14 @@ int soom_validator_compile(const char *p, size_t len, const struct soom_validate
         v->opts.max_errors = 1;
     if (v->opts.max_depth == 0)
         v->opts.max_depth = 1024;
+    if (v->opts.max_depth > MAX_DEPTH_CAP)
+        v->opts.max_depth = MAX_DEPTH_CAP;
+    if (v->opts.regex_match_limit == 0)
+        v->opts.regex_match_limit = 100000;
     v->arena = soom_arena_new(16384);
     struct vcompiler c = {.v = v, .tmp = soom_arena_new(16384), .err = err, .errlen = errlen};
-    v->doc = cJSON_ParseWithLength(p, len);
     int rc;
-    if (v->doc == NULL) {
+    if (!parse_schema(v, p, len)) {
         rc = vc_fail(&c, "", "the schema is not valid JSON");
     } else {
         rc = compile_all(&c);

@@ -240,6 +240,11 @@ int soom_validator_coerce_query(const struct soom_validator *v,
                                 struct soom_arena *arena, struct soom_json **out,
                                 struct soom_validation_error **errors, size_t *nerrors)
 {
+    *out = NULL;
+    *errors = NULL;
+    *nerrors = 0;
+    if (v == NULL || (params == NULL && n > 0))
+        return SOOM_EINVAL;
     struct qstate q;
     memset(&q, 0, sizeof q);
     q.x.v = v;

@@ -291,6 +291,7 @@ static void test_invalid_schemas(void)
         {"{\"$ref\":\"http://example.com/x.json\"}", "/$ref: cannot resolve remote reference"},
         {"{\"$schema\":\"http://json-schema.org/draft-07/schema#\"}", "/$schema: unsupported"},
         {"{\"type\":", "(root): the schema is not valid JSON"},
+        {"{} {}", "(root): the schema is not valid JSON"},
         {"42", "(root): must be a schema"},
     };
     for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++) {

@@ -43,11 +43,12 @@ struct soom_validate_options {
     size_t max_errors;
     /* PCRE2 match limit per pattern match: bounds the backtracking a hostile
      * pattern or input can cause. A match that hits it fails validation.
-     * Default 100000. */
+     * Default (and when 0) 100000. */
     uint32_t regex_match_limit;
     /* Bound on nested schema evaluations (instance depth plus $ref, allOf...
      * hops) so a recursive schema over a deep tree cannot exhaust the stack.
-     * Exceeding it fails validation with code "depth". Default 1024. */
+     * Exceeding it fails validation with code "depth". Default 1024, at
+     * most 4096. */
     unsigned max_depth;
 };
 
@@ -99,10 +100,11 @@ SOOM_API int soom_validator_run(const struct soom_validator *v, const struct soo
 
 /* Builds an object from `n` query parameters, coercing each value to the type
  * the schema declares for its key (docs/VALIDATION.md, "Query parameters"),
- * then validates it. *out is always set to the object, owned by the caller
- * (soom_json_free; register it on the request arena). Returns SOOM_OK, or
- * SOOM_EINVALID with the errors in `arena`: values that cannot be coerced
- * ("type") and the schema's own errors. */
+ * then validates it. Returns SOOM_OK, or SOOM_EINVALID with the errors in
+ * `arena`: values that cannot be coerced ("type") and the schema's own
+ * errors. With either, *out is the object, owned by the caller
+ * (soom_json_free; register it on the request arena). SOOM_EINVAL (and
+ * *out NULL) for a NULL validator. */
 SOOM_API int soom_validator_coerce_query(const struct soom_validator *v,
                                          const struct soom_query_param *params, size_t n,
                                          struct soom_arena *arena, struct soom_json **out,
