@@ -28,6 +28,7 @@
 
 int luaopen_soom_core_c(lua_State *L);       /* lua_api.c */
 int luaopen_soom_core_testing(lua_State *L); /* lua_testing.c */
+int luaopen_soom_core_pg(lua_State *L);      /* lua_pg.c */
 
 struct soom_lua {
     lua_State *L;
@@ -65,6 +66,8 @@ lua_State *soom_lua_open(const char *home, const char *app_dir)
     lua_setfield(L, -2, "soom.core.c");
     lua_pushcfunction(L, luaopen_soom_core_testing);
     lua_setfield(L, -2, "soom.core.testing");
+    lua_pushcfunction(L, luaopen_soom_core_pg);
+    lua_setfield(L, -2, "soom.core.pg");
     lua_pop(L, 2);
     soom_lua_json_setup(L);
     return L;

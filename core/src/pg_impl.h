@@ -1,0 +1,83 @@
+/*
+ * The inside of a connection, shared by pg_pool.c (opening, pooling,
+ * reconnecting) and pg_query.c (statements, the prepared-statement cache,
+ * errors). Only pg_*.c include this header, because it includes libpq.
+ *
+ * A connection struct outlives the libpq connection in it: when the
+ * session breaks, the struct stays with its holder and gets a new PGconn
+ * (pg_conn_reconnect), so a request's `pg` slot never dangles.
+ */
+#ifndef SOOM_PG_IMPL_H
+#define SOOM_PG_IMPL_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "soom/pg.h"
+
+/* What a connection needs from the settings, copied from the config. */
+struct pg_settings {
+    char *url;
+    long min, max;
+    long acquire_timeout_ms;
+    long max_waiting;
+    long idle_check_ms;
+    long statement_timeout_ms;
+    bool prepared;
+};
+
+/* A cached named prepared statement. */
+struct pg_stmt {
+    char *sql; /* NULL: free slot */
+    uint32_t hash;
+    unsigned id; /* named "soom_<id>" on the server */
+};
+
+struct soom_pg_conn {
+    PGconn *pg;
+    struct soom_pg_pool *pool; /* NULL for a direct connection */
+    const struct pg_settings *set;
+    struct soom_pg_conn *next; /* in the pool's idle list */
+    uint64_t idle_since_ns;
+    /* The session broke inside a transaction: statements fail until the
+     * holder rolls back, rather than silently running on a new session
+     * outside of the transaction they belong to. */
+    bool tx_lost;
+
+    /* statement cache, open addressing keyed by SQL text */
+    struct pg_stmt *stmts;
+    size_t nstmts, capstmts;
+    unsigned next_stmt_id;
+
+    /* the last error */
+    bool failed;
+    PGresult *err_res;
+    struct soom_pg_error err;
+    char err_text[256];
+};
+
+/* Opens c->pg for c->set->url and prepares the session (statement timeout,
+ * UTC, ISO dates). Returns SOOM_OK or SOOM_EUNAVAIL with libpq's reason
+ * in `err`. */
+int pg_conn_connect(struct soom_pg_conn *c, char *err, size_t errlen);
+
+/* Closes c->pg and forgets the statement cache. */
+void pg_conn_disconnect(struct soom_pg_conn *c);
+
+/* Replaces a broken session with a new one. For a pooled connection this
+ * honours the pool's backoff: it fails at once while the database is
+ * known to be down. Returns SOOM_OK or SOOM_EUNAVAIL. */
+int pg_conn_reconnect(struct soom_pg_conn *c);
+
+/* Drops every cached statement (the session they lived in is gone). */
+void pg_stmt_cache_clear(struct soom_pg_conn *c);
+
+/* Forgets the last error (and frees its result). */
+void pg_conn_clear_error(struct soom_pg_conn *c);
+
+/* Records a failure with no server result (a broken connection, a refused
+ * parameter). */
+void pg_conn_fail(struct soom_pg_conn *c, const char *sqlstate, const char *message);
+
+#endif
