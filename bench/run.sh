@@ -46,4 +46,5 @@ for pass in $(seq 1 "$PASSES"); do
   ./run.sh --url http://127.0.0.1:9000 --name soom --endpoints "$ENDPOINTS" --tag "$TAG" \
     --start "env -u SOOM_BIN $SOOM run $HERE/app --port 9000"
 done
-/usr/bin/python3 lib/summarize.py "results/$TAG.tsv" | tee "$HERE/results-$TAG.md"
+mkdir -p "$HERE/results"
+/usr/bin/python3 lib/summarize.py "results/$TAG.tsv" | tee "$HERE/results/$TAG.md"
