@@ -223,6 +223,8 @@ int vregex_compile(struct soom_arena *a, const char *pattern, struct vregex **ou
 /* 1 match, 0 no match, negative: could not decide (limit hit, bad UTF-8).
  * `cache` (may be NULL) keeps the thread's match block between calls. */
 int vregex_match(const struct vregex *re, const char *s, size_t n, void **cache);
+/* The same for a subject the caller knows to be valid UTF-8. */
+int vregex_match_utf8(const struct vregex *re, const char *s, size_t n, void **cache);
 void vregex_set_limit(struct vregex *re, uint32_t match_limit);
 
 /* validate_format.c */

@@ -204,21 +204,26 @@ void vregex_set_limit(struct vregex *re, uint32_t match_limit)
     pcre2_set_depth_limit(re->mctx, match_limit < 10000 ? match_limit : 10000);
 }
 
-int vregex_match(const struct vregex *re, const char *s, size_t n, void **cache)
+int vregex_match_utf8(const struct vregex *re, const char *s, size_t n, void **cache)
 {
-    /* Checking UTF-8 here (a byte loop that ends at once for ASCII) lets
-     * the JIT run directly, skipping pcre2_match()'s own checks. */
-    if (!soom_utf8_valid(s, n))
-        return -1;
     /* the thread's block, remembered by the caller for the rest of a run */
     pcre2_match_data *md = cache != NULL && *cache != NULL ? *cache : thread_match_data();
     if (cache != NULL)
         *cache = md;
+    /* The subject is known to be UTF-8, so the JIT runs directly, without
+     * pcre2_match()'s own checks. */
     int rc = re->jit ? pcre2_jit_match(re->code, (PCRE2_SPTR)s, n, 0, 0, md, re->mctx)
                      : pcre2_match(re->code, (PCRE2_SPTR)s, n, 0, PCRE2_NO_UTF_CHECK, md, re->mctx);
     if (rc >= 0)
         return 1;
     if (rc == PCRE2_ERROR_NOMATCH)
         return 0;
-    return -1; /* match limit, JIT stack, invalid UTF-8 */
+    return -1; /* match limit, JIT stack */
+}
+
+int vregex_match(const struct vregex *re, const char *s, size_t n, void **cache)
+{
+    if (!soom_utf8_valid(s, n))
+        return -1;
+    return vregex_match_utf8(re, s, n, cache);
 }

@@ -32,11 +32,9 @@ static void *stack_grow(struct vctx *x, void *old, unsigned *cap, size_t size)
     return p;
 }
 
-void vpath_push(struct vctx *x, const char *key, size_t index)
+void vpath_grow(struct vctx *x)
 {
-    if (x->npath == x->path_cap)
-        x->path = stack_grow(x, x->path, &x->path_cap, sizeof *x->path);
-    x->path[x->npath++] = (struct vseg){key, index};
+    x->path = stack_grow(x, x->path, &x->path_cap, sizeof *x->path);
 }
 
 /* --- evaluated-member bitmaps ------------------------------------------ */
@@ -171,10 +169,30 @@ static bool check_length(struct vctx *x, const struct vnode *n, const char *s, s
     return true;
 }
 
+/* The byte length of s and whether it is all ASCII, in one pass: API
+ * strings are short, and an inline loop beats a call to strlen followed by
+ * a UTF-8 check before every pattern match. */
+static inline size_t measure(const char *s, bool *ascii)
+{
+    unsigned char acc = 0;
+    size_t n = 0;
+    for (unsigned char c; n < 64 && (c = (unsigned char)s[n]) != 0; n++)
+        acc |= c;
+    if (n == 64) {
+        size_t rest = strlen(s + 64);
+        for (size_t i = 0; i < rest; i++)
+            acc |= (unsigned char)s[64 + i];
+        n += rest;
+    }
+    *ascii = (acc & 0x80) == 0;
+    return n;
+}
+
 NOINLINE bool vcheck_string(struct vctx *x, const struct vnode *n, const cJSON *inst)
 {
     const char *s = inst->valuestring;
-    size_t bytes = strlen(s);
+    bool ascii;
+    size_t bytes = measure(s, &ascii);
     bool ok = true;
     if ((n->min_length > 0 || n->max_length != VNONE) && !check_length(x, n, s, bytes)) {
         ok = false;
@@ -182,7 +200,8 @@ NOINLINE bool vcheck_string(struct vctx *x, const struct vnode *n, const cJSON *
             return false;
     }
     if (n->pattern != NULL) {
-        int rc = vregex_match(n->pattern, s, bytes, &x->md);
+        int rc = ascii ? vregex_match_utf8(n->pattern, s, bytes, &x->md)
+                       : vregex_match(n->pattern, s, bytes, &x->md);
         if (rc == 0)
             ok = REPORT(x, NULL, "pattern", "must match the pattern %s", n->pattern_src);
         else if (rc < 0)

@@ -91,7 +91,14 @@ const char *vvalues_text(struct vctx *x, const cJSON *const *v, size_t n);
  * that led here, reported if `n` is the schema false. */
 bool vrun_node(struct vctx *x, const struct vnode *n, const cJSON *inst, struct vtrack *trk,
                const char *code);
-void vpath_push(struct vctx *x, const char *key, size_t index);
+void vpath_grow(struct vctx *x);
+
+static inline void vpath_push(struct vctx *x, const char *key, size_t index)
+{
+    if (x->npath == x->path_cap)
+        vpath_grow(x);
+    x->path[x->npath++] = (struct vseg){key, index};
+}
 void vtrack_init(struct vctx *x, struct vtrack *t, size_t n, uint64_t buf[4]);
 void vtrack_merge(struct vtrack *dst, const struct vtrack *src);
 void vtrack_fill(struct vtrack *t);
