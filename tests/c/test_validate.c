@@ -4,9 +4,12 @@
  * assertions, query coercion, errors as JSON, and a run from four threads.
  * Conformance to the specification is test_jsonschema_suite's job. */
 #include <cJSON.h>
+#include <lauxlib.h>
+#include <lua.h>
 #include <pthread.h>
 #include <stdlib.h>
 
+#include "lua_worker.h"
 #include "soom/error.h"
 #include "soom/validate.h"
 #include "test.h"
@@ -514,6 +517,51 @@ static void test_threads(void)
     soom_validator_free(v);
 }
 
+/* soom.schema's sugar, written with to_json in the real Lua runtime,
+ * compiles here and validates as the sugar promises (closed objects,
+ * optional members, nullable). */
+static void test_lua_sugar_compiles(void)
+{
+    char root[1024];
+    snprintf(root, sizeof root, "%s", __FILE__);
+    char *cut = strstr(root, "/tests/c/");
+    CHECK(cut != NULL);
+    if (cut == NULL)
+        return;
+    *cut = '\0';
+    lua_State *L = soom_lua_open(root, NULL);
+    const char *chunk =
+        "local s = require 'soom.schema'\n"
+        "return s.to_json(s.object{\n"
+        "    name = s.string{ min = 1, max = 5 },\n"
+        "    tags = s.array{ items = s.string(), unique = true, optional = true },\n"
+        "    note = s.nullable(s.string{ optional = true }),\n"
+        "    meta = s.object({}, { additional = true, optional = true }),\n"
+        "})";
+    int rc = luaL_loadstring(L, chunk) || lua_pcall(L, 0, 1, 0);
+    if (rc != 0)
+        fprintf(stderr, "  lua: %s\n", lua_tostring(L, -1));
+    CHECK_INT(rc, 0);
+    if (rc == 0) {
+        struct soom_validator *v = compile(lua_tostring(L, -1));
+        struct soom_arena *a = soom_arena_new(0);
+        struct soom_validation_error *e;
+        size_t n;
+        CHECK_INT(check(v, "{\"name\":\"ab\",\"note\":null,\"meta\":{\"x\":1}}", a, &e, &n),
+                  SOOM_OK);
+        CHECK_INT(check(v, "{\"name\":\"abcdef\",\"tags\":[\"x\",\"x\"],\"extra\":1}", a, &e, &n),
+                  SOOM_EINVALID);
+        CHECK_INT(n, 3);
+        CHECK(find(e, n, "/extra", "additionalProperties") != NULL);
+        CHECK(find(e, n, "/tags", "uniqueItems") != NULL);
+        CHECK_INT(check(v, "{}", a, &e, &n), SOOM_EINVALID);
+        CHECK(n == 1 && strcmp(e[0].pointer, "/name") == 0);
+        soom_arena_free(a);
+        soom_validator_free(v);
+    }
+    lua_close(L);
+}
+
 int main(void)
 {
     RUN(test_all_errors_with_pointers);
@@ -530,5 +578,6 @@ int main(void)
     RUN(test_verdict_only_and_text);
     RUN(test_query_coercion);
     RUN(test_threads);
+    RUN(test_lua_sugar_compiles);
     return test_summary();
 }
