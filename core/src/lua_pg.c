@@ -103,8 +103,12 @@ static int push_failure(lua_State *L, struct soom_pg_conn *c, int code, const ch
     struct soom_request *r = soom_request_current();
     if (c != NULL)
         soom_pg_error_log(e, code, sql, r != NULL ? r->request_id : NULL);
-    else if (why != NULL && code == SOOM_EUNAVAIL && r == NULL)
-        p.detail = why; /* outside a request the reason is for the operator */
+    /* Outside a request (a command, a migration) the reader is the
+     * operator, who needs PostgreSQL's own words; a client never does. */
+    if (r == NULL && e != NULL && e->message[0] != '\0')
+        p.detail = e->message;
+    else if (r == NULL && c == NULL && why != NULL)
+        p.detail = why;
     lua_pushnil(L);
     lua_createtable(L, 0, 5);
     lua_pushinteger(L, p.status);
@@ -336,7 +340,8 @@ static void push_rows(lua_State *L, const struct soom_pg_result *res, bool numer
         }
         lua_rawseti(L, -2, row + 1);
     }
-    lua_replace(L, names);
+    if (ncols > 0)
+        lua_replace(L, names); /* over the first name */
     lua_settop(L, names);
 }
 
@@ -446,11 +451,16 @@ static int l_in_transaction(lua_State *L)
     return 1;
 }
 
-/* use(url[, statement_timeout_ms[, prepared]]): the database of direct
- * connections (outside requests); a new URL closes the current one. */
+/* use(url[, statement_timeout_ms[, prepared]]) -> true: the database of
+ * direct connections (outside requests; false inside one, which uses the
+ * pool); a new URL closes the current connection. */
 static int l_use(lua_State *L)
 {
     const char *url = luaL_checkstring(L, 1);
+    if (soom_request_current() != NULL) {
+        lua_pushboolean(L, 0);
+        return 1;
+    }
     long timeout = (long)luaL_optnumber(L, 2, 0);
     bool prepared = lua_isnoneornil(L, 3) ? true : lua_toboolean(L, 3);
     if (direct_url == NULL || strcmp(direct_url, url) != 0 || timeout != direct_timeout_ms ||
@@ -462,7 +472,8 @@ static int l_use(lua_State *L)
         direct_timeout_ms = timeout;
         direct_prepared = prepared;
     }
-    return 0;
+    lua_pushboolean(L, 1);
+    return 1;
 }
 
 /* close(): closes the direct connection of this thread */

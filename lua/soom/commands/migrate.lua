@@ -1,0 +1,58 @@
+--- soom migrate: apply the app's migrations to its database.
+local soom = require "soom"
+local app = require "soom.app"
+local c = require "soom.core.c"
+local cli = require "soom.cli"
+local migrate = require "soom.core.migrate"
+
+local function list(dir, url)
+    local files, missing = migrate.status(dir, url)
+    local width = 12
+    for _, f in ipairs(files) do
+        width = math.max(width, #f.name)
+    end
+    local fmt = "%-8s %-" .. width .. "s  %s\n"
+    local changed = false
+    for _, f in ipairs(files) do
+        if f.changed then
+            changed = true
+            io.write(fmt:format("CHANGED", f.name, "applied " .. f.applied_at .. ", changed since"))
+        elseif f.applied_at then
+            io.write(fmt:format("applied", f.name, f.applied_at))
+        else
+            io.write((fmt:format("pending", f.name, "")):gsub("%s+\n$", "\n"))
+        end
+    end
+    for _, m in ipairs(missing) do
+        io.write(fmt:format("applied", m.name, m.applied_at .. " (the file is missing)"))
+    end
+    if #files == 0 and #missing == 0 then
+        io.write("no migrations (migrations/NNNN_name.sql)\n")
+    end
+    return changed and 1 or 0
+end
+
+return soom.command {
+    description = "Apply the app's migrations (migrations/NNNN_name.sql) to its database",
+    arguments = {
+        { "app_dir", positional = true, help = "the app folder (default: --app, or the current folder)" },
+        { "list", type = "boolean", help = "show the applied and pending migrations, apply nothing" },
+    },
+    run = function(args)
+        local dir = app.resolve(args.app_dir or cli.app_dir or ".")
+        local settings = c.settings(app.user_settings(dir))
+        soom.settings = settings
+        if args.list then
+            return list(dir, settings.database_url)
+        end
+        local done = migrate.apply(dir, settings.database_url, function(name)
+            io.write("applied ", name, "\n")
+        end)
+        if #done == 0 then
+            io.write("nothing to apply: the database is up to date\n")
+        else
+            io.write(("%d migration%s applied\n"):format(#done, #done == 1 and "" or "s"))
+        end
+        return 0
+    end,
+}

@@ -1,0 +1,266 @@
+--- soom.core.migrate: the app's migrations, applied, listed and written.
+--
+-- A migration is a file migrations/NNNN_name.sql of plain SQL, applied in
+-- number order, each in its own transaction (so a file must not hold
+-- BEGIN or COMMIT, nor statements that refuse a transaction such as
+-- CREATE INDEX CONCURRENTLY). The soom_migrations table records each one
+-- applied with the sha256 of its text; a file changed after it was applied
+-- is an error naming it, since the database no longer matches what the
+-- folder says. An advisory lock serialises concurrent `soom migrate`s (two
+-- replicas starting together).
+--
+-- `make` writes the CREATE TABLE migration of every managed model in
+-- models/ whose table no migration creates yet (found by scanning the
+-- files for CREATE TABLE).
+--
+-- Every function connects through soom.db's direct connection and closes
+-- it before returning, so nothing stays open when the server forks.
+
+local c = require "soom.core.c"
+local pg = require "soom.core.pg"
+local db = require "soom.db"
+local errors = require "soom.errors"
+local model = require "soom.model"
+
+local io, ipairs, pairs, pcall, error, tostring, type, require =
+    io, ipairs, pairs, pcall, error, tostring, type, require
+local format, sort = string.format, table.sort
+
+local _M = {}
+
+local NAME = "^(%d%d%d%d)_([%w_%-]+)%.sql$"
+-- pg_advisory_lock key: "soom" in ASCII
+local LOCK_KEY = 1936683885
+
+local TABLE = [[CREATE TABLE IF NOT EXISTS soom_migrations (
+    name text PRIMARY KEY,
+    checksum text NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT now()
+)]]
+
+local function read(path)
+    local fh, err = io.open(path, "rb")
+    if not fh then
+        error(err, 0)
+    end
+    local text = fh:read("*a")
+    fh:close()
+    return text
+end
+
+--- The migration files of an app, in order: { name, number, path }.
+function _M.files(dir)
+    local list, seen = {}, {}
+    for _, file in ipairs(c.listdir(dir .. "/migrations") or {}) do
+        if file:match("%.sql$") then
+            local num = file:match(NAME)
+            if not num then
+                error(("migrations/%s: a migration is named NNNN_name.sql (four digits, then "
+                    .. "letters, digits, _ or -)"):format(file), 0)
+            end
+            if seen[num] then
+                error(("migrations/%s and migrations/%s have the same number"):format(seen[num], file), 0)
+            end
+            seen[num] = file
+            list[#list + 1] = { name = file, number = tonumber(num), path = dir .. "/migrations/" .. file }
+        end
+    end
+    sort(list, function(a, b)
+        return a.number < b.number
+    end)
+    return list
+end
+
+-- A query whose failure is a plain message for the operator.
+local function sql(text, ...)
+    local ok, rows, n = pcall(db.query, text, ...)
+    if not ok then
+        error(errors.is_problem(rows) and rows.detail or tostring(rows), 0)
+    end
+    return rows, n
+end
+
+local function connect(url)
+    if url == nil or url == "" then
+        error("no database: set DATABASE_URL (or database_url in settings.lua), for example "
+            .. "postgresql://user:password@localhost/dbname", 0)
+    end
+    db.use(url)
+end
+
+local function disconnect()
+    db.close()
+    db.use(nil)
+end
+
+-- Runs fn connected to `url`; always disconnects.
+local function connected(url, fn)
+    connect(url)
+    local ok, a, b = pcall(fn)
+    disconnect()
+    if not ok then
+        error(a, 0)
+    end
+    return a, b
+end
+
+-- Files with their checksum and state, and applied names with no file.
+local function state(dir)
+    local files = _M.files(dir)
+    sql(TABLE)
+    local applied = {}
+    for _, row in ipairs(sql("SELECT name, checksum, applied_at FROM soom_migrations")) do
+        applied[row.name] = row
+    end
+    for _, f in ipairs(files) do
+        f.sql = read(f.path)
+        f.checksum = pg.sha256(f.sql)
+        local row = applied[f.name]
+        if row then
+            f.applied_at = row.applied_at
+            f.changed = row.checksum ~= f.checksum
+            applied[f.name] = nil
+        end
+    end
+    local missing = {}
+    for name, row in pairs(applied) do
+        missing[#missing + 1] = { name = name, applied_at = row.applied_at, missing = true }
+    end
+    sort(missing, function(a, b)
+        return a.name < b.name
+    end)
+    return files, missing
+end
+
+--- The migrations of `dir` and their state in the database at `url`:
+-- a list of { name, applied_at (nil: pending), changed }, and the list of
+-- applied migrations whose file is gone.
+function _M.status(dir, url)
+    return connected(url, function()
+        return state(dir)
+    end)
+end
+
+local function apply_one(f)
+    db.transaction(function()
+        local ok, failure = pg.script(f.sql)
+        if not ok then
+            error(("migrations/%s failed: %s"):format(f.name, failure.message or failure.detail), 0)
+        end
+        sql("INSERT INTO soom_migrations (name, checksum) VALUES ($1, $2)", f.name, f.checksum)
+    end)
+end
+
+--- Applies the pending migrations of `dir` to the database at `url`,
+-- calling on_applied(name) after each. Returns the names applied.
+function _M.apply(dir, url, on_applied)
+    return connected(url, function()
+        sql("SELECT pg_advisory_lock($1)", LOCK_KEY)
+        local files = state(dir)
+        for _, f in ipairs(files) do
+            if f.changed then
+                error(("migrations/%s was changed after it was applied (its sha256 differs from "
+                    .. "the one recorded): restore it and put the change in a new migration")
+                    :format(f.name), 0)
+            end
+        end
+        local done = {}
+        for _, f in ipairs(files) do
+            if not f.applied_at then
+                apply_one(f)
+                done[#done + 1] = f.name
+                if on_applied then
+                    on_applied(f.name)
+                end
+            end
+        end
+        return done
+    end)
+end
+
+-- ---- makemigrations ---------------------------------------------------------
+
+-- Tables that a CREATE TABLE of `text` creates (lower-cased names).
+local function created_tables(text, into)
+    text = text:lower():gsub("%-%-[^\n]*", "")
+    for rest in text:gmatch("create%s+table%s+([^%(]+)") do
+        rest = rest:gsub("^if%s+not%s+exists%s+", "")
+        local name = rest:match('^"?[%w_]+"?%."?([%w_]+)"?') or rest:match('^"?([%w_]+)"?')
+        if name then
+            into[name] = true
+        end
+    end
+    for rest in text:gmatch("create%s+unlogged%s+table%s+([^%(]+)") do
+        local name = rest:gsub("^if%s+not%s+exists%s+", ""):match('^"?([%w_]+)"?')
+        if name then
+            into[name] = true
+        end
+    end
+end
+
+-- The models of models/*.lua: a list of { file, model }.
+local function load_models(dir)
+    local entry = dir .. "/?.lua;" .. dir .. "/?/init.lua;"
+    if not package.path:find(entry, 1, true) then
+        package.path = entry .. package.path
+    end
+    local found = {}
+    for _, file in ipairs(c.listdir(dir .. "/models") or {}) do
+        local name = file:match("^(.+)%.lua$")
+        if name then
+            local ok, value = pcall(require, "models." .. name)
+            if not ok then
+                error(tostring(value), 0)
+            end
+            local list = model.is_model(value) and { value } or (type(value) == "table" and value or {})
+            for _, m in ipairs(list) do
+                if model.is_model(m) then
+                    found[#found + 1] = { file = "models/" .. file, model = m }
+                end
+            end
+        end
+    end
+    return found
+end
+
+local function write(path, text)
+    local fh, err = io.open(path, "wb")
+    if not fh then
+        error(err, 0)
+    end
+    fh:write(text)
+    fh:close()
+end
+
+local function shell_quote(s)
+    return "'" .. s:gsub("'", "'\\''") .. "'"
+end
+
+--- Writes a CREATE TABLE migration for each managed model of `dir` that
+-- no migration creates yet. Returns the paths written (relative to dir).
+function _M.make(dir)
+    local files = _M.files(dir)
+    local created = {}
+    for _, f in ipairs(files) do
+        created_tables(read(f.path), created)
+    end
+    local number = #files > 0 and files[#files].number or 0
+    local written = {}
+    for _, entry in ipairs(load_models(dir)) do
+        local m = entry.model
+        if m.managed and not created[m.table] then
+            if c.filetype(dir .. "/migrations") == nil then
+                os.execute("mkdir -p " .. shell_quote(dir .. "/migrations"))
+            end
+            number = number + 1
+            local name = format("migrations/%04d_create_%s.sql", number, m.table)
+            write(dir .. "/" .. name, ("-- Written by `soom makemigrations` from %s.\n%s")
+                :format(entry.file, m:create_table_sql()))
+            created[m.table] = true
+            written[#written + 1] = name
+        end
+    end
+    return written
+end
+
+return _M

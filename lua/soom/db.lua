@@ -1,0 +1,229 @@
+--- soom.db: queries on PostgreSQL.
+--
+--   local rows = db.query("SELECT id, name FROM sample WHERE score > $1", 10)
+--   local _, n = db.query("DELETE FROM sample WHERE id = $1", id)   -- n rows deleted
+--   local row = db.one("SELECT * FROM sample WHERE id = $1", id)    -- or nil
+--   db.transaction(function(tx)
+--       tx:query("UPDATE account SET balance = balance - $1 WHERE id = $2", amount, from)
+--       tx:query("UPDATE account SET balance = balance + $1 WHERE id = $2", amount, to)
+--   end)
+--
+-- Values only ever reach the database as $n parameters: nil and soom.null
+-- are NULL, booleans true/false, numbers their exact decimal text, strings
+-- as they are, tables as JSON (use db.array{...} for a PostgreSQL array and
+-- db.binary(s) for raw bytea bytes). Rows come back as an array of tables
+-- keyed by column name with typed values (docs/DATABASE.md has the table);
+-- NULL is soom.null, so a row keeps every column.
+--
+-- In a request the connection comes from the process's pool on the first
+-- query and stays with the request until its response is sent. Outside a
+-- request (commands, migrations) a direct connection to the effective
+-- settings' database_url is used (or the URL given to db.use), until
+-- db.close().
+--
+-- A database error raises a soom.errors problem: 409 for a unique or
+-- foreign-key violation, 422 for invalid data, 503 when the database is
+-- unavailable, else 500; the SQL error itself goes to the log only.
+
+local pg = require "soom.core.pg"
+local errors = require "soom.errors"
+
+local type, select, setmetatable, error, pcall = type, select, setmetatable, error, pcall
+local unpack, concat, format, package = unpack, table.concat, string.format, package
+
+local _M = {}
+
+local used_url, override_url
+
+local function settings()
+    local soom = package.loaded.soom
+    return soom and soom.settings or {}
+end
+
+-- Points the direct connection at the right database; a no-op in the
+-- common case (same URL as last time).
+local function prepare()
+    local s = settings()
+    local url = override_url or s.database_url
+    if url ~= used_url and url ~= nil then
+        local prepared = true
+        if s.pool and s.pool.prepared == false then
+            prepared = false
+        end
+        -- refused (false) inside a request, which uses the pool instead
+        if pg.use(url, 0, prepared) then
+            used_url = url
+        end
+    end
+end
+
+local function numeric_as_number()
+    return settings().numeric_as == "number"
+end
+
+local function raise(failure)
+    local extra
+    if failure.code then
+        local field_error = { pointer = failure.pointer or "", detail = failure.detail, code = failure.code }
+        extra = { errors = { field_error } }
+    end
+    if failure.status == 503 then
+        extra = extra or {}
+        extra.headers = { ["Retry-After"] = "1" }
+    end
+    error(errors.error(failure.status, failure.detail, extra), 0)
+end
+
+--- Runs `sql` with $1.. bound to the arguments. Returns the rows (an
+-- array, empty when none) and, for INSERT/UPDATE/DELETE without RETURNING,
+-- the number of rows affected as a second value.
+function _M.query(sql, ...)
+    if type(sql) ~= "string" then
+        error("soom.db.query: the SQL must be a string", 2)
+    end
+    prepare()
+    local rows, n = pg.query(numeric_as_number(), sql, ...)
+    if rows == nil then
+        raise(n)
+    end
+    return rows, n
+end
+
+--- The first row of `sql`, or nil when there is none.
+function _M.one(sql, ...)
+    if type(sql) ~= "string" then
+        error("soom.db.one: the SQL must be a string", 2)
+    end
+    prepare()
+    local rows, n = pg.query(numeric_as_number(), sql, ...)
+    if rows == nil then
+        raise(n)
+    end
+    return rows[1]
+end
+
+local function check(ok, failure)
+    if not ok then
+        raise(failure)
+    end
+end
+
+local Tx = {}
+Tx.__index = Tx
+
+function Tx:query(sql, ...)
+    return _M.query(sql, ...)
+end
+
+function Tx:one(sql, ...)
+    return _M.one(sql, ...)
+end
+
+local TX = setmetatable({}, Tx)
+local savepoints = 0
+
+local function pack(...)
+    return { n = select("#", ...), ... }
+end
+
+--- Runs fn(tx) in a transaction: committed when fn returns (its results
+-- are returned), rolled back when it raises (the error is raised again).
+-- Nested calls use savepoints, so an inner failure undoes only the inner
+-- work.
+function _M.transaction(fn)
+    if type(fn) ~= "function" then
+        error("soom.db.transaction needs a function", 2)
+    end
+    prepare()
+    local savepoint
+    if pg.in_transaction() then
+        savepoints = savepoints + 1
+        savepoint = "soom_sp_" .. savepoints
+        check(pg.query(false, "SAVEPOINT " .. savepoint))
+    else
+        check(pg.begin())
+    end
+    local results = pack(pcall(fn, TX))
+    if savepoint then
+        savepoints = savepoints - 1
+    end
+    if not results[1] then
+        -- the original error matters more than a failing rollback
+        if savepoint then
+            pg.query(false, "ROLLBACK TO SAVEPOINT " .. savepoint)
+        else
+            pg.rollback()
+        end
+        error(results[2], 0)
+    end
+    if savepoint then
+        check(pg.query(false, "RELEASE SAVEPOINT " .. savepoint))
+    else
+        check(pg.commit())
+    end
+    return unpack(results, 2, results.n)
+end
+
+--- Marks a string to be sent as raw bytes (for a bytea parameter).
+function _M.binary(s)
+    if type(s) ~= "string" then
+        error("soom.db.binary needs a string", 2)
+    end
+    return setmetatable({ s }, pg.binary_mt)
+end
+
+local function array_item(v, out)
+    local t = type(v)
+    if v == nil or v == _M.null then
+        out[#out + 1] = "NULL"
+    elseif t == "table" then
+        local parts = {}
+        for i = 1, #v do
+            array_item(v[i], parts)
+        end
+        out[#out + 1] = "{" .. concat(parts, ",") .. "}"
+    elseif t == "number" then
+        out[#out + 1] = v % 1 == 0 and format("%.0f", v) or format("%.17g", v)
+    elseif t == "boolean" then
+        out[#out + 1] = v and "t" or "f"
+    elseif t == "string" then
+        out[#out + 1] = '"' .. v:gsub('[\\"]', "\\%0") .. '"'
+    else
+        error("soom.db.array: a " .. t .. " cannot be an array element", 3)
+    end
+end
+
+--- The PostgreSQL array literal of a Lua list (nested lists for more
+-- dimensions), to send as one parameter: `WHERE id = ANY($1)`.
+function _M.array(list)
+    if type(list) ~= "table" then
+        error("soom.db.array needs a table", 2)
+    end
+    local out = {}
+    array_item(list, out)
+    return out[1]
+end
+
+--- Outside a request: use `url` for the direct connection instead of the
+-- settings' database_url (nil: back to the settings).
+function _M.use(url)
+    if url ~= nil and type(url) ~= "string" then
+        error("soom.db.use needs a URL string", 2)
+    end
+    override_url = url
+end
+
+--- Closes the direct connection (outside a request); the next query opens
+-- a new one.
+function _M.close()
+    pg.close()
+end
+
+--- True while the current connection is inside a transaction.
+function _M.in_transaction()
+    return pg.in_transaction()
+end
+
+_M.null = require("soom.json").null
+
+return _M

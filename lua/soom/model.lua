@@ -1,0 +1,429 @@
+--- soom.model: tables as Lua declarations, and their fields.
+--
+--   local soom = require "soom"
+--   return soom.model {
+--       table = "sample", primary_key = "id", managed = true,
+--       fields = {
+--           id = soom.f.bigserial(),
+--           name = soom.f.text { max_length = 100 },
+--           score = soom.f.integer { null = true, choices = { 1, 2, 3 } },
+--           created_at = soom.f.timestamptz { default = "now()", read_only = true },
+--       },
+--   }
+--
+-- Field order is the order of declaration: every field constructor takes
+-- a ticket from a counter (as Django's fields do), so the map form above
+-- keeps the order it was written in. `fields` may also be an ordered list
+-- of { name, field } pairs. The order is the column order of CREATE TABLE
+-- and the default order of output fields.
+--
+-- Field options: `null` (or `nullable`) = true allows NULL (the default is
+-- NOT NULL); `default` is a SQL expression when a string ("now()",
+-- "gen_random_uuid()") and a literal when a number, a boolean or a table
+-- (JSON for json/jsonb, a list for arrays); soom.f.literal("draft") makes
+-- a string literal; `choices` (a list of literals, also a CHECK
+-- constraint); `read_only` (not writable through the API); `unique`;
+-- `references` ("table" or "table.column": a foreign key) with `on_delete`
+-- ("cascade", "restrict", "set null"); and per type `max_length`
+-- (text, varchar), `precision`/`scale` (numeric).
+--
+-- Identifiers reach SQL text, so they are checked ([a-z_][a-z0-9_]*, at
+-- most 63 bytes) and always quoted; values never reach SQL text except as
+-- literals written here from the model itself (defaults and choices).
+
+local json = require "soom.json"
+
+local type, pairs, ipairs, error, setmetatable, getmetatable, tostring =
+    type, pairs, ipairs, error, setmetatable, getmetatable, tostring
+local format, concat, sort = string.format, table.concat, table.sort
+
+local _M = {}
+
+local IDENT = "^[a-z_][a-z0-9_]*$"
+
+--- True when `name` may be used as a table or column name.
+function _M.valid_identifier(name)
+    return type(name) == "string" and #name <= 63 and name:match(IDENT) ~= nil
+end
+
+local function check_ident(name, what, level)
+    if not _M.valid_identifier(name) then
+        error(("%s %s is not a valid name: use lower-case letters, digits and _, starting with a "
+            .. "letter or _ (at most 63)"):format(what, type(name) == "string" and ("%q"):format(name)
+            or tostring(name)), level + 1)
+    end
+end
+
+--- The quoted SQL identifier of a checked name.
+function _M.quote(name)
+    check_ident(name, "identifier", 2)
+    return '"' .. name .. '"'
+end
+
+-- ---- literals --------------------------------------------------------------
+
+local Literal = {}
+
+--- Marks a value as a literal default (for strings, which are otherwise
+-- SQL expressions).
+function _M.literal(v)
+    return setmetatable({ value = v }, Literal)
+end
+
+local function string_literal(s)
+    return "'" .. s:gsub("'", "''") .. "'"
+end
+
+local function number_literal(v)
+    if v ~= v or v == math.huge or v == -math.huge then
+        error("a default or choice cannot be NaN or infinite", 4)
+    end
+    if v % 1 == 0 and v > -2 ^ 63 and v < 2 ^ 63 then
+        return format("%.0f", v)
+    end
+    return format("%.17g", v)
+end
+
+local function array_literal(list)
+    local parts = {}
+    for i = 1, #list do
+        local v = list[i]
+        if type(v) == "table" then
+            parts[i] = array_literal(v)
+        elseif type(v) == "string" then
+            parts[i] = '"' .. v:gsub('[\\"]', "\\%0") .. '"'
+        elseif type(v) == "number" then
+            parts[i] = number_literal(v)
+        elseif type(v) == "boolean" then
+            parts[i] = v and "t" or "f"
+        else
+            parts[i] = "NULL"
+        end
+    end
+    return "{" .. concat(parts, ",") .. "}"
+end
+
+-- The SQL text of a literal value for a field.
+local function literal_sql(field, v)
+    if getmetatable(v) == Literal then
+        v = v.value
+    end
+    local t = type(v)
+    if t == "number" then
+        return number_literal(v)
+    elseif t == "boolean" then
+        return v and "true" or "false"
+    elseif t == "string" then
+        return string_literal(v)
+    elseif t == "table" and field.kind == "array" then
+        return string_literal(array_literal(v))
+    elseif t == "table" then
+        local text, err = json.encode(v)
+        if not text then
+            error(err, 4)
+        end
+        return string_literal(text) .. "::" .. field.sql_type
+    end
+    error(("a %s cannot be a default or a choice"):format(t), 4)
+end
+
+-- ---- fields ------------------------------------------------------------------
+
+local Field = {}
+Field.__index = Field
+
+local tickets = 0
+
+local COMMON = {
+    null = true, nullable = true, default = true, choices = true, read_only = true,
+    unique = true, references = true, on_delete = true, help = true,
+}
+
+local function field(kind, sql_type, opts, allowed, level)
+    if opts ~= nil and type(opts) ~= "table" then
+        error(("soom.f.%s takes a table of options"):format(kind), level + 1)
+    end
+    opts = opts or {}
+    for k in pairs(opts) do
+        if not COMMON[k] and not (allowed and allowed[k]) then
+            error(("soom.f.%s: unknown option %q"):format(kind, tostring(k)), level + 1)
+        end
+    end
+    tickets = tickets + 1
+    local f = setmetatable({
+        kind = kind,
+        sql_type = sql_type,
+        nullable = opts.null == true or opts.nullable == true,
+        default = opts.default,
+        choices = opts.choices,
+        read_only = opts.read_only == true,
+        unique = opts.unique == true,
+        references = opts.references,
+        on_delete = opts.on_delete,
+        help = opts.help,
+        order = tickets,
+    }, Field)
+    if f.choices ~= nil and (type(f.choices) ~= "table" or #f.choices == 0) then
+        error(("soom.f.%s: choices must be a non-empty list"):format(kind), level + 1)
+    end
+    return f
+end
+
+local function simple(kind, sql_type)
+    return function(opts)
+        return field(kind, sql_type, opts, nil, 2)
+    end
+end
+
+local LENGTH = { max_length = true }
+
+local function sized(kind)
+    return function(opts)
+        local f = field(kind, kind, opts, LENGTH, 2)
+        local n = opts and opts.max_length
+        if n ~= nil then
+            if type(n) ~= "number" or n < 1 or n % 1 ~= 0 or n > 10485760 then
+                error(("soom.f.%s: max_length must be a positive integer"):format(kind), 2)
+            end
+            f.max_length = n
+            f.sql_type = ("varchar(%d)"):format(n)
+        end
+        return f
+    end
+end
+
+local f = {
+    smallint = simple("smallint", "smallint"),
+    integer = simple("integer", "integer"),
+    bigint = simple("bigint", "bigint"),
+    serial = simple("serial", "serial"),
+    bigserial = simple("bigserial", "bigserial"),
+    real = simple("real", "real"),
+    double = simple("double", "double precision"),
+    boolean = simple("boolean", "boolean"),
+    text = sized("text"),
+    varchar = sized("varchar"),
+    uuid = simple("uuid", "uuid"),
+    date = simple("date", "date"),
+    timestamptz = simple("timestamptz", "timestamptz"),
+    json = simple("json", "json"),
+    jsonb = simple("jsonb", "jsonb"),
+    bytea = simple("bytea", "bytea"),
+    literal = _M.literal,
+}
+
+local NUMERIC = { precision = true, scale = true }
+
+function f.numeric(opts)
+    local fd = field("numeric", "numeric", opts, NUMERIC, 2)
+    local p, s = opts and opts.precision, opts and opts.scale
+    if s ~= nil and p == nil then
+        error("soom.f.numeric: scale needs a precision", 2)
+    end
+    if p ~= nil then
+        if type(p) ~= "number" or p < 1 or p > 1000 or p % 1 ~= 0 then
+            error("soom.f.numeric: precision must be an integer from 1 to 1000", 2)
+        end
+        if s ~= nil and (type(s) ~= "number" or s < 0 or s > p or s % 1 ~= 0) then
+            error("soom.f.numeric: scale must be an integer from 0 to the precision", 2)
+        end
+        fd.precision, fd.scale = p, s
+        fd.sql_type = s and ("numeric(%d,%d)"):format(p, s) or ("numeric(%d)"):format(p)
+    end
+    return fd
+end
+
+--- An array of `of` (another field: soom.f.array(soom.f.integer())).
+function f.array(of, opts)
+    if getmetatable(of) ~= Field then
+        error("soom.f.array needs the field of its elements: soom.f.array(soom.f.text())", 2)
+    end
+    if of.kind == "serial" or of.kind == "bigserial" then
+        error("soom.f.array: elements cannot be serial", 2)
+    end
+    local fd = field("array", of.sql_type .. "[]", opts, nil, 2)
+    fd.of = of
+    return fd
+end
+
+_M.f = f
+
+--- True for a value made by a soom.f constructor.
+function _M.is_field(v)
+    return getmetatable(v) == Field
+end
+
+-- ---- models ------------------------------------------------------------------
+
+local Model = {}
+Model.__index = Model
+
+local ON_DELETE = { cascade = "CASCADE", restrict = "RESTRICT", ["set null"] = "SET NULL",
+    ["no action"] = "NO ACTION" }
+
+-- The fields in declaration order, each a copy carrying its name.
+local function ordered_fields(def)
+    local list = {}
+    if #def.fields > 0 then
+        for i, pair in ipairs(def.fields) do
+            if type(pair) ~= "table" or getmetatable(pair[2]) ~= Field then
+                error(("soom.model: fields[%d] must be { name, soom.f.<type>() }"):format(i), 3)
+            end
+            list[#list + 1] = { name = pair[1], field = pair[2] }
+        end
+    else
+        for name, fd in pairs(def.fields) do
+            if getmetatable(fd) ~= Field then
+                error(("soom.model: field %s must be made with soom.f.<type>()"):format(tostring(name)), 3)
+            end
+            list[#list + 1] = { name = name, field = fd }
+        end
+        sort(list, function(a, b)
+            return a.field.order < b.field.order
+        end)
+    end
+    local fields = {}
+    for i, entry in ipairs(list) do
+        check_ident(entry.name, "field", 3)
+        local copy = setmetatable({}, Field)
+        for k, v in pairs(entry.field) do
+            copy[k] = v
+        end
+        copy.name = entry.name
+        fields[i] = copy
+    end
+    return fields
+end
+
+local function check_field(m, fd)
+    if fd.references ~= nil then
+        local t, col = tostring(fd.references):match("^([^.]+)%.?(.*)$")
+        check_ident(t, ("field %s: referenced table"):format(fd.name), 3)
+        if col ~= "" then
+            check_ident(col, ("field %s: referenced column"):format(fd.name), 3)
+        end
+        fd.references_table, fd.references_column = t, col ~= "" and col or nil
+    end
+    if fd.on_delete ~= nil and not ON_DELETE[fd.on_delete] then
+        error(("soom.model %s: field %s: on_delete must be cascade, restrict, set null or no action")
+            :format(m.table, fd.name), 3)
+    end
+    if (fd.kind == "serial" or fd.kind == "bigserial") and fd.default ~= nil then
+        error(("soom.model %s: field %s: a serial field has its own default"):format(m.table, fd.name), 3)
+    end
+end
+
+--- Declares a model: { table, primary_key, fields, managed }.
+function _M.model(def)
+    if type(def) ~= "table" then
+        error("soom.model takes a table", 2)
+    end
+    check_ident(def.table, "table", 2)
+    if type(def.fields) ~= "table" then
+        error(("soom.model %s: fields must be a table"):format(def.table), 2)
+    end
+    local m = setmetatable({
+        table = def.table,
+        managed = def.managed ~= false,
+        fields = ordered_fields(def),
+        by_name = {},
+    }, Model)
+    m.field_names = {}
+    for i, fd in ipairs(m.fields) do
+        if m.by_name[fd.name] then
+            error(("soom.model %s: field %s is declared twice"):format(m.table, fd.name), 2)
+        end
+        m.by_name[fd.name] = fd
+        m.field_names[i] = fd.name
+        check_field(m, fd)
+    end
+    local pk = def.primary_key
+    if pk == nil and m.by_name.id then
+        pk = "id"
+    end
+    if type(pk) == "string" then
+        pk = { pk }
+    end
+    for _, name in ipairs(pk or {}) do
+        if not m.by_name[name] then
+            error(("soom.model %s: the primary key %s is not a field"):format(m.table, tostring(name)), 2)
+        end
+        m.by_name[name].primary_key = true
+    end
+    m.primary_keys = pk or {}
+    m.primary_key = pk and #pk == 1 and pk[1] or pk
+    return m
+end
+
+--- True for a value made by soom.model.
+function _M.is_model(v)
+    return getmetatable(v) == Model
+end
+
+function Model:field(name)
+    return self.by_name[name]
+end
+
+-- One column of CREATE TABLE.
+local function column_sql(fd)
+    local parts = { _M.quote(fd.name), fd.sql_type }
+    if not fd.nullable or fd.primary_key then
+        parts[#parts + 1] = "NOT NULL"
+    end
+    if fd.default ~= nil then
+        local d = fd.default
+        if type(d) == "string" then
+            parts[#parts + 1] = "DEFAULT " .. d -- a SQL expression written by the developer
+        else
+            parts[#parts + 1] = "DEFAULT " .. literal_sql(fd, d)
+        end
+    end
+    if fd.unique then
+        parts[#parts + 1] = "UNIQUE"
+    end
+    if fd.references_table then
+        local ref = "REFERENCES " .. _M.quote(fd.references_table)
+        if fd.references_column then
+            ref = ref .. " (" .. _M.quote(fd.references_column) .. ")"
+        end
+        if fd.on_delete then
+            ref = ref .. " ON DELETE " .. ON_DELETE[fd.on_delete]
+        end
+        parts[#parts + 1] = ref
+    end
+    if fd.choices then
+        local lits = {}
+        for i, v in ipairs(fd.choices) do
+            lits[i] = literal_sql(fd, v)
+        end
+        parts[#parts + 1] = ("CHECK (%s IN (%s))"):format(_M.quote(fd.name), concat(lits, ", "))
+    end
+    return concat(parts, " ")
+end
+
+--- The CREATE TABLE statement of the model.
+function Model:create_table_sql()
+    local lines = {}
+    for i, fd in ipairs(self.fields) do
+        lines[i] = "    " .. column_sql(fd)
+    end
+    if #self.primary_keys > 0 then
+        local cols = {}
+        for i, name in ipairs(self.primary_keys) do
+            cols[i] = _M.quote(name)
+        end
+        lines[#lines + 1] = "    PRIMARY KEY (" .. concat(cols, ", ") .. ")"
+    end
+    return ("CREATE TABLE %s (\n%s\n);\n"):format(_M.quote(self.table), concat(lines, ",\n"))
+end
+
+--- The quoted column list of the model, in order ("id", "name", ...).
+function Model:columns_sql()
+    local cols = {}
+    for i, fd in ipairs(self.fields) do
+        cols[i] = _M.quote(fd.name)
+    end
+    return concat(cols, ", ")
+end
+
+return _M
