@@ -13,9 +13,10 @@
  * soom_validator_run() walks a parsed document (soom/json.h) and returns
  * SOOM_OK or SOOM_EINVALID with every error found, up to max_errors. Errors
  * and their strings live in the caller's arena (the request's), so they
- * vanish with it. A valid document costs no allocation and no string
- * building; the error list is only built, by a second pass, when the
- * document is invalid.
+ * vanish with it. A valid document costs no malloc and no string building
+ * (the arena serves the rare scratch needs: hashes for uniqueItems over a
+ * large array, evaluated-member bitmaps past 256 members); the error list
+ * is only built, by a second pass, when the document is invalid.
  *
  * soom_validator_coerce_query() builds an object from query-string pairs,
  * using the types the schema declares for each property, then validates it.
@@ -52,7 +53,8 @@ struct soom_validate_options {
     unsigned max_depth;
 };
 
-/* One validation error. Every string lives in the arena given to the run. */
+/* One validation error. The strings are in the arena given to the run (or
+ * static): valid until that arena is reset or freed. */
 struct soom_validation_error {
     const char *pointer; /* RFC 6901 pointer to the instance location ("" = root) */
     const char *detail;  /* English message, e.g. "must be at most 100 characters" */
