@@ -9,6 +9,7 @@
 
 #include "alloc.h"
 #include "lua_worker.h"
+#include "plan.h"
 #include "soom/error.h"
 #include "soom/json.h"
 #include "soom/validate.h"
@@ -64,6 +65,7 @@ static void route_free(struct soom_route *r)
     soom_validator_free(r->body);
     soom_validator_free(r->patch);
     soom_validator_free(r->query);
+    soom_plan_free(r->plan);
 }
 
 int soom_app_add_route(struct soom_app *app, const struct soom_route_spec *spec, char *err,
@@ -77,6 +79,14 @@ int soom_app_add_route(struct soom_app *app, const struct soom_route_spec *spec,
                      err, errlen);
     if (rc == SOOM_OK)
         rc = compile(app, spec->query_schema, "query_schema", spec->name, &r.query, err, errlen);
+    if (rc == SOOM_OK && spec->plan != NULL) {
+        char why[512];
+        r.plan = soom_plan_new(spec->plan, why, sizeof why);
+        if (r.plan == NULL) {
+            snprintf(err, errlen, "%s: %s", spec->name, why);
+            rc = SOOM_EINVAL;
+        }
+    }
     if (rc == SOOM_OK)
         rc = soom_router_add(app->router, spec->pattern, spec->methods, r.id, spec->name, err,
                              errlen);

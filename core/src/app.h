@@ -16,10 +16,13 @@
 
 struct soom_lua_pool;
 struct soom_validator;
+struct soom_plan;
 
 /* What the Lua layer declares for a route. Schemas are JSON texts (NULL when
  * absent): the body schema for POST and PUT, its partial form (no top-level
  * "required") for PATCH, and the query schema for every method. */
+struct plan_spec;
+
 struct soom_route_spec {
     const char *pattern;
     const char *name;
@@ -28,6 +31,7 @@ struct soom_route_spec {
     const char *body_schema;
     const char *patch_schema;
     const char *query_schema;
+    const struct plan_spec *plan; /* a generic resource's plan, or NULL */
 };
 
 struct soom_route {
@@ -40,6 +44,7 @@ struct soom_route {
     struct soom_validator *body; /* compiled at start-up; NULL: none */
     struct soom_validator *patch;
     struct soom_validator *query;
+    struct soom_plan *plan; /* a generic resource's plan, or NULL */
 };
 
 struct soom_app {

@@ -218,6 +218,10 @@ void soom_log_access(const struct soom_access *a)
     soom_json_write_int(&b, (int64_t)a->bytes);
     PUT_LITERAL(&b, ",\"duration_us\":");
     soom_json_write_int(&b, a->duration_us);
+    if (a->lua)
+        PUT_LITERAL(&b, ",\"lua\":true");
+    else
+        PUT_LITERAL(&b, ",\"lua\":false");
     PUT_LITERAL(&b, "}\n");
     write_all(b.data, b.len);
     *bp = b;

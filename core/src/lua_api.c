@@ -18,7 +18,9 @@
 #include "alloc.h"
 #include "app.h"
 #include "lua_json.h"
+#include "lua_plan.h"
 #include "lua_worker.h"
+#include "plan.h"
 #include "request_impl.h"
 #include "server.h"
 #include "soom/config.h"
@@ -152,6 +154,13 @@ static void add_routes(lua_State *L, int idx, struct soom_app *app)
         lua_getfield(L, t, "body_schema");
         lua_getfield(L, t, "patch_schema");
         lua_getfield(L, t, "query_schema");
+        lua_getfield(L, t, "plan");
+        struct plan_spec plan;
+        struct soom_arena *scratch = soom_arena_new(0);
+        if (lua_istable(L, t + 8)) {
+            soom_lua_plan_spec(L, t + 8, &plan, scratch);
+            plan.secret_key = app->config->secret_key;
+        }
         struct soom_route_spec spec = {
             .pattern = luaL_checkstring(L, t + 1),
             .name = luaL_optstring(L, t + 2, "?"),
@@ -160,9 +169,12 @@ static void add_routes(lua_State *L, int idx, struct soom_app *app)
             .body_schema = lua_tostring(L, t + 5),
             .patch_schema = lua_tostring(L, t + 6),
             .query_schema = lua_tostring(L, t + 7),
+            .plan = lua_istable(L, t + 8) ? &plan : NULL,
         };
         char err[1024];
-        if (soom_app_add_route(app, &spec, err, sizeof err) != SOOM_OK) {
+        int rc = soom_app_add_route(app, &spec, err, sizeof err);
+        soom_arena_free(scratch);
+        if (rc != SOOM_OK) {
             soom_app_free(app);
             lua_pushstring(L, err);
             lua_error(L);

@@ -21,6 +21,7 @@
 #include "alloc.h"
 #include "app.h"
 #include "lua_json.h"
+#include "lua_plan.h"
 #include "request_impl.h"
 #include "soom/error.h"
 #include "soom/log.h"
@@ -68,6 +69,8 @@ lua_State *soom_lua_open(const char *home, const char *app_dir)
     lua_setfield(L, -2, "soom.core.testing");
     lua_pushcfunction(L, luaopen_soom_core_pg);
     lua_setfield(L, -2, "soom.core.pg");
+    lua_pushcfunction(L, luaopen_soom_core_plan);
+    lua_setfield(L, -2, "soom.core.plan");
     lua_pop(L, 2);
     soom_lua_json_setup(L);
     return L;
@@ -318,6 +321,8 @@ static void take_results(lua_State *co, struct soom_request *r)
     if (lua_isstring(co, 5)) {
         log_lua_error(r, "error in Lua code", lua_tostring(co, 5));
     }
+    if (soom_lua_plan_responded(co, 2) && r->responded)
+        return; /* a generic resource's step in C answered already */
     int status = (int)lua_tonumber(co, 1);
     if (status < 100 || status > 599) {
         log_lua_error(r, "a resource returned an invalid status", "status must be 100..599");
@@ -381,6 +386,7 @@ void soom_lua_dispatch(struct soom_request *r)
     lua_pushinteger(co, r->route->id + 1);
     lua_pushlightuserdata(co, r);
     lua_pushinteger(co, (lua_Integer)r->method);
+    r->lua = true;
     soom_request_set_current(r);
     int rc = lua_resume(co, 3);
     soom_request_set_current(NULL);

@@ -12,6 +12,7 @@
 
 #include "app.h"
 #include "lua_worker.h"
+#include "plan.h"
 #include "soom/error.h"
 #include "soom/json.h"
 #include "soom/response.h"
@@ -259,7 +260,11 @@ void soom_pipeline_finish(struct soom_request *r)
     }
     if (!parse_body(r) || !validate(r))
         return;
-    soom_lua_dispatch(r);
+    const struct soom_plan *plan = r->route->plan;
+    if (plan != NULL && (plan->fast & soom_plan_action(plan, r->method)))
+        soom_plan_respond(r); /* a generic resource that overrides nothing: no Lua */
+    else
+        soom_lua_dispatch(r);
     if (!r->responded) {
         r->responded = true;
         r->out_len = 0;

@@ -81,6 +81,8 @@ struct soom_request {
      * deferred callback on the arena) */
     struct soom_pg_conn *pg;
 
+    bool lua; /* Lua was entered for this request (the access log says so) */
+
     /* response */
     bool responded;
     int status;
@@ -109,6 +111,12 @@ void soom_request_assign_id(struct soom_request *r);
  * request without it being passed through every Lua call. */
 struct soom_request *soom_request_current(void);
 void soom_request_set_current(struct soom_request *r);
+
+/* The request's database connection, taken from the process's pool on
+ * first use and released with the request (request_pg.c). Returns SOOM_OK,
+ * SOOM_EUNAVAIL (pool exhausted or database down) or SOOM_ECONFIG (no
+ * database configured). */
+int soom_request_pg(struct soom_request *r, struct soom_pg_conn **out);
 
 /* Nanoseconds from a monotonic clock. */
 uint64_t soom_now_ns(void);

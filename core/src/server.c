@@ -331,6 +331,7 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
         .bytes = r->out_len,
         .duration_us = (long long)((now - r->start_ns) / 1000),
         .now_ns = now,
+        .lua = r->lua,
     };
     soom_log_access(&a);
     conn_phase(r->conn, CONN_WAITING, now);

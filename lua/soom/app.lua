@@ -8,6 +8,7 @@
 -- the start-up state and every worker state number the routes alike.
 
 local c = require "soom.core.c"
+local generics = require "soom.generics"
 
 local type, ipairs, pairs, loadfile, setmetatable = type, ipairs, pairs, loadfile, setmetatable
 
@@ -135,6 +136,7 @@ local function add_routes(routes, value, file)
             patch_schema = type(res.patch) == "function"
                 and schema_json(res, "validation_schema", file, partial) or nil,
             query_schema = schema_json(res, "query_schema", file),
+            plan = generics.is_generic(res) and generics.plan_spec(res, file) or nil,
         }
     end
 end

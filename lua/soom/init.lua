@@ -7,13 +7,33 @@
 
 local c = require "soom.core.c"
 local errors = require "soom.errors"
+local generics = require "soom.generics"
 local json = require "soom.json"
+local model = require "soom.model"
 local resource = require "soom.resource"
 
 local _M = {
     VERSION = c.version,
 
     Resource = resource.Resource,
+
+    -- generic resources over a model (soom.generics)
+    CreateResource = generics.CreateResource,
+    ListResource = generics.ListResource,
+    ListCreateResource = generics.ListCreateResource,
+    RetrieveResource = generics.RetrieveResource,
+    UpdateResource = generics.UpdateResource,
+    DestroyResource = generics.DestroyResource,
+    RetrieveUpdateResource = generics.RetrieveUpdateResource,
+    RetrieveDestroyResource = generics.RetrieveDestroyResource,
+    RetrieveUpdateDestroyResource = generics.RetrieveUpdateDestroyResource,
+    queryset = generics.queryset,
+    pagination = require "soom.pagination",
+
+    -- models and the database
+    model = model.model,
+    f = model.f,
+    db = require "soom.db",
 
     error = errors.error,
     is_error = errors.is_problem,

@@ -56,6 +56,7 @@ struct soom_access {
     size_t bytes;
     long long duration_us;
     uint64_t now_ns; /* when the request completed (CLOCK_MONOTONIC), or 0 */
+    bool lua;        /* whether Lua ran for the request */
 };
 
 /* Writes the access line of one request, when enabled. */

@@ -39,9 +39,11 @@ local INTERNAL = {
     detail = "the server hit an error; the request id is in the log",
 }
 
+local RESPONDED = require("soom.core.plan").RESPONDED
+
 local function on_error(err)
-    if errors.is_problem(err) then
-        return err
+    if errors.is_problem(err) or err == RESPONDED then
+        return err -- a problem to send, or a response C already made
     end
     return { traceback = traceback(tostring(err), 2) }
 end
@@ -72,6 +74,8 @@ local function dispatch(route_id, ptr, method)
         end
     elseif errors.is_problem(body) then
         a, b, c, d = problem(body, req)
+    elseif body == RESPONDED then
+        a, b = 0, RESPONDED
     else
         local doc = {}
         for k, v in pairs(INTERNAL) do

@@ -1,0 +1,315 @@
+/*
+ * Compiling a generic resource's spec into a plan (see plan.h): identifiers
+ * checked and quoted once, types classified, the output shape built, the
+ * default ordering made total by the primary key.
+ */
+#include "plan.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "alloc.h"
+#include "soom/pg.h"
+#include "soom/router.h"
+
+static bool ident_ok(const char *s)
+{
+    if (s == NULL || !((*s >= 'a' && *s <= 'z') || *s == '_'))
+        return false;
+    for (const char *c = s; *c; c++) {
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_'))
+            return false;
+    }
+    return strlen(s) < 64;
+}
+
+/* "schema.table" or "table", each part checked, as a quoted identifier. */
+static char *quote_table(const char *t)
+{
+    const char *dot = strchr(t, '.');
+    if (dot == NULL) {
+        if (!ident_ok(t))
+            return NULL;
+        char *q = xmalloc(strlen(t) + 3);
+        sprintf(q, "\"%s\"", t);
+        return q;
+    }
+    char *schema = xstrndup(t, (size_t)(dot - t));
+    bool ok = ident_ok(schema) && ident_ok(dot + 1);
+    char *q = NULL;
+    if (ok) {
+        q = xmalloc(strlen(t) + 5);
+        sprintf(q, "\"%s\".\"%s\"", schema, dot + 1);
+    }
+    free(schema);
+    return q;
+}
+
+static enum plan_kind kind_of(const char *type, bool *array)
+{
+    char base[64];
+    size_t n = strcspn(type, "([");
+    snprintf(base, sizeof base, "%.*s", (int)n, type);
+    *array = strstr(type, "[]") != NULL;
+    static const char *const INTS[] = {"smallint", "integer",   "int",     "int2",
+                                       "int4",     "int8",      "bigint",  "smallserial",
+                                       "serial",   "bigserial", "serial4", "serial8"};
+    for (size_t i = 0; i < sizeof INTS / sizeof INTS[0]; i++) {
+        if (strcasecmp(base, INTS[i]) == 0)
+            return PLAN_KIND_INT;
+    }
+    if (strcasecmp(base, "real") == 0 || strncasecmp(base, "double", 6) == 0 ||
+        strcasecmp(base, "float4") == 0 || strcasecmp(base, "float8") == 0 ||
+        strcasecmp(base, "numeric") == 0 || strcasecmp(base, "decimal") == 0)
+        return PLAN_KIND_FLOAT;
+    if (strcasecmp(base, "boolean") == 0 || strcasecmp(base, "bool") == 0)
+        return PLAN_KIND_BOOL;
+    if (strcasecmp(base, "json") == 0 || strcasecmp(base, "jsonb") == 0)
+        return PLAN_KIND_JSON;
+    if (strcasecmp(base, "bytea") == 0)
+        return PLAN_KIND_BYTEA;
+    return PLAN_KIND_TEXT;
+}
+
+static int column_index(const struct soom_plan *p, const char *name)
+{
+    for (size_t i = 0; i < p->ncolumns; i++) {
+        if (strcmp(p->columns[i].name, name) == 0)
+            return (int)i;
+    }
+    return -1;
+}
+
+static int field_index(const struct soom_plan *p, const char *name)
+{
+    for (size_t i = 0; i < p->nfields; i++) {
+        if (strcmp(p->fields[i].name, name) == 0)
+            return (int)i;
+    }
+    return -1;
+}
+
+#define FAIL(...)                                                                                  \
+    do {                                                                                           \
+        snprintf(err, errlen, __VA_ARGS__);                                                        \
+        soom_plan_free(p);                                                                         \
+        return NULL;                                                                               \
+    } while (0)
+
+static bool add_columns(struct soom_plan *p, const struct plan_spec *s, char *err, size_t errlen)
+{
+    p->columns = xcalloc(s->ncolumns, sizeof p->columns[0]);
+    for (size_t i = 0; i < s->ncolumns; i++) {
+        const struct plan_spec_column *c = &s->columns[i];
+        if (!ident_ok(c->name)) {
+            snprintf(err, errlen, "model field \"%s\" is not a valid column name",
+                     c->name ? c->name : "?");
+            return false;
+        }
+        struct plan_column *pc = &p->columns[p->ncolumns++];
+        pc->name = xstrdup(c->name);
+        pc->quoted = xmalloc(strlen(c->name) + 3);
+        sprintf(pc->quoted, "\"%s\"", c->name);
+        pc->kind = kind_of(c->type ? c->type : "text", &pc->array);
+        pc->nullable = c->nullable;
+        pc->read_only = c->read_only;
+    }
+    return true;
+}
+
+static bool add_fields(struct soom_plan *p, const struct plan_spec *s, char *err, size_t errlen)
+{
+    p->fields = xcalloc(s->nfields ? s->nfields : 1, sizeof p->fields[0]);
+    for (size_t i = 0; i < s->nfields; i++) {
+        const struct plan_spec_field *f = &s->fields[i];
+        int col = column_index(p, f->column ? f->column : f->name);
+        if (col < 0) {
+            snprintf(err, errlen, "field \"%s\" names no field of the model", f->name);
+            return false;
+        }
+        if (field_index(p, f->name) >= 0) {
+            snprintf(err, errlen, "field \"%s\" is listed twice", f->name);
+            return false;
+        }
+        struct plan_field *pf = &p->fields[p->nfields++];
+        pf->name = xstrdup(f->name);
+        pf->column = col;
+        pf->read_only = f->read_only || p->columns[col].read_only;
+        pf->write_only = f->write_only;
+    }
+    return true;
+}
+
+/* Field names (output names) to field indexes, checking each. */
+static int *field_list(struct soom_plan *p, const char *const *names, size_t n, const char *what,
+                       char *err, size_t errlen)
+{
+    int *out = xcalloc(n ? n : 1, sizeof(int));
+    for (size_t i = 0; i < n; i++) {
+        out[i] = field_index(p, names[i]);
+        if (out[i] < 0) {
+            snprintf(err, errlen, "%s \"%s\" is not one of the resource's fields", what, names[i]);
+            free(out);
+            return NULL;
+        }
+    }
+    return out;
+}
+
+/* An ordering term ("-score") to a column: a field's output name, or a
+ * model column. */
+static bool order_term(const struct soom_plan *p, const char *term, struct plan_order *o)
+{
+    o->desc = term[0] == '-';
+    const char *name = term + (o->desc || term[0] == '+');
+    int f = field_index(p, name);
+    o->column = f >= 0 ? p->fields[f].column : column_index(p, name);
+    return o->column >= 0;
+}
+
+static bool add_ordering(struct soom_plan *p, const struct plan_spec *s, char *err, size_t errlen)
+{
+    if (s->nordering >= PLAN_MAX_ORDER) {
+        snprintf(err, errlen, "ordering has more than %d terms", PLAN_MAX_ORDER - 1);
+        return false;
+    }
+    bool has_pk = false;
+    for (size_t i = 0; i < s->nordering; i++) {
+        if (!order_term(p, s->ordering[i], &p->ordering[i])) {
+            snprintf(err, errlen, "ordering \"%s\" names no field", s->ordering[i]);
+            return false;
+        }
+        if (p->page == PLAN_PAGE_CURSOR && p->columns[p->ordering[i].column].nullable) {
+            snprintf(err, errlen,
+                     "cursor pagination orders by \"%s\", which may be null: order by "
+                     "non-null fields",
+                     s->ordering[i]);
+            return false;
+        }
+        has_pk |= p->ordering[i].column == p->pk;
+    }
+    p->nordering = s->nordering;
+    if (!has_pk) /* the tie-breaker that makes every position unique */
+        p->ordering[p->nordering++] = (struct plan_order){p->pk, false};
+    return true;
+}
+
+static void build_output(struct soom_plan *p)
+{
+    struct soom_buf b;
+    soom_buf_init(&b);
+    const char **cols = xcalloc(p->nfields + 1, sizeof(char *));
+    const char **names = xcalloc(p->nfields + 1, sizeof(char *));
+    size_t n = 0;
+    for (size_t i = 0; i < p->nfields; i++) {
+        if (p->fields[i].write_only)
+            continue;
+        const struct plan_column *c = &p->columns[p->fields[i].column];
+        soom_buf_printf(&b, "%s%s", n ? ", " : "", c->quoted);
+        cols[n] = c->name;
+        names[n] = p->fields[i].name;
+        n++;
+    }
+    if (n == 0)
+        soom_buf_puts(&b, p->columns[p->pk].quoted);
+    p->returning = soom_buf_detach(&b, NULL);
+    p->shape = soom_pg_shape_new(cols, names, n);
+    free(cols);
+    free(names);
+}
+
+struct soom_plan *soom_plan_new(const struct plan_spec *s, char *err, size_t errlen)
+{
+    struct soom_plan *p = xcalloc(1, sizeof *p);
+    p->lookup = -1;
+    p->page = s->page;
+    p->page_size = s->page_size;
+    p->max_page_size = s->max_page_size;
+    p->count = s->count;
+    p->actions = s->actions;
+    p->fast = s->fast & s->actions;
+    p->table = xstrdup(s->table ? s->table : "");
+    p->table_quoted = quote_table(p->table);
+    if (p->table_quoted == NULL)
+        FAIL("model table \"%s\" is not a valid table name", p->table);
+    if (!add_columns(p, s, err, errlen) || !add_fields(p, s, err, errlen)) {
+        soom_plan_free(p);
+        return NULL;
+    }
+    p->pk = column_index(p, s->primary_key ? s->primary_key : "id");
+    if (p->pk < 0)
+        FAIL("primary key \"%s\" is not a field of the model",
+             s->primary_key ? s->primary_key : "id");
+    if (s->lookup_field != NULL) {
+        int f = field_index(p, s->lookup_field);
+        p->lookup = f >= 0 ? p->fields[f].column : column_index(p, s->lookup_field);
+        if (p->lookup < 0)
+            FAIL("lookup_field \"%s\" is not a field of the model", s->lookup_field);
+        p->lookup_param = xstrdup(s->lookup_param ? s->lookup_param : s->lookup_field);
+    }
+    p->filters = field_list(p, s->filters, s->nfilters, "filter field", err, errlen);
+    if (p->filters == NULL) {
+        soom_plan_free(p);
+        return NULL;
+    }
+    p->nfilters = s->nfilters;
+    p->orderable =
+        field_list(p, s->ordering_fields, s->nordering_fields, "ordering field", err, errlen);
+    if (p->orderable == NULL) {
+        soom_plan_free(p);
+        return NULL;
+    }
+    p->norderable = s->nordering_fields;
+    for (size_t i = 0; i < p->norderable && p->page == PLAN_PAGE_CURSOR; i++) {
+        if (p->columns[p->fields[p->orderable[i]].column].nullable)
+            FAIL("ordering field \"%s\" may be null, which cursor pagination cannot order by",
+                 p->fields[p->orderable[i]].name);
+    }
+    if (!add_ordering(p, s, err, errlen)) {
+        soom_plan_free(p);
+        return NULL;
+    }
+    build_output(p);
+    soom_page_key(s->secret_key, p->cursor_key);
+    return p;
+}
+
+void soom_plan_free(struct soom_plan *p)
+{
+    if (p == NULL)
+        return;
+    for (size_t i = 0; i < p->ncolumns; i++) {
+        free(p->columns[i].name);
+        free(p->columns[i].quoted);
+    }
+    for (size_t i = 0; i < p->nfields; i++)
+        free(p->fields[i].name);
+    free(p->columns);
+    free(p->fields);
+    free(p->filters);
+    free(p->orderable);
+    free(p->table);
+    free(p->table_quoted);
+    free(p->lookup_param);
+    free(p->returning);
+    soom_pg_shape_free(p->shape);
+    free(p);
+}
+
+unsigned soom_plan_action(const struct soom_plan *p, unsigned method)
+{
+    unsigned a;
+    if (p->lookup < 0) {
+        a = method == SOOM_GET || method == SOOM_HEAD ? PLAN_LIST
+            : method == SOOM_POST                     ? PLAN_CREATE
+                                                      : 0;
+    } else {
+        a = method == SOOM_GET || method == SOOM_HEAD    ? PLAN_RETRIEVE
+            : method == SOOM_PUT || method == SOOM_PATCH ? PLAN_UPDATE
+            : method == SOOM_DELETE                      ? PLAN_DESTROY
+                                                         : 0;
+    }
+    return a & p->actions;
+}

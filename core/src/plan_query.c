@@ -1,0 +1,441 @@
+/*
+ * The query string of a list request, read against its plan: filters
+ * (?score=5, ?score__gt=5, __gte, __lt, __lte, __in, __contains,
+ * __icontains, __isnull), ?ordering=-score,id, ?fields=a,b, and the page
+ * position (?cursor=, or ?limit=&offset=, or ?page=&page_size=). Unknown
+ * parameters are ignored, as Django REST framework does; a known one with a
+ * bad value is a 400 naming it.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plan_internal.h"
+#include "soom/error.h"
+#include "soom/pg.h"
+#include "soom/response.h"
+
+#define MAX_LIMIT_DEFAULT 100
+
+static bool param_is(const struct soom_kv *kv, const char *name)
+{
+    return kv->key_len == strlen(name) && memcmp(kv->key, name, kv->key_len) == 0;
+}
+
+static bool reject(struct soom_request *r, const char *fmt, const char *what)
+{
+    char detail[256];
+    snprintf(detail, sizeof detail, fmt, what);
+    soom_response_problem(r, 400, detail, NULL);
+    return false;
+}
+
+static int find_field(const struct soom_plan *p, const int *list, size_t n, const char *name,
+                      size_t len)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *f = p->fields[list[i]].name;
+        if (strlen(f) == len && memcmp(f, name, len) == 0)
+            return list[i];
+    }
+    return -1;
+}
+
+/* ---- values --------------------------------------------------------------- */
+
+static bool int_text(const char *v, size_t n)
+{
+    size_t i = v[0] == '-' ? 1 : 0;
+    if (n <= i || n - i > 18)
+        return false;
+    for (; i < n; i++) {
+        if (v[i] < '0' || v[i] > '9')
+            return false;
+    }
+    return true;
+}
+
+static bool float_text(const char *v, size_t n)
+{
+    if (n == 0 || n > 64)
+        return false;
+    char buf[72];
+    memcpy(buf, v, n);
+    buf[n] = '\0';
+    char *end;
+    strtod(buf, &end);
+    return *end == '\0';
+}
+
+/* Checks a filter value for its column; booleans are normalised. */
+static bool value_ok(const struct plan_column *c, const char **v, size_t *n)
+{
+    if (c->array)
+        return true;
+    switch (c->kind) {
+    case PLAN_KIND_INT: return int_text(*v, *n);
+    case PLAN_KIND_FLOAT: return float_text(*v, *n);
+    case PLAN_KIND_BOOL:
+        if ((*n == 4 && memcmp(*v, "true", 4) == 0) || (*n == 1 && **v == '1')) {
+            *v = "true", *n = 4;
+            return true;
+        }
+        if ((*n == 5 && memcmp(*v, "false", 5) == 0) || (*n == 1 && **v == '0')) {
+            *v = "false", *n = 5;
+            return true;
+        }
+        return false;
+    default: return true;
+    }
+}
+
+/* "5,6" as the array literal {"5","6"}, each element checked. */
+static bool in_list(struct plan_stmt *s, const struct plan_column *c, const char *v, size_t n,
+                    int *param)
+{
+    struct soom_buf lit;
+    soom_buf_init(&lit);
+    soom_buf_putc(&lit, '{');
+    size_t start = 0;
+    bool ok = n > 0;
+    for (size_t i = 0; i <= n && ok; i++) {
+        if (i < n && v[i] != ',')
+            continue;
+        const char *e = v + start;
+        size_t len = i - start;
+        ok = value_ok(c, &e, &len);
+        soom_buf_puts(&lit, start ? ",\"" : "\"");
+        for (size_t k = 0; k < len && ok; k++) {
+            if (e[k] == '"' || e[k] == '\\')
+                soom_buf_putc(&lit, '\\');
+            soom_buf_putc(&lit, e[k]);
+        }
+        soom_buf_putc(&lit, '"');
+        start = i + 1;
+    }
+    soom_buf_putc(&lit, '}');
+    if (ok)
+        *param = plan_stmt_param(s, lit.data, lit.len, false);
+    soom_buf_cleanup(&lit);
+    return ok;
+}
+
+/* ---- filters --------------------------------------------------------------- */
+
+static const char *const OPS[] = {"gt", "gte",      "lt",        "lte",
+                                  "in", "contains", "icontains", "isnull"};
+static const char *const OP_SQL[] = {">", ">=", "<", "<="};
+
+static void and (struct plan_list_query * q)
+{
+    soom_buf_puts(q->stmt.sql, q->has_where ? " AND " : " WHERE ");
+    q->has_where = true;
+}
+
+static bool add_filter(struct soom_request *r, const struct soom_plan *p, struct plan_list_query *q,
+                       const struct soom_kv *kv)
+{
+    const char *sep = NULL;
+    for (size_t i = 0; i + 1 < kv->key_len; i++) {
+        if (kv->key[i] == '_' && kv->key[i + 1] == '_') {
+            sep = kv->key + i;
+            break;
+        }
+    }
+    size_t name_len = sep ? (size_t)(sep - kv->key) : kv->key_len;
+    int f = find_field(p, p->filters, p->nfilters, kv->key, name_len);
+    if (f < 0)
+        return true; /* not a filter of this resource: ignored */
+    const struct plan_column *c = &p->columns[p->fields[f].column];
+    int op = -1;
+    if (sep != NULL) {
+        const char *o = sep + 2;
+        size_t olen = kv->key_len - name_len - 2;
+        for (int i = 0; i < (int)(sizeof OPS / sizeof OPS[0]); i++) {
+            if (strlen(OPS[i]) == olen && memcmp(OPS[i], o, olen) == 0)
+                op = i;
+        }
+        if (op < 0)
+            return reject(r, "unknown filter operator in \"%s\"",
+                          soom_arena_strndup(r->arena, kv->key, kv->key_len));
+    }
+    const char *v = kv->value;
+    size_t n = kv->value_len;
+    const char *param_name = soom_arena_strndup(r->arena, kv->key, kv->key_len);
+    struct soom_buf *sql = q->stmt.sql;
+    if (op == 7) { /* isnull */
+        bool yes = (n == 4 && memcmp(v, "true", 4) == 0) || (n == 1 && v[0] == '1');
+        bool no = (n == 5 && memcmp(v, "false", 5) == 0) || (n == 1 && v[0] == '0');
+        if (!yes && !no)
+            return reject(r, "%s must be true or false", param_name);
+        and(q);
+        soom_buf_printf(sql, "%s IS %sNULL", c->quoted, yes ? "" : "NOT ");
+        return true;
+    }
+    if (op == 4) { /* in */
+        int param;
+        if (!in_list(&q->stmt, c, v, n, &param))
+            return reject(r, "%s has a value of the wrong type", param_name);
+        and(q);
+        soom_buf_printf(sql, "%s = ANY($%d)", c->quoted, param);
+        return true;
+    }
+    if (op == 5 || op == 6) { /* contains, icontains */
+        int param = plan_stmt_param(&q->stmt, v, n, false);
+        and(q);
+        if (c->array)
+            soom_buf_printf(sql, "$%d = ANY(%s)", param, c->quoted);
+        else if (op == 5)
+            soom_buf_printf(sql, "strpos(%s::text, $%d) > 0", c->quoted, param);
+        else
+            soom_buf_printf(sql, "strpos(lower(%s::text), lower($%d)) > 0", c->quoted, param);
+        return true;
+    }
+    if (!value_ok(c, &v, &n))
+        return reject(r, "%s has a value of the wrong type", param_name);
+    int param = plan_stmt_param(&q->stmt, v, n, false);
+    and(q);
+    soom_buf_printf(sql, "%s %s $%d", c->quoted, op < 0 ? "=" : OP_SQL[op], param);
+    return true;
+}
+
+/* ---- ordering and fields ----------------------------------------------------- */
+
+static bool parse_ordering(struct soom_request *r, const struct soom_plan *p,
+                           struct plan_list_query *q, const struct soom_kv *kv)
+{
+    q->norder = 0;
+    bool has_pk = false;
+    size_t start = 0;
+    for (size_t i = 0; i <= kv->value_len; i++) {
+        if (i < kv->value_len && kv->value[i] != ',')
+            continue;
+        const char *t = kv->value + start;
+        size_t len = i - start;
+        start = i + 1;
+        if (len == 0)
+            continue;
+        bool desc = t[0] == '-';
+        int f = find_field(p, p->orderable, p->norderable, t + desc, len - desc);
+        if (f < 0)
+            return reject(r, "cannot order by \"%s\"",
+                          soom_arena_strndup(r->arena, t + desc, len - desc));
+        if (q->norder == PLAN_MAX_ORDER - 1)
+            return reject(r, "%s", "too many ordering terms");
+        q->order[q->norder++] = (struct plan_order){p->fields[f].column, desc};
+        has_pk |= p->fields[f].column == p->pk;
+    }
+    if (q->norder == 0)
+        return reject(r, "%s", "ordering is empty");
+    if (!has_pk)
+        q->order[q->norder++] = (struct plan_order){p->pk, false};
+    return true;
+}
+
+static void free_shape(void *s)
+{
+    soom_pg_shape_free(s);
+}
+
+static bool parse_fields(struct soom_request *r, const struct soom_plan *p,
+                         struct plan_list_query *q, const struct soom_kv *kv)
+{
+    const char **cols = soom_arena_alloc(r->arena, (p->nfields + 1) * sizeof(char *));
+    const char **names = soom_arena_alloc(r->arena, (p->nfields + 1) * sizeof(char *));
+    size_t n = 0, start = 0;
+    for (size_t i = 0; i <= kv->value_len; i++) {
+        if (i < kv->value_len && kv->value[i] != ',')
+            continue;
+        const char *t = kv->value + start;
+        size_t len = i - start;
+        start = i + 1;
+        if (len == 0)
+            continue;
+        int f = -1;
+        for (size_t k = 0; k < p->nfields; k++) {
+            if (!p->fields[k].write_only && strlen(p->fields[k].name) == len &&
+                memcmp(p->fields[k].name, t, len) == 0)
+                f = (int)k;
+        }
+        if (f < 0)
+            return reject(r, "unknown field \"%s\" in ?fields",
+                          soom_arena_strndup(r->arena, t, len));
+        if (n == p->nfields)
+            return reject(r, "%s", "a field is repeated in ?fields");
+        cols[n] = p->columns[p->fields[f].column].name;
+        names[n] = p->fields[f].name;
+        n++;
+    }
+    if (n == 0)
+        return reject(r, "%s", "?fields names no field");
+    struct soom_pg_shape *shape = soom_pg_shape_new(cols, names, n);
+    soom_arena_defer(r->arena, free_shape, shape);
+    q->shape = shape;
+    return true;
+}
+
+/* ---- page position ------------------------------------------------------------ */
+
+static bool parse_long(struct soom_request *r, const struct soom_kv *kv, long min, long *out)
+{
+    const char *name = soom_arena_strndup(r->arena, kv->key, kv->key_len);
+    if (!int_text(kv->value, kv->value_len) || kv->value[0] == '-')
+        return reject(r, "%s must be a non-negative integer", name);
+    long v = strtol(soom_arena_strndup(r->arena, kv->value, kv->value_len), NULL, 10);
+    if (v < min)
+        return reject(r, min == 1 ? "%s must be at least 1" : "%s must not be negative", name);
+    *out = v;
+    return true;
+}
+
+static bool parse_position(struct soom_request *r, const struct soom_plan *p,
+                           struct plan_list_query *q, const struct soom_kv *kv)
+{
+    long max = p->max_page_size > 0 ? p->max_page_size : MAX_LIMIT_DEFAULT;
+    if (p->page == PLAN_PAGE_CURSOR && param_is(kv, "cursor")) {
+        const char *why;
+        size_t nkeys = q->norder;
+        if (soom_cursor_decode(kv->value, kv->value_len, q->fingerprint, nkeys, p->cursor_key,
+                               sizeof p->cursor_key, r->arena, &q->cursor, &why) != SOOM_OK)
+            return reject(r, "invalid cursor: %s", why);
+        q->has_cursor = true;
+        return true;
+    }
+    if (p->page == PLAN_PAGE_CURSOR && param_is(kv, "page_size")) {
+        if (!parse_long(r, kv, 1, &q->limit))
+            return false;
+        q->limit = q->limit > max ? max : q->limit;
+        return true;
+    }
+    if (p->page != PLAN_PAGE_OFFSET)
+        return true;
+    if (param_is(kv, "limit") || param_is(kv, "page_size")) {
+        if (!parse_long(r, kv, 1, &q->limit))
+            return false;
+        q->limit = q->limit > max ? max : q->limit;
+    } else if (param_is(kv, "offset")) {
+        return parse_long(r, kv, 0, &q->offset);
+    } else if (param_is(kv, "page")) {
+        long page;
+        if (!parse_long(r, kv, 1, &page))
+            return false;
+        q->paged_by_number = true;
+        q->offset = page; /* turned into an offset once the limit is known */
+    }
+    return true;
+}
+
+static uint32_t fingerprint(const struct soom_plan *p, const struct plan_list_query *q)
+{
+    char terms[PLAN_MAX_ORDER + 1][72];
+    const char *list[PLAN_MAX_ORDER + 1];
+    snprintf(terms[0], sizeof terms[0], "%s", p->table);
+    list[0] = terms[0];
+    for (size_t i = 0; i < q->norder; i++) {
+        snprintf(terms[i + 1], sizeof terms[i + 1], "%s%s", q->order[i].desc ? "-" : "",
+                 p->columns[q->order[i].column].name);
+        list[i + 1] = terms[i + 1];
+    }
+    return soom_page_fingerprint(list, q->norder + 1);
+}
+
+bool plan_list_parse(struct soom_request *r, const struct soom_plan *p,
+                     const struct plan_extra *extra, struct plan_list_query *q)
+{
+    memset(q, 0, sizeof *q);
+    plan_stmt_init(&q->stmt, r->arena);
+    memcpy(q->order, p->ordering, sizeof p->ordering);
+    q->norder = p->nordering;
+    q->shape = p->shape;
+    q->limit = p->page_size > 0 ? p->page_size : 20;
+    bool first = true;
+    if (extra != NULL && extra->nconditions > 0) {
+        soom_buf_puts(q->stmt.sql, " WHERE ");
+        plan_stmt_conditions(&q->stmt, extra, &first);
+        q->has_where = true;
+    }
+    /* ordering first: the cursor's fingerprint depends on it */
+    for (size_t i = 0; i < r->nquery; i++) {
+        const struct soom_kv *kv = &r->query[i];
+        if (param_is(kv, "ordering") && p->norderable > 0 && !parse_ordering(r, p, q, kv))
+            return false;
+    }
+    q->fingerprint = fingerprint(p, q);
+    for (size_t i = 0; i < r->nquery; i++) {
+        const struct soom_kv *kv = &r->query[i];
+        if (param_is(kv, "ordering"))
+            continue;
+        if (param_is(kv, "fields")) {
+            if (!parse_fields(r, p, q, kv))
+                return false;
+        } else if (param_is(kv, "cursor") || param_is(kv, "limit") || param_is(kv, "offset") ||
+                   param_is(kv, "page") || param_is(kv, "page_size")) {
+            if (!parse_position(r, p, q, kv))
+                return false;
+        } else if (!add_filter(r, p, q, kv)) {
+            return false;
+        }
+    }
+    if (q->paged_by_number)
+        q->offset = (q->offset - 1) * q->limit;
+    return true;
+}
+
+/* ---- SQL ------------------------------------------------------------------------ */
+
+void plan_list_sql(const struct soom_plan *p, struct plan_list_query *q)
+{
+    /* The SELECT list: the output columns, then any ordering column not
+     * among them (read for cursors, ignored by the JSON shape). */
+    struct soom_buf sql;
+    soom_buf_init(&sql);
+    soom_buf_printf(&sql, "SELECT %s", p->returning);
+    for (size_t i = 0; i < q->norder; i++) {
+        const struct plan_column *c = &p->columns[q->order[i].column];
+        bool listed = false;
+        for (size_t f = 0; f < p->nfields && !listed; f++)
+            listed = !p->fields[f].write_only && p->fields[f].column == q->order[i].column;
+        if (!listed)
+            soom_buf_printf(&sql, ", %s", c->quoted);
+    }
+    soom_buf_printf(&sql, " FROM %s", p->table_quoted);
+    q->where = soom_arena_strndup(q->stmt.arena, q->stmt.sql->data ? q->stmt.sql->data : "",
+                                  q->stmt.sql->len);
+    q->where_params = q->stmt.n;
+    soom_buf_puts(&sql, q->where);
+    const char *cols[PLAN_MAX_ORDER];
+    bool desc[PLAN_MAX_ORDER];
+    for (size_t i = 0; i < q->norder; i++) {
+        cols[i] = p->columns[q->order[i].column].quoted;
+        desc[i] = q->order[i].desc;
+    }
+    bool backward = q->has_cursor && q->cursor.direction == SOOM_CURSOR_PREV;
+    if (q->has_cursor) {
+        int first = (int)q->stmt.n + 1;
+        for (size_t i = 0; i < q->cursor.nvalues; i++)
+            plan_stmt_param(&q->stmt, q->cursor.values[i], q->cursor.lens[i], false);
+        soom_buf_puts(&sql, q->has_where ? " AND " : " WHERE ");
+        soom_page_keyset_sql(&sql, cols, desc, q->norder, backward, first);
+    }
+    soom_buf_putc(&sql, ' ');
+    soom_page_order_sql(&sql, cols, desc, q->norder, backward);
+    if (p->page != PLAN_PAGE_NONE)
+        soom_buf_printf(&sql, " LIMIT %ld", q->limit + 1);
+    if (p->page == PLAN_PAGE_OFFSET && q->offset > 0)
+        soom_buf_printf(&sql, " OFFSET %ld", q->offset);
+    soom_buf_clear(q->stmt.sql);
+    soom_buf_append(q->stmt.sql, sql.data, sql.len);
+    soom_buf_cleanup(&sql);
+}
+
+void plan_count_sql(struct soom_request *r, const struct soom_plan *p,
+                    const struct plan_list_query *q, struct plan_stmt *count)
+{
+    plan_stmt_init(count, r->arena);
+    soom_buf_printf(count->sql, "%sSELECT %s FROM %s%s",
+                    p->count == PLAN_COUNT_PLANNED ? "EXPLAIN (FORMAT JSON) " : "",
+                    p->count == PLAN_COUNT_PLANNED ? "1" : "count(*)", p->table_quoted,
+                    q->where ? q->where : "");
+    for (size_t i = 0; i < q->where_params; i++)
+        plan_stmt_param(count, q->stmt.values[i], q->stmt.lens[i], q->stmt.binary[i]);
+}

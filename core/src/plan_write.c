@@ -1,0 +1,188 @@
+/*
+ * A create or update body turned into statement parameters, one per
+ * writable field present in the body: the serializer's input side.
+ *
+ * Read-only fields and keys that are not fields are ignored, as Django
+ * REST framework does. Each JSON value is sent in the text form its column
+ * takes: numbers and booleans as text, JSON columns as the value's JSON
+ * text, array columns as an array literal, bytea from base64. PostgreSQL
+ * checks the rest (a string that is not an integer, a bad date...), and its
+ * error comes back as a 422 naming the field.
+ */
+#include <cJSON.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "plan_internal.h"
+#include "soom/json.h"
+#include "soom/response.h"
+
+static bool field_error(struct soom_request *r, const char *field, const char *detail,
+                        const char *code)
+{
+    struct soom_buf e;
+    soom_buf_init(&e);
+    soom_buf_puts(&e, "[{\"pointer\":");
+    char *pointer = soom_arena_printf(r->arena, "/%s", field);
+    soom_json_write_string(&e, pointer, strlen(pointer));
+    soom_buf_puts(&e, ",\"detail\":");
+    soom_json_write_string(&e, detail, strlen(detail));
+    soom_buf_printf(&e, ",\"code\":\"%s\",\"source\":\"body\"}]", code);
+    soom_response_problem(r, 422, "the body does not fit the resource", e.data);
+    soom_buf_cleanup(&e);
+    return false;
+}
+
+/* A scalar's text form; false for objects and arrays. */
+static bool scalar_text(const cJSON *v, struct soom_buf *out)
+{
+    if (cJSON_IsString(v)) {
+        soom_buf_puts(out, v->valuestring);
+    } else if (cJSON_IsNumber(v)) {
+        soom_json_write_number(out, v->valuedouble);
+    } else if (cJSON_IsBool(v)) {
+        soom_buf_puts(out, cJSON_IsTrue(v) ? "true" : "false");
+    } else {
+        return false;
+    }
+    return true;
+}
+
+/* A JSON array as a PostgreSQL array literal: {"a","b"}, {{1,2},{3,4}}. */
+static bool array_literal(const cJSON *v, struct soom_buf *out)
+{
+    soom_buf_putc(out, '{');
+    for (const cJSON *e = v->child; e != NULL; e = e->next) {
+        if (e != v->child)
+            soom_buf_putc(out, ',');
+        if (cJSON_IsArray(e)) {
+            if (!array_literal(e, out))
+                return false;
+            continue;
+        }
+        if (cJSON_IsNull(e)) {
+            soom_buf_puts(out, "NULL");
+            continue;
+        }
+        struct soom_buf t;
+        soom_buf_init(&t);
+        bool ok = scalar_text(e, &t);
+        if (!ok) {
+            char *json = cJSON_PrintUnformatted(e); /* an object in a json[] column */
+            soom_buf_puts(&t, json ? json : "null");
+            cJSON_free(json);
+        }
+        soom_buf_putc(out, '"');
+        for (size_t i = 0; i < t.len; i++) {
+            if (t.data[i] == '"' || t.data[i] == '\\')
+                soom_buf_putc(out, '\\');
+            soom_buf_putc(out, t.data[i]);
+        }
+        soom_buf_putc(out, '"');
+        soom_buf_cleanup(&t);
+    }
+    soom_buf_putc(out, '}');
+    return true;
+}
+
+static int b64(char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '+' || c == '-')
+        return 62;
+    if (c == '/' || c == '_')
+        return 63;
+    return -1;
+}
+
+/* Standard or URL-safe base64, padding optional. */
+static bool base64_decode(const char *s, struct soom_buf *out)
+{
+    unsigned acc = 0;
+    int bits = 0;
+    for (; *s && *s != '='; s++) {
+        int v = b64(*s);
+        if (v < 0)
+            return false;
+        acc = (acc << 6) | (unsigned)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            soom_buf_putc(out, (char)(acc >> bits));
+            acc &= (1u << bits) - 1;
+        }
+    }
+    return true;
+}
+
+/* The parameter for one value; false after answering 422. */
+static bool add_value(struct soom_request *r, const struct plan_column *c, const char *field,
+                      const cJSON *v, struct plan_stmt *s, int *param)
+{
+    if (cJSON_IsNull(v)) {
+        *param = plan_stmt_param(s, NULL, 0, false);
+        return true;
+    }
+    struct soom_buf t;
+    soom_buf_init(&t);
+    bool ok = true, binary = false;
+    if (c->kind == PLAN_KIND_JSON && !c->array) {
+        char *json = cJSON_PrintUnformatted(v);
+        soom_buf_puts(&t, json ? json : "null");
+        cJSON_free(json);
+    } else if (c->array) {
+        ok = cJSON_IsArray(v) && array_literal(v, &t);
+        if (!ok)
+            field_error(r, field, "must be an array", "type");
+    } else if (c->kind == PLAN_KIND_BYTEA) {
+        ok = cJSON_IsString(v) && base64_decode(v->valuestring, &t);
+        binary = true;
+        if (!ok)
+            field_error(r, field, "must be a base64 string", "type");
+    } else {
+        ok = scalar_text(v, &t);
+        if (!ok)
+            field_error(r, field, "must not be an object or an array", "type");
+    }
+    if (ok)
+        *param = plan_stmt_param(s, t.data ? t.data : "", t.len, binary);
+    soom_buf_cleanup(&t);
+    return ok;
+}
+
+int plan_write_values(struct soom_request *r, const struct soom_plan *p,
+                      const struct soom_json *body, struct plan_stmt *s, bool update,
+                      struct soom_buf *columns, struct soom_buf *values)
+{
+    const cJSON *obj = (const cJSON *)body;
+    if (!cJSON_IsObject(obj)) {
+        soom_response_problem(r, 400, "the body must be a JSON object", NULL);
+        return -1;
+    }
+    int n = 0;
+    for (size_t i = 0; i < p->nfields; i++) {
+        const struct plan_field *f = &p->fields[i];
+        if (f->read_only)
+            continue;
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, f->name);
+        if (v == NULL)
+            continue;
+        const struct plan_column *c = &p->columns[f->column];
+        int param;
+        if (!add_value(r, c, f->name, v, s, &param))
+            return -1;
+        if (update) {
+            soom_buf_printf(columns, "%s%s = $%d", n ? ", " : "", c->quoted, param);
+        } else {
+            soom_buf_printf(columns, "%s%s", n ? ", " : "", c->quoted);
+            soom_buf_printf(values, "%s$%d", n ? ", " : "", param);
+        }
+        n++;
+    }
+    return n;
+}

@@ -1,0 +1,429 @@
+--- soom.generics: generic resources over a model, Django REST framework's
+-- generic views as Lua tables.
+--
+--   soom.ListCreateResource {
+--       route = "/samples",
+--       model = Sample,
+--       fields = { "id", "name", "score", "created_at" },
+--       filter_fields = { "score" },                 -- ?score=5, ?score__gt=5, ...
+--       ordering_fields = { "id", "score" },         -- ?ordering=-score,id
+--       pagination = soom.pagination.cursor { ordering = { "-created_at" } },
+--   }
+--
+-- Classes: CreateResource, ListResource, RetrieveResource, UpdateResource
+-- (PUT and PATCH), DestroyResource, ListCreateResource,
+-- RetrieveUpdateResource, RetrieveDestroyResource,
+-- RetrieveUpdateDestroyResource. A detail resource's route has the lookup
+-- parameter: "/samples/{id:int}" (lookup_field, default the primary key;
+-- lookup_param when the route names it differently).
+--
+-- Every step is a method to override, as in DRF: get_queryset(req),
+-- get_object(req), perform_create(req, data), perform_update(req, obj,
+-- data), perform_destroy(req, obj), serializer_data(data, req), and the
+-- handlers themselves (list, create, retrieve, update, destroy). An action
+-- whose steps are all the built-in ones runs entirely in C, from route to
+-- response, without entering Lua; overriding a step runs the action in Lua,
+-- which calls the same C steps with what the hooks supplied. Writes in Lua
+-- run in one transaction.
+--
+-- `fields` is the serializer: output names in order, each a field of the
+-- model ("name") or { "title", source = "name", read_only = true,
+-- write_only = true }. Without it, every field of the model.
+
+local db = require "soom.db"
+local errors = require "soom.errors"
+local json = require "soom.json"
+local plan = require "soom.core.plan"
+local resource = require "soom.resource"
+
+local type, ipairs, pairs, error, tostring, setmetatable, rawget, select, pcall, assert =
+    type, ipairs, pairs, error, tostring, setmetatable, rawget, select, pcall, assert
+local format, sort, floor = string.format, table.sort, math.floor
+
+local _M = {}
+
+local RESPONDED = plan.RESPONDED
+
+-- ---- values as statement parameters -----------------------------------------
+
+local function param_text(v)
+    if v == nil or v == json.null then
+        return nil
+    end
+    if type(v) == "number" then
+        if v == floor(v) and v > -2 ^ 53 and v < 2 ^ 53 then
+            return format("%d", v)
+        end
+        return format("%.17g", v)
+    end
+    if type(v) == "boolean" then
+        return v and "true" or "false"
+    end
+    if type(v) == "table" then
+        return (assert(json.encode(v)))
+    end
+    return tostring(v)
+end
+
+-- ---- querysets ------------------------------------------------------------------
+
+local Queryset = {}
+Queryset.__index = Queryset
+
+local OPS = { gt = ">", gte = ">=", lt = "<", lte = "<=" }
+
+local function column_of(res, name)
+    local model = res.model
+    local f = model:field(name)
+    if f then
+        return f.name
+    end
+    for _, spec in ipairs(res:serializer_fields()) do
+        if spec.name == name then
+            return spec.column
+        end
+    end
+    error(("%s is not a field of %s"):format(tostring(name), model.table), 3)
+end
+
+local function quote(name)
+    return '"' .. name .. '"'
+end
+
+--- A queryset: the conditions an action's SQL gets, besides the request's
+-- own filters. Immutable: filter and where return a new one.
+function _M.queryset(res)
+    return setmetatable({ resource = res, conds = {} }, Queryset)
+end
+
+function Queryset:_with(cond)
+    local conds = {}
+    for i, c in ipairs(self.conds) do
+        conds[i] = c
+    end
+    conds[#conds + 1] = cond
+    return setmetatable({ resource = self.resource, conds = conds }, Queryset)
+end
+
+--- qs:filter{ owner_id = 7, score__gte = 50, deleted_at__isnull = true }
+function Queryset:filter(spec)
+    local keys = {}
+    for k in pairs(spec) do
+        keys[#keys + 1] = k
+    end
+    sort(keys)
+    local qs = self
+    for _, k in ipairs(keys) do
+        local name, op = k:match("^(.-)__(%a+)$")
+        name = name or k
+        local col = quote(column_of(self.resource, name))
+        local v = spec[k]
+        if op == "isnull" then
+            qs = qs:_with({ col .. (v and " IS NULL" or " IS NOT NULL") })
+        elseif op == "in" then
+            local list = {}
+            for i, item in ipairs(v) do
+                list[i] = param_text(item)
+            end
+            qs = qs:_with({ col .. " = ANY($1)", json.encode(json.array(list)):gsub("^%[", "{")
+                :gsub("%]$", "}") })
+        elseif op == nil or OPS[op] then
+            if v == nil or v == json.null then
+                qs = qs:_with({ col .. " IS NULL" })
+            else
+                qs = qs:_with({ col .. " " .. (OPS[op] or "=") .. " $1", param_text(v) })
+            end
+        else
+            error(("unknown filter operator %q"):format(op), 2)
+        end
+    end
+    return qs
+end
+
+--- qs:where("score % 2 = $1", 0): SQL written by the app, values as $n.
+function Queryset:where(sql, ...)
+    if type(sql) ~= "string" then
+        error("queryset:where needs SQL text", 2)
+    end
+    local cond = { sql }
+    for i = 1, select("#", ...) do
+        cond[i + 1] = param_text((select(i, ...)))
+    end
+    return self:_with(cond)
+end
+
+function Queryset:conditions()
+    return self.conds
+end
+
+-- ---- the base class -----------------------------------------------------------------
+
+local function decode(body)
+    if body == RESPONDED then
+        return nil
+    end
+    return json.decode(body)
+end
+
+-- Runs `action` in C; raises RESPONDED (caught by the dispatcher, which then
+-- sends the response C made) when C answered with an error.
+local function run(req, action, conds, data)
+    local status, body = plan.run(req._p, action, conds, true, data)
+    if body == RESPONDED then
+        if status == 404 and (action == "retrieve") then
+            return nil, status
+        end
+        error(RESPONDED, 0)
+    end
+    return decode(body), status
+end
+
+local Generic = resource.Resource:extend {
+    fields = nil,
+    filter_fields = {},
+    ordering_fields = {},
+    ordering = nil,
+    pagination = nil,
+    lookup_field = nil,
+    lookup_param = nil,
+}
+
+function Generic:get_queryset()
+    return _M.queryset(self)
+end
+
+function Generic:get_object(req)
+    return (run(req, "retrieve", self:get_queryset(req):conditions()))
+end
+
+function Generic:perform_create(req, data)
+    return (run(req, "create", nil, data))
+end
+
+function Generic:perform_update(req, obj, data)
+    local _ = obj
+    return (run(req, "update", self:get_queryset(req):conditions(), data))
+end
+
+function Generic:perform_destroy(req, obj)
+    local _ = obj
+    plan.run(req._p, "destroy", self:get_queryset(req):conditions(), false)
+end
+
+function Generic:serializer_data(data)
+    return data
+end
+
+-- The serializer's fields as { name, column, read_only, write_only }.
+function Generic:serializer_fields()
+    local cached = rawget(self, "_fields")
+    if cached then
+        return cached
+    end
+    local model = self.model
+    local list = {}
+    for i, entry in ipairs(self.fields or model.field_names) do
+        local spec
+        if type(entry) == "string" then
+            spec = { name = entry, column = entry }
+        elseif type(entry) == "table" and type(entry[1]) == "string" then
+            spec = {
+                name = entry[1], column = entry.source or entry[1],
+                read_only = entry.read_only == true, write_only = entry.write_only == true,
+            }
+        else
+            error(("fields[%d] must be a field name or { name, source = ... }"):format(i), 0)
+        end
+        list[#list + 1] = spec
+    end
+    self._fields = list
+    return list
+end
+
+-- ---- handlers --------------------------------------------------------------------------
+
+local HOOKS = {}
+local DEFAULTS = {}
+
+local function in_transaction(fn)
+    return db.transaction(fn)
+end
+
+local function serialize(self, req, data)
+    if self.serializer_data == DEFAULTS.serializer_data then
+        return data
+    end
+    if type(data) == "table" and data.results ~= nil then
+        data.results = self:serializer_data(data.results, req)
+        return data
+    end
+    return self:serializer_data(data, req)
+end
+
+function Generic:list(req)
+    local conds = self:get_queryset(req):conditions()
+    if self.serializer_data == DEFAULTS.serializer_data then
+        local status, body = plan.run(req._p, "list", conds, false)
+        return body, status
+    end
+    local data = run(req, "list", conds)
+    return serialize(self, req, data)
+end
+
+function Generic:retrieve(req)
+    local obj = self:get_object(req)
+    if obj == nil then
+        return errors.error(404, "no such object")
+    end
+    return serialize(self, req, obj)
+end
+
+function Generic:create(req)
+    return in_transaction(function()
+        local obj = self:perform_create(req, req.body)
+        return serialize(self, req, obj), 201
+    end)
+end
+
+function Generic:update(req)
+    return in_transaction(function()
+        local obj = self:get_object(req)
+        if obj == nil then
+            return errors.error(404, "no such object")
+        end
+        return serialize(self, req, self:perform_update(req, obj, req.body))
+    end)
+end
+
+function Generic:destroy(req)
+    return in_transaction(function()
+        local obj = self:get_object(req)
+        if obj == nil then
+            return errors.error(404, "no such object")
+        end
+        self:perform_destroy(req, obj)
+        return nil, 204
+    end)
+end
+
+for _, name in ipairs({ "get_queryset", "get_object", "perform_create", "perform_update",
+    "perform_destroy", "serializer_data", "list", "retrieve", "create", "update", "destroy",
+    "dispatch" }) do
+    DEFAULTS[name] = Generic[name]
+end
+
+-- The steps each action runs: overriding any of them runs it in Lua.
+HOOKS.list = { "get_queryset", "serializer_data", "list", "dispatch" }
+HOOKS.retrieve = { "get_queryset", "get_object", "serializer_data", "retrieve", "dispatch" }
+HOOKS.create = { "perform_create", "serializer_data", "create", "dispatch" }
+HOOKS.update = { "get_queryset", "get_object", "perform_update", "serializer_data", "update",
+    "dispatch" }
+HOOKS.destroy = { "get_queryset", "get_object", "perform_destroy", "destroy", "dispatch" }
+
+-- The method handlers of each action, calling the (overridable) action.
+local HANDLERS = {
+    list = { get = function(self, req) return self:list(req) end },
+    retrieve = { get = function(self, req) return self:retrieve(req) end },
+    create = { post = function(self, req) return self:create(req) end },
+    update = {
+        put = function(self, req) return self:update(req) end,
+        patch = function(self, req) return self:update(req) end,
+    },
+    destroy = { delete = function(self, req) return self:destroy(req) end },
+}
+
+local function class(actions, detail)
+    local def = { _actions = actions, _detail = detail }
+    for _, a in ipairs(actions) do
+        for method, fn in pairs(HANDLERS[a]) do
+            def[method] = fn
+        end
+    end
+    return Generic:extend(def)
+end
+
+_M.Generic = Generic
+_M.CreateResource = class({ "create" }, false)
+_M.ListResource = class({ "list" }, false)
+_M.ListCreateResource = class({ "list", "create" }, false)
+_M.RetrieveResource = class({ "retrieve" }, true)
+_M.UpdateResource = class({ "update" }, true)
+_M.DestroyResource = class({ "destroy" }, true)
+_M.RetrieveUpdateResource = class({ "retrieve", "update" }, true)
+_M.RetrieveDestroyResource = class({ "retrieve", "destroy" }, true)
+_M.RetrieveUpdateDestroyResource = class({ "retrieve", "update", "destroy" }, true)
+
+-- ---- the plan ----------------------------------------------------------------------------
+
+--- True for a generic resource (one made from these classes).
+function _M.is_generic(res)
+    return type(res) == "table" and res._actions ~= nil
+end
+
+local function overrides(res, action)
+    for _, hook in ipairs(HOOKS[action]) do
+        if res[hook] ~= DEFAULTS[hook] then
+            return true
+        end
+    end
+    for method, fn in pairs(HANDLERS[action]) do
+        if res[method] ~= fn then
+            return true
+        end
+    end
+    return false
+end
+
+--- The spec the core compiles into a plan (core/src/plan.c); raises a
+-- message naming what is wrong.
+function _M.plan_spec(res, file)
+    local model = res.model
+    if type(model) ~= "table" or type(model.fields) ~= "table" or not model.table then
+        error(("%s: a generic resource needs a model (soom.model{...})"):format(file), 0)
+    end
+    if type(model.primary_key) ~= "string" then
+        error(("%s: a generic resource needs a model with a single-column primary key")
+            :format(file), 0)
+    end
+    local columns = {}
+    for i, fd in ipairs(model.fields) do
+        columns[i] = {
+            name = fd.name, type = fd.sql_type, nullable = fd.nullable and not fd.primary_key,
+            read_only = fd.read_only or fd.kind == "serial" or fd.kind == "bigserial",
+        }
+    end
+    local ok, fields = pcall(res.serializer_fields, res)
+    if not ok then
+        error(("%s: %s"):format(file, tostring(fields)), 0)
+    end
+    local pagination = res.pagination
+    local fast = {}
+    for _, a in ipairs(res._actions) do
+        if not overrides(res, a) then
+            fast[#fast + 1] = a
+        end
+    end
+    local spec = {
+        table = model.table,
+        primary_key = model.primary_key,
+        columns = columns,
+        fields = fields,
+        filters = res.filter_fields or {},
+        ordering_fields = res.ordering_fields or {},
+        ordering = (pagination and pagination.ordering) or res.ordering or {},
+        actions = res._actions,
+        fast = fast,
+        pagination = pagination,
+    }
+    if res._detail then
+        spec.lookup_field = res.lookup_field or model.primary_key
+        spec.lookup_param = res.lookup_param or spec.lookup_field
+        if not res.route:find("{" .. spec.lookup_param, 1, true) then
+            error(("%s: the route %s has no {%s} parameter for the lookup"):format(file,
+                res.route, spec.lookup_param), 0)
+        end
+    end
+    return spec
+end
+
+return _M
