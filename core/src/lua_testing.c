@@ -35,6 +35,13 @@ static int l_exe(lua_State *L)
     return 1;
 }
 
+/* pid() -> the process id */
+static int l_pid(lua_State *L)
+{
+    lua_pushinteger(L, getpid());
+    return 1;
+}
+
 /* free_port() -> a TCP port on 127.0.0.1 that was free a moment ago */
 static int l_free_port(lua_State *L)
 {
@@ -249,6 +256,7 @@ int luaopen_soom_core_testing(lua_State *L)
         {"kill", l_kill},
         {"wait", l_wait},
         {"http", l_http},
+        {"pid", l_pid},
         {NULL, NULL},
     };
     lua_newtable(L);

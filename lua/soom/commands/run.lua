@@ -4,6 +4,11 @@ local app = require "soom.app"
 local c = require "soom.core.c"
 local cli = require "soom.cli"
 
+-- An app with models or migrations needs a database.
+local function wants_database(dir)
+    return c.filetype(dir .. "/migrations") == "directory" or c.filetype(dir .. "/models") == "directory"
+end
+
 return soom.command {
     description = "Serve an app over HTTP",
     arguments = {
@@ -19,7 +24,22 @@ return soom.command {
         settings.port = args.port or settings.port
         settings.host = args.host or settings.host
         settings.server = args.server or settings.server
-        local loaded = app.load(dir, settings)
-        return c.serve(settings, dir, loaded.routes, cli.home)
+        -- no DATABASE_URL: the app's own PostgreSQL under .soom/, migrated
+        local pgserver
+        if settings.database_url == "" and wants_database(dir) then
+            pgserver = require "soom.core.pgserver"
+            settings.database_url = pgserver.start(dir)
+        end
+        local ok, code = pcall(function()
+            local loaded = app.load(dir, settings)
+            return c.serve(settings, dir, loaded.routes, cli.home)
+        end)
+        if pgserver then
+            pgserver.stop()
+        end
+        if not ok then
+            error(code, 0)
+        end
+        return code
     end,
 }

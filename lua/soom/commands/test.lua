@@ -48,6 +48,57 @@ local function lua_files(dir)
     return files
 end
 
+-- ---- the test database ----------------------------------------------------
+
+local function wants_database(dir)
+    return c.filetype(dir .. "/migrations") == "directory" or c.filetype(dir .. "/models") == "directory"
+end
+
+-- The URL with its database name replaced.
+local function with_database(url, name)
+    local head, rest = url:match("^([^:]+://[^/]*)/?([^?]*)")
+    local query = url:match("(%?.*)$") or ""
+    if not head then
+        error("cannot read the database URL " .. url, 0)
+    end
+    local _ = rest
+    return head .. "/" .. name .. query
+end
+
+--- A fresh, migrated database for the app's tests, as Django's test runner
+-- makes one: on the server of DATABASE_URL when it is set, else in the
+-- app's own cluster under .soom/. Returns its URL and a function that
+-- drops it.
+local function test_database(dir)
+    local db = require "soom.db"
+    local migrate = require "soom.core.migrate"
+    local pgserver = require "soom.core.pgserver"
+    local base = c.settings(app.user_settings(dir)).database_url
+    local embedded = base == ""
+    if embedded then
+        base = pgserver.start(dir, { quiet = true })
+    end
+    local name = ("soom_test_%s_%d"):format(pgserver.database_name(dir:match("([^/]+)/*$")),
+        require("soom.core.testing").pid())
+    local admin = with_database(base, "postgres")
+    db.use(admin)
+    db.query(('DROP DATABASE IF EXISTS "%s"'):format(name)) -- a checked [a-z0-9_] name
+    db.query(('CREATE DATABASE "%s"'):format(name))
+    db.close()
+    local url = with_database(base, name)
+    migrate.apply(dir, url)
+    db.use(nil)
+    return url, function()
+        db.use(admin)
+        pcall(db.query, ('DROP DATABASE IF EXISTS "%s" WITH (FORCE)'):format(name))
+        db.close()
+        db.use(nil)
+        if embedded then
+            pgserver.stop()
+        end
+    end
+end
+
 --- Starts `soom run dir` on a free port; returns the client and a stop function.
 local function serve(dir, env)
     local testing = require "soom.core.testing"
@@ -97,11 +148,18 @@ return soom.command {
             if #files == 0 then
                 error(("no tests in %s/tests"):format(dir), 0)
             end
-            local client, stop = serve(dir)
+            local env, drop = {}, nil
+            if wants_database(dir) then
+                env.DATABASE_URL, drop = test_database(dir)
+            end
+            local client, stop = serve(dir, env)
             for _, file in ipairs(files) do
                 run_file(file, client, counts)
             end
             local code = stop()
+            if drop then
+                drop()
+            end
             if code ~= 0 then
                 counts.failed = counts.failed + 1
                 print(("FAIL the app exited with %s after SIGTERM"):format(tostring(code)))
