@@ -34,7 +34,7 @@
 #include "soom/pg.h"
 
 #define JSON_DEPTH 512
-#define MAX_SAFE 9007199254740992.0 /* 2^53 */
+#define MAX_SAFE_INT 9007199254740992LL /* 2^53 */
 
 static char binary_mt_key;
 
@@ -93,7 +93,8 @@ static struct soom_pg_conn *held_conn(void)
     return r != NULL ? r->pg : direct_conn;
 }
 
-/* (nil, {status, detail, code, pointer, sqlstate}) for a failure, logged. */
+/* (nil, {status, detail, field_detail, code, pointer, sqlstate}) for a
+ * failure, logged. `detail` is PostgreSQL's message outside a request. */
 static int push_failure(lua_State *L, struct soom_pg_conn *c, int code, const char *sql,
                         const char *why)
 {
@@ -105,16 +106,19 @@ static int push_failure(lua_State *L, struct soom_pg_conn *c, int code, const ch
         soom_pg_error_log(e, code, sql, r != NULL ? r->request_id : NULL);
     /* Outside a request (a command, a migration) the reader is the
      * operator, who needs PostgreSQL's own words; a client never does. */
+    const char *detail = p.detail;
     if (r == NULL && e != NULL && e->message[0] != '\0')
-        p.detail = e->message;
+        detail = e->message;
     else if (r == NULL && c == NULL && why != NULL)
-        p.detail = why;
+        detail = why;
     lua_pushnil(L);
-    lua_createtable(L, 0, 5);
+    lua_createtable(L, 0, 6);
     lua_pushinteger(L, p.status);
     lua_setfield(L, -2, "status");
-    lua_pushstring(L, p.detail);
+    lua_pushstring(L, detail);
     lua_setfield(L, -2, "detail");
+    lua_pushstring(L, p.detail);
+    lua_setfield(L, -2, "field_detail");
     if (p.code != NULL) {
         lua_pushstring(L, p.code);
         lua_setfield(L, -2, "code");
@@ -276,7 +280,7 @@ static void push_value(struct pusher *ps, enum pg_kind kind, unsigned elem, cons
     case PG_KIND_INT8: {
         /* beyond 2^53 a double would change the value: keep the digits */
         long long v = strtoll(p, NULL, 10);
-        if ((double)llabs(v) <= MAX_SAFE)
+        if (v >= -MAX_SAFE_INT && v <= MAX_SAFE_INT)
             lua_pushnumber(L, (lua_Number)v);
         else
             lua_pushlstring(L, p, n);

@@ -64,7 +64,7 @@ end
 local function raise(failure)
     local extra
     if failure.code then
-        local field_error = { pointer = failure.pointer or "", detail = failure.detail, code = failure.code }
+        local field_error = { pointer = failure.pointer or "", detail = failure.field_detail, code = failure.code }
         extra = { errors = { field_error } }
     end
     if failure.status == 503 then

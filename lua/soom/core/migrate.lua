@@ -210,7 +210,13 @@ local function load_models(dir)
         if name then
             local ok, value = pcall(require, "models." .. name)
             if not ok then
-                error(tostring(value), 0)
+                -- `return soom.model{...}` is a tail call: the message may
+                -- lack the file, so name it
+                local msg = tostring(value)
+                if not msg:find("models/" .. file, 1, true) then
+                    msg = ("models/%s: %s"):format(file, msg)
+                end
+                error(msg, 0)
             end
             local list = model.is_model(value) and { value } or (type(value) == "table" and value or {})
             for _, m in ipairs(list) do
