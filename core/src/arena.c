@@ -87,6 +87,9 @@ void soom_arena_reset(struct soom_arena *a)
     run_defers(a);
     free_blocks_after_first(a);
     a->total = 0;
+    /* growth restarts: a reused arena must not inherit the doubling of a
+     * large request before it */
+    a->next_size = a->first->size * 2;
 }
 
 void soom_arena_free(struct soom_arena *a)

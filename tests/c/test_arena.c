@@ -51,8 +51,26 @@ static void test_defer_order_and_reset(void)
     soom_arena_free(NULL);
 }
 
+static void test_reset_restarts_growth(void)
+{
+    struct soom_arena *a = soom_arena_new(256);
+    /* a request that grows the arena many times over, then is reset, over
+     * and over: the blocks must not keep doubling */
+    for (int round = 0; round < 200; round++) {
+        for (int i = 0; i < 20; i++)
+            soom_arena_alloc(a, 200);
+        soom_arena_reset(a);
+    }
+    char *p = soom_arena_alloc(a, 200);
+    CHECK(p != NULL);
+    soom_arena_alloc(a, 100);
+    CHECK(soom_arena_used(a) < 1024);
+    soom_arena_free(a);
+}
+
 int main(void)
 {
+    RUN(test_reset_restarts_growth);
     RUN(test_alloc_and_align);
     RUN(test_defer_order_and_reset);
     return test_summary();
