@@ -196,6 +196,47 @@ def start_failure(app, env=None):
     return code, log
 
 
+class Database:
+    """A fresh database on the PostgreSQL server of $DATABASE_URL (the test
+    suite's, started by tests/run.sh), dropped by drop(). A test that needs
+    PostgreSQL fails, never skips, when there is none."""
+
+    counter = 0
+
+    def __init__(self, base_url=None):
+        base = base_url or os.environ.get("DATABASE_URL")
+        if not base:
+            raise AssertionError("DATABASE_URL is not set: start the test database "
+                                 "(tests/support/pg.sh start) or run tests/run.sh")
+        Database.counter += 1
+        self.name = "soom_t_%d_%d" % (os.getpid(), Database.counter)
+        head, _, _ = base.rpartition("/")
+        self.admin = head + "/postgres"
+        self.url = head + "/" + self.name
+        self.psql(["-c", 'DROP DATABASE IF EXISTS "%s"' % self.name,
+                   "-c", 'CREATE DATABASE "%s"' % self.name], url=self.admin)
+
+    def psql(self, args, url=None, input=None):
+        p = subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-At",
+                            url or self.url] + list(args),
+                           capture_output=True, text=True, input=input, timeout=120)
+        if p.returncode != 0:
+            raise AssertionError("psql failed: %s" % p.stderr)
+        return p.stdout
+
+    def sql(self, text):
+        """Runs SQL; returns the rows as lists of strings."""
+        out = self.psql(["-F", "\t", "-c", text])
+        return [line.split("\t") for line in out.splitlines() if line]
+
+    def scalar(self, text):
+        rows = self.sql(text)
+        return rows[0][0] if rows else None
+
+    def drop(self):
+        self.psql(["-c", 'DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % self.name], url=self.admin)
+
+
 def in_thread(fn, *args):
     """Runs fn(*args) in a thread; returns a function that joins it and returns its result."""
     box = {}
