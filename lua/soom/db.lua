@@ -64,8 +64,8 @@ end
 local function raise(failure)
     local extra
     if failure.code then
-        local field_error = { pointer = failure.pointer or "", detail = failure.field_detail, code = failure.code }
-        extra = { errors = { field_error } }
+        local field = { pointer = failure.pointer or "", detail = failure.field_detail, code = failure.code }
+        extra = { errors = { field } }
     end
     if failure.status == 503 then
         extra = extra or {}

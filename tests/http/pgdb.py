@@ -5,7 +5,9 @@ skip."""
 
 import atexit
 import os
+import shutil
 import subprocess
+import tempfile
 
 SOURCE = os.environ.get("SOOM_SOURCE") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -50,3 +52,10 @@ def fresh_database(prefix):
         [psql_bin(), "-qAtX", "-d", base, "-c", 'DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % name],
         capture_output=True, timeout=60))
     return base.rsplit("/", 1)[0] + "/" + name
+
+
+def temp_dir(prefix):
+    """A temporary folder removed at exit (clusters under it included)."""
+    path = tempfile.mkdtemp(prefix=prefix)
+    atexit.register(shutil.rmtree, path, True)
+    return path

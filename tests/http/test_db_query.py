@@ -5,12 +5,11 @@ affected counts, errors as problems (409, 422, 500, 503), transactions and
 savepoints."""
 
 import json
-import os
-import tempfile
 import threading
+import time
 
 from harness import Server, eq, main, run_soom, write_app
-from pgdb import fresh_database, psql
+from pgdb import fresh_database, psql, temp_dir
 
 URL = fresh_database("t_dbq")
 
@@ -210,7 +209,7 @@ return {
 
 
 def make_app(name):
-    root = tempfile.mkdtemp(prefix="soom-db-")
+    root = temp_dir("soom-db-")
     write_app(root, {
         "app.lua": 'return { name = "%s" }\n' % name,
         "commands/dbcase.lua": CASES,
@@ -403,7 +402,6 @@ def test_pool_exhausted_is_503():
             results.append(srv.json("GET", "/slow")[0])
         t = threading.Thread(target=slow)
         t.start()
-        import time
         time.sleep(0.3)
         status, hdrs, body = srv.json("GET", "/items")
         t.join()

@@ -5,10 +5,9 @@ CREATE TABLE migrations written for new managed models only."""
 
 import hashlib
 import os
-import tempfile
 
 from harness import eq, main, run_soom, write_app
-from pgdb import fresh_database, psql
+from pgdb import fresh_database, psql, temp_dir
 
 MODEL = """local model = require "soom.model"
 local f = model.f
@@ -25,7 +24,7 @@ return model.model {
 
 
 def new_app(files):
-    root = tempfile.mkdtemp(prefix="soom-migrate-")
+    root = temp_dir("soom-migrate-")
     files = dict(files)
     files.setdefault("app.lua", 'return { name = "migrated" }\n')
     return write_app(root, files)
