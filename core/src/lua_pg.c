@@ -2,9 +2,9 @@
  * soom.core.pg: the database for the Lua layer (lua/soom/db.lua wraps it).
  *
  * Which connection a call uses: inside a request (soom_request_current()),
- * the request's own, taken from the process's pool on first use and kept
- * in r->pg until the request's arena runs the release registered here, so
- * no error path can leak it. Outside a request (CLI commands, migrations),
+ * the request's own (soom_request_pg: taken from the process's pool on
+ * first use, kept in r->pg and released by the request's arena, so no
+ * error path can leak it). Outside a request (CLI commands, migrations),
  * the calling thread's direct connection to the URL given to use(), opened
  * on first use and closed by close().
  *
@@ -24,7 +24,6 @@
 #include <string.h>
 
 #include "alloc.h"
-#include "app.h"
 #include "lua_json.h"
 #include "pg_types.h"
 #include "request_impl.h"
@@ -45,13 +44,6 @@ static _Thread_local char *direct_url;
 static _Thread_local long direct_timeout_ms;
 static _Thread_local bool direct_prepared = true;
 
-static void release_deferred(void *data)
-{
-    struct soom_request *r = data;
-    soom_pg_pool_release(r->pg);
-    r->pg = NULL;
-}
-
 /* The connection for this call, or NULL with *code set (the database is
  * unavailable) and the reason in `why`. */
 static struct soom_pg_conn *conn_for_call(lua_State *L, int *code, const char **why)
@@ -59,16 +51,12 @@ static struct soom_pg_conn *conn_for_call(lua_State *L, int *code, const char **
     struct soom_request *r = soom_request_current();
     *why = "the database is unavailable; try again later";
     if (r != NULL) {
-        if (r->pg != NULL)
-            return r->pg;
-        struct soom_pg_pool *pool = soom_pg_pool_global(r->app->config);
-        if (pool == NULL)
+        /* the request's own connection (request_pg.c) */
+        struct soom_pg_conn *c = NULL;
+        *code = soom_request_pg(r, &c);
+        if (*code == SOOM_ECONFIG)
             luaL_error(L, "soom.db: no database is configured (settings.database_url is empty)");
-        *code = soom_pg_pool_acquire(pool, &r->pg);
-        if (*code != SOOM_OK)
-            return NULL;
-        soom_arena_defer(r->arena, release_deferred, r);
-        return r->pg;
+        return c;
     }
     if (direct_conn != NULL)
         return direct_conn;
