@@ -430,6 +430,10 @@ void soom_pg_pool_release(struct soom_pg_conn *c)
     if (c == NULL)
         return;
     struct soom_pg_pool *pool = c->pool;
+    if (pool == NULL) {
+        soom_pg_conn_close(c); /* a direct connection */
+        return;
+    }
     pg_conn_clear_error(c);
     c->tx_lost = false;
     bool keep = conn_clean(c);
@@ -500,6 +504,17 @@ void soom_pg_pool_free(struct soom_pg_pool *pool)
     free(pool->set.url);
     pthread_mutex_destroy(&pool->lock);
     free(pool);
+}
+
+int soom_pg_pool_check(struct soom_pg_pool *pool)
+{
+    struct soom_pg_conn *c;
+    int rc = soom_pg_pool_acquire(pool, &c);
+    if (rc != SOOM_OK)
+        return rc;
+    rc = conn_alive(c, true) ? SOOM_OK : SOOM_EUNAVAIL;
+    soom_pg_pool_release(c);
+    return rc;
 }
 
 void soom_pg_pool_stats(struct soom_pg_pool *pool, struct soom_pg_pool_stats *st)

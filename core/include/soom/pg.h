@@ -60,7 +60,8 @@ SOOM_API int soom_pg_pool_acquire(struct soom_pg_pool *pool, struct soom_pg_conn
 
 /* Gives a connection back. One left inside a transaction is rolled back
  * (or closed when that fails) so the next holder always gets a clean
- * session; a broken one is closed and its place freed. Accepts NULL. */
+ * session; a broken one is closed and its place freed. Accepts NULL (and
+ * closes a direct connection). */
 SOOM_API void soom_pg_pool_release(struct soom_pg_conn *c);
 
 struct soom_pg_pool_stats {
@@ -74,6 +75,10 @@ struct soom_pg_pool_stats {
     uint64_t replaced; /* broken connections closed and replaced */
     bool down;         /* the last connection attempt failed */
 };
+
+/* For /ready: SOOM_OK when a connection can be had and answers a round
+ * trip now, else SOOM_EUNAVAIL (fast while the database is down). */
+SOOM_API int soom_pg_pool_check(struct soom_pg_pool *pool);
 
 /* A consistent snapshot of the counters (for /metrics and /ready). */
 SOOM_API void soom_pg_pool_stats(struct soom_pg_pool *pool, struct soom_pg_pool_stats *st);
