@@ -53,7 +53,9 @@
 #include "lua_worker.h"
 #include "pipeline.h"
 #include "request_impl.h"
+#include "soom/error.h"
 #include "soom/log.h"
+#include "soom/pg.h"
 #include "soom/router.h"
 
 enum conn_state {
@@ -481,6 +483,12 @@ static int serve_process(struct soom_app *app, int fd)
         soom_log_end(&l);
         return 1;
     }
+    /* the database pool of this process: after any fork, warm before the
+     * first request (a database that is down is retried, not fatal) */
+    if (soom_pg_pool_setup(app->config) != SOOM_OK) {
+        soom_log_msg(SOOM_LOG_ERROR, "cannot set up the database pool");
+        return 1;
+    }
     srv.daemon = start_daemon(app, fd);
     if (srv.daemon == NULL) {
         soom_log_msg(SOOM_LOG_ERROR, "cannot start the HTTP server");
@@ -501,6 +509,7 @@ static int serve_process(struct soom_app *app, int fd)
     soom_log_int(&l, "pid", getpid());
     soom_log_end(&l);
     drain();
+    soom_pg_pool_teardown();
     return 0;
 }
 
