@@ -193,6 +193,23 @@ static int l_check_routes(lua_State *L)
     return 1;
 }
 
+/* Cursors signed with a key drawn at start-up die with the process and
+ * differ between replicas: worth a warning. */
+static void warn_random_cursor_key(const struct soom_app *app)
+{
+    if (app->config->secret_key[0] != '\0')
+        return;
+    for (size_t i = 0; i < app->nroutes; i++) {
+        const struct soom_plan *p = app->routes[i].plan;
+        if (p != NULL && p->page == PLAN_PAGE_CURSOR) {
+            soom_log_msg(SOOM_LOG_WARN, "settings.secret_key is empty: pagination cursors are "
+                                        "signed with a random key and will not survive a "
+                                        "restart; set SOOM_SECRET_KEY in production");
+            return;
+        }
+    }
+}
+
 /* serve(settings, app_dir, routes, home) -> exit code; blocks until shutdown.
  * `settings` are effective settings (from settings()), used as they are. */
 static int l_serve(lua_State *L)
@@ -203,6 +220,7 @@ static int l_serve(lua_State *L)
     struct soom_app *app = soom_app_new(c, dir, home);
     add_routes(L, 3, app);
     soom_log_setup(c->level, c->access_log, STDOUT_FILENO);
+    warn_random_cursor_key(app);
     int code = soom_server_run(app);
     soom_app_free(app);
     lua_pushinteger(L, code);

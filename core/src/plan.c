@@ -138,6 +138,15 @@ static bool add_fields(struct soom_plan *p, const struct plan_spec *s, char *err
         pf->column = col;
         pf->read_only = f->read_only || p->columns[col].read_only;
         pf->write_only = f->write_only;
+        for (size_t k = 0; k + 1 < p->nfields && !pf->read_only; k++) {
+            if (p->fields[k].column == col && !p->fields[k].read_only) {
+                snprintf(err, errlen,
+                         "fields \"%s\" and \"%s\" both write column \"%s\": make one "
+                         "read_only",
+                         p->fields[k].name, f->name, p->columns[col].name);
+                return false;
+            }
+        }
     }
     return true;
 }
