@@ -32,7 +32,7 @@ for pass in $(seq 1 "$PASSES"); do
   for p in $PEERS; do
     (cd "$PEERS_DIR" && ./run.sh --peers "$p" --endpoints page --tag "$TAG" --keep-db --no-smoke)
   done
-  setsid "$SOOM" run "$HERE/app" --port 9000 >/dev/null 2>&1 &
+  "$SOOM" run "$HERE/app" --port 9000 >/dev/null 2>&1 &
   pid=$!
   for _ in $(seq 1 100); do curl -s -o /dev/null http://127.0.0.1:9000/json && break; sleep 0.1; done
   # every cursor of a walk of 20-row pages: 500 positions
@@ -51,7 +51,7 @@ for pass in $(seq 1 "$PASSES"); do
   PATHS=$paths.offset measure soom offset_9000 "$HERE/wrk/paths.lua" http://127.0.0.1:9000 "$pid"
   echo "$deep" > "$paths.deep"
   PATHS=$paths.deep measure soom cursor_9000 "$HERE/wrk/paths.lua" http://127.0.0.1:9000 "$pid"
-  kill -TERM -- "-$pid" 2>/dev/null || true
+  kill -TERM "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
   rm -f "$paths" "$paths.offset" "$paths.deep"
 done

@@ -46,6 +46,7 @@ static const struct key KEYS[] = {
     {"debug", SOOM_CONFIG_BOOL, F(debug), "false", 0, 0},
     {"log_level", SOOM_CONFIG_STRING, F(log_level), "info", 0, 0},
     {"access_log", SOOM_CONFIG_BOOL, F(access_log), "true", 0, 0},
+    {"log_buffer", SOOM_CONFIG_INT, F(log_buffer), "16384", 0, 1 << 24},
     {"database_url", SOOM_CONFIG_STRING, F(database_url), "", 0, 0},
     {"pool.min", SOOM_CONFIG_INT, F(pool_min), "1", 0, 1000},
     {"pool.max", SOOM_CONFIG_INT, F(pool_max), "8", 1, 1000},

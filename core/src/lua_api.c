@@ -220,6 +220,7 @@ static int l_serve(lua_State *L)
     struct soom_app *app = soom_app_new(c, dir, home);
     add_routes(L, 3, app);
     soom_log_setup(c->level, c->access_log, STDOUT_FILENO);
+    soom_log_buffer((size_t)c->log_buffer);
     warn_random_cursor_key(app);
     int code = soom_server_run(app);
     soom_app_free(app);

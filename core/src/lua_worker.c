@@ -27,9 +27,10 @@
 #include "soom/log.h"
 #include "soom/response.h"
 
-int luaopen_soom_core_c(lua_State *L);       /* lua_api.c */
-int luaopen_soom_core_testing(lua_State *L); /* lua_testing.c */
-int luaopen_soom_core_pg(lua_State *L);      /* lua_pg.c */
+int luaopen_soom_core_c(lua_State *L);        /* lua_api.c */
+int luaopen_soom_core_testing(lua_State *L);  /* lua_testing.c */
+int luaopen_soom_core_pg(lua_State *L);       /* lua_pg.c */
+int luaopen_soom_core_validate(lua_State *L); /* lua_validate.c */
 
 struct soom_lua {
     lua_State *L;
@@ -71,6 +72,8 @@ lua_State *soom_lua_open(const char *home, const char *app_dir)
     lua_setfield(L, -2, "soom.core.pg");
     lua_pushcfunction(L, luaopen_soom_core_plan);
     lua_setfield(L, -2, "soom.core.plan");
+    lua_pushcfunction(L, luaopen_soom_core_validate);
+    lua_setfield(L, -2, "soom.core.validate");
     lua_pop(L, 2);
     soom_lua_json_setup(L);
     return L;

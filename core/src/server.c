@@ -185,17 +185,19 @@ static void sleep_ns(uint64_t ns)
     nanosleep(&ts, NULL);
 }
 
+/* Enforces the idle timeout and writes out buffered access lines. */
 static void *reaper_main(void *arg)
 {
     (void)arg;
     double period = srv.app->config->idle_timeout / 10;
     if (period < 0.02)
         period = 0.02;
-    if (period > 1)
-        period = 1;
+    if (period > 0.1)
+        period = 0.1; /* access lines reach the log within this */
     while (!atomic_load(&srv.stopping)) {
         sleep_ns((uint64_t)(period * 1e9));
         reap();
+        soom_log_flush();
     }
     return NULL;
 }
@@ -456,6 +458,7 @@ static void drain(void)
         soom_log_begin(&l, SOOM_LOG_WARN, "drain timeout: stopping with requests in flight");
         soom_log_int(&l, "requests", left);
         soom_log_end(&l);
+        soom_log_flush();
         _exit(0);
     }
     atomic_store(&srv.stopping, true);
@@ -509,6 +512,7 @@ static int serve_process(struct soom_app *app, int fd)
     soom_log_int(&l, "pid", getpid());
     soom_log_end(&l);
     drain();
+    soom_log_flush();
     soom_pg_pool_teardown();
     return 0;
 }

@@ -56,6 +56,7 @@ struct soom_config {
     char *log_level;
     enum soom_log_level level; /* derived from `log_level` */
     bool access_log;
+    long log_buffer; /* bytes of access lines buffered per thread */
     /* database */
     char *database_url;
     long pool_min;

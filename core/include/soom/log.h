@@ -59,7 +59,16 @@ struct soom_access {
     bool lua;        /* whether Lua ran for the request */
 };
 
-/* Writes the access line of one request, when enabled. */
+/* Writes the access line of one request, when enabled. Lines are buffered
+ * per thread (see soom_log_buffer) and reach the output within ~100 ms. */
 SOOM_API void soom_log_access(const struct soom_access *a);
+
+/* Access lines buffered per thread before a write, in bytes; 0 writes each
+ * line at once. Call before starting threads. */
+SOOM_API void soom_log_buffer(size_t bytes);
+
+/* Writes every thread's buffered access lines (periodically, and before the
+ * process exits). */
+SOOM_API void soom_log_flush(void);
 
 #endif
