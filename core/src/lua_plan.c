@@ -126,7 +126,12 @@ static void read_pagination(lua_State *L, int t, struct plan_spec *s, struct soo
         const char *kind = opt_string(L, pt, "kind", a);
         s->page = kind && strcmp(kind, "cursor") == 0   ? PLAN_PAGE_CURSOR
                   : kind && strcmp(kind, "offset") == 0 ? PLAN_PAGE_OFFSET
+                  : kind && strcmp(kind, "keyset") == 0 ? PLAN_PAGE_KEYSET
                                                         : PLAN_PAGE_NONE;
+        s->keyset_field = opt_string(L, pt, "field", a);
+        s->keyset_param = opt_string(L, pt, "param", a);
+        s->results_key = opt_string(L, pt, "results", a);
+        s->next_key = opt_string(L, pt, "next", a);
         s->page_size = opt_long(L, pt, "page_size", 20);
         s->max_page_size = opt_long(L, pt, "max_page_size", 100);
         const char *count = opt_string(L, pt, "count", a);

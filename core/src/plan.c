@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "alloc.h"
+#include "soom/json.h"
 #include "soom/pg.h"
 #include "soom/router.h"
 
@@ -205,6 +206,35 @@ static bool add_ordering(struct soom_plan *p, const struct plan_spec *s, char *e
     return true;
 }
 
+static char *json_name(const char *name)
+{
+    struct soom_buf b;
+    soom_buf_init(&b);
+    soom_json_write_string(&b, name, strlen(name));
+    return soom_buf_detach(&b, NULL);
+}
+
+/* Keyset pages walk one unique, non-null field (the primary key by
+ * default), in its own order, from the value the client passes back. */
+static bool add_keyset(struct soom_plan *p, const struct plan_spec *s, char *err, size_t errlen)
+{
+    const char *field = s->keyset_field ? s->keyset_field : p->columns[p->pk].name;
+    if (!order_term(p, field, &p->keyset)) {
+        snprintf(err, errlen, "keyset pagination field \"%s\" names no field", field);
+        return false;
+    }
+    if (p->columns[p->keyset.column].nullable) {
+        snprintf(err, errlen, "keyset pagination field \"%s\" may be null", field);
+        return false;
+    }
+    p->ordering[0] = p->keyset;
+    p->nordering = 1;
+    p->keyset_param = xstrdup(s->keyset_param ? s->keyset_param : "after");
+    p->results_json = json_name(s->results_key ? s->results_key : "results");
+    p->next_json = json_name(s->next_key ? s->next_key : "next");
+    return true;
+}
+
 static void build_output(struct soom_plan *p)
 {
     struct soom_buf b;
@@ -280,6 +310,10 @@ struct soom_plan *soom_plan_new(const struct plan_spec *s, char *err, size_t err
         soom_plan_free(p);
         return NULL;
     }
+    if (p->page == PLAN_PAGE_KEYSET && !add_keyset(p, s, err, errlen)) {
+        soom_plan_free(p);
+        return NULL;
+    }
     build_output(p);
     soom_page_key(s->secret_key, p->cursor_key);
     return p;
@@ -303,6 +337,9 @@ void soom_plan_free(struct soom_plan *p)
     free(p->table_quoted);
     free(p->lookup_param);
     free(p->returning);
+    free(p->keyset_param);
+    free(p->results_json);
+    free(p->next_json);
     soom_pg_shape_free(p->shape);
     free(p);
 }

@@ -64,7 +64,7 @@ struct plan_spec_field {
     bool write_only;
 };
 
-enum plan_page_kind { PLAN_PAGE_NONE, PLAN_PAGE_CURSOR, PLAN_PAGE_OFFSET };
+enum plan_page_kind { PLAN_PAGE_NONE, PLAN_PAGE_CURSOR, PLAN_PAGE_OFFSET, PLAN_PAGE_KEYSET };
 enum plan_count { PLAN_COUNT_EXACT, PLAN_COUNT_PLANNED, PLAN_COUNT_NONE };
 
 struct plan_spec {
@@ -88,6 +88,11 @@ struct plan_spec {
     long page_size, max_page_size; /* cursor; offset: default and max limit */
     enum plan_count count;
     const char *secret_key;
+    /* keyset pages: ?<keyset_param>=<last value> over one unique field */
+    const char *keyset_field; /* "id" or "-id" */
+    const char *keyset_param; /* "after" */
+    const char *results_key;  /* the envelope's names: "results", "next" */
+    const char *next_key;
 };
 
 /* ---- the compiled plan ----------------------------------------------------- */
@@ -136,6 +141,10 @@ struct soom_plan {
     enum plan_page_kind page;
     long page_size, max_page_size;
     enum plan_count count;
+    struct plan_order keyset; /* keyset pages: the field and direction */
+    char *keyset_param;
+    char *results_json; /* the envelope's member names, as JSON strings */
+    char *next_json;
     char *returning;             /* output columns, quoted, comma-separated */
     struct soom_pg_shape *shape; /* output fields, in order */
     unsigned char cursor_key[SOOM_CURSOR_KEY_BYTES];

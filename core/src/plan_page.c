@@ -214,6 +214,32 @@ static void write_offset_page(const struct soom_request *r, const struct soom_pl
     soom_buf_putc(out, '}');
 }
 
+/* {"items": [...], "next": "<the last row's key>" | null} */
+static void write_keyset_page(const struct soom_plan *p, const struct plan_list_query *q,
+                              const struct soom_pg_result *res, unsigned flags,
+                              struct soom_buf *out)
+{
+    int got = soom_pg_result_rows(res);
+    bool more = got > q->limit;
+    int n = more ? (int)q->limit : got;
+    soom_buf_putc(out, '{');
+    soom_buf_puts(out, p->results_json);
+    soom_buf_putc(out, ':');
+    write_rows(p, q, res, 0, n, false, flags, out);
+    soom_buf_putc(out, ',');
+    soom_buf_puts(out, p->next_json);
+    soom_buf_putc(out, ':');
+    if (more && n > 0) {
+        int col = soom_pg_result_column(res, p->columns[p->keyset.column].name);
+        size_t len;
+        const char *v = soom_pg_result_value(res, n - 1, col, &len);
+        soom_json_write_string(out, v, len);
+    } else {
+        soom_buf_puts(out, "null");
+    }
+    soom_buf_putc(out, '}');
+}
+
 void plan_page_write(struct soom_request *r, const struct soom_plan *p,
                      const struct plan_list_query *q, const struct soom_pg_result *res,
                      long long count, struct soom_buf *out)
@@ -222,6 +248,7 @@ void plan_page_write(struct soom_request *r, const struct soom_plan *p,
     switch (p->page) {
     case PLAN_PAGE_CURSOR: write_cursor_page(r, p, q, res, flags, out); break;
     case PLAN_PAGE_OFFSET: write_offset_page(r, p, q, res, count, flags, out); break;
+    case PLAN_PAGE_KEYSET: write_keyset_page(p, q, res, flags, out); break;
     default: soom_pg_json_rows(res, q->shape, flags, out);
     }
 }

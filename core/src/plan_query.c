@@ -301,7 +301,8 @@ static bool parse_position(struct soom_request *r, const struct soom_plan *p,
         q->has_cursor = true;
         return true;
     }
-    if (p->page == PLAN_PAGE_CURSOR && param_is(kv, "page_size")) {
+    if ((p->page == PLAN_PAGE_CURSOR && param_is(kv, "page_size")) ||
+        (p->page == PLAN_PAGE_KEYSET && (param_is(kv, "limit") || param_is(kv, "page_size")))) {
         if (!parse_long(r, kv, 1, &q->limit))
             return false;
         q->limit = q->limit > max ? max : q->limit;
@@ -322,6 +323,21 @@ static bool parse_position(struct soom_request *r, const struct soom_plan *p,
         q->paged_by_number = true;
         q->offset = page; /* turned into an offset once the limit is known */
     }
+    return true;
+}
+
+/* ?after=<value>: the rows past it in the keyset field's order */
+static bool keyset_after(struct soom_request *r, const struct soom_plan *p,
+                         struct plan_list_query *q, const struct soom_kv *kv)
+{
+    const struct plan_column *c = &p->columns[p->keyset.column];
+    const char *v = kv->value;
+    size_t n = kv->value_len;
+    if (!value_ok(c, &v, &n))
+        return reject(r, "%s has a value of the wrong type", p->keyset_param);
+    int param = plan_stmt_param(&q->stmt, v, n, false);
+    and(q);
+    soom_buf_printf(q->stmt.sql, "%s %c $%d", c->quoted, p->keyset.desc ? '<' : '>', param);
     return true;
 }
 
@@ -354,8 +370,9 @@ bool plan_list_parse(struct soom_request *r, const struct soom_plan *p,
         plan_stmt_conditions(&q->stmt, extra, &first);
         q->has_where = true;
     }
-    /* ordering first: the cursor's fingerprint depends on it */
-    for (size_t i = 0; i < r->nquery; i++) {
+    /* ordering first: the cursor's fingerprint depends on it (keyset pages
+     * keep the order of their field) */
+    for (size_t i = 0; i < r->nquery && p->page != PLAN_PAGE_KEYSET; i++) {
         const struct soom_kv *kv = &r->query[i];
         if (param_is(kv, "ordering") && p->norderable > 0 && !parse_ordering(r, p, q, kv))
             return false;
@@ -367,6 +384,9 @@ bool plan_list_parse(struct soom_request *r, const struct soom_plan *p,
             continue;
         if (param_is(kv, "fields")) {
             if (!parse_fields(r, p, q, kv))
+                return false;
+        } else if (p->page == PLAN_PAGE_KEYSET && param_is(kv, p->keyset_param)) {
+            if (!keyset_after(r, p, q, kv))
                 return false;
         } else if (param_is(kv, "cursor") || param_is(kv, "limit") || param_is(kv, "offset") ||
                    param_is(kv, "page") || param_is(kv, "page_size")) {

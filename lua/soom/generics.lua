@@ -397,6 +397,14 @@ function _M.plan_spec(res, file)
         error(("%s: %s"):format(file, tostring(fields)), 0)
     end
     local pagination = res.pagination
+    if pagination and pagination.kind == "keyset" then
+        local name = (pagination.field or model.primary_key):gsub("^[-+]", "")
+        local fd = model:field(name)
+        if not fd or not (fd.primary_key or fd.unique) then
+            error(("%s: keyset pagination needs a unique field (the primary key by default), "
+                .. "not %s"):format(file, name), 0)
+        end
+    end
     local fast = {}
     for _, a in ipairs(res._actions) do
         if not overrides(res, a) then

@@ -62,4 +62,30 @@ function _M.offset(opts)
     }
 end
 
+--- Keyset pagination in the open, as many public APIs do it (Stripe's
+-- starting_after): `?after=<value>&limit=20` over one unique, non-null
+-- field (default the primary key; "-id" walks it downwards), answering
+-- {"results": [...], "next": "<the last row's value>" | null}. Simpler for
+-- clients than cursors, but the position is visible and only one field
+-- orders the walk. `param`, `results` and `next` rename the parameter and
+-- the envelope's members.
+function _M.keyset(opts)
+    opts = opts or {}
+    for _, k in ipairs({ "field", "param", "results", "next" }) do
+        if opts[k] ~= nil and type(opts[k]) ~= "string" then
+            error(("soom.pagination.keyset: %s must be a string"):format(k), 2)
+        end
+    end
+    local page_size = positive(opts.page_size, "page_size", 20)
+    return {
+        kind = "keyset",
+        field = opts.field,
+        param = opts.param or "after",
+        results = opts.results or "results",
+        next = opts.next or "next",
+        page_size = page_size,
+        max_page_size = positive(opts.max_page_size, "max_page_size", math.max(100, page_size)),
+    }
+end
+
 return _M

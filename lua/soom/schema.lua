@@ -276,4 +276,17 @@ function _M.to_json(schema)
     return json.encode(normalize(schema))
 end
 
+--- A validator for data of the app's own (a resource's schemas are compiled
+-- by the core already): `local v = s.compile(schema)`, then
+-- `local ok, errors = v:validate(value)` with errors as { pointer, detail,
+-- code } tables, and `v:json()` for the schema's JSON text. Raises on an
+-- invalid schema, naming the place in it.
+function _M.compile(schema, opts)
+    local text, err = _M.to_json(schema)
+    if not text then
+        error(err, 2)
+    end
+    return require("soom.core.validate").compile(text, opts and opts.format_assertion)
+end
+
 return _M

@@ -38,6 +38,9 @@ return {
     list("/nocount", soom.pagination.offset { count = "none" }),
     list("/ordered-offset", soom.pagination.offset { default_limit = 100, count = "exact" },
          { ordering = { "-score", "created_at" } }),
+    list("/keyset", soom.pagination.keyset { page_size = 100 }),
+    list("/keyset-down", soom.pagination.keyset { field = "-id", param = "before",
+                                                   results = "items", next = "cursor" }),
 }
 """
 
@@ -173,6 +176,35 @@ def test_cursor_walk_while_rows_change():
         survivors = before - deleted
         missing = survivors - set(seen)
         eq(sorted(missing), [], "no row that existed before the walk and still exists was skipped")
+    finally:
+        env.close()
+
+
+def test_keyset_walks():
+    env = Env()
+    try:
+        ids, after, pages = [], None, 0
+        while True:
+            doc = env.page("/keyset" + ("?after=%s" % after if after else ""))
+            ids.extend(r["id"] for r in doc["results"])
+            pages += 1
+            after = doc["next"]
+            if after is None:
+                break
+            eq(after, str(doc["results"][-1]["id"]), "next is the last row's key")
+        eq((ids, pages), (env.ids("SELECT id FROM sample ORDER BY id"), 100))
+        down, before = [], None
+        while True:
+            doc = env.page("/keyset-down?limit=500" + ("&before=%s" % before if before else ""))
+            down.extend(r["id"] for r in doc["items"])
+            before = doc["cursor"]
+            if before is None:
+                break
+        eq(down, env.ids("SELECT id FROM sample ORDER BY id DESC"))
+        eq(env.page("/keyset?score=3&limit=5")["results"],
+           env.page("/keyset?score=3&limit=5&after=0")["results"])
+        for bad in ("after=abc", "after=1.5", "limit=0", "limit=x"):
+            eq(env.srv.request("GET", "/keyset?" + bad)[0], 400, bad)
     finally:
         env.close()
 

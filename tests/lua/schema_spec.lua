@@ -108,4 +108,21 @@ return {
         t.ok(json.is_array(back.properties.fixed.const.x))
         t.eq(s.to_json(true), "true")
     end),
+
+    t.case("compile gives a validator for the app's own data", function()
+        local v = s.compile(s.object { name = s.string { min = 1 }, n = s.integer { max = 3 } })
+        t.eq(v:validate({ name = "x", n = 2 }), true)
+        local ok, errors = v:validate({ name = "", n = 9, extra = true })
+        t.eq(ok, false)
+        local codes = {}
+        for _, e in ipairs(errors) do
+            codes[e.pointer] = e.code
+        end
+        t.eq(codes, { ["/name"] = "minLength", ["/n"] = "maximum", ["/extra"] = "additionalProperties" })
+        t.match(v:json(), '"minLength":1')
+        t.raises(function() s.compile({ type = "object", minProperties = -1 }) end, "minProperties")
+        local email = s.compile(s.email(), { format_assertion = true })
+        t.eq(email:validate("nope"), false)
+        t.eq(email:validate("a@example.com"), true)
+    end),
 }
