@@ -197,11 +197,9 @@ static int l_check_routes(lua_State *L)
  * differ between replicas: worth a warning. */
 static void warn_random_cursor_key(const struct soom_app *app)
 {
-    if (app->config->secret_key[0] != '\0')
-        return;
     for (size_t i = 0; i < app->nroutes; i++) {
         const struct soom_plan *p = app->routes[i].plan;
-        if (p != NULL && p->page == PLAN_PAGE_CURSOR) {
+        if (p != NULL && p->page == PLAN_PAGE_CURSOR && p->random_key) {
             soom_log_msg(SOOM_LOG_WARN, "settings.secret_key is empty: pagination cursors are "
                                         "signed with a random key and will not survive a "
                                         "restart; set SOOM_SECRET_KEY in production");

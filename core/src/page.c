@@ -6,102 +6,90 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
 
+#include "alloc.h"
+#include "soom/base64.h"
 #include "soom/error.h"
 
 #define CURSOR_VERSION 1
 #define MAC_BYTES 16
 #define HEADER_BYTES 6 /* version, direction, fingerprint */
 
-/* ---- base64url ---------------------------------------------------------- */
-
-static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-void soom_base64url_encode(const unsigned char *p, size_t n, struct soom_buf *out)
-{
-    soom_buf_reserve(out, (n + 2) / 3 * 4);
-    char *w = out->data + out->len;
-    size_t i = 0;
-    for (; i + 3 <= n; i += 3) {
-        unsigned v = (unsigned)p[i] << 16 | (unsigned)p[i + 1] << 8 | p[i + 2];
-        *w++ = B64[v >> 18];
-        *w++ = B64[(v >> 12) & 63];
-        *w++ = B64[(v >> 6) & 63];
-        *w++ = B64[v & 63];
-    }
-    if (n - i == 1) {
-        unsigned v = (unsigned)p[i] << 16;
-        *w++ = B64[v >> 18];
-        *w++ = B64[(v >> 12) & 63];
-    } else if (n - i == 2) {
-        unsigned v = (unsigned)p[i] << 16 | (unsigned)p[i + 1] << 8;
-        *w++ = B64[v >> 18];
-        *w++ = B64[(v >> 12) & 63];
-        *w++ = B64[(v >> 6) & 63];
-    }
-    out->len = (size_t)(w - out->data);
-    out->data[out->len] = '\0';
-}
-
-static int b64_value(char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '-')
-        return 62;
-    if (c == '_')
-        return 63;
-    return -1;
-}
-
-bool soom_base64url_decode(const char *p, size_t n, unsigned char *out, size_t *outlen)
-{
-    if (n % 4 == 1)
-        return false;
-    size_t o = 0;
-    unsigned acc = 0;
-    int bits = 0;
-    for (size_t i = 0; i < n; i++) {
-        int v = b64_value(p[i]);
-        if (v < 0)
-            return false;
-        acc = (acc << 6) | (unsigned)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[o++] = (unsigned char)(acc >> bits);
-            acc &= (1u << bits) - 1;
-        }
-    }
-    if (acc != 0)
-        return false; /* non-canonical trailing bits */
-    *outlen = o;
-    return true;
-}
-
 /* ---- keys and fingerprints ----------------------------------------------- */
 
-bool soom_page_key(const char *secret, unsigned char *key)
+/* HMAC-SHA256 with the key's inner and outer hash states computed once:
+ * signing then costs two short SHA-256 runs, where OpenSSL's one-shot
+ * HMAC() sets up (and looks up) everything per call, several times the
+ * cost of the rest of a cursor. */
+struct soom_page_key {
+    EVP_MD *md;
+    EVP_MD_CTX *inner, *outer; /* states after the padded key; only copied */
+};
+
+#define KEY_BYTES 32
+#define BLOCK 64
+
+struct soom_page_key *soom_page_key_new(const char *secret, bool *random)
 {
-    if (secret != NULL && *secret != '\0') {
-        unsigned int len = SOOM_CURSOR_KEY_BYTES;
+    unsigned char key[KEY_BYTES];
+    bool rnd = secret == NULL || *secret == '\0';
+    if (!rnd) {
+        unsigned int len = KEY_BYTES;
         EVP_Digest(secret, strlen(secret), key, &len, EVP_sha256(), NULL);
-        return false;
+    } else if (getrandom(key, KEY_BYTES, 0) != KEY_BYTES) {
+        /* cannot fail for 32 bytes once the pool is ready; should it, a
+         * fixed key only weakens cursors, not data */
+        memset(key, 0x5a, KEY_BYTES);
     }
-    if (getrandom(key, SOOM_CURSOR_KEY_BYTES, 0) != SOOM_CURSOR_KEY_BYTES) {
-        /* getrandom cannot fail for 32 bytes once the pool is ready;
-         * should it, a fixed key only weakens cursors, not data */
-        memset(key, 0x5a, SOOM_CURSOR_KEY_BYTES);
+    if (random != NULL)
+        *random = rnd;
+    struct soom_page_key *k = xcalloc(1, sizeof *k);
+    k->md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    k->inner = EVP_MD_CTX_new();
+    k->outer = EVP_MD_CTX_new();
+    if (k->md == NULL || k->inner == NULL || k->outer == NULL)
+        soom_oom(sizeof *k);
+    unsigned char ipad[BLOCK], opad[BLOCK];
+    for (int i = 0; i < BLOCK; i++) {
+        unsigned char b = i < KEY_BYTES ? key[i] : 0;
+        ipad[i] = b ^ 0x36;
+        opad[i] = b ^ 0x5c;
     }
-    return true;
+    EVP_DigestInit_ex(k->inner, k->md, NULL);
+    EVP_DigestUpdate(k->inner, ipad, BLOCK);
+    EVP_DigestInit_ex(k->outer, k->md, NULL);
+    EVP_DigestUpdate(k->outer, opad, BLOCK);
+    return k;
+}
+
+void soom_page_key_free(struct soom_page_key *k)
+{
+    if (k == NULL)
+        return;
+    EVP_MD_CTX_free(k->inner);
+    EVP_MD_CTX_free(k->outer);
+    EVP_MD_free(k->md);
+    free(k);
+}
+
+static void mac(const struct soom_page_key *k, const unsigned char *p, size_t n,
+                unsigned char out[32])
+{
+    unsigned char inner[32];
+    unsigned int len;
+    EVP_MD_CTX *t = EVP_MD_CTX_new();
+    if (t == NULL)
+        soom_oom(0);
+    EVP_MD_CTX_copy_ex(t, k->inner);
+    EVP_DigestUpdate(t, p, n);
+    EVP_DigestFinal_ex(t, inner, &len);
+    EVP_MD_CTX_copy_ex(t, k->outer);
+    EVP_DigestUpdate(t, inner, sizeof inner);
+    EVP_DigestFinal_ex(t, out, &len);
+    EVP_MD_CTX_free(t);
 }
 
 uint32_t soom_page_fingerprint(const char *const *terms, size_t n)
@@ -130,15 +118,8 @@ static void put_varint(struct soom_buf *b, size_t v)
     } while (v != 0);
 }
 
-static void mac(const unsigned char *key, size_t keylen, const unsigned char *p, size_t n,
-                unsigned char out[32])
-{
-    unsigned int len = 32;
-    HMAC(EVP_sha256(), key, (int)keylen, p, n, out, &len);
-}
-
-void soom_cursor_encode(const struct soom_cursor *c, uint32_t fingerprint, const unsigned char *key,
-                        size_t keylen, struct soom_buf *out)
+void soom_cursor_encode(const struct soom_cursor *c, uint32_t fingerprint,
+                        const struct soom_page_key *key, struct soom_buf *out)
 {
     struct soom_buf raw;
     soom_buf_init(&raw);
@@ -154,9 +135,9 @@ void soom_cursor_encode(const struct soom_cursor *c, uint32_t fingerprint, const
         soom_buf_append(&raw, c->values[i], c->lens[i]);
     }
     unsigned char digest[32];
-    mac(key, keylen, (const unsigned char *)raw.data, raw.len, digest);
+    mac(key, (const unsigned char *)raw.data, raw.len, digest);
     soom_buf_append(&raw, digest, MAC_BYTES);
-    soom_base64url_encode((const unsigned char *)raw.data, raw.len, out);
+    soom_base64_encode((const unsigned char *)raw.data, raw.len, true, out);
     soom_buf_cleanup(&raw);
 }
 
@@ -195,19 +176,19 @@ static bool read_values(const unsigned char *p, size_t n, size_t nkeys, struct s
 }
 
 int soom_cursor_decode(const char *text, size_t len, uint32_t fingerprint, size_t nkeys,
-                       const unsigned char *key, size_t keylen, struct soom_arena *a,
+                       const struct soom_page_key *key, struct soom_arena *a,
                        struct soom_cursor *out, const char **why)
 {
     if (len == 0 || len > 4096)
         return bad(why, "the cursor is empty or too long");
     unsigned char *raw = soom_arena_alloc(a, len * 3 / 4 + 1);
     size_t n;
-    if (!soom_base64url_decode(text, len, raw, &n))
+    if (!soom_base64_decode(text, len, true, raw, &n))
         return bad(why, "the cursor is not valid base64url");
     if (n < HEADER_BYTES + MAC_BYTES)
         return bad(why, "the cursor is truncated");
     unsigned char digest[32];
-    mac(key, keylen, raw, n - MAC_BYTES, digest);
+    mac(key, raw, n - MAC_BYTES, digest);
     if (CRYPTO_memcmp(digest, raw + n - MAC_BYTES, MAC_BYTES) != 0)
         return bad(why, "the cursor was altered or was not made by this service");
     if (raw[0] != CURSOR_VERSION)

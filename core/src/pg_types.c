@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "alloc.h"
+#include "soom/base64.h"
 
 /* PostgreSQL's MAXDIM: an array has at most 6 dimensions. */
 #define ARRAY_MAX_DEPTH 6
@@ -137,28 +138,6 @@ size_t pg_bytea_decode(const char *p, size_t n, char *out)
     return o;
 }
 
-static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static char *base64_chunk(char *w, const unsigned char *b, size_t n)
-{
-    size_t i = 0;
-    for (; i + 2 < n; i += 3) {
-        uint32_t v = (uint32_t)b[i] << 16 | (uint32_t)b[i + 1] << 8 | b[i + 2];
-        *w++ = B64[v >> 18];
-        *w++ = B64[(v >> 12) & 63];
-        *w++ = B64[(v >> 6) & 63];
-        *w++ = B64[v & 63];
-    }
-    if (i < n) {
-        uint32_t v = (uint32_t)b[i] << 16 | (i + 1 < n ? (uint32_t)b[i + 1] << 8 : 0);
-        *w++ = B64[v >> 18];
-        *w++ = B64[(v >> 12) & 63];
-        *w++ = i + 1 < n ? B64[(v >> 6) & 63] : '=';
-        *w++ = '=';
-    }
-    return w;
-}
-
 void pg_bytea_write_base64(struct soom_buf *out, const char *p, size_t n)
 {
     /* Hex output decodes in chunks of whole base64 groups straight into
@@ -180,12 +159,12 @@ void pg_bytea_write_base64(struct soom_buf *out, const char *p, size_t n)
                 }
                 chunk[k] = (unsigned char)(hi << 4 | lo);
             }
-            w = base64_chunk(w, chunk, k);
+            w = soom_base64_write(w, chunk, k, false);
         }
     } else {
         char *raw = xmalloc(n);
         size_t k = pg_bytea_decode(p, n, raw);
-        w = base64_chunk(w, (const unsigned char *)raw, k);
+        w = soom_base64_write(w, (const unsigned char *)raw, k, false);
         free(raw);
     }
     *w++ = '"';

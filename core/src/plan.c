@@ -315,7 +315,7 @@ struct soom_plan *soom_plan_new(const struct plan_spec *s, char *err, size_t err
         return NULL;
     }
     build_output(p);
-    soom_page_key(s->secret_key, p->cursor_key);
+    p->cursor_key = soom_page_key_new(s->secret_key, &p->random_key);
     return p;
 }
 
@@ -341,6 +341,7 @@ void soom_plan_free(struct soom_plan *p)
     free(p->results_json);
     free(p->next_json);
     soom_pg_shape_free(p->shape);
+    soom_page_key_free(p->cursor_key);
     free(p);
 }
 

@@ -145,9 +145,10 @@ struct soom_plan {
     char *keyset_param;
     char *results_json; /* the envelope's member names, as JSON strings */
     char *next_json;
-    char *returning;             /* output columns, quoted, comma-separated */
-    struct soom_pg_shape *shape; /* output fields, in order */
-    unsigned char cursor_key[SOOM_CURSOR_KEY_BYTES];
+    char *returning;                  /* output columns, quoted, comma-separated */
+    struct soom_pg_shape *shape;      /* output fields, in order */
+    struct soom_page_key *cursor_key; /* signs cursors */
+    bool random_key;                  /* no secret_key: a key of this process tree */
 };
 
 /* Compiles a spec; on error returns NULL with a message naming the part of

@@ -117,7 +117,7 @@ static void write_cursor_link(const struct soom_request *r, const struct soom_pl
     }
     struct soom_buf text;
     soom_buf_init(&text);
-    soom_cursor_encode(&c, q->fingerprint, p->cursor_key, sizeof p->cursor_key, &text);
+    soom_cursor_encode(&c, q->fingerprint, p->cursor_key, &text);
     static const char *const DROP[] = {"cursor", NULL};
     const char *set[] = {"cursor", text.data, NULL};
     write_link(r, DROP, set, out);

@@ -201,20 +201,34 @@ static bool add_filter(struct soom_request *r, const struct soom_plan *p, struct
 
 /* ---- ordering and fields ----------------------------------------------------- */
 
+/* The non-empty items of a comma-separated value, one at a time. */
+struct items {
+    const char *p, *end;
+};
+
+static bool next_item(struct items *it, const char **t, size_t *len)
+{
+    while (it->p < it->end) {
+        const char *comma = memchr(it->p, ',', (size_t)(it->end - it->p));
+        const char *stop = comma ? comma : it->end;
+        *t = it->p;
+        *len = (size_t)(stop - it->p);
+        it->p = comma ? comma + 1 : it->end;
+        if (*len > 0)
+            return true;
+    }
+    return false;
+}
+
 static bool parse_ordering(struct soom_request *r, const struct soom_plan *p,
                            struct plan_list_query *q, const struct soom_kv *kv)
 {
     q->norder = 0;
     bool has_pk = false;
-    size_t start = 0;
-    for (size_t i = 0; i <= kv->value_len; i++) {
-        if (i < kv->value_len && kv->value[i] != ',')
-            continue;
-        const char *t = kv->value + start;
-        size_t len = i - start;
-        start = i + 1;
-        if (len == 0)
-            continue;
+    struct items it = {kv->value, kv->value + kv->value_len};
+    const char *t;
+    size_t len;
+    while (next_item(&it, &t, &len)) {
         bool desc = t[0] == '-';
         int f = find_field(p, p->orderable, p->norderable, t + desc, len - desc);
         if (f < 0)
@@ -242,15 +256,11 @@ static bool parse_fields(struct soom_request *r, const struct soom_plan *p,
 {
     const char **cols = soom_arena_alloc(r->arena, (p->nfields + 1) * sizeof(char *));
     const char **names = soom_arena_alloc(r->arena, (p->nfields + 1) * sizeof(char *));
-    size_t n = 0, start = 0;
-    for (size_t i = 0; i <= kv->value_len; i++) {
-        if (i < kv->value_len && kv->value[i] != ',')
-            continue;
-        const char *t = kv->value + start;
-        size_t len = i - start;
-        start = i + 1;
-        if (len == 0)
-            continue;
+    size_t n = 0;
+    struct items it = {kv->value, kv->value + kv->value_len};
+    const char *t;
+    size_t len;
+    while (next_item(&it, &t, &len)) {
         int f = -1;
         for (size_t k = 0; k < p->nfields; k++) {
             if (!p->fields[k].write_only && strlen(p->fields[k].name) == len &&
@@ -296,7 +306,7 @@ static bool parse_position(struct soom_request *r, const struct soom_plan *p,
         const char *why;
         size_t nkeys = q->norder;
         if (soom_cursor_decode(kv->value, kv->value_len, q->fingerprint, nkeys, p->cursor_key,
-                               sizeof p->cursor_key, r->arena, &q->cursor, &why) != SOOM_OK)
+                               r->arena, &q->cursor, &why) != SOOM_OK)
             return reject(r, "invalid cursor: %s", why);
         q->has_cursor = true;
         return true;

@@ -232,6 +232,18 @@ static void run_list(struct soom_request *r, const struct soom_plan *p,
     soom_response_take(r, &b, "application/json");
 }
 
+/* Runs a statement that yields the designated row: 404 without one, else
+ * 200 with it. */
+static void respond_found(struct soom_request *r, const struct soom_plan *p, struct plan_stmt *s)
+{
+    struct soom_pg_result *res;
+    if (plan_stmt_exec(r, s, &res, false) != SOOM_OK)
+        return;
+    if (soom_pg_result_rows(res) == 0)
+        return not_found(r);
+    respond_row(r, p, res, 200);
+}
+
 static void run_retrieve(struct soom_request *r, const struct soom_plan *p,
                          const struct plan_extra *extra)
 {
@@ -241,12 +253,7 @@ static void run_retrieve(struct soom_request *r, const struct soom_plan *p,
     if (!where_lookup(r, p, extra, &s))
         return;
     soom_buf_puts(s.sql, " LIMIT 1");
-    struct soom_pg_result *res;
-    if (plan_stmt_exec(r, &s, &res, false) != SOOM_OK)
-        return;
-    if (soom_pg_result_rows(res) == 0)
-        return not_found(r);
-    respond_row(r, p, res, 200);
+    respond_found(r, p, &s);
 }
 
 /* Location of a created object: the collection's path and its key. */
@@ -319,12 +326,7 @@ static void run_update(struct soom_request *r, const struct soom_plan *p,
         return;
     if (n > 0)
         soom_buf_printf(s.sql, " RETURNING %s", p->returning);
-    struct soom_pg_result *res;
-    if (plan_stmt_exec(r, &s, &res, false) != SOOM_OK)
-        return;
-    if (soom_pg_result_rows(res) == 0)
-        return not_found(r);
-    respond_row(r, p, res, 200);
+    respond_found(r, p, &s);
 }
 
 static void run_destroy(struct soom_request *r, const struct soom_plan *p,

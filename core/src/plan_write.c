@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "plan_internal.h"
+#include "soom/base64.h"
 #include "soom/json.h"
 #include "soom/response.h"
 
@@ -85,38 +86,14 @@ static bool array_literal(const cJSON *v, struct soom_buf *out)
     return true;
 }
 
-static int b64(char c)
+/* A base64 string (either alphabet, padding optional) as bytes. */
+static bool base64_bytes(const char *s, struct soom_buf *out)
 {
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+' || c == '-')
-        return 62;
-    if (c == '/' || c == '_')
-        return 63;
-    return -1;
-}
-
-/* Standard or URL-safe base64, padding optional. */
-static bool base64_decode(const char *s, struct soom_buf *out)
-{
-    unsigned acc = 0;
-    int bits = 0;
-    for (; *s && *s != '='; s++) {
-        int v = b64(*s);
-        if (v < 0)
-            return false;
-        acc = (acc << 6) | (unsigned)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            soom_buf_putc(out, (char)(acc >> bits));
-            acc &= (1u << bits) - 1;
-        }
-    }
+    size_t n = strlen(s), len;
+    soom_buf_reserve(out, n * 3 / 4 + 1);
+    if (!soom_base64_decode(s, n, false, (unsigned char *)out->data + out->len, &len))
+        return false;
+    out->len += len;
     return true;
 }
 
@@ -140,7 +117,7 @@ static bool add_value(struct soom_request *r, const struct plan_column *c, const
         if (!ok)
             field_error(r, field, "must be an array", "type");
     } else if (c->kind == PLAN_KIND_BYTEA) {
-        ok = cJSON_IsString(v) && base64_decode(v->valuestring, &t);
+        ok = cJSON_IsString(v) && base64_bytes(v->valuestring, &t);
         binary = true;
         if (!ok)
             field_error(r, field, "must be a base64 string", "type");

@@ -171,7 +171,9 @@ static void reap(void)
         uint64_t since = atomic_load_explicit(&c->phase_start, memory_order_relaxed);
         if (state == CONN_HANDLING || c->fd < 0)
             continue;
-        if ((draining && state == CONN_WAITING) || now - since > limit) {
+        /* `since` may be a little after `now`: a worker moved on meanwhile */
+        bool overdue = since < now && now - since > limit;
+        if ((draining && state == CONN_WAITING) || overdue) {
             shutdown(c->fd, SHUT_RDWR);
             c->fd = -1;
         }

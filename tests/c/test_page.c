@@ -6,7 +6,7 @@
 #include "soom/page.h"
 #include "test.h"
 
-static unsigned char key[SOOM_CURSOR_KEY_BYTES];
+static struct soom_page_key *key;
 
 static struct soom_cursor position(void)
 {
@@ -20,39 +20,16 @@ static struct soom_cursor position(void)
     return c;
 }
 
-static void test_base64url(void)
-{
-    const char *samples[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar", "\xff\xfe\xfd"};
-    for (size_t i = 0; i < sizeof samples / sizeof samples[0]; i++) {
-        struct soom_buf b;
-        soom_buf_init(&b);
-        size_t n = strlen(samples[i]);
-        soom_base64url_encode((const unsigned char *)samples[i], n, &b);
-        unsigned char out[16];
-        size_t outlen = 99;
-        CHECK(soom_base64url_decode(b.data ? b.data : "", b.len, out, &outlen));
-        CHECK_INT(outlen, n);
-        CHECK(memcmp(out, samples[i], n) == 0);
-        CHECK(b.len == 0 || strpbrk(b.data, "+/=") == NULL);
-        soom_buf_cleanup(&b);
-    }
-    unsigned char out[16];
-    size_t n;
-    CHECK(!soom_base64url_decode("ab+d", 4, out, &n));
-    CHECK(!soom_base64url_decode("a", 1, out, &n));
-    CHECK(!soom_base64url_decode("ab=", 3, out, &n));
-}
-
 static void test_roundtrip(void)
 {
     struct soom_cursor c = position();
     struct soom_buf b;
     soom_buf_init(&b);
-    soom_cursor_encode(&c, 7, key, sizeof key, &b);
+    soom_cursor_encode(&c, 7, key, &b);
     struct soom_arena *a = soom_arena_new(0);
     struct soom_cursor d;
     const char *why = NULL;
-    CHECK_INT(soom_cursor_decode(b.data, b.len, 7, 3, key, sizeof key, a, &d, &why), SOOM_OK);
+    CHECK_INT(soom_cursor_decode(b.data, b.len, 7, 3, key, a, &d, &why), SOOM_OK);
     CHECK_INT(d.direction, SOOM_CURSOR_NEXT);
     CHECK_INT(d.nvalues, 3);
     CHECK_STR(d.values[0], "42");
@@ -60,8 +37,8 @@ static void test_roundtrip(void)
     CHECK(memcmp(d.values[2], "a\0b", 3) == 0);
     c.direction = SOOM_CURSOR_PREV;
     soom_buf_clear(&b);
-    soom_cursor_encode(&c, 7, key, sizeof key, &b);
-    CHECK_INT(soom_cursor_decode(b.data, b.len, 7, 3, key, sizeof key, a, &d, &why), SOOM_OK);
+    soom_cursor_encode(&c, 7, key, &b);
+    CHECK_INT(soom_cursor_decode(b.data, b.len, 7, 3, key, a, &d, &why), SOOM_OK);
     CHECK_INT(d.direction, SOOM_CURSOR_PREV);
     soom_buf_cleanup(&b);
     soom_arena_free(a);
@@ -72,7 +49,7 @@ static void test_refused(void)
     struct soom_cursor c = position();
     struct soom_buf b;
     soom_buf_init(&b);
-    soom_cursor_encode(&c, 7, key, sizeof key, &b);
+    soom_cursor_encode(&c, 7, key, &b);
     struct soom_arena *a = soom_arena_new(0);
     struct soom_cursor d;
     const char *why = NULL;
@@ -80,38 +57,52 @@ static void test_refused(void)
     for (size_t i = 0; i < b.len; i++) {
         char *t = strdup(b.data);
         t[i] = t[i] == 'A' ? 'B' : 'A';
-        CHECK_INT(soom_cursor_decode(t, b.len, 7, 3, key, sizeof key, a, &d, &why), SOOM_EBADREQ);
+        CHECK_INT(soom_cursor_decode(t, b.len, 7, 3, key, a, &d, &why), SOOM_EBADREQ);
         free(t);
     }
     /* truncated */
     for (size_t n = 0; n < b.len; n++)
-        CHECK_INT(soom_cursor_decode(b.data, n, 7, 3, key, sizeof key, a, &d, &why), SOOM_EBADREQ);
+        CHECK_INT(soom_cursor_decode(b.data, n, 7, 3, key, a, &d, &why), SOOM_EBADREQ);
     /* foreign: another ordering, or another key */
-    CHECK_INT(soom_cursor_decode(b.data, b.len, 8, 3, key, sizeof key, a, &d, &why), SOOM_EBADREQ);
+    CHECK_INT(soom_cursor_decode(b.data, b.len, 8, 3, key, a, &d, &why), SOOM_EBADREQ);
     CHECK(strstr(why, "ordering") != NULL);
-    unsigned char other[SOOM_CURSOR_KEY_BYTES];
-    memcpy(other, key, sizeof key);
-    other[0] ^= 1;
-    CHECK_INT(soom_cursor_decode(b.data, b.len, 7, 3, other, sizeof other, a, &d, &why),
-              SOOM_EBADREQ);
+    struct soom_page_key *other = soom_page_key_new("another key", NULL);
+    CHECK_INT(soom_cursor_decode(b.data, b.len, 7, 3, other, a, &d, &why), SOOM_EBADREQ);
+    soom_page_key_free(other);
     /* a position with another number of keys */
-    CHECK_INT(soom_cursor_decode(b.data, b.len, 7, 2, key, sizeof key, a, &d, &why), SOOM_EBADREQ);
+    CHECK_INT(soom_cursor_decode(b.data, b.len, 7, 2, key, a, &d, &why), SOOM_EBADREQ);
     /* garbage */
-    CHECK_INT(soom_cursor_decode("not a cursor!", 13, 7, 3, key, sizeof key, a, &d, &why),
-              SOOM_EBADREQ);
-    CHECK_INT(soom_cursor_decode("", 0, 7, 3, key, sizeof key, a, &d, &why), SOOM_EBADREQ);
+    CHECK_INT(soom_cursor_decode("not a cursor!", 13, 7, 3, key, a, &d, &why), SOOM_EBADREQ);
+    CHECK_INT(soom_cursor_decode("", 0, 7, 3, key, a, &d, &why), SOOM_EBADREQ);
     soom_buf_cleanup(&b);
     soom_arena_free(a);
 }
 
 static void test_keys(void)
 {
-    unsigned char k1[SOOM_CURSOR_KEY_BYTES], k2[SOOM_CURSOR_KEY_BYTES];
-    CHECK(!soom_page_key("s3cret", k1));
-    CHECK(!soom_page_key("s3cret", k2));
-    CHECK(memcmp(k1, k2, sizeof k1) == 0);
-    CHECK(soom_page_key("", k2));
-    CHECK(memcmp(k1, k2, sizeof k1) != 0);
+    /* the same secret signs alike; no secret draws a random key */
+    bool random = true;
+    struct soom_page_key *k1 = soom_page_key_new("s3cret", &random);
+    CHECK(!random);
+    struct soom_page_key *k2 = soom_page_key_new("s3cret", NULL);
+    struct soom_page_key *k3 = soom_page_key_new("", &random);
+    CHECK(random);
+    struct soom_cursor c = position();
+    struct soom_buf b1, b2, b3;
+    soom_buf_init(&b1);
+    soom_buf_init(&b2);
+    soom_buf_init(&b3);
+    soom_cursor_encode(&c, 1, k1, &b1);
+    soom_cursor_encode(&c, 1, k2, &b2);
+    soom_cursor_encode(&c, 1, k3, &b3);
+    CHECK_STR(b1.data, b2.data);
+    CHECK(strcmp(b1.data, b3.data) != 0);
+    soom_buf_cleanup(&b1);
+    soom_buf_cleanup(&b2);
+    soom_buf_cleanup(&b3);
+    soom_page_key_free(k1);
+    soom_page_key_free(k2);
+    soom_page_key_free(k3);
     const char *o1[] = {"-score", "id"}, *o2[] = {"score", "id"};
     CHECK(soom_page_fingerprint(o1, 2) != soom_page_fingerprint(o2, 2));
     CHECK(soom_page_fingerprint(o1, 2) == soom_page_fingerprint(o1, 2));
@@ -150,11 +141,11 @@ static void test_keyset_sql(void)
 
 int main(void)
 {
-    soom_page_key("test key", key);
-    RUN(test_base64url);
+    key = soom_page_key_new("test key", NULL);
     RUN(test_roundtrip);
     RUN(test_refused);
     RUN(test_keys);
     RUN(test_keyset_sql);
+    soom_page_key_free(key);
     return test_summary();
 }

@@ -234,7 +234,16 @@ class Database:
         return rows[0][0] if rows else None
 
     def drop(self):
-        self.psql(["-c", 'DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % self.name], url=self.admin)
+        # FORCE cannot end a session of another role (an autovacuum worker
+        # that just started on the new database): retry a moment later
+        for attempt in range(20):
+            try:
+                self.psql(["-c", 'DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % self.name],
+                          url=self.admin)
+                return
+            except AssertionError:
+                time.sleep(0.25)
+        print("note: database %s was left behind" % self.name)
 
 
 def in_thread(fn, *args):

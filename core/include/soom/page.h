@@ -29,7 +29,6 @@
 #include "soom/soom.h"
 
 #define SOOM_PAGE_MAX_KEYS 8
-#define SOOM_CURSOR_KEY_BYTES 32
 
 enum soom_cursor_direction {
     SOOM_CURSOR_NEXT = 0, /* the page after the position */
@@ -46,15 +45,24 @@ struct soom_cursor {
 /* The fingerprint of an ordering, given as its terms ("-score", "id"). */
 SOOM_API uint32_t soom_page_fingerprint(const char *const *terms, size_t n);
 
-/* Appends the cursor as base64url text. `key` is the HMAC key. */
+/* The key cursors are signed with, ready to sign: made once (a plan makes
+ * one at start-up), then shared by every thread. From `secret`
+ * (settings.secret_key) or, when it is empty, random bytes (cursors then
+ * live as long as the process tree: set secret_key in production; *random
+ * says which). Freed with soom_page_key_free(), which accepts NULL. */
+struct soom_page_key;
+SOOM_API struct soom_page_key *soom_page_key_new(const char *secret, bool *random);
+SOOM_API void soom_page_key_free(struct soom_page_key *key);
+
+/* Appends the cursor as base64url text. */
 SOOM_API void soom_cursor_encode(const struct soom_cursor *c, uint32_t fingerprint,
-                                 const unsigned char *key, size_t keylen, struct soom_buf *out);
+                                 const struct soom_page_key *key, struct soom_buf *out);
 
 /* Decodes cursor text made under `fingerprint` with `nkeys` values.
  * Returns SOOM_OK with `out` filled (values allocated in `a`), or
  * SOOM_EBADREQ with a static reason in *why. */
 SOOM_API int soom_cursor_decode(const char *text, size_t len, uint32_t fingerprint, size_t nkeys,
-                                const unsigned char *key, size_t keylen, struct soom_arena *a,
+                                const struct soom_page_key *key, struct soom_arena *a,
                                 struct soom_cursor *out, const char **why);
 
 /* Appends the condition selecting rows after the position (`backward`
@@ -69,16 +77,5 @@ SOOM_API void soom_page_keyset_sql(struct soom_buf *sql, const char *const *colu
  * around). */
 SOOM_API void soom_page_order_sql(struct soom_buf *sql, const char *const *columns,
                                   const bool *desc, size_t n, bool backward);
-
-/* base64url without padding (RFC 4648 section 5). Decoding returns false on
- * a character outside the alphabet or an impossible length; `out` needs
- * room for len * 3 / 4 + 1 bytes. */
-SOOM_API void soom_base64url_encode(const unsigned char *p, size_t n, struct soom_buf *out);
-SOOM_API bool soom_base64url_decode(const char *p, size_t n, unsigned char *out, size_t *outlen);
-
-/* Fills `key` (SOOM_CURSOR_KEY_BYTES) from settings.secret_key, or, when it
- * is empty, with random bytes (cursors then live as long as the process
- * tree: set secret_key in production). Returns true when random. */
-SOOM_API bool soom_page_key(const char *secret, unsigned char *key);
 
 #endif
