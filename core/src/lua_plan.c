@@ -245,9 +245,7 @@ static int l_run(lua_State *L)
     lua_pushinteger(L, r->status);
     if (capture && r->status < 300) {
         lua_pushlstring(L, r->out_body ? r->out_body : "", r->out_len);
-        free(r->out_body);
-        r->out_body = NULL;
-        r->out_len = 0;
+        soom_response_clear_body(r);
         r->responded = false; /* headers (a Location) stay for the final response */
         return 2;
     }

@@ -332,34 +332,31 @@ static void take_results(lua_State *co, struct soom_request *r)
         internal_error(r);
         return;
     }
-    struct soom_buf body;
-    soom_buf_init(&body);
+    struct soom_buf *body = NULL; /* a table, encoded in the scratch buffer */
+    const char *text = NULL;      /* or a string, sent as it is */
+    size_t text_len = 0;
     const char *ctype = NULL;
     char err[256];
     switch (lua_type(co, 2)) {
     case LUA_TTABLE:
-        if (soom_lua_to_json(co, 2, &body, err, sizeof err) != SOOM_OK) {
-            soom_buf_cleanup(&body);
+        body = soom_response_buffer();
+        if (soom_lua_to_json(co, 2, body, err, sizeof err) != SOOM_OK) {
             log_lua_error(r, "a resource returned a body that is not JSON", err);
             internal_error(r);
             return;
         }
         ctype = "application/json";
         break;
-    case LUA_TSTRING: {
-        size_t n;
-        const char *s = lua_tolstring(co, 2, &n);
-        soom_buf_append(&body, s, n);
+    case LUA_TSTRING:
+        text = lua_tolstring(co, 2, &text_len);
         ctype = "text/plain; charset=utf-8";
         break;
-    }
     default: break;
     }
     if (lua_isstring(co, 4))
         ctype = soom_arena_strndup(r->arena, lua_tostring(co, 4), lua_objlen(co, 4));
     r->content_type = NULL;
     if (lua_istable(co, 3) && !take_headers(co, 3, r)) {
-        soom_buf_cleanup(&body);
         log_lua_error(r, "a resource returned an invalid header",
                       "header names and values must be strings without CR or LF");
         internal_error(r);
@@ -368,12 +365,15 @@ static void take_results(lua_State *co, struct soom_request *r)
     if (r->content_type == NULL)
         r->content_type = ctype;
     r->status = status;
-    if (status == 204 || status == 304)
-        soom_buf_cleanup(&body);
-    if (body.data != NULL)
-        soom_response_take(r, &body, r->content_type);
-    else
+    if (status == 204 || status == 304) {
+        r->responded = true; /* no body, whatever the resource returned */
+    } else if (body != NULL) {
+        soom_response_take(r, body, r->content_type);
+    } else if (text != NULL) {
+        soom_response_copy(r, text, text_len, r->content_type);
+    } else {
         r->responded = true;
+    }
 }
 
 void soom_lua_dispatch(struct soom_request *r)

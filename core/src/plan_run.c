@@ -147,11 +147,10 @@ int plan_stmt_exec(struct soom_request *r, struct plan_stmt *s, struct soom_pg_r
 static void respond_row(struct soom_request *r, const struct soom_plan *p,
                         const struct soom_pg_result *res, int status)
 {
-    struct soom_buf b;
-    soom_buf_init(&b);
-    soom_pg_json_row(res, 0, p->shape, soom_pg_json_flags(r->app->config), &b);
+    struct soom_buf *b = soom_response_buffer();
+    soom_pg_json_row(res, 0, p->shape, soom_pg_json_flags(r->app->config), b);
     r->status = status;
-    soom_response_take(r, &b, "application/json");
+    soom_response_take(r, b, "application/json");
 }
 
 static void not_found(struct soom_request *r)
@@ -225,11 +224,10 @@ static void run_list(struct soom_request *r, const struct soom_plan *p,
     struct soom_pg_result *res;
     if (plan_stmt_exec(r, &q.stmt, &res, true) != SOOM_OK)
         return;
-    struct soom_buf b;
-    soom_buf_init(&b);
-    plan_page_write(r, p, &q, res, count, &b);
+    struct soom_buf *b = soom_response_buffer();
+    plan_page_write(r, p, &q, res, count, b);
     r->status = 200;
-    soom_response_take(r, &b, "application/json");
+    soom_response_take(r, b, "application/json");
 }
 
 /* Runs a statement that yields the designated row: 404 without one, else

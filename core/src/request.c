@@ -59,7 +59,8 @@ void soom_request_free(struct soom_request *r)
 {
     if (r == NULL)
         return;
-    free(r->out_body);
+    if (!r->out_in_arena)
+        free(r->out_body);
     struct soom_arena *a = r->arena;
     soom_arena_reset(a);
     if (spare != NULL) {

@@ -88,8 +88,10 @@ struct soom_request {
     int status;
     struct soom_header_out *out_headers;
     const char *content_type;
-    char *out_body; /* malloc'ed; handed to the HTTP layer, which frees it */
+    char *out_body; /* in the arena when out_in_arena, else malloc'ed and handed
+                     * to the HTTP layer, which frees it */
     size_t out_len;
+    bool out_in_arena;
 };
 
 /* A request for an HTTP request whose headers just arrived. The arena is

@@ -1,9 +1,13 @@
 /*
- * Responses and problem documents. Bodies are malloc'ed buffers handed to
- * the HTTP layer without a copy; headers live in the request's arena.
+ * Responses and problem documents. Headers live in the request's arena.
+ * A body is built in the thread's scratch buffer (soom_response_buffer),
+ * then copied into the request's arena when small, so a typical response
+ * costs no malloc of its own; a large one is handed to the HTTP layer
+ * without a copy.
  */
 #include "soom/response.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,20 +28,74 @@ void soom_response_header(struct soom_request *r, const char *name, const char *
     r->out_headers = h;
 }
 
+/* Bodies up to this size are copied into the arena, larger ones taken. */
+#define ARENA_BODY_MAX 16384
+
+/* The scratch buffer is per thread, freed when the thread ends (threads
+ * come and go in the thread-per-connection model). */
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+static _Thread_local struct soom_buf *scratch;
+
+static void scratch_free(void *p)
+{
+    soom_buf_cleanup(p);
+    free(p);
+    scratch = NULL;
+}
+
+static void scratch_init(void)
+{
+    pthread_key_create(&scratch_key, scratch_free);
+}
+
+struct soom_buf *soom_response_buffer(void)
+{
+    if (scratch == NULL) {
+        pthread_once(&scratch_once, scratch_init);
+        scratch = malloc(sizeof *scratch);
+        if (scratch == NULL)
+            abort();
+        soom_buf_init(scratch);
+        pthread_setspecific(scratch_key, scratch);
+    }
+    soom_buf_clear(scratch);
+    return scratch;
+}
+
+void soom_response_clear_body(struct soom_request *r)
+{
+    if (!r->out_in_arena)
+        free(r->out_body);
+    r->out_body = NULL;
+    r->out_len = 0;
+    r->out_in_arena = false;
+}
+
 void soom_response_take(struct soom_request *r, struct soom_buf *body, const char *content_type)
 {
-    free(r->out_body);
-    r->out_body = soom_buf_detach(body, &r->out_len);
+    soom_response_clear_body(r);
+    if (body->len <= ARENA_BODY_MAX) {
+        r->out_body = soom_arena_alloc(r->arena, body->len + 1);
+        memcpy(r->out_body, body->data ? body->data : "", body->len);
+        r->out_len = body->len;
+        r->out_in_arena = true;
+        if (body == scratch)
+            soom_buf_clear(body); /* kept for the next response */
+        else
+            soom_buf_cleanup(body);
+    } else {
+        r->out_body = soom_buf_detach(body, &r->out_len);
+    }
     r->content_type = content_type;
     r->responded = true;
 }
 
 void soom_response_copy(struct soom_request *r, const char *p, size_t n, const char *content_type)
 {
-    struct soom_buf b;
-    soom_buf_init(&b);
-    soom_buf_append(&b, p, n);
-    soom_response_take(r, &b, content_type);
+    struct soom_buf *b = soom_response_buffer();
+    soom_buf_append(b, p, n);
+    soom_response_take(r, b, content_type);
 }
 
 const char *soom_status_reason(int status)
@@ -78,8 +136,7 @@ const char *soom_status_reason(int status)
 void soom_response_problem(struct soom_request *r, int status, const char *detail,
                            const char *errors)
 {
-    struct soom_buf b;
-    soom_buf_init(&b);
+    struct soom_buf *bp = soom_response_buffer(), b = *bp;
     const char *title = soom_status_reason(status);
     soom_buf_puts(&b, "{\"type\":\"about:blank\",\"title\":");
     soom_json_write_string(&b, title, strlen(title));
@@ -96,6 +153,7 @@ void soom_response_problem(struct soom_request *r, int status, const char *detai
         soom_buf_puts(&b, errors);
     }
     soom_buf_putc(&b, '}');
+    *bp = b;
     r->status = status;
-    soom_response_take(r, &b, "application/problem+json");
+    soom_response_take(r, bp, "application/problem+json");
 }

@@ -207,6 +207,7 @@ static void *reaper_main(void *arg)
 /* ---- requests ----------------------------------------------------------- */
 
 struct kv_fill {
+    struct soom_arena *arena;
     struct soom_kv *kv;
     size_t n, cap;
 };
@@ -216,23 +217,22 @@ static enum MHD_Result collect_kv(void *cls, enum MHD_ValueKind kind, const char
 {
     (void)kind;
     struct kv_fill *f = cls;
-    if (f->n == f->cap)
-        return MHD_NO;
+    if (f->n == f->cap) {
+        /* rare: more than the first guess; grow in the arena */
+        size_t cap = f->cap * 2;
+        struct soom_kv *kv = soom_arena_alloc(f->arena, cap * sizeof *kv);
+        memcpy(kv, f->kv, f->n * sizeof *kv);
+        f->kv = kv, f->cap = cap;
+    }
     f->kv[f->n++] = (struct soom_kv){key, key_size, value ? value : "", value ? value_size : 0};
     return MHD_YES;
 }
 
+/* The headers or query arguments in one pass over MHD's list. */
 static void collect(struct MHD_Connection *mc, enum MHD_ValueKind kind, struct soom_request *r,
                     struct soom_kv **out, size_t *count)
 {
-    int n = MHD_get_connection_values(mc, kind, NULL, NULL);
-    if (n <= 0) {
-        *out = NULL;
-        *count = 0;
-        return;
-    }
-    struct kv_fill f = {soom_arena_alloc(r->arena, (size_t)n * sizeof(struct soom_kv)), 0,
-                        (size_t)n};
+    struct kv_fill f = {r->arena, soom_arena_alloc(r->arena, 16 * sizeof(struct soom_kv)), 0, 16};
     MHD_get_connection_values_n(mc, kind, collect_kv, &f);
     *out = f.kv;
     *count = f.n;
@@ -247,11 +247,14 @@ static struct conn *conn_of(struct MHD_Connection *mc)
 
 static enum MHD_Result send_response(struct MHD_Connection *mc, struct soom_request *r)
 {
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(r->out_len, r->out_body, MHD_RESPMEM_MUST_FREE);
+    /* a body in the arena lives until the request completes, after MHD is
+     * done with it; a malloc'ed one is MHD's to free */
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        r->out_len, r->out_body, r->out_in_arena ? MHD_RESPMEM_PERSISTENT : MHD_RESPMEM_MUST_FREE);
     if (resp == NULL)
         return MHD_NO;
-    r->out_body = NULL; /* MHD frees it now */
+    if (!r->out_in_arena)
+        r->out_body = NULL; /* MHD frees it now */
     if (r->content_type != NULL)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type);
     MHD_add_response_header(resp, "X-Request-Id", r->request_id);

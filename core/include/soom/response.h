@@ -19,10 +19,19 @@ SOOM_API void soom_response_status(struct soom_request *r, int status);
 /* Adds a header; name and value are copied. */
 SOOM_API void soom_response_header(struct soom_request *r, const char *name, const char *value);
 
-/* Takes the bytes of `body` (the buffer is empty afterwards) with the given
- * Content-Type (a static string or one the request outlives). */
+/* The calling thread's scratch buffer, empty: build a body in it, then give
+ * it to soom_response_take(). Valid until the thread's next call. */
+SOOM_API struct soom_buf *soom_response_buffer(void);
+
+/* Sets `body` as the response body with the given Content-Type (a static
+ * string or one the request outlives): copied into the request's arena
+ * when small, else its bytes are taken. The buffer is empty afterwards
+ * (the scratch buffer keeps its memory for the next response). */
 SOOM_API void soom_response_take(struct soom_request *r, struct soom_buf *body,
                                  const char *content_type);
+
+/* Drops the response body. */
+SOOM_API void soom_response_clear_body(struct soom_request *r);
 
 /* Copies (p, n) as the body. */
 SOOM_API void soom_response_copy(struct soom_request *r, const char *p, size_t n,
