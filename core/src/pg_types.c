@@ -6,6 +6,7 @@
  * guessed at.
  */
 #include "pg_types.h"
+#include "hex.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -95,17 +96,6 @@ size_t pg_iso_timestamp(const char *p, size_t n, bool tz, char *out)
 
 /* ---- bytea --------------------------------------------------------------- */
 
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static bool is_hex_bytea(const char *p, size_t n)
 {
     return n >= 2 && p[0] == '\\' && p[1] == 'x';
@@ -116,7 +106,7 @@ size_t pg_bytea_decode(const char *p, size_t n, char *out)
     size_t o = 0;
     if (is_hex_bytea(p, n)) {
         for (size_t i = 2; i + 1 < n; i += 2) {
-            int hi = hexval((unsigned char)p[i]), lo = hexval((unsigned char)p[i + 1]);
+            int hi = hex_value((unsigned char)p[i]), lo = hex_value((unsigned char)p[i + 1]);
             if (hi < 0 || lo < 0)
                 break;
             out[o++] = (char)(hi << 4 | lo);
@@ -152,7 +142,7 @@ void pg_bytea_write_base64(struct soom_buf *out, const char *p, size_t n)
         while (i + 1 < n) {
             size_t k = 0;
             for (; k < sizeof chunk && i + 1 < n; k++, i += 2) {
-                int hi = hexval((unsigned char)p[i]), lo = hexval((unsigned char)p[i + 1]);
+                int hi = hex_value((unsigned char)p[i]), lo = hex_value((unsigned char)p[i + 1]);
                 if (hi < 0 || lo < 0) {
                     i = n;
                     break;

@@ -94,12 +94,7 @@ function _M.one(sql, ...)
     if type(sql) ~= "string" then
         error("soom.db.one: the SQL must be a string", 2)
     end
-    prepare()
-    local rows, n = pg.query(numeric_as_number(), sql, ...)
-    if rows == nil then
-        raise(n)
-    end
-    return rows[1]
+    return (_M.query(sql, ...))[1]
 end
 
 local function check(ok, failure)
