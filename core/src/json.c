@@ -236,11 +236,55 @@ int soom_json_write_number(struct soom_buf *out, double d)
     return SOOM_OK;
 }
 
+/* cJSON's own printer compares a shortened number with the value only up
+ * to a relative epsilon, so 1.0000000000000002 comes out as 1: a copy of a
+ * document (a jsonb column, a value quoted in an error) must be exact, so
+ * numbers and strings go through the writers above. */
+static void print_item(struct soom_buf *b, const cJSON *v, int depth)
+{
+    if (depth > 512) { /* parsed documents are far shallower */
+        soom_buf_puts(b, "null");
+        return;
+    }
+    switch (v->type & 0xFF) {
+    case cJSON_False: soom_buf_puts(b, "false"); break;
+    case cJSON_True: soom_buf_puts(b, "true"); break;
+    case cJSON_Number:
+        if (soom_json_write_number(b, v->valuedouble) != SOOM_OK)
+            soom_buf_puts(b, "null");
+        break;
+    case cJSON_String: soom_json_write_string(b, v->valuestring, strlen(v->valuestring)); break;
+    case cJSON_Array:
+    case cJSON_Object: {
+        bool obj = (v->type & 0xFF) == cJSON_Object;
+        soom_buf_putc(b, obj ? '{' : '[');
+        for (const cJSON *c = v->child; c != NULL; c = c->next) {
+            if (c != v->child)
+                soom_buf_putc(b, ',');
+            if (obj) {
+                soom_json_write_string(b, c->string, strlen(c->string));
+                soom_buf_putc(b, ':');
+            }
+            print_item(b, c, depth + 1);
+        }
+        soom_buf_putc(b, obj ? '}' : ']');
+        break;
+    }
+    default: soom_buf_puts(b, "null"); break;
+    }
+}
+
 void soom_json_print(const struct soom_json *doc, struct soom_buf *out)
 {
-    char *text = cJSON_PrintUnformatted((const cJSON *)doc);
-    if (text != NULL) {
-        soom_buf_puts(out, text);
-        cJSON_free(text);
-    }
+    print_item(out, (const cJSON *)doc, 0);
+}
+
+static void free_deferred(void *doc)
+{
+    soom_json_free(doc);
+}
+
+void soom_json_defer(struct soom_arena *a, struct soom_json *doc)
+{
+    soom_arena_defer(a, free_deferred, doc);
 }

@@ -197,11 +197,6 @@ static void read_conditions(lua_State *L, int idx, struct soom_request *r, struc
     extra->nconditions = n;
 }
 
-static void json_free_deferred(void *doc)
-{
-    soom_json_free(doc);
-}
-
 /* Replaces the request's JSON body by the Lua value at `idx` (the data a
  * perform_create or perform_update hook passed on). */
 static void use_data(lua_State *L, int idx, struct soom_request *r)
@@ -219,7 +214,7 @@ static void use_data(lua_State *L, int idx, struct soom_request *r)
     soom_buf_cleanup(&b);
     if (rc != SOOM_OK)
         luaL_error(L, "soom: the data to save cannot be read back");
-    soom_arena_defer(r->arena, json_free_deferred, doc);
+    soom_json_defer(r->arena, doc);
     r->json = doc;
 }
 

@@ -138,11 +138,6 @@ bool soom_pipeline_body(struct soom_request *r, const char *p, size_t n)
     return true;
 }
 
-static void json_free_deferred(void *doc)
-{
-    soom_json_free(doc);
-}
-
 static bool parse_body(struct soom_request *r)
 {
     if (r->body_len == 0 || r->route->raw_body)
@@ -162,13 +157,8 @@ static bool parse_body(struct soom_request *r)
         soom_response_problem(r, 400, detail, NULL);
         return false;
     }
-    soom_arena_defer(r->arena, json_free_deferred, r->json);
+    soom_json_defer(r->arena, r->json);
     return true;
-}
-
-static void json_free_query(void *doc)
-{
-    soom_json_free(doc);
 }
 
 /* Appends the items of the JSON array `errors` (without its brackets) to
@@ -193,7 +183,7 @@ static void query_errors(struct soom_request *r, struct soom_buf *all)
     int rc = soom_validator_coerce_query(r->route->query, params, r->nquery, r->arena,
                                          &r->query_json, &errors, &n);
     if (r->query_json != NULL)
-        soom_arena_defer(r->arena, json_free_query, r->query_json);
+        soom_json_defer(r->arena, r->query_json);
     if (rc == SOOM_EINVALID) {
         struct soom_buf b;
         soom_buf_init(&b);

@@ -67,12 +67,8 @@ static bool array_literal(const cJSON *v, struct soom_buf *out)
         }
         struct soom_buf t;
         soom_buf_init(&t);
-        bool ok = scalar_text(e, &t);
-        if (!ok) {
-            char *json = cJSON_PrintUnformatted(e); /* an object in a json[] column */
-            soom_buf_puts(&t, json ? json : "null");
-            cJSON_free(json);
-        }
+        if (!scalar_text(e, &t)) /* an object in a json[] column */
+            soom_json_print((const struct soom_json *)e, &t);
         soom_buf_putc(out, '"');
         for (size_t i = 0; i < t.len; i++) {
             if (t.data[i] == '"' || t.data[i] == '\\')
@@ -109,9 +105,7 @@ static bool add_value(struct soom_request *r, const struct plan_column *c, const
     soom_buf_init(&t);
     bool ok = true, binary = false;
     if (c->kind == PLAN_KIND_JSON && !c->array) {
-        char *json = cJSON_PrintUnformatted(v);
-        soom_buf_puts(&t, json ? json : "null");
-        cJSON_free(json);
+        soom_json_print((const struct soom_json *)v, &t);
     } else if (c->array) {
         ok = cJSON_IsArray(v) && array_literal(v, &t);
         if (!ok)

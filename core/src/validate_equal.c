@@ -124,39 +124,3 @@ uint64_t vjson_hash(const cJSON *a)
 {
     return hash_at(a, 0);
 }
-
-/* cJSON's own printer rounds numbers to 15 digits when the 17-digit form is
- * "close enough"; messages and copies must show the exact value. */
-void vjson_write(struct soom_buf *b, const cJSON *v, int depth)
-{
-    if (depth > EQ_MAX_DEPTH) {
-        soom_buf_puts(b, "null");
-        return;
-    }
-    switch (v->type & 0xFF) {
-    case cJSON_False: soom_buf_puts(b, "false"); break;
-    case cJSON_True: soom_buf_puts(b, "true"); break;
-    case cJSON_Number:
-        if (soom_json_write_number(b, v->valuedouble) != 0)
-            soom_buf_puts(b, "null");
-        break;
-    case cJSON_String: soom_json_write_string(b, v->valuestring, strlen(v->valuestring)); break;
-    case cJSON_Array:
-    case cJSON_Object: {
-        bool obj = (v->type & 0xFF) == cJSON_Object;
-        soom_buf_putc(b, obj ? '{' : '[');
-        for (const cJSON *c = v->child; c != NULL; c = c->next) {
-            if (c != v->child)
-                soom_buf_putc(b, ',');
-            if (obj) {
-                soom_json_write_string(b, c->string, strlen(c->string));
-                soom_buf_putc(b, ':');
-            }
-            vjson_write(b, c, depth + 1);
-        }
-        soom_buf_putc(b, obj ? '}' : ']');
-        break;
-    }
-    default: soom_buf_puts(b, "null"); break;
-    }
-}

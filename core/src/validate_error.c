@@ -152,7 +152,7 @@ static const char *shorten(struct vctx *x, const struct soom_buf *b)
 const char *vvalue_text(struct vctx *x, const cJSON *v)
 {
     struct soom_buf *b = scratch(x);
-    vjson_write(b, v, 0);
+    soom_json_print((const struct soom_json *)v, b);
     return shorten(x, b);
 }
 
@@ -163,7 +163,7 @@ const char *vvalues_text(struct vctx *x, const cJSON *const *v, size_t n)
     for (size_t i = 0; i < n && b->len <= 60; i++) {
         if (i > 0)
             soom_buf_putc(b, ',');
-        vjson_write(b, v[i], 0);
+        soom_json_print((const struct soom_json *)v[i], b);
     }
     soom_buf_putc(b, ']');
     return shorten(x, b);

@@ -204,7 +204,6 @@ char *vpointer_append_index(struct soom_arena *a, const char *base, size_t i);
 /* validate_equal.c */
 bool vjson_equal(const cJSON *a, const cJSON *b);
 uint64_t vjson_hash(const cJSON *a);
-void vjson_write(struct soom_buf *b, const cJSON *v, int depth);
 
 /* A number with no fraction. Every double of magnitude 2^53 or more is an
  * integer; below that a round trip through int64_t tells without calling

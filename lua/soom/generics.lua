@@ -245,10 +245,6 @@ end
 local HOOKS = {}
 local DEFAULTS = {}
 
-local function in_transaction(fn)
-    return db.transaction(fn)
-end
-
 local function serialize(self, req, data)
     if self.serializer_data == DEFAULTS.serializer_data then
         return data
@@ -279,14 +275,14 @@ function Generic:retrieve(req)
 end
 
 function Generic:create(req)
-    return in_transaction(function()
+    return db.transaction(function()
         local obj = self:perform_create(req, req.body)
         return serialize(self, req, obj), 201
     end)
 end
 
 function Generic:update(req)
-    return in_transaction(function()
+    return db.transaction(function()
         local obj = self:get_object(req)
         if obj == nil then
             return errors.error(404, "no such object")
@@ -296,7 +292,7 @@ function Generic:update(req)
 end
 
 function Generic:destroy(req)
-    return in_transaction(function()
+    return db.transaction(function()
         local obj = self:get_object(req)
         if obj == nil then
             return errors.error(404, "no such object")

@@ -225,8 +225,26 @@ static void test_lua_encode_errors(void)
     lua_close(L);
 }
 
+static void test_print_exact(void)
+{
+    /* cJSON's printer would write 1 and 9.00719925474099e+15 for these */
+    struct soom_json *doc;
+    CHECK_INT(parse("{\"a\":[1.0000000000000002,9007199254740992,0.1,-2.5e-300,\"x\\ny\"],"
+                    "\"b\":null,\"c\":{},\"d\":[true,false]}",
+                    &doc),
+              SOOM_OK);
+    struct soom_buf b;
+    soom_buf_init(&b);
+    soom_json_print(doc, &b);
+    CHECK_STR(b.data, "{\"a\":[1.0000000000000002,9007199254740992,0.1,-2.5e-300,\"x\\ny\"],"
+                      "\"b\":null,\"c\":{},\"d\":[true,false]}");
+    soom_buf_cleanup(&b);
+    soom_json_free(doc);
+}
+
 int main(void)
 {
+    RUN(test_print_exact);
     RUN(test_parse_ok);
     RUN(test_parse_errors);
     RUN(test_depth_cap);

@@ -72,44 +72,14 @@ static void run_case(const struct soom_validator *v, const cJSON *test, const ch
     soom_arena_free(arena);
 }
 
-/* The schema as JSON text. cJSON's printer rounds some numbers (it prints
- * 2^53 as 9.00719925474099e+15), so numbers go through the core's writer. */
-static void print_json(struct soom_buf *b, const cJSON *v)
-{
-    switch (v->type & 0xFF) {
-    case cJSON_Number: soom_json_write_number(b, v->valuedouble); break;
-    case cJSON_String: soom_json_write_string(b, v->valuestring, strlen(v->valuestring)); break;
-    case cJSON_Array:
-    case cJSON_Object: {
-        bool obj = (v->type & 0xFF) == cJSON_Object;
-        soom_buf_putc(b, obj ? '{' : '[');
-        for (const cJSON *c = v->child; c != NULL; c = c->next) {
-            if (c != v->child)
-                soom_buf_putc(b, ',');
-            if (obj) {
-                soom_json_write_string(b, c->string, strlen(c->string));
-                soom_buf_putc(b, ':');
-            }
-            print_json(b, c);
-        }
-        soom_buf_putc(b, obj ? '}' : ']');
-        break;
-    }
-    default: {
-        char *t = cJSON_PrintUnformatted(v);
-        soom_buf_puts(b, t);
-        cJSON_free(t);
-    }
-    }
-}
-
 static void run_group(const cJSON *group, const char *file, struct totals *t)
 {
     const char *desc = cJSON_GetObjectItemCaseSensitive(group, "description")->valuestring;
     const cJSON *tests = cJSON_GetObjectItemCaseSensitive(group, "tests");
     struct soom_buf text;
     soom_buf_init(&text);
-    print_json(&text, cJSON_GetObjectItemCaseSensitive(group, "schema"));
+    soom_json_print((const struct soom_json *)cJSON_GetObjectItemCaseSensitive(group, "schema"),
+                    &text);
     struct soom_validator *v = NULL;
     char err[512];
     int rc = soom_validator_compile(text.data, text.len, NULL, &v, err, sizeof err);

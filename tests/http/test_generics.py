@@ -185,12 +185,13 @@ def lua_flags(srv, path_prefix):
 def test_list_create_retrieve_update_destroy(e):
     srv = e.srv
     status, headers, doc = post(srv, "/items", {"name": "a", "score": 5, "tags": ["x", "y z"],
-                                                "data": {"k": [1, None]}, "price": 12.5,
+                                                "data": {"k": [1, None], "x": 1.0000000000000002},
+                                                "price": 12.5,
                                                 "password": "hunter2"})
     eq(status, 201)
     eq(headers["location"], "/items/%d" % doc["id"])
     eq((doc["name"], doc["score"], doc["tags"], doc["data"], doc["price"], doc["active"]),
-       ("a", 5, ["x", "y z"], {"k": [1, None]}, "12.50", True))
+       ("a", 5, ["x", "y z"], {"k": [1, None], "x": 1.0000000000000002}, "12.50", True))
     assert "password" not in doc and "secret" not in doc, "write-only fields never go out"
     eq(e.db.scalar("SELECT secret FROM item WHERE id = %d" % doc["id"]), "hunter2")
     assert doc["created_at"].endswith("+00:00")

@@ -18,6 +18,7 @@
 
 #include <stdbool.h>
 
+#include "soom/arena.h"
 #include "soom/buf.h"
 #include "soom/soom.h"
 
@@ -45,8 +46,11 @@ SOOM_API int soom_json_parse(const char *p, size_t n, int max_depth, struct soom
 /* Frees a parsed document. Accepts NULL. */
 SOOM_API void soom_json_free(struct soom_json *doc);
 
-/* Appends the document as compact JSON text. */
+/* Appends the document as compact JSON text, every number exact. */
 SOOM_API void soom_json_print(const struct soom_json *doc, struct soom_buf *out);
+
+/* Frees `doc` when the arena is reset or freed. */
+SOOM_API void soom_json_defer(struct soom_arena *a, struct soom_json *doc);
 
 /* Appends (p, n) as a quoted JSON string, escaping quotes, backslashes and
  * control characters; other bytes are copied as they are. */
