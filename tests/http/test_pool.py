@@ -7,7 +7,7 @@ import subprocess
 import tempfile
 import time
 
-from harness import Database, SOURCE, Server, eq, in_thread, main, write_app
+from harness import Database, SOURCE, Server, eq, free_port, in_thread, main, write_app
 
 APP = {
     "resources/db.lua": """
@@ -101,10 +101,17 @@ def pg(cmd, env):
 
 
 def test_database_down_then_back():
-    # a cluster of its own, so stopping it disturbs no other test
-    env = dict(os.environ, SOOM_TEST_PG_DIR="/tmp/soom-test-pg-outage-%d" % os.getpid(),
-               SOOM_TEST_PG_PORT=str(56000 + os.getpid() % 1000))
-    pg("start", env)
+    # a cluster of its own, so stopping it disturbs no other test, on a port
+    # free a moment ago (another test may take it first: then try another)
+    for attempt in range(3):
+        env = dict(os.environ, SOOM_TEST_PG_DIR="/tmp/soom-test-pg-outage-%d" % os.getpid(),
+                   SOOM_TEST_PG_PORT=str(free_port()))
+        try:
+            pg("start", env)
+            break
+        except AssertionError:
+            if attempt == 2:
+                raise
     url = pg("url", env)
     with tempfile.TemporaryDirectory() as d:
         srv = Server(app_dir(d), env={"DATABASE_URL": url, "SOOM_THREADS": "4",
