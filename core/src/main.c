@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "lua_cli.h"
+#include "serve.h"
 
 static bool has_lua_layer(const char *home)
 {
@@ -60,5 +61,5 @@ int main(int argc, char **argv)
                 home);
         return 1;
     }
-    return soom_cli_main(home, argc, argv);
+    return soom_cli_main(home, argc, argv, luaopen_soom_core_app);
 }

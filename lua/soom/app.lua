@@ -148,7 +148,7 @@ end
 function _M.load(dir, settings)
     local soom = require "soom"
     if not settings then
-        settings = c.settings(_M.user_settings(dir))
+        settings = require("soom.core.app").settings(_M.user_settings(dir))
     end
     soom.settings = settings
     add_to_path(dir)

@@ -1,7 +1,7 @@
 --- soom migrate: apply the app's migrations to its database.
 local soom = require "soom"
 local app = require "soom.app"
-local c = require "soom.core.c"
+local host = require "soom.core.app"
 local cli = require "soom.cli"
 local migrate = require "soom.core.migrate"
 
@@ -40,7 +40,7 @@ return soom.command {
     },
     run = function(args)
         local dir = app.resolve(args.app_dir or cli.app_dir or ".")
-        local settings = c.settings(app.user_settings(dir))
+        local settings = host.settings(app.user_settings(dir))
         soom.settings = settings
         if args.list then
             return list(dir, settings.database_url)

@@ -1,7 +1,7 @@
 --- soom routes: list an app's routes.
 local soom = require "soom"
 local app = require "soom.app"
-local c = require "soom.core.c"
+local host = require "soom.core.app"
 local cli = require "soom.cli"
 
 return soom.command {
@@ -12,7 +12,7 @@ return soom.command {
     run = function(args)
         local dir = app.resolve(args.app_dir or cli.app_dir or ".")
         local loaded = app.load(dir)
-        c.check_routes(loaded.routes)
+        host.check_routes(loaded.routes)
         local width = 7
         for _, r in ipairs(loaded.routes) do
             width = math.max(width, #table.concat(r.methods, ","))

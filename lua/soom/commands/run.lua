@@ -2,6 +2,7 @@
 local soom = require "soom"
 local app = require "soom.app"
 local c = require "soom.core.c"
+local host = require "soom.core.app"
 local cli = require "soom.cli"
 
 -- An app with models or migrations needs a database.
@@ -19,7 +20,7 @@ return soom.command {
     },
     run = function(args)
         local dir = app.resolve(args.app_dir or cli.app_dir or ".")
-        local settings = c.settings(app.user_settings(dir))
+        local settings = host.settings(app.user_settings(dir))
         -- flags beat the environment, which beats settings.lua
         settings.port = args.port or settings.port
         settings.host = args.host or settings.host
@@ -32,7 +33,7 @@ return soom.command {
         end
         local ok, code = pcall(function()
             local loaded = app.load(dir, settings)
-            return c.serve(settings, dir, loaded.routes, cli.home)
+            return host.serve(settings, dir, loaded.routes, cli.home)
         end)
         if pgserver then
             pgserver.stop()

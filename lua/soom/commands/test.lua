@@ -3,6 +3,7 @@
 local soom = require "soom"
 local app = require "soom.app"
 local c = require "soom.core.c"
+local host = require "soom.core.app"
 local cli = require "soom.cli"
 local t = require "soom.test"
 
@@ -73,7 +74,7 @@ local function test_database(dir)
     local db = require "soom.db"
     local migrate = require "soom.core.migrate"
     local pgserver = require "soom.core.pgserver"
-    local base = c.settings(app.user_settings(dir)).database_url
+    local base = host.settings(app.user_settings(dir)).database_url
     local embedded = base == ""
     if embedded then
         base = pgserver.start(dir, { quiet = true })

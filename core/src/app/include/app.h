@@ -1,0 +1,72 @@
+/*
+ * The app as the core serves it: settings, the route table and the router.
+ *
+ * Built once at start-up from what the Lua layer declared (the resources
+ * and their routes), then read-only and shared by every worker thread of
+ * the process. Route ids are indexes into `routes` and match the order in
+ * which every worker's Lua state lists the same resources.
+ */
+#ifndef SOOM_APP_H
+#define SOOM_APP_H
+
+#include <stdbool.h>
+
+#include "soom/config.h"
+#include "soom/router.h"
+
+struct soom_lua_pool;
+struct soom_validator;
+struct soom_plan;
+
+/* What the Lua layer declares for a route. Schemas are JSON texts (NULL when
+ * absent): the body schema for POST and PUT, its partial form (no top-level
+ * "required") for PATCH, and the query schema for every method. */
+struct plan_spec;
+
+struct soom_route_spec {
+    const char *pattern;
+    const char *name;
+    unsigned methods;
+    bool raw_body;
+    const char *body_schema;
+    const char *patch_schema;
+    const char *query_schema;
+    const struct plan_spec *plan; /* a generic resource's plan, or NULL */
+};
+
+struct soom_route {
+    int id;
+    char *pattern;
+    char *pattern_json;          /* the pattern as a JSON string, for the access log */
+    char *name;                  /* where it was declared, for messages and logs */
+    unsigned methods;            /* enum soom_method bits */
+    bool raw_body;               /* the resource takes its body as bytes, not JSON */
+    struct soom_validator *body; /* compiled at start-up; NULL: none */
+    struct soom_validator *patch;
+    struct soom_validator *query;
+    struct soom_plan *plan; /* a generic resource's plan, or NULL */
+};
+
+struct soom_app {
+    struct soom_config *config; /* owned */
+    char *dir;                  /* the app folder */
+    char *home;                 /* soom's data folder (share/soom) */
+    struct soom_router *router;
+    struct soom_route *routes;
+    size_t nroutes;
+    struct soom_lua_pool *lua; /* per process: made after any fork and freed by
+                                * the server (server.c) */
+};
+
+/* An app with no routes, taking ownership of `config`. */
+struct soom_app *soom_app_new(struct soom_config *config, const char *dir, const char *home);
+void soom_app_free(struct soom_app *app);
+
+/* Adds a route and compiles its schemas; its id is the number of routes
+ * before it. Errors as soom_router_add(), and SOOM_EINVAL for a schema the
+ * validator refuses, with a message naming the resource, the schema and the
+ * place in it, in `err`. */
+int soom_app_add_route(struct soom_app *app, const struct soom_route_spec *spec, char *err,
+                       size_t errlen);
+
+#endif

@@ -1,0 +1,294 @@
+/*
+ * JSON-lines logging. The timestamp's date and time up to the second are
+ * formatted once per second per thread; only the microseconds are written
+ * per line, which keeps the access log cheap enough to leave on.
+ */
+#include "soom/log.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "soom/json.h"
+
+static enum soom_log_level log_level = SOOM_LOG_INFO;
+static bool log_access = true;
+static int log_fd = STDERR_FILENO;
+
+static const char *LEVEL_NAMES[] = {"debug", "info", "warn", "error"};
+
+void soom_log_setup(enum soom_log_level level, bool access_log, int fd)
+{
+    log_level = level;
+    log_access = access_log;
+    log_fd = fd;
+}
+
+bool soom_log_enabled(enum soom_log_level level)
+{
+    return level >= log_level;
+}
+
+/* Writes {"time":"2026-11-29T02:13:31.123456Z","level":" for the instant
+ * `mono` (a CLOCK_MONOTONIC time in ns; 0 reads the clock). The wall clock
+ * is read once per second per thread and derived from the monotonic one in
+ * between, and the date part is formatted once per second too: the access
+ * log is on by default, so a line must cost little. */
+static void write_time(struct soom_buf *b, uint64_t mono)
+{
+    static _Thread_local uint64_t base_mono, base_real; /* ns, one second apart at most */
+    static _Thread_local time_t cached_sec = -1;
+    static _Thread_local char cached[24];
+    struct timespec ts;
+    if (mono == 0)
+        mono = soom_clock_ns();
+    if (base_mono == 0 || mono - base_mono >= 1000000000u || mono < base_mono) {
+        clock_gettime(CLOCK_REALTIME, &ts);
+        base_real = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+        base_mono = mono;
+    }
+    uint64_t real = base_real + (mono - base_mono);
+    time_t sec = (time_t)(real / 1000000000u);
+    if (sec != cached_sec) {
+        struct tm tm;
+        gmtime_r(&sec, &tm);
+        strftime(cached, sizeof cached, "%Y-%m-%dT%H:%M:%S", &tm);
+        cached_sec = sec;
+    }
+    char frac[8];
+    long us = (long)(real % 1000000000u / 1000);
+    for (int i = 5; i >= 0; i--) {
+        frac[i] = (char)('0' + us % 10);
+        us /= 10;
+    }
+    /* {"time":"YYYY-MM-DDTHH:MM:SS.uuuuuuZ","level":" in one copy */
+    char head[64];
+    memcpy(head, "{\"time\":\"", 9);
+    memcpy(head + 9, cached, 19);
+    head[28] = '.';
+    memcpy(head + 29, frac, 6);
+    memcpy(head + 35, "Z\",\"level\":\"", 12);
+    soom_buf_append(b, head, 47);
+}
+
+static void write_all(const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(log_fd, p, n);
+        if (w <= 0)
+            return; /* nowhere to report a failing log; drop the line */
+        p += w;
+        n -= (size_t)w;
+    }
+}
+
+void soom_log_begin(struct soom_log_line *l, enum soom_log_level level, const char *msg)
+{
+    soom_buf_init(&l->buf);
+    l->enabled = soom_log_enabled(level);
+    if (!l->enabled)
+        return;
+    write_time(&l->buf, 0);
+    soom_buf_puts(&l->buf, LEVEL_NAMES[level]);
+    soom_buf_puts(&l->buf, "\",\"msg\":");
+    soom_json_write_string(&l->buf, msg, strlen(msg));
+}
+
+void soom_log_strn(struct soom_log_line *l, const char *key, const char *value, size_t len)
+{
+    if (!l->enabled)
+        return;
+    soom_buf_putc(&l->buf, ',');
+    soom_json_write_string(&l->buf, key, strlen(key));
+    soom_buf_putc(&l->buf, ':');
+    if (value == NULL)
+        soom_buf_puts(&l->buf, "null");
+    else
+        soom_json_write_string(&l->buf, value, len);
+}
+
+void soom_log_str(struct soom_log_line *l, const char *key, const char *value)
+{
+    soom_log_strn(l, key, value, value ? strlen(value) : 0);
+}
+
+void soom_log_int(struct soom_log_line *l, const char *key, long long value)
+{
+    if (!l->enabled)
+        return;
+    soom_buf_putc(&l->buf, ',');
+    soom_json_write_string(&l->buf, key, strlen(key));
+    soom_buf_putc(&l->buf, ':');
+    soom_json_write_int(&l->buf, value);
+}
+
+void soom_log_bool(struct soom_log_line *l, const char *key, bool value)
+{
+    if (!l->enabled)
+        return;
+    soom_buf_putc(&l->buf, ',');
+    soom_json_write_string(&l->buf, key, strlen(key));
+    soom_buf_puts(&l->buf, value ? ":true" : ":false");
+}
+
+void soom_log_end(struct soom_log_line *l)
+{
+    if (l->enabled) {
+        soom_buf_puts(&l->buf, "}\n");
+        write_all(l->buf.data, l->buf.len);
+    }
+    soom_buf_cleanup(&l->buf);
+}
+
+void soom_log_msg(enum soom_log_level level, const char *msg)
+{
+    struct soom_log_line l;
+    soom_log_begin(&l, level, msg);
+    soom_log_end(&l);
+}
+
+/* Access lines are buffered per thread and written in batches: a write(2)
+ * per request costs more than the rest of the line, and at 100,000 requests
+ * a second it is what the server would spend its time on. A thread's buffer
+ * is written when it holds `buffer_bytes` or its oldest line is 100 ms old,
+ * and soom_log_flush() (the server calls it every 100 ms and on shutdown)
+ * writes every thread's buffer, so a line is at most ~100 ms late and none
+ * is lost on a clean exit. Buffers live in a list under a lock for that
+ * flush; each has its own lock, uncontended but for the flusher's visits.
+ * A thread's buffer is flushed and freed when the thread exits. */
+struct access_buf {
+    pthread_mutex_t lock;
+    struct soom_buf buf;
+    uint64_t since; /* when its oldest line was written */
+    struct access_buf *prev, *next;
+};
+
+#define FLUSH_NS 100000000ull
+
+static size_t buffer_bytes = 16384;
+static pthread_mutex_t bufs_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct access_buf *bufs;
+static pthread_key_t access_key;
+static pthread_once_t access_once = PTHREAD_ONCE_INIT;
+
+/* Writes out a buffer; its lock is held. */
+static void drain_buf(struct access_buf *ab)
+{
+    if (ab->buf.len > 0)
+        write_all(ab->buf.data, ab->buf.len);
+    soom_buf_clear(&ab->buf);
+}
+
+static void access_buf_free(void *p)
+{
+    struct access_buf *ab = p;
+    pthread_mutex_lock(&bufs_lock);
+    if (ab->prev)
+        ab->prev->next = ab->next;
+    else
+        bufs = ab->next;
+    if (ab->next)
+        ab->next->prev = ab->prev;
+    pthread_mutex_unlock(&bufs_lock);
+    pthread_mutex_lock(&ab->lock);
+    drain_buf(ab);
+    pthread_mutex_unlock(&ab->lock);
+    pthread_mutex_destroy(&ab->lock);
+    soom_buf_cleanup(&ab->buf);
+    free(ab);
+}
+
+static void access_key_init(void)
+{
+    pthread_key_create(&access_key, access_buf_free);
+}
+
+static struct access_buf *access_buf(void)
+{
+    pthread_once(&access_once, access_key_init);
+    struct access_buf *ab = pthread_getspecific(access_key);
+    if (ab != NULL)
+        return ab;
+    ab = calloc(1, sizeof *ab);
+    if (ab == NULL)
+        return NULL;
+    pthread_mutex_init(&ab->lock, NULL);
+    soom_buf_init(&ab->buf);
+    pthread_mutex_lock(&bufs_lock);
+    ab->next = bufs;
+    if (bufs)
+        bufs->prev = ab;
+    bufs = ab;
+    pthread_mutex_unlock(&bufs_lock);
+    pthread_setspecific(access_key, ab);
+    return ab;
+}
+
+void soom_log_buffer(size_t bytes)
+{
+    buffer_bytes = bytes;
+}
+
+void soom_log_flush(void)
+{
+    pthread_mutex_lock(&bufs_lock);
+    for (struct access_buf *ab = bufs; ab != NULL; ab = ab->next) {
+        pthread_mutex_lock(&ab->lock);
+        drain_buf(ab);
+        pthread_mutex_unlock(&ab->lock);
+    }
+    pthread_mutex_unlock(&bufs_lock);
+}
+
+#define PUT_LITERAL(b, s) soom_buf_append((b), (s), sizeof(s) - 1)
+
+void soom_log_access(const struct soom_access *a)
+{
+    if (!log_access || !soom_log_enabled(SOOM_LOG_INFO))
+        return;
+    struct access_buf *ab = access_buf();
+    if (ab == NULL)
+        return;
+    uint64_t now = a->now_ns ? a->now_ns : soom_clock_ns();
+    pthread_mutex_lock(&ab->lock);
+    if (ab->buf.len == 0)
+        ab->since = now;
+    struct soom_buf b = ab->buf;
+    write_time(&b, now);
+    PUT_LITERAL(&b, "info\",\"msg\":\"request\",\"request_id\":\"");
+    soom_buf_append(&b, a->request_id, a->request_id_len);
+    PUT_LITERAL(&b, "\",\"method\":");
+    if (a->method_safe) {
+        soom_buf_putc(&b, '"');
+        soom_buf_puts(&b, a->method);
+        soom_buf_putc(&b, '"');
+    } else {
+        soom_json_write_string(&b, a->method, strlen(a->method));
+    }
+    PUT_LITERAL(&b, ",\"path\":");
+    soom_json_write_string(&b, a->path, a->path_len);
+    PUT_LITERAL(&b, ",\"route\":");
+    if (a->route_json != NULL)
+        soom_buf_puts(&b, a->route_json);
+    else
+        PUT_LITERAL(&b, "null");
+    PUT_LITERAL(&b, ",\"status\":");
+    soom_json_write_int(&b, a->status);
+    PUT_LITERAL(&b, ",\"bytes\":");
+    soom_json_write_int(&b, (int64_t)a->bytes);
+    PUT_LITERAL(&b, ",\"duration_us\":");
+    soom_json_write_int(&b, a->duration_us);
+    if (a->lua)
+        PUT_LITERAL(&b, ",\"lua\":true");
+    else
+        PUT_LITERAL(&b, ",\"lua\":false");
+    PUT_LITERAL(&b, "}\n");
+    ab->buf = b;
+    if (ab->buf.len >= buffer_bytes || now - ab->since >= FLUSH_NS)
+        drain_buf(ab);
+    pthread_mutex_unlock(&ab->lock);
+}

@@ -1,0 +1,126 @@
+/*
+ * The layout of a request, private to the core.
+ *
+ * One struct per HTTP request, carved from the request's own arena, so
+ * freeing the arena frees the request. The server fills the inbound part
+ * (method, path, headers, query, body); the pipeline fills the route and
+ * the response, which the server then sends. Strings in `headers` and
+ * `query` are borrowed from the HTTP layer, which keeps them until the
+ * request completes.
+ */
+#ifndef SOOM_REQUEST_IMPL_H
+#define SOOM_REQUEST_IMPL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "soom/arena.h"
+#include "soom/buf.h"
+#include "soom/request.h"
+#include "soom/router.h"
+
+struct soom_app;
+struct soom_config;
+struct soom_route;
+struct soom_pg_conn;
+
+struct soom_kv {
+    const char *key;
+    size_t key_len;
+    const char *value;
+    size_t value_len;
+};
+
+struct soom_header_out {
+    struct soom_header_out *next;
+    const char *name;
+    const char *value;
+};
+
+#define SOOM_REQUEST_ID_MAX 128
+
+struct soom_request {
+    struct soom_arena *arena;
+    const struct soom_app *app;
+    const struct soom_config *config; /* the app's settings */
+    void *conn;                       /* the server's record of the connection */
+    uint64_t start_ns;
+
+    /* inbound */
+    unsigned method;
+    const char *method_name;
+    const char *path;
+    size_t path_len;
+    struct soom_kv *headers;
+    size_t nheaders;
+    /* the headers the pipeline itself reads, found in one pass over
+     * `headers` by soom_request_index_headers() (NULL when absent) */
+    const struct soom_kv *h_content_length;
+    const struct soom_kv *h_content_type;
+    const struct soom_kv *h_transfer_encoding;
+    const struct soom_kv *h_request_id;
+    struct soom_kv *query;
+    size_t nquery;
+    char request_id[SOOM_REQUEST_ID_MAX + 1];
+    size_t request_id_len;
+
+    /* routing */
+    int route_status; /* SOOM_OK, SOOM_ENOTFOUND or SOOM_EMETHOD */
+    const struct soom_route *route;
+    struct soom_route_match match;
+
+    /* body */
+    char *body;
+    size_t body_len;
+    size_t body_cap;
+    size_t body_expected; /* Content-Length, or 0 */
+    bool body_discarding; /* over max_body: drop what still arrives */
+    size_t body_discarded;
+    struct soom_json *json;
+    struct soom_json *query_json; /* the query coerced by the route's query schema */
+
+    /* the database connection this request holds, if any (released by a
+     * deferred callback on the arena) */
+    struct soom_pg_conn *pg;
+
+    bool lua; /* Lua was entered for this request (the access log says so) */
+
+    /* response */
+    bool responded;
+    int status;
+    struct soom_header_out *out_headers;
+    const char *content_type;
+    char *out_body; /* in the arena when out_in_arena, else malloc'ed and handed
+                     * to the HTTP layer, which frees it */
+    size_t out_len;
+    bool out_in_arena;
+};
+
+/* A request for an HTTP request whose headers just arrived, served by
+ * `app` (opaque here) under `config` (borrowed; both outlive every
+ * request). The arena is owned by the request (soom_request_free). */
+struct soom_request *soom_request_new(const struct soom_app *app, const struct soom_config *config);
+
+/* Frees the request, its arena and its response body if still held. */
+void soom_request_free(struct soom_request *r);
+
+/* Finds the headers the pipeline reads. Call once the headers are set. */
+void soom_request_index_headers(struct soom_request *r);
+
+/* Sets the request id from X-Request-Id when well-formed, else generates
+ * one. Call after soom_request_index_headers(). */
+void soom_request_assign_id(struct soom_request *r);
+
+/* The request the calling thread is running Lua for, NULL outside of a
+ * dispatch. Lets C functions called from Lua (database access) find the
+ * request without it being passed through every Lua call. */
+struct soom_request *soom_request_current(void);
+void soom_request_set_current(struct soom_request *r);
+
+/* The request's database connection, taken from the process's pool on
+ * first use and released with the request (request_pg.c). Returns SOOM_OK,
+ * SOOM_EUNAVAIL (pool exhausted or database down) or SOOM_ECONFIG (no
+ * database configured). */
+int soom_request_pg(struct soom_request *r, struct soom_pg_conn **out);
+
+#endif

@@ -1,0 +1,46 @@
+/*
+ * LuaJIT states: one per worker thread, loaded with the app at start-up and
+ * never shared between threads, and the C -> Lua entry for requests.
+ *
+ * A process keeps a pool of loaded states. In the `threads` and `prefork`
+ * models each pool thread takes one on its first request and keeps it for
+ * good; in `thread-per-connection` a connection's thread takes one and gives
+ * it back when the connection closes, so states are reused rather than
+ * loaded per connection. Each request runs on a coroutine of its state;
+ * finished coroutines are kept for the next request.
+ *
+ * (The file is lua_worker.c rather than lua.c so that its header does not
+ * shadow Lua's own lua.h.)
+ */
+#ifndef SOOM_LUA_WORKER_H
+#define SOOM_LUA_WORKER_H
+
+#include <stddef.h>
+
+struct lua_State;
+struct soom_app;
+struct soom_request;
+struct soom_config;
+struct soom_lua_pool;
+
+/* A new Lua state with the standard libraries, package.path covering soom's
+ * Lua layer under `home` and the app folder `app_dir` (may be NULL), and
+ * the native module soom.core.c preloaded. */
+struct lua_State *soom_lua_open(const char *home, const char *app_dir);
+
+/* A pool for `app` with `initial` loaded states. On error returns NULL and
+ * puts the message (a Lua error while loading the app) in `err`. */
+struct soom_lua_pool *soom_lua_pool_new(struct soom_app *app, size_t initial, char *err,
+                                        size_t errlen);
+void soom_lua_pool_free(struct soom_lua_pool *pool);
+
+/* Runs the request's resource in the calling thread's state, taken from
+ * `pool` on the thread's first request, and fills the response. Never
+ * fails: a Lua error becomes a 500 with the traceback in the log. */
+void soom_lua_dispatch(struct soom_lua_pool *pool, struct soom_request *r);
+
+/* Gives the calling thread's state back to the pool (thread-per-connection,
+ * when a connection's thread ends). */
+void soom_lua_thread_release(struct soom_lua_pool *pool);
+
+#endif

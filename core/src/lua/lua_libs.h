@@ -1,0 +1,16 @@
+/*
+ * The C libraries every Lua state of the core preloads (soom_lua_open),
+ * one per file of this folder. Each returns its module table.
+ */
+#ifndef SOOM_LUA_LIBS_H
+#define SOOM_LUA_LIBS_H
+
+struct lua_State;
+
+int luaopen_soom_core_c(struct lua_State *L);        /* lua_api.c */
+int luaopen_soom_core_pg(struct lua_State *L);       /* lua_pg.c */
+int luaopen_soom_core_plan(struct lua_State *L);     /* lua_plan.c */
+int luaopen_soom_core_testing(struct lua_State *L);  /* lua_testing.c */
+int luaopen_soom_core_validate(struct lua_State *L); /* lua_validate.c */
+
+#endif

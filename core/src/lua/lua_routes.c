@@ -1,0 +1,76 @@
+/*
+ * The route list the Lua layer declares (soom.core.worker.routes: pattern,
+ * name, methods, schemas, plan spec per route) into the app's route table
+ * (see lua_routes.h).
+ */
+#include "lua_routes.h"
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "app.h"
+#include "lua_plan.h"
+#include "plan.h"
+#include "soom/arena.h"
+#include "soom/error.h"
+#include "soom/router.h"
+
+static unsigned methods_of(lua_State *L, int idx)
+{
+    unsigned mask = 0;
+    size_t n = lua_objlen(L, idx);
+    for (size_t i = 1; i <= n; i++) {
+        lua_rawgeti(L, idx, (int)i);
+        size_t len;
+        const char *m = lua_tolstring(L, -1, &len);
+        unsigned bit = m ? soom_method_parse(m, len) : 0;
+        if (bit == 0)
+            luaL_error(L, "unknown HTTP method \"%s\"", m ? m : "?");
+        mask |= bit;
+        lua_pop(L, 1);
+    }
+    return mask;
+}
+
+void soom_lua_routes_add(lua_State *L, int idx, struct soom_app *app)
+{
+    luaL_checktype(L, idx, LUA_TTABLE);
+    size_t n = lua_objlen(L, idx);
+    for (size_t i = 1; i <= n; i++) {
+        lua_rawgeti(L, idx, (int)i);
+        int t = lua_gettop(L);
+        lua_getfield(L, t, "pattern");
+        lua_getfield(L, t, "name");
+        lua_getfield(L, t, "methods");
+        lua_getfield(L, t, "raw_body");
+        lua_getfield(L, t, "body_schema");
+        lua_getfield(L, t, "patch_schema");
+        lua_getfield(L, t, "query_schema");
+        lua_getfield(L, t, "plan");
+        struct plan_spec plan;
+        struct soom_arena *scratch = soom_arena_new(0);
+        if (lua_istable(L, t + 8)) {
+            soom_lua_plan_spec(L, t + 8, &plan, scratch);
+            plan.secret_key = app->config->secret_key;
+        }
+        struct soom_route_spec spec = {
+            .pattern = luaL_checkstring(L, t + 1),
+            .name = luaL_optstring(L, t + 2, "?"),
+            .methods = methods_of(L, t + 3),
+            .raw_body = lua_toboolean(L, t + 4),
+            .body_schema = lua_tostring(L, t + 5),
+            .patch_schema = lua_tostring(L, t + 6),
+            .query_schema = lua_tostring(L, t + 7),
+            .plan = lua_istable(L, t + 8) ? &plan : NULL,
+        };
+        char err[1024];
+        int rc = soom_app_add_route(app, &spec, err, sizeof err);
+        soom_arena_free(scratch);
+        if (rc != SOOM_OK) {
+            soom_app_free(app);
+            lua_pushstring(L, err);
+            lua_error(L);
+        }
+        lua_settop(L, t - 1);
+    }
+}

@@ -1,0 +1,363 @@
+/*
+ * Worker Lua states and request dispatch (see lua_worker.h).
+ *
+ * The dispatcher is soom.core.worker's function, kept as a registry
+ * reference. It never raises: it runs the resource under xpcall and returns
+ * (status, body, headers, content_type, log_error), which this file turns
+ * into the response. Only a failure of the dispatcher itself (out of memory,
+ * a yield across the C boundary) is caught here.
+ */
+#include "lua_worker.h"
+
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "alloc.h"
+#include "app.h"
+#include "lua_json.h"
+#include "lua_libs.h"
+#include "lua_plan.h"
+#include "lua_settings.h"
+#include "request_impl.h"
+#include "soom/error.h"
+#include "soom/log.h"
+#include "soom/response.h"
+
+struct soom_lua {
+    lua_State *L;
+    int dispatch_ref;
+    int *idle_cos; /* registry refs of finished coroutines */
+    size_t nidle, capidle;
+    struct soom_lua *next; /* in the pool's idle list */
+};
+
+struct soom_lua_pool {
+    struct soom_app *app;
+    pthread_mutex_t lock;
+    struct soom_lua *idle;
+    struct soom_lua **all;
+    size_t nall;
+};
+
+static _Thread_local struct soom_lua *thread_lua;
+
+lua_State *soom_lua_open(const char *home, const char *app_dir)
+{
+    lua_State *L = luaL_newstate();
+    if (L == NULL)
+        soom_oom(0);
+    luaL_openlibs(L);
+    lua_getglobal(L, "package");
+    if (app_dir != NULL)
+        lua_pushfstring(L, "%s/lua/?.lua;%s/lua/?/init.lua;%s/?.lua;%s/?/init.lua", home, home,
+                        app_dir, app_dir);
+    else
+        lua_pushfstring(L, "%s/lua/?.lua;%s/lua/?/init.lua", home, home);
+    lua_setfield(L, -2, "path");
+    lua_getfield(L, -1, "preload");
+    lua_pushcfunction(L, luaopen_soom_core_c);
+    lua_setfield(L, -2, "soom.core.c");
+    lua_pushcfunction(L, luaopen_soom_core_testing);
+    lua_setfield(L, -2, "soom.core.testing");
+    lua_pushcfunction(L, luaopen_soom_core_pg);
+    lua_setfield(L, -2, "soom.core.pg");
+    lua_pushcfunction(L, luaopen_soom_core_plan);
+    lua_setfield(L, -2, "soom.core.plan");
+    lua_pushcfunction(L, luaopen_soom_core_validate);
+    lua_setfield(L, -2, "soom.core.validate");
+    lua_pop(L, 2);
+    soom_lua_json_setup(L);
+    return L;
+}
+
+/* ---- loading ------------------------------------------------------------ */
+
+static int traceback(lua_State *L)
+{
+    const char *msg = lua_tostring(L, 1);
+    luaL_traceback(L, L, msg ? msg : "(error object is not a string)", 1);
+    return 1;
+}
+
+static struct soom_lua *lua_load_worker(struct soom_app *app, char *err, size_t errlen)
+{
+    lua_State *L = soom_lua_open(app->home, app->dir);
+    lua_pushcfunction(L, traceback);
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "soom.core.worker");
+    if (lua_pcall(L, 1, 1, 1) != 0)
+        goto fail;
+    lua_getfield(L, -1, "init");
+    lua_pushstring(L, app->dir);
+    soom_lua_settings_push(L, app->config);
+    if (lua_pcall(L, 2, 2, 1) != 0)
+        goto fail;
+    if (!lua_isfunction(L, -2) || (size_t)lua_tonumber(L, -1) != app->nroutes) {
+        snprintf(err, errlen, "the app declared %zu routes in a worker, %zu at start-up",
+                 (size_t)lua_tonumber(L, -1), app->nroutes);
+        lua_close(L);
+        return NULL;
+    }
+    lua_pop(L, 1);
+    struct soom_lua *w = xcalloc(1, sizeof *w);
+    w->L = L;
+    w->dispatch_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_settop(L, 0);
+    return w;
+fail:
+    snprintf(err, errlen, "%s", lua_tostring(L, -1));
+    lua_close(L);
+    return NULL;
+}
+
+static void lua_free_worker(struct soom_lua *w)
+{
+    lua_close(w->L);
+    free(w->idle_cos);
+    free(w);
+}
+
+struct soom_lua_pool *soom_lua_pool_new(struct soom_app *app, size_t initial, char *err,
+                                        size_t errlen)
+{
+    struct soom_lua_pool *pool = xcalloc(1, sizeof *pool);
+    pool->app = app;
+    pthread_mutex_init(&pool->lock, NULL);
+    for (size_t i = 0; i < initial; i++) {
+        struct soom_lua *w = lua_load_worker(app, err, errlen);
+        if (w == NULL) {
+            soom_lua_pool_free(pool);
+            return NULL;
+        }
+        pool->all = xrealloc(pool->all, (pool->nall + 1) * sizeof(pool->all[0]));
+        pool->all[pool->nall++] = w;
+        w->next = pool->idle;
+        pool->idle = w;
+    }
+    return pool;
+}
+
+void soom_lua_pool_free(struct soom_lua_pool *pool)
+{
+    if (pool == NULL)
+        return;
+    for (size_t i = 0; i < pool->nall; i++)
+        lua_free_worker(pool->all[i]);
+    free(pool->all);
+    pthread_mutex_destroy(&pool->lock);
+    free(pool);
+}
+
+static struct soom_lua *worker_for_thread(struct soom_lua_pool *pool)
+{
+    if (thread_lua != NULL)
+        return thread_lua;
+    pthread_mutex_lock(&pool->lock);
+    struct soom_lua *w = pool->idle;
+    if (w != NULL)
+        pool->idle = w->next;
+    pthread_mutex_unlock(&pool->lock);
+    if (w == NULL) {
+        char err[512];
+        w = lua_load_worker(pool->app, err, sizeof err);
+        if (w == NULL) {
+            struct soom_log_line l;
+            soom_log_begin(&l, SOOM_LOG_ERROR, "cannot load the app in a new Lua state");
+            soom_log_str(&l, "error", err);
+            soom_log_end(&l);
+            return NULL;
+        }
+        pthread_mutex_lock(&pool->lock);
+        pool->all = xrealloc(pool->all, (pool->nall + 1) * sizeof(pool->all[0]));
+        pool->all[pool->nall++] = w;
+        pthread_mutex_unlock(&pool->lock);
+    }
+    thread_lua = w;
+    return w;
+}
+
+void soom_lua_thread_release(struct soom_lua_pool *pool)
+{
+    struct soom_lua *w = thread_lua;
+    if (w == NULL || pool == NULL)
+        return;
+    thread_lua = NULL;
+    pthread_mutex_lock(&pool->lock);
+    w->next = pool->idle;
+    pool->idle = w;
+    pthread_mutex_unlock(&pool->lock);
+}
+
+/* ---- dispatch ----------------------------------------------------------- */
+
+static lua_State *take_coroutine(struct soom_lua *w, int *ref)
+{
+    lua_State *L = w->L;
+    if (w->nidle > 0) {
+        *ref = w->idle_cos[--w->nidle];
+        lua_rawgeti(L, LUA_REGISTRYINDEX, *ref);
+        lua_State *co = lua_tothread(L, -1);
+        lua_pop(L, 1);
+        return co;
+    }
+    lua_State *co = lua_newthread(L);
+    *ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    return co;
+}
+
+static void keep_coroutine(struct soom_lua *w, int ref)
+{
+    if (w->nidle == w->capidle) {
+        w->capidle = w->capidle ? w->capidle * 2 : 4;
+        w->idle_cos = xrealloc(w->idle_cos, w->capidle * sizeof(int));
+    }
+    w->idle_cos[w->nidle++] = ref;
+}
+
+static void log_lua_error(struct soom_request *r, const char *what, const char *trace)
+{
+    struct soom_log_line l;
+    soom_log_begin(&l, SOOM_LOG_ERROR, what);
+    soom_log_strn(&l, "request_id", r->request_id, r->request_id_len);
+    soom_log_strn(&l, "path", r->path, r->path_len);
+    if (r->route != NULL)
+        soom_log_str(&l, "route", r->route->pattern);
+    soom_log_str(&l, "traceback", trace);
+    soom_log_end(&l);
+}
+
+static void internal_error(struct soom_request *r)
+{
+    r->out_headers = NULL;
+    soom_response_problem(r, 500, "the server hit an error; the request id is in the log", NULL);
+}
+
+static bool header_is(const char *name, const char *want)
+{
+    return strcasecmp(name, want) == 0;
+}
+
+/* Copies the headers table at `idx`. Returns false on a bad header. */
+static bool take_headers(lua_State *co, int idx, struct soom_request *r)
+{
+    lua_pushnil(co);
+    while (lua_next(co, idx) != 0) {
+        if (lua_type(co, -2) != LUA_TSTRING ||
+            (lua_type(co, -1) != LUA_TSTRING && lua_type(co, -1) != LUA_TNUMBER)) {
+            lua_pop(co, 2);
+            return false;
+        }
+        const char *name = lua_tostring(co, -2);
+        const char *value = lua_tostring(co, -1);
+        if (strpbrk(name, "\r\n:") != NULL || strpbrk(value, "\r\n") != NULL) {
+            lua_pop(co, 2);
+            return false;
+        }
+        if (header_is(name, "Content-Type"))
+            r->content_type = soom_arena_strndup(r->arena, value, strlen(value));
+        else
+            soom_response_header(r, name, value);
+        lua_pop(co, 1);
+    }
+    return true;
+}
+
+/* Turns the dispatcher's results (status, body, headers, content_type,
+ * log_error) at 1..5 on `co` into the response. */
+static void take_results(lua_State *co, struct soom_request *r)
+{
+    if (lua_isstring(co, 5)) {
+        log_lua_error(r, "error in Lua code", lua_tostring(co, 5));
+    }
+    if (soom_lua_plan_responded(co, 2) && r->responded)
+        return; /* a generic resource's step in C answered already */
+    int status = (int)lua_tonumber(co, 1);
+    if (status < 100 || status > 599) {
+        log_lua_error(r, "a resource returned an invalid status", "status must be 100..599");
+        internal_error(r);
+        return;
+    }
+    struct soom_buf *body = NULL; /* a table, encoded in the scratch buffer */
+    const char *text = NULL;      /* or a string, sent as it is */
+    size_t text_len = 0;
+    const char *ctype = NULL;
+    char err[256];
+    switch (lua_type(co, 2)) {
+    case LUA_TTABLE:
+        body = soom_response_buffer();
+        if (soom_lua_to_json(co, 2, body, err, sizeof err) != SOOM_OK) {
+            log_lua_error(r, "a resource returned a body that is not JSON", err);
+            internal_error(r);
+            return;
+        }
+        ctype = "application/json";
+        break;
+    case LUA_TSTRING:
+        text = lua_tolstring(co, 2, &text_len);
+        ctype = "text/plain; charset=utf-8";
+        break;
+    default: break;
+    }
+    if (lua_isstring(co, 4))
+        ctype = soom_arena_strndup(r->arena, lua_tostring(co, 4), lua_objlen(co, 4));
+    r->content_type = NULL;
+    if (lua_istable(co, 3) && !take_headers(co, 3, r)) {
+        log_lua_error(r, "a resource returned an invalid header",
+                      "header names and values must be strings without CR or LF");
+        internal_error(r);
+        return;
+    }
+    if (r->content_type == NULL)
+        r->content_type = ctype;
+    r->status = status;
+    if (status == 204 || status == 304) {
+        r->responded = true; /* no body, whatever the resource returned */
+    } else if (body != NULL) {
+        soom_response_take(r, body, r->content_type);
+    } else if (text != NULL) {
+        soom_response_copy(r, text, text_len, r->content_type);
+    } else {
+        r->responded = true;
+    }
+}
+
+void soom_lua_dispatch(struct soom_lua_pool *pool, struct soom_request *r)
+{
+    struct soom_lua *w = worker_for_thread(pool);
+    if (w == NULL) {
+        internal_error(r);
+        return;
+    }
+    int ref;
+    lua_State *co = take_coroutine(w, &ref);
+    lua_rawgeti(co, LUA_REGISTRYINDEX, w->dispatch_ref);
+    lua_pushinteger(co, r->route->id + 1);
+    lua_pushlightuserdata(co, r);
+    lua_pushinteger(co, (lua_Integer)r->method);
+    r->lua = true;
+    soom_request_set_current(r);
+    int rc = lua_resume(co, 3);
+    soom_request_set_current(NULL);
+    if (rc == 0) {
+        lua_settop(co, 5);
+        take_results(co, r);
+        lua_settop(co, 0);
+        keep_coroutine(w, ref);
+        return;
+    }
+    /* The dispatcher itself failed, or the resource yielded: the coroutine
+     * is unusable; log, answer 500 and let it be collected. */
+    const char *msg = rc == LUA_YIELD ? "a resource yielded outside of a coroutine it owns"
+                                      : lua_tostring(co, -1);
+    luaL_traceback(w->L, co, msg ? msg : "(no message)", 0);
+    log_lua_error(r, "error in Lua code", lua_tostring(w->L, -1));
+    lua_pop(w->L, 1);
+    luaL_unref(w->L, LUA_REGISTRYINDEX, ref);
+    internal_error(r);
+}

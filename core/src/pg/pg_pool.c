@@ -1,0 +1,635 @@
+/*
+ * The connection pool, the process-wide pool and direct connections (see
+ * soom/pg.h).
+ *
+ * One mutex guards the pool's counters, its idle list (a stack: the most
+ * recently used connection goes out first, so the cold ones age and get
+ * verified) and a FIFO queue of waiters. Each waiter sleeps on its own
+ * condition variable and a releasing thread hands its connection straight
+ * to the first one, so a connection cannot be stolen by a newcomer and
+ * waiters are served in arrival order. When a broken connection is closed
+ * instead, the first waiter receives its "slot" and opens a new one.
+ *
+ * Connecting, verifying and rolling back happen outside the lock. While
+ * the database is down (the last connection attempt failed) attempts are
+ * spaced by an exponential backoff and every acquire that would need a new
+ * connection fails at once: a request gets a 503, never a hang, and the
+ * first attempt after the backoff (one thread probes) brings the pool back.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "alloc.h"
+#include "clock.h"
+#include "pg_impl.h"
+#include "soom/config.h"
+#include "soom/error.h"
+#include "soom/log.h"
+
+#define MS 1000000ull
+#define BACKOFF_FIRST_NS (100 * MS)
+#define BACKOFF_MAX_NS (2000 * MS)
+
+enum waiter_state { W_WAITING, W_CONN, W_SLOT };
+
+struct waiter {
+    pthread_cond_t cond;
+    struct waiter *next;
+    struct soom_pg_conn *conn; /* handed over (W_CONN) */
+    enum waiter_state state;
+};
+
+struct soom_pg_pool {
+    pthread_mutex_t lock;
+    struct pg_settings set;
+    struct soom_pg_conn *idle;
+    size_t nidle, nbusy, nopening;
+    struct waiter *whead, *wtail;
+    size_t nwaiting;
+    bool down, probing;
+    uint64_t retry_at, backoff;
+    uint64_t acquired, failed, wait_ns, replaced;
+};
+
+/* ---- settings and the session ------------------------------------------ */
+
+static void settings_copy(struct pg_settings *s, const struct soom_config *cfg, const char *url)
+{
+    struct soom_config *defaults = cfg == NULL ? soom_config_new() : NULL;
+    if (cfg == NULL)
+        cfg = defaults;
+    s->url = xstrdup(url != NULL ? url : cfg->database_url);
+    s->min = cfg->pool_min;
+    s->max = cfg->pool_max;
+    s->acquire_timeout_ms = cfg->pool_acquire_timeout_ms;
+    s->max_waiting = cfg->pool_max_waiting;
+    s->idle_check_ms = cfg->pool_idle_check_ms;
+    s->statement_timeout_ms = cfg->pool_statement_timeout_ms;
+    s->prepared = cfg->pool_prepared;
+    soom_config_free(defaults);
+}
+
+static void copy_error(char *err, size_t errlen, const char *msg)
+{
+    snprintf(err, errlen, "%s", msg != NULL ? msg : "unknown error");
+    size_t n = strlen(err);
+    while (n > 0 && (err[n - 1] == '\n' || err[n - 1] == ' '))
+        err[--n] = '\0';
+}
+
+/* NOTICEs (DROP ... IF EXISTS, cascades) go to the debug log instead of
+ * libpq's default, stderr. */
+static void notice_to_log(void *arg, const char *message)
+{
+    (void)arg;
+    if (!soom_log_enabled(SOOM_LOG_DEBUG))
+        return;
+    struct soom_log_line l;
+    soom_log_begin(&l, SOOM_LOG_DEBUG, "database notice");
+    soom_log_str(&l, "notice", message);
+    soom_log_end(&l);
+}
+
+int pg_conn_connect(struct soom_pg_conn *c, char *err, size_t errlen)
+{
+    /* Our defaults come before the URL, so the URL may override them;
+     * client_encoding comes after it: JSON output needs UTF-8. */
+    static const char *const KEYS[] = {"fallback_application_name",
+                                       "connect_timeout",
+                                       "keepalives",
+                                       "keepalives_idle",
+                                       "dbname",
+                                       "client_encoding",
+                                       NULL};
+    const char *values[] = {"soom", "5", "1", "30", c->set->url, "UTF8", NULL};
+    PGconn *pg = PQconnectdbParams(KEYS, values, 1);
+    if (pg == NULL)
+        soom_oom(0);
+    if (PQstatus(pg) != CONNECTION_OK) {
+        copy_error(err, errlen, PQerrorMessage(pg));
+        PQfinish(pg);
+        return SOOM_EUNAVAIL;
+    }
+    PQsetNoticeProcessor(pg, notice_to_log, NULL);
+    /* Output formats the converters rely on (pg_types.c): ISO dates in
+     * UTC, shortest exact floats, hex bytea, ISO 8601 intervals. */
+    char setup[320];
+    snprintf(setup, sizeof setup,
+             "SET statement_timeout = %ld; SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; "
+             "SET IntervalStyle = 'iso_8601'; SET extra_float_digits = 1; "
+             "SET bytea_output = 'hex'",
+             c->set->statement_timeout_ms);
+    PGresult *res = PQexec(pg, setup);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        copy_error(err, errlen, PQresultErrorMessage(res));
+        PQclear(res);
+        PQfinish(pg);
+        return SOOM_EUNAVAIL;
+    }
+    PQclear(res);
+    c->pg = pg;
+    c->tx_lost = false;
+    return SOOM_OK;
+}
+
+void pg_conn_disconnect(struct soom_pg_conn *c)
+{
+    pg_stmt_cache_clear(c);
+    if (c->pg != NULL)
+        PQfinish(c->pg);
+    c->pg = NULL;
+}
+
+static void conn_free(struct soom_pg_conn *c)
+{
+    pg_conn_clear_error(c);
+    pg_conn_disconnect(c);
+    free(c->stmts);
+    free(c);
+}
+
+/* True when the session can be handed out: no error seen on the socket
+ * (reading what arrived while idle is how a terminated backend shows) and,
+ * with `roundtrip`, an empty query answered. */
+static bool conn_alive(struct soom_pg_conn *c, bool roundtrip)
+{
+    if (c->pg == NULL || PQstatus(c->pg) != CONNECTION_OK)
+        return false;
+    /* A terminated backend leaves a FATAL message then the end of the
+     * stream; one read may stop after the message, the second sees the
+     * end. On a live idle session both return at once with nothing. */
+    for (int i = 0; i < 2; i++) {
+        if (!PQconsumeInput(c->pg) || PQstatus(c->pg) != CONNECTION_OK)
+            return false;
+    }
+    if (!roundtrip)
+        return true;
+    PGresult *res = PQexec(c->pg, "");
+    bool ok = PQresultStatus(res) == PGRES_EMPTY_QUERY;
+    PQclear(res);
+    return ok && PQstatus(c->pg) == CONNECTION_OK;
+}
+
+/* Makes the session clean for its next holder: a transaction left open (or
+ * failed) is rolled back. False when it cannot be, or a result is still
+ * pending: then the connection must be closed. */
+static bool conn_clean(struct soom_pg_conn *c)
+{
+    if (c->pg == NULL || PQstatus(c->pg) != CONNECTION_OK)
+        return false;
+    switch (PQtransactionStatus(c->pg)) {
+    case PQTRANS_IDLE: return true;
+    case PQTRANS_INTRANS:
+    case PQTRANS_INERROR: {
+        PGresult *res = PQexec(c->pg, "ROLLBACK");
+        bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+        PQclear(res);
+        return ok && PQtransactionStatus(c->pg) == PQTRANS_IDLE;
+    }
+    default: return false;
+    }
+}
+
+/* ---- connecting with backoff ------------------------------------------- */
+
+/* Opens c->pg unless the database is known to be down and its backoff has
+ * not run out (or another thread is probing it). Lock not held. */
+static int pool_connect(struct soom_pg_pool *pool, struct soom_pg_conn *c)
+{
+    pthread_mutex_lock(&pool->lock);
+    bool was_down = pool->down;
+    if (was_down && (pool->probing || soom_clock_ns() < pool->retry_at)) {
+        pthread_mutex_unlock(&pool->lock);
+        return SOOM_EUNAVAIL;
+    }
+    pool->probing = was_down;
+    pthread_mutex_unlock(&pool->lock);
+
+    char err[256];
+    int rc = pg_conn_connect(c, err, sizeof err);
+
+    pthread_mutex_lock(&pool->lock);
+    if (was_down)
+        pool->probing = false;
+    bool went_down = rc != SOOM_OK && !pool->down;
+    bool came_back = rc == SOOM_OK && pool->down;
+    if (rc == SOOM_OK) {
+        pool->down = false;
+        pool->backoff = 0;
+    } else {
+        pool->down = true;
+        pool->backoff = pool->backoff == 0 ? BACKOFF_FIRST_NS : pool->backoff * 2;
+        if (pool->backoff > BACKOFF_MAX_NS)
+            pool->backoff = BACKOFF_MAX_NS;
+        pool->retry_at = soom_clock_ns() + pool->backoff;
+    }
+    pthread_mutex_unlock(&pool->lock);
+
+    if (went_down) {
+        struct soom_log_line l;
+        soom_log_begin(&l, SOOM_LOG_ERROR, "cannot connect to the database");
+        soom_log_str(&l, "error", err);
+        soom_log_end(&l);
+    } else if (came_back) {
+        soom_log_msg(SOOM_LOG_INFO, "database connection restored");
+    }
+    return rc;
+}
+
+int pg_conn_reconnect(struct soom_pg_conn *c)
+{
+    pg_conn_disconnect(c);
+    if (c->pool == NULL) {
+        char err[256];
+        return pg_conn_connect(c, err, sizeof err);
+    }
+    int rc = pool_connect(c->pool, c);
+    if (rc == SOOM_OK) {
+        pthread_mutex_lock(&c->pool->lock);
+        c->pool->replaced++;
+        pthread_mutex_unlock(&c->pool->lock);
+    }
+    return rc;
+}
+
+/* ---- waiters ------------------------------------------------------------- */
+
+static struct waiter *pop_waiter(struct soom_pg_pool *pool)
+{
+    struct waiter *w = pool->whead;
+    if (w != NULL) {
+        pool->whead = w->next;
+        if (pool->whead == NULL)
+            pool->wtail = NULL;
+        pool->nwaiting--;
+    }
+    return w;
+}
+
+static void remove_waiter(struct soom_pg_pool *pool, struct waiter *w)
+{
+    struct waiter **p = &pool->whead, *prev = NULL;
+    while (*p != NULL && *p != w) {
+        prev = *p;
+        p = &(*p)->next;
+    }
+    if (*p == NULL)
+        return;
+    *p = w->next;
+    if (pool->wtail == w)
+        pool->wtail = prev;
+    pool->nwaiting--;
+}
+
+/* A place was freed (a connection closed): the first waiter may open a new
+ * connection in it. Lock held. */
+static void give_slot(struct soom_pg_pool *pool)
+{
+    struct waiter *w = pop_waiter(pool);
+    if (w == NULL)
+        return;
+    pool->nopening++;
+    w->state = W_SLOT;
+    pthread_cond_signal(&w->cond);
+}
+
+/* Queues the calling thread until it is handed a connection or a slot, or
+ * the deadline passes (then it leaves the queue, state W_WAITING). */
+static void wait_turn(struct soom_pg_pool *pool, struct waiter *w, uint64_t deadline)
+{
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&w->cond, &attr);
+    pthread_condattr_destroy(&attr);
+    w->state = W_WAITING;
+    w->next = NULL;
+    if (pool->wtail != NULL)
+        pool->wtail->next = w;
+    else
+        pool->whead = w;
+    pool->wtail = w;
+    pool->nwaiting++;
+    struct timespec ts = {(time_t)(deadline / 1000000000u), (long)(deadline % 1000000000u)};
+    while (w->state == W_WAITING) {
+        int rc = pthread_cond_timedwait(&w->cond, &pool->lock, &ts);
+        if (rc == ETIMEDOUT && w->state == W_WAITING) {
+            remove_waiter(pool, w);
+            break;
+        }
+    }
+    pthread_cond_destroy(&w->cond);
+}
+
+/* ---- acquire and release ------------------------------------------------- */
+
+/* Opens a connection in a slot already counted in nopening. */
+static int open_conn(struct soom_pg_pool *pool, struct soom_pg_conn **out)
+{
+    struct soom_pg_conn *c = xcalloc(1, sizeof *c);
+    c->pool = pool;
+    c->set = &pool->set;
+    int rc = pool_connect(pool, c);
+    pthread_mutex_lock(&pool->lock);
+    pool->nopening--;
+    if (rc == SOOM_OK) {
+        pool->nbusy++;
+        pthread_mutex_unlock(&pool->lock);
+        *out = c;
+        return SOOM_OK;
+    }
+    /* Let the next waiter try too: it fails fast while the database is
+     * down, instead of waiting out its timeout. */
+    give_slot(pool);
+    pthread_mutex_unlock(&pool->lock);
+    conn_free(c);
+    return rc;
+}
+
+/* Hands out an idle connection (counted busy), verified or replaced. */
+static int take_idle(struct soom_pg_pool *pool, struct soom_pg_conn *c, bool check)
+{
+    if (conn_alive(c, check))
+        return SOOM_OK;
+    pg_conn_disconnect(c);
+    int rc = pool_connect(pool, c);
+    pthread_mutex_lock(&pool->lock);
+    pool->replaced++;
+    if (rc != SOOM_OK) {
+        pool->nbusy--;
+        give_slot(pool);
+    }
+    pthread_mutex_unlock(&pool->lock);
+    if (rc != SOOM_OK)
+        conn_free(c);
+    return rc;
+}
+
+static int finish_acquire(struct soom_pg_pool *pool, int rc, struct soom_pg_conn *c,
+                          struct soom_pg_conn **out)
+{
+    pthread_mutex_lock(&pool->lock);
+    if (rc == SOOM_OK)
+        pool->acquired++;
+    else
+        pool->failed++;
+    pthread_mutex_unlock(&pool->lock);
+    *out = rc == SOOM_OK ? c : NULL;
+    return rc;
+}
+
+int soom_pg_pool_acquire(struct soom_pg_pool *pool, struct soom_pg_conn **out)
+{
+    struct soom_pg_conn *c = NULL;
+    uint64_t start = soom_clock_ns();
+    pthread_mutex_lock(&pool->lock);
+    if (pool->idle != NULL) {
+        c = pool->idle;
+        pool->idle = c->next;
+        pool->nidle--;
+        pool->nbusy++;
+        bool check =
+            pool->down || start - c->idle_since_ns >= (uint64_t)pool->set.idle_check_ms * MS;
+        pthread_mutex_unlock(&pool->lock);
+        int rc = take_idle(pool, c, check);
+        return finish_acquire(pool, rc, c, out);
+    }
+    if (pool->nbusy + pool->nopening < (size_t)pool->set.max) {
+        pool->nopening++;
+        pthread_mutex_unlock(&pool->lock);
+        int rc = open_conn(pool, &c);
+        return finish_acquire(pool, rc, c, out);
+    }
+    if (pool->nwaiting >= (size_t)pool->set.max_waiting || pool->set.acquire_timeout_ms == 0) {
+        pool->failed++;
+        pthread_mutex_unlock(&pool->lock);
+        *out = NULL;
+        return SOOM_EUNAVAIL;
+    }
+    struct waiter w;
+    wait_turn(pool, &w, start + (uint64_t)pool->set.acquire_timeout_ms * MS);
+    pool->wait_ns += soom_clock_ns() - start;
+    enum waiter_state state = w.state;
+    pthread_mutex_unlock(&pool->lock);
+    if (state == W_CONN)
+        return finish_acquire(pool, SOOM_OK, w.conn, out);
+    if (state == W_SLOT) {
+        int rc = open_conn(pool, &c);
+        return finish_acquire(pool, rc, c, out);
+    }
+    return finish_acquire(pool, SOOM_EUNAVAIL, NULL, out);
+}
+
+void soom_pg_pool_release(struct soom_pg_conn *c)
+{
+    if (c == NULL)
+        return;
+    struct soom_pg_pool *pool = c->pool;
+    if (pool == NULL) {
+        soom_pg_conn_close(c); /* a direct connection */
+        return;
+    }
+    pg_conn_clear_error(c);
+    c->tx_lost = false;
+    bool keep = conn_clean(c);
+    if (!keep)
+        pg_conn_disconnect(c);
+    pthread_mutex_lock(&pool->lock);
+    pool->nbusy--;
+    if (keep) {
+        struct waiter *w = pop_waiter(pool);
+        if (w != NULL) {
+            pool->nbusy++;
+            w->conn = c;
+            w->state = W_CONN;
+            pthread_cond_signal(&w->cond);
+        } else {
+            c->idle_since_ns = soom_clock_ns();
+            c->next = pool->idle;
+            pool->idle = c;
+            pool->nidle++;
+        }
+        pthread_mutex_unlock(&pool->lock);
+        return;
+    }
+    pool->replaced++;
+    give_slot(pool);
+    pthread_mutex_unlock(&pool->lock);
+    conn_free(c);
+}
+
+/* ---- the pool ------------------------------------------------------------ */
+
+int soom_pg_pool_new(const struct soom_config *cfg, struct soom_pg_pool **out)
+{
+    *out = NULL;
+    if (cfg->database_url == NULL || cfg->database_url[0] == '\0')
+        return SOOM_ECONFIG;
+    struct soom_pg_pool *pool = xcalloc(1, sizeof *pool);
+    pthread_mutex_init(&pool->lock, NULL);
+    settings_copy(&pool->set, cfg, NULL);
+    /* Warm up pool.min connections; a database that is down now is the
+     * backoff's business, not a start-up failure. */
+    for (long i = 0; i < pool->set.min; i++) {
+        struct soom_pg_conn *c;
+        pool->nopening++;
+        if (open_conn(pool, &c) != SOOM_OK)
+            break;
+        soom_pg_pool_release(c);
+    }
+    *out = pool;
+    return SOOM_OK;
+}
+
+void soom_pg_pool_free(struct soom_pg_pool *pool)
+{
+    if (pool == NULL)
+        return;
+    if (pool->nbusy > 0) {
+        struct soom_log_line l;
+        soom_log_begin(&l, SOOM_LOG_WARN, "database pool freed with connections in use");
+        soom_log_int(&l, "in_use", (long long)pool->nbusy);
+        soom_log_end(&l);
+    }
+    while (pool->idle != NULL) {
+        struct soom_pg_conn *c = pool->idle;
+        pool->idle = c->next;
+        conn_free(c);
+    }
+    free(pool->set.url);
+    pthread_mutex_destroy(&pool->lock);
+    free(pool);
+}
+
+int soom_pg_pool_check(struct soom_pg_pool *pool)
+{
+    struct soom_pg_conn *c;
+    int rc = soom_pg_pool_acquire(pool, &c);
+    if (rc != SOOM_OK)
+        return rc;
+    rc = conn_alive(c, true) ? SOOM_OK : SOOM_EUNAVAIL;
+    soom_pg_pool_release(c);
+    return rc;
+}
+
+void soom_pg_pool_stats(struct soom_pg_pool *pool, struct soom_pg_pool_stats *st)
+{
+    pthread_mutex_lock(&pool->lock);
+    st->in_use = pool->nbusy;
+    st->idle = pool->nidle;
+    st->waiting = pool->nwaiting;
+    st->max = (size_t)pool->set.max;
+    st->acquired = pool->acquired;
+    st->failed = pool->failed;
+    st->wait_ns = pool->wait_ns;
+    st->replaced = pool->replaced;
+    st->down = pool->down;
+    pthread_mutex_unlock(&pool->lock);
+}
+
+/* ---- the process-wide pool ----------------------------------------------- */
+
+static _Atomic(struct soom_pg_pool *) global_pool;
+static pthread_mutex_t global_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+/* A child must not use its parent's connections: their sockets are shared
+ * with the parent, and even closing one would end the parent's session.
+ * The child forgets the pool (its memory and descriptors stay unused). */
+static void atfork_child(void)
+{
+    atomic_store(&global_pool, NULL);
+    pthread_mutex_init(&global_lock, NULL);
+}
+
+static void atfork_register(void)
+{
+    pthread_atfork(NULL, NULL, atfork_child);
+}
+
+int soom_pg_pool_setup(const struct soom_config *cfg)
+{
+    pthread_once(&atfork_once, atfork_register);
+    if (cfg->database_url == NULL || cfg->database_url[0] == '\0')
+        return SOOM_OK;
+    pthread_mutex_lock(&global_lock);
+    int rc = SOOM_OK;
+    if (atomic_load(&global_pool) == NULL) {
+        struct soom_pg_pool *pool;
+        rc = soom_pg_pool_new(cfg, &pool);
+        if (rc == SOOM_OK)
+            atomic_store(&global_pool, pool);
+    }
+    pthread_mutex_unlock(&global_lock);
+    return rc;
+}
+
+struct soom_pg_pool *soom_pg_pool_global(const struct soom_config *cfg)
+{
+    struct soom_pg_pool *pool = atomic_load_explicit(&global_pool, memory_order_acquire);
+    if (pool != NULL || cfg == NULL)
+        return pool;
+    soom_pg_pool_setup(cfg);
+    return atomic_load(&global_pool);
+}
+
+void soom_pg_pool_teardown(void)
+{
+    pthread_mutex_lock(&global_lock);
+    struct soom_pg_pool *pool = atomic_exchange(&global_pool, NULL);
+    pthread_mutex_unlock(&global_lock);
+    soom_pg_pool_free(pool);
+}
+
+/* ---- direct connections -------------------------------------------------- */
+
+int soom_pg_conn_open(const char *url, const struct soom_config *cfg, struct soom_pg_conn **out,
+                      char *err, size_t errlen)
+{
+    struct pg_settings *set = xcalloc(1, sizeof *set);
+    settings_copy(set, cfg, url);
+    struct soom_pg_conn *c = xcalloc(1, sizeof *c);
+    c->set = set;
+    int rc = pg_conn_connect(c, err, errlen);
+    if (rc != SOOM_OK) {
+        free(set->url);
+        free(set);
+        free(c);
+        *out = NULL;
+        return rc;
+    }
+    *out = c;
+    return SOOM_OK;
+}
+
+void soom_pg_conn_close(struct soom_pg_conn *c)
+{
+    if (c == NULL)
+        return;
+    if (c->pool != NULL) {
+        soom_pg_pool_release(c);
+        return;
+    }
+    struct pg_settings *set = (struct pg_settings *)c->set;
+    conn_free(c);
+    free(set->url);
+    free(set);
+}
+
+int soom_pg_conn_backend_pid(const struct soom_pg_conn *c)
+{
+    return c->pg != NULL ? PQbackendPID(c->pg) : 0;
+}
+
+bool soom_pg_conn_in_transaction(const struct soom_pg_conn *c)
+{
+    if (c->tx_lost)
+        return true;
+    PGTransactionStatusType s = c->pg != NULL ? PQtransactionStatus(c->pg) : PQTRANS_UNKNOWN;
+    return s == PQTRANS_INTRANS || s == PQTRANS_INERROR;
+}

@@ -1,0 +1,187 @@
+/*
+ * Plans: a generic resource (list, create, retrieve, update, destroy over a
+ * model) compiled at start-up into what a request needs to run in C.
+ *
+ * The Lua layer describes a generic resource as a spec (its model's table
+ * and columns, the serializer's fields, the lookup, filters, ordering and
+ * pagination, and which actions override no Lua step); soom_plan_new()
+ * checks it and precomputes the SQL pieces and the JSON shape. A plan is
+ * immutable after that and shared by every thread. Identifiers only ever
+ * come from the spec (validated, quoted); request values only ever travel
+ * as statement parameters.
+ *
+ * Actions run in two ways. When the resource overrides no Lua step for an
+ * action, soom_plan_respond() runs it from the route to the response
+ * without entering Lua: SQL on the request's pooled connection, rows
+ * written straight to JSON. Otherwise the resource's Lua runs and calls the
+ * same C steps (soom_plan_fetch and friends) with what its hooks supplied:
+ * extra conditions from get_queryset, values from perform_create, rows to
+ * hand to serializer_data.
+ */
+#ifndef SOOM_PLAN_H
+#define SOOM_PLAN_H
+
+#include <stdbool.h>
+
+#include "soom/buf.h"
+#include "soom/page.h"
+
+struct soom_request;
+struct soom_pg_result;
+struct soom_pg_shape;
+
+enum plan_action {
+    PLAN_LIST = 1 << 0,
+    PLAN_CREATE = 1 << 1,
+    PLAN_RETRIEVE = 1 << 2,
+    PLAN_UPDATE = 1 << 3,
+    PLAN_DESTROY = 1 << 4,
+};
+
+/* How input values are checked and sent for a column. */
+enum plan_kind {
+    PLAN_KIND_INT,
+    PLAN_KIND_FLOAT, /* real, double precision, numeric */
+    PLAN_KIND_BOOL,
+    PLAN_KIND_JSON, /* json, jsonb: any JSON value, sent as its text */
+    PLAN_KIND_BYTEA,
+    PLAN_KIND_TEXT, /* text, varchar, uuid, dates and the rest: as text */
+};
+
+/* ---- the spec the Lua layer gives ---------------------------------------- */
+
+struct plan_spec_column {
+    const char *name;
+    const char *type; /* SQL type as declared: "bigint", "text[]", "numeric(10,2)" */
+    bool nullable;
+    bool read_only; /* never written by a request (serial, generated...) */
+};
+
+struct plan_spec_field {
+    const char *name;   /* output name */
+    const char *column; /* model column */
+    bool read_only;
+    bool write_only;
+};
+
+enum plan_page_kind { PLAN_PAGE_NONE, PLAN_PAGE_CURSOR, PLAN_PAGE_OFFSET, PLAN_PAGE_KEYSET };
+enum plan_count { PLAN_COUNT_EXACT, PLAN_COUNT_PLANNED, PLAN_COUNT_NONE };
+
+struct plan_spec {
+    const char *table;
+    const char *primary_key;
+    const struct plan_spec_column *columns;
+    size_t ncolumns;
+    const struct plan_spec_field *fields;
+    size_t nfields;
+    const char *lookup_field;   /* column matched by the route parameter (detail routes) */
+    const char *lookup_param;   /* the route parameter */
+    const char *const *filters; /* output names usable as ?name=, ?name__gt=... */
+    size_t nfilters;
+    const char *const *ordering_fields; /* output names usable in ?ordering= */
+    size_t nordering_fields;
+    const char *const *ordering; /* default ordering terms ("-created_at") */
+    size_t nordering;
+    unsigned actions;
+    unsigned fast; /* actions that run without Lua */
+    enum plan_page_kind page;
+    long page_size, max_page_size; /* cursor; offset: default and max limit */
+    enum plan_count count;
+    const char *secret_key;
+    /* keyset pages: ?<keyset_param>=<last value> over one unique field */
+    const char *keyset_field; /* "id" or "-id" */
+    const char *keyset_param; /* "after" */
+    const char *results_key;  /* the envelope's names: "results", "next" */
+    const char *next_key;
+};
+
+/* ---- the compiled plan ----------------------------------------------------- */
+
+struct plan_column {
+    char *name;
+    char *quoted;
+    enum plan_kind kind;
+    bool array;
+    bool nullable;
+    bool read_only;
+};
+
+struct plan_field {
+    char *name;
+    int column;
+    bool read_only;
+    bool write_only;
+};
+
+struct plan_order {
+    int column;
+    bool desc;
+};
+
+#define PLAN_MAX_ORDER 8
+
+struct soom_plan {
+    char *table;
+    char *table_quoted;
+    struct plan_column *columns;
+    size_t ncolumns;
+    struct plan_field *fields;
+    size_t nfields;
+    int pk;
+    int lookup; /* column, -1 on collection routes */
+    char *lookup_param;
+    int *filters; /* field indexes */
+    size_t nfilters;
+    int *orderable; /* field indexes */
+    size_t norderable;
+    struct plan_order ordering[PLAN_MAX_ORDER]; /* the default, pk last */
+    size_t nordering;
+    unsigned actions;
+    unsigned fast;
+    enum plan_page_kind page;
+    long page_size, max_page_size;
+    enum plan_count count;
+    struct plan_order keyset; /* keyset pages: the field and direction */
+    char *keyset_param;
+    char *results_json; /* the envelope's member names, as JSON strings */
+    char *next_json;
+    char *returning;                  /* output columns, quoted, comma-separated */
+    struct soom_pg_shape *shape;      /* output fields, in order */
+    struct soom_page_key *cursor_key; /* signs cursors */
+    bool random_key;                  /* no secret_key: a key of this process tree */
+};
+
+/* Compiles a spec; on error returns NULL with a message naming the part of
+ * the spec at fault in `err`. Owned by the caller (soom_plan_free). */
+struct soom_plan *soom_plan_new(const struct plan_spec *spec, char *err, size_t errlen);
+void soom_plan_free(struct soom_plan *p);
+
+/* The action a method runs on this plan, 0 when none. */
+unsigned soom_plan_action(const struct soom_plan *p, unsigned method);
+
+/* ---- running -------------------------------------------------------------- */
+
+/* Conditions a get_queryset hook added: SQL fragments written by the app
+ * (never from a request), each with its own $1.. parameters, renumbered when
+ * combined, and field filters the hook set (field index, operator, value). */
+struct plan_condition {
+    const char *sql;
+    size_t nparams;
+    const char *const *params; /* NULL entries are SQL NULL */
+};
+
+struct plan_extra {
+    const struct plan_condition *conditions;
+    size_t nconditions;
+};
+
+/* Runs `action` for the request with the conditions `extra` (NULL: none)
+ * and fills its response. */
+void soom_plan_run(struct soom_request *r, const struct soom_plan *p, unsigned action,
+                   const struct plan_extra *extra);
+
+/* Runs the request's action under plan `p` (its route's) entirely in C (the
+ * fast path) and fills its response. */
+void soom_plan_respond(struct soom_request *r, const struct soom_plan *p);
+
+#endif

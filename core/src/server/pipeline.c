@@ -1,0 +1,260 @@
+/*
+ * The request pipeline (see pipeline.h). Everything here is plain C over
+ * struct soom_request; Lua is entered only in soom_lua_dispatch(), for the
+ * resource itself.
+ */
+#include "pipeline.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "app.h"
+#include "lua_worker.h"
+#include "plan.h"
+#include "soom/error.h"
+#include "soom/json.h"
+#include "soom/response.h"
+#include "soom/validate.h"
+
+static bool parse_length(const char *p, size_t n, size_t *out)
+{
+    if (n == 0 || n > 18)
+        return false;
+    size_t v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            return false;
+        v = v * 10 + (size_t)(p[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
+bool soom_pipeline_expects_body(const struct soom_request *r)
+{
+    const struct soom_kv *te = r->h_transfer_encoding;
+    return r->body_expected > 0 || (te != NULL && te->value_len > 0);
+}
+
+/* application/json, or any application/<x>+json, with optional parameters */
+static bool is_json_media_type(const char *p, size_t n)
+{
+    size_t end = 0;
+    while (end < n && p[end] != ';' && p[end] != ' ' && p[end] != '\t')
+        end++;
+    if (end == 16 && strncasecmp(p, "application/json", 16) == 0)
+        return true;
+    return end > 17 && strncasecmp(p, "application/", 12) == 0 &&
+           strncasecmp(p + end - 5, "+json", 5) == 0;
+}
+
+static void answer_options(struct soom_request *r)
+{
+    char allow[96];
+    soom_methods_format(r->match.allowed | SOOM_OPTIONS, allow, sizeof allow);
+    soom_response_header(r, "Allow", allow);
+    r->status = 204;
+    r->responded = true;
+}
+
+void soom_pipeline_begin(struct soom_request *r)
+{
+    const struct soom_config *cfg = r->config;
+    soom_request_index_headers(r);
+    soom_request_assign_id(r);
+    r->route_status = soom_router_match(r->app->router, r->path, r->path_len, r->method, &r->match);
+    if (r->route_status == SOOM_ENOTFOUND) {
+        soom_response_problem(r, 404, "no route matches this path", NULL);
+        return;
+    }
+    r->route = &r->app->routes[r->match.route_id];
+    if (r->route_status == SOOM_EMETHOD) {
+        if (r->method == SOOM_OPTIONS) {
+            answer_options(r);
+            return;
+        }
+        char allow[96], detail[160];
+        soom_methods_format(r->match.allowed, allow, sizeof allow);
+        soom_response_header(r, "Allow", allow);
+        snprintf(detail, sizeof detail, "%s is not allowed here; allowed: %s",
+                 r->method_name ? r->method_name : "this method", allow);
+        soom_response_problem(r, 405, detail, NULL);
+        return;
+    }
+    const struct soom_kv *cl = r->h_content_length;
+    if (cl != NULL && !parse_length(cl->value, cl->value_len, &r->body_expected)) {
+        soom_response_problem(r, 400, "invalid Content-Length", NULL);
+        return;
+    }
+    if (r->body_expected > (size_t)cfg->max_body) {
+        char detail[96];
+        snprintf(detail, sizeof detail, "the body is larger than %ld bytes", cfg->max_body);
+        soom_response_problem(r, 413, detail, NULL);
+        return;
+    }
+    if (soom_pipeline_expects_body(r) && !r->route->raw_body) {
+        const struct soom_kv *ct = r->h_content_type;
+        if (ct == NULL || !is_json_media_type(ct->value, ct->value_len)) {
+            soom_response_problem(r, 415, "the body must be application/json", NULL);
+            return;
+        }
+    }
+    if (r->body_expected > 0) {
+        r->body_cap = r->body_expected;
+        r->body = soom_arena_alloc(r->arena, r->body_cap + 1);
+    }
+}
+
+bool soom_pipeline_body(struct soom_request *r, const char *p, size_t n)
+{
+    size_t max = (size_t)r->config->max_body;
+    if (r->body_discarding) {
+        r->body_discarded += n;
+        /* Hang up on a client that keeps streaming far past the limit. */
+        return r->body_discarded <= 4 * max + (1u << 20);
+    }
+    if (r->body_len + n > max) {
+        r->body_discarding = true;
+        r->body_discarded = r->body_len + n;
+        return true;
+    }
+    if (r->body_len + n > r->body_cap) {
+        /* chunked, or more than announced: grow by doubling */
+        size_t cap = r->body_cap ? r->body_cap * 2 : 1024;
+        while (cap < r->body_len + n)
+            cap *= 2;
+        if (cap > max)
+            cap = max;
+        char *nb = soom_arena_alloc(r->arena, cap + 1);
+        if (r->body_len)
+            memcpy(nb, r->body, r->body_len);
+        r->body = nb;
+        r->body_cap = cap;
+    }
+    memcpy(r->body + r->body_len, p, n);
+    r->body_len += n;
+    return true;
+}
+
+static bool parse_body(struct soom_request *r)
+{
+    if (r->body_len == 0 || r->route->raw_body)
+        return true;
+    r->body[r->body_len] = '\0';
+    struct soom_json_error err;
+    int rc = soom_json_parse(r->body, r->body_len, (int)r->config->json_max_depth, &r->json, &err);
+    if (rc != SOOM_OK) {
+        char detail[160];
+        if (rc == SOOM_EDEPTH)
+            snprintf(detail, sizeof detail, "the JSON body nests deeper than %ld levels",
+                     r->config->json_max_depth);
+        else
+            snprintf(detail, sizeof detail, "%s: %s at byte %zu", soom_strerror(rc), err.reason,
+                     err.offset);
+        soom_response_problem(r, 400, detail, NULL);
+        return false;
+    }
+    soom_json_defer(r->arena, r->json);
+    return true;
+}
+
+/* Appends the items of the JSON array `errors` (without its brackets) to
+ * the list being built in `all`. */
+static void merge_errors(struct soom_buf *all, const struct soom_buf *errors)
+{
+    if (errors->len <= 2)
+        return;
+    soom_buf_putc(all, all->len > 0 ? ',' : '[');
+    soom_buf_append(all, errors->data + 1, errors->len - 2);
+}
+
+static void query_errors(struct soom_request *r, struct soom_buf *all)
+{
+    struct soom_query_param *params =
+        soom_arena_alloc(r->arena, (r->nquery + 1) * sizeof(struct soom_query_param));
+    for (size_t i = 0; i < r->nquery; i++)
+        params[i] = (struct soom_query_param){r->query[i].key, r->query[i].key_len,
+                                              r->query[i].value, r->query[i].value_len};
+    struct soom_validation_error *errors;
+    size_t n;
+    int rc = soom_validator_coerce_query(r->route->query, params, r->nquery, r->arena,
+                                         &r->query_json, &errors, &n);
+    if (r->query_json != NULL)
+        soom_json_defer(r->arena, r->query_json);
+    if (rc == SOOM_EINVALID) {
+        struct soom_buf b;
+        soom_buf_init(&b);
+        soom_validation_errors_json(errors, n, "query", &b);
+        merge_errors(all, &b);
+        soom_buf_cleanup(&b);
+    }
+}
+
+/* The body schema for this request's method: the whole one for POST and
+ * PUT, the partial one for PATCH, none otherwise. */
+static const struct soom_validator *body_validator(const struct soom_request *r)
+{
+    if (r->method == SOOM_POST || r->method == SOOM_PUT)
+        return r->route->body;
+    if (r->method == SOOM_PATCH)
+        return r->route->patch;
+    return NULL;
+}
+
+/* Runs the route's query and body schemas; answers 422 listing every error
+ * of both, or 400 when a body schema has no body to check. */
+static bool validate(struct soom_request *r)
+{
+    const struct soom_validator *bv = body_validator(r);
+    if (r->route->query == NULL && bv == NULL)
+        return true;
+    struct soom_buf all;
+    soom_buf_init(&all);
+    if (r->route->query != NULL)
+        query_errors(r, &all);
+    if (bv != NULL && r->json == NULL) {
+        soom_buf_cleanup(&all);
+        soom_response_problem(r, 400, "a JSON body is required", NULL);
+        return false;
+    }
+    if (bv != NULL) {
+        struct soom_validation_error *errors;
+        size_t n;
+        if (soom_validator_run(bv, r->json, r->arena, &errors, &n) == SOOM_EINVALID) {
+            struct soom_buf b;
+            soom_buf_init(&b);
+            soom_validation_errors_json(errors, n, "body", &b);
+            merge_errors(&all, &b);
+            soom_buf_cleanup(&b);
+        }
+    }
+    if (all.len == 0)
+        return true;
+    soom_buf_putc(&all, ']');
+    soom_response_problem(r, 422, "the request is invalid; see errors", all.data);
+    soom_buf_cleanup(&all);
+    return false;
+}
+
+void soom_pipeline_finish(struct soom_request *r)
+{
+    if (r->body_discarding) {
+        char detail[96];
+        snprintf(detail, sizeof detail, "the body is larger than %ld bytes", r->config->max_body);
+        soom_response_problem(r, 413, detail, NULL);
+        return;
+    }
+    if (!parse_body(r) || !validate(r))
+        return;
+    const struct soom_plan *plan = r->route->plan;
+    if (plan != NULL && (plan->fast & soom_plan_action(plan, r->method)))
+        soom_plan_respond(r, plan); /* a generic resource that overrides nothing: no Lua */
+    else
+        soom_lua_dispatch(r->app->lua, r);
+    if (!r->responded) {
+        r->responded = true;
+        r->out_len = 0;
+    }
+}

@@ -1,0 +1,671 @@
+/*
+ * The HTTP server on libmicrohttpd (the only file that includes it).
+ *
+ * Models, by settings.server:
+ *   threads                 one process; MHD's internal thread pool over
+ *                           epoll, settings.threads threads
+ *   thread-per-connection   one process; a thread per connection
+ *   prefork                 a master that owns the listening socket and
+ *                           settings.workers processes, each with its own
+ *                           thread pool; the master replaces a worker that
+ *                           dies and forwards SIGTERM
+ *
+ * The listening socket is always opened here and handed to MHD, so every
+ * model binds the same way and prefork workers can share it.
+ *
+ * Connections are tracked in a list so a reaper thread can enforce
+ * settings.idle_timeout on the phases where the client is the one to act:
+ * before a request's headers are complete (also between keep-alive
+ * requests) and while its body arrives. MHD's own timeout restarts on every
+ * byte, so a client trickling one byte at a time would otherwise hold a
+ * connection forever. The reaper shuts the socket down; MHD notices and
+ * closes it. Entries leave the list in MHD's close notification, which MHD
+ * makes before it closes the descriptor, and both run under one lock, so the
+ * reaper never touches a descriptor that was reused.
+ *
+ * Shutdown (SIGTERM, SIGINT): stop accepting (MHD_quiesce_daemon), close
+ * idle connections, answer requests still arriving on open connections with
+ * "Connection: close", wait for in-flight requests up to
+ * settings.drain_timeout, stop.
+ */
+#include "server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "app.h"
+#include "clock.h"
+#include "lua_worker.h"
+#include "pipeline.h"
+#include "request_impl.h"
+#include "soom/error.h"
+#include "soom/log.h"
+#include "soom/pg.h"
+#include "soom/router.h"
+
+enum conn_state {
+    CONN_WAITING,   /* before a request's headers are complete */
+    CONN_RECEIVING, /* reading a request body */
+    CONN_HANDLING,  /* running the resource or sending the response */
+};
+
+struct conn {
+    struct conn *prev, *next;
+    int fd;
+    bool linked;
+    _Atomic uint64_t phase_start;
+    _Atomic int state;
+};
+
+struct server {
+    struct soom_app *app;
+    struct MHD_Daemon *daemon;
+    int listen_fd;
+    atomic_int inflight;
+    atomic_bool draining;
+    atomic_bool stopping;
+    pthread_mutex_t conns_lock;
+    struct conn *conns;
+    pthread_t reaper;
+    bool reaper_started;
+};
+
+/* One server per process: signals and MHD's callbacks are per process. */
+static struct server srv;
+
+/* ---- logging ------------------------------------------------------------ */
+
+static void mhd_logger(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    struct soom_log_line l;
+    soom_log_begin(&l, SOOM_LOG_DEBUG, "libmicrohttpd");
+    soom_log_str(&l, "detail", msg);
+    soom_log_end(&l);
+}
+
+/* ---- connection tracking and the reaper --------------------------------- */
+
+/* Enters a phase that started at `since` (a soom_clock_ns() time). The time
+ * matters only for the phases where the client must act; the handling phase
+ * is never reaped, so it passes 0 and saves a clock read. */
+static void conn_phase(struct conn *c, enum conn_state state, uint64_t since)
+{
+    if (c == NULL)
+        return;
+    if (since != 0)
+        atomic_store_explicit(&c->phase_start, since, memory_order_relaxed);
+    atomic_store_explicit(&c->state, state, memory_order_relaxed);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    (void)cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        struct conn *c = xcalloc(1, sizeof *c);
+        const union MHD_ConnectionInfo *info =
+            MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
+        c->fd = info ? info->connect_fd : -1;
+        conn_phase(c, CONN_WAITING, soom_clock_ns());
+        pthread_mutex_lock(&srv.conns_lock);
+        c->next = srv.conns;
+        if (srv.conns)
+            srv.conns->prev = c;
+        srv.conns = c;
+        c->linked = true;
+        pthread_mutex_unlock(&srv.conns_lock);
+        *socket_context = c;
+        return;
+    }
+    struct conn *c = *socket_context;
+    if (c == NULL)
+        return;
+    pthread_mutex_lock(&srv.conns_lock);
+    if (c->linked) {
+        if (c->prev)
+            c->prev->next = c->next;
+        else
+            srv.conns = c->next;
+        if (c->next)
+            c->next->prev = c->prev;
+        c->linked = false;
+    }
+    pthread_mutex_unlock(&srv.conns_lock);
+    free(c);
+    *socket_context = NULL;
+    if (srv.app->config->model == SOOM_SERVER_THREAD_PER_CONNECTION)
+        soom_lua_thread_release(srv.app->lua);
+}
+
+/* Shuts down connections that waited too long for their client, or every
+ * waiting connection when draining. */
+static void reap(void)
+{
+    uint64_t now = soom_clock_ns();
+    uint64_t limit = (uint64_t)(srv.app->config->idle_timeout * 1e9);
+    bool draining = atomic_load(&srv.draining);
+    pthread_mutex_lock(&srv.conns_lock);
+    for (struct conn *c = srv.conns; c != NULL; c = c->next) {
+        int state = atomic_load_explicit(&c->state, memory_order_relaxed);
+        uint64_t since = atomic_load_explicit(&c->phase_start, memory_order_relaxed);
+        if (state == CONN_HANDLING || c->fd < 0)
+            continue;
+        /* `since` may be a little after `now`: a worker moved on meanwhile */
+        bool overdue = since < now && now - since > limit;
+        if ((draining && state == CONN_WAITING) || overdue) {
+            shutdown(c->fd, SHUT_RDWR);
+            c->fd = -1;
+        }
+    }
+    pthread_mutex_unlock(&srv.conns_lock);
+}
+
+static void sleep_ns(uint64_t ns)
+{
+    struct timespec ts = {(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
+    nanosleep(&ts, NULL);
+}
+
+/* Enforces the idle timeout and writes out buffered access lines. */
+static void *reaper_main(void *arg)
+{
+    (void)arg;
+    double period = srv.app->config->idle_timeout / 10;
+    if (period < 0.02)
+        period = 0.02;
+    if (period > 0.1)
+        period = 0.1; /* access lines reach the log within this */
+    while (!atomic_load(&srv.stopping)) {
+        sleep_ns((uint64_t)(period * 1e9));
+        reap();
+        soom_log_flush();
+    }
+    return NULL;
+}
+
+/* ---- requests ----------------------------------------------------------- */
+
+struct kv_fill {
+    struct soom_arena *arena;
+    struct soom_kv *kv;
+    size_t n, cap;
+};
+
+static enum MHD_Result collect_kv(void *cls, enum MHD_ValueKind kind, const char *key,
+                                  size_t key_size, const char *value, size_t value_size)
+{
+    (void)kind;
+    struct kv_fill *f = cls;
+    if (f->n == f->cap) {
+        /* rare: more than the first guess; grow in the arena */
+        size_t cap = f->cap * 2;
+        struct soom_kv *kv = soom_arena_alloc(f->arena, cap * sizeof *kv);
+        memcpy(kv, f->kv, f->n * sizeof *kv);
+        f->kv = kv, f->cap = cap;
+    }
+    f->kv[f->n++] = (struct soom_kv){key, key_size, value ? value : "", value ? value_size : 0};
+    return MHD_YES;
+}
+
+/* The headers or query arguments in one pass over MHD's list. */
+static void collect(struct MHD_Connection *mc, enum MHD_ValueKind kind, struct soom_request *r,
+                    struct soom_kv **out, size_t *count)
+{
+    struct kv_fill f = {r->arena, soom_arena_alloc(r->arena, 16 * sizeof(struct soom_kv)), 0, 16};
+    MHD_get_connection_values_n(mc, kind, collect_kv, &f);
+    *out = f.kv;
+    *count = f.n;
+}
+
+static struct conn *conn_of(struct MHD_Connection *mc)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return info ? info->socket_context : NULL;
+}
+
+static enum MHD_Result send_response(struct MHD_Connection *mc, struct soom_request *r)
+{
+    /* a body in the arena lives until the request completes, after MHD is
+     * done with it; a malloc'ed one is MHD's to free */
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        r->out_len, r->out_body, r->out_in_arena ? MHD_RESPMEM_PERSISTENT : MHD_RESPMEM_MUST_FREE);
+    if (resp == NULL)
+        return MHD_NO;
+    if (!r->out_in_arena)
+        r->out_body = NULL; /* MHD frees it now */
+    if (r->content_type != NULL)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type);
+    MHD_add_response_header(resp, "X-Request-Id", r->request_id);
+    for (struct soom_header_out *h = r->out_headers; h != NULL; h = h->next)
+        MHD_add_response_header(resp, h->name, h->value);
+    if (atomic_load_explicit(&srv.draining, memory_order_relaxed))
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    enum MHD_Result ret = MHD_queue_response(mc, (unsigned)r->status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const char *url,
+                                  const char *method, const char *version, const char *upload,
+                                  size_t *upload_size, void **con_cls)
+{
+    (void)version;
+    struct soom_app *app = cls;
+    struct soom_request *r = *con_cls;
+    if (r == NULL) {
+        atomic_fetch_add_explicit(&srv.inflight, 1, memory_order_relaxed);
+        r = soom_request_new(app, app->config);
+        *con_cls = r;
+        r->method_name = method;
+        r->method = soom_method_parse(method, strlen(method));
+        r->path = url;
+        r->path_len = strlen(url);
+        collect(mc, MHD_HEADER_KIND, r, &r->headers, &r->nheaders);
+        collect(mc, MHD_GET_ARGUMENT_KIND, r, &r->query, &r->nquery);
+        struct conn *c = conn_of(mc);
+        r->conn = c;
+        soom_pipeline_begin(r);
+        if (r->responded && soom_pipeline_expects_body(r)) {
+            /* Refused from the headers alone (413, 415, ...): answer before
+             * reading the body; MHD then closes the connection. */
+            conn_phase(c, CONN_HANDLING, 0);
+            return send_response(mc, r);
+        }
+        /* Otherwise answer on the next call, even without a body: a
+         * response queued before MHD has moved past the body makes it
+         * close the connection, losing keep-alive. */
+        conn_phase(c, CONN_RECEIVING, r->start_ns);
+        return MHD_YES;
+    }
+    if (r->responded) {
+        if (*upload_size != 0) {
+            *upload_size = 0;
+            return MHD_YES;
+        }
+        conn_phase(r->conn, CONN_HANDLING, 0);
+        return send_response(mc, r);
+    }
+    if (*upload_size != 0) {
+        bool keep = soom_pipeline_body(r, upload, *upload_size);
+        *upload_size = 0;
+        return keep ? MHD_YES : MHD_NO;
+    }
+    conn_phase(r->conn, CONN_HANDLING, 0);
+    soom_pipeline_finish(r);
+    return send_response(mc, r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)mc;
+    (void)toe;
+    struct soom_request *r = *con_cls;
+    if (r == NULL)
+        return;
+    *con_cls = NULL;
+    uint64_t now = soom_clock_ns();
+    struct soom_access a = {
+        .request_id = r->request_id,
+        .request_id_len = r->request_id_len,
+        .method = r->method_name ? r->method_name : "?",
+        .method_safe = r->method != 0, /* one of the known names */
+        .path = r->path,
+        .path_len = r->path_len,
+        .route_json = r->route ? r->route->pattern_json : NULL,
+        .status = r->status,
+        .bytes = r->out_len,
+        .duration_us = (long long)((now - r->start_ns) / 1000),
+        .now_ns = now,
+        .lua = r->lua,
+    };
+    soom_log_access(&a);
+    conn_phase(r->conn, CONN_WAITING, now);
+    soom_request_free(r);
+    atomic_fetch_sub_explicit(&srv.inflight, 1, memory_order_relaxed);
+}
+
+/* ---- listening socket ---------------------------------------------------- */
+
+static int open_listener(const struct soom_config *cfg, char *addr, size_t addrlen)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *res;
+    char port[16];
+    snprintf(port, sizeof port, "%ld", cfg->port);
+    int rc = getaddrinfo(cfg->host, port, &hints, &res);
+    if (rc != 0) {
+        struct soom_log_line l;
+        soom_log_begin(&l, SOOM_LOG_ERROR, "cannot resolve the listening address");
+        soom_log_str(&l, "host", cfg->host);
+        soom_log_str(&l, "error", gai_strerror(rc));
+        soom_log_end(&l);
+        return -1;
+    }
+    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 1024) != 0) {
+        int err = errno;
+        struct soom_log_line l;
+        soom_log_begin(&l, SOOM_LOG_ERROR, "cannot listen");
+        soom_log_str(&l, "host", cfg->host);
+        soom_log_int(&l, "port", cfg->port);
+        soom_log_str(&l, "error", strerror(err));
+        soom_log_end(&l);
+        if (fd >= 0)
+            close(fd);
+        freeaddrinfo(res);
+        return -1;
+    }
+    freeaddrinfo(res);
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    char host[INET6_ADDRSTRLEN] = "?";
+    int bound = 0;
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
+        if (ss.ss_family == AF_INET6) {
+            struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+            inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof host);
+            bound = ntohs(s6->sin6_port);
+            snprintf(addr, addrlen, "http://[%s]:%d", host, bound);
+        } else {
+            struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+            inet_ntop(AF_INET, &s4->sin_addr, host, sizeof host);
+            bound = ntohs(s4->sin_port);
+            snprintf(addr, addrlen, "http://%s:%d", host, bound);
+        }
+    }
+    return fd;
+}
+
+/* ---- one serving process ------------------------------------------------ */
+
+static struct MHD_Daemon *start_daemon(struct soom_app *app, int fd)
+{
+    const struct soom_config *cfg = app->config;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    unsigned pool = 0;
+    if (cfg->model == SOOM_SERVER_THREAD_PER_CONNECTION) {
+        flags |= MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL;
+    } else {
+        flags |= MHD_USE_EPOLL | MHD_USE_TURBO;
+        pool = cfg->threads > 1 ? (unsigned)cfg->threads : 0;
+    }
+    /* The logger goes first so that MHD's own start-up messages reach it. */
+    struct MHD_OptionItem opts[] = {
+        {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_logger, NULL},
+        {MHD_OPTION_LISTEN_SOCKET, fd, NULL},
+        {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)cfg->max_connections, NULL},
+        {MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)ceil(cfg->idle_timeout), NULL},
+        {MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)cfg->max_header, NULL},
+        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL},
+        {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, NULL},
+        {pool > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, pool, NULL},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    return MHD_start_daemon(flags, 0, NULL, NULL, on_request, app, MHD_OPTION_ARRAY, opts,
+                            MHD_OPTION_END);
+}
+
+static void block_signals(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGCHLD);
+    pthread_sigmask(SIG_BLOCK, set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+static void drain(void)
+{
+    const struct soom_config *cfg = srv.app->config;
+    atomic_store(&srv.draining, true);
+    MHD_quiesce_daemon(srv.daemon);
+    uint64_t deadline = soom_clock_ns() + (uint64_t)(cfg->drain_timeout * 1e9);
+    while (atomic_load(&srv.inflight) > 0 && soom_clock_ns() < deadline) {
+        reap();
+        sleep_ns(5 * 1000 * 1000);
+    }
+    int left = atomic_load(&srv.inflight);
+    if (left > 0) {
+        /* A handler still running (stuck on a slow call) would make
+         * MHD_stop_daemon wait for it: the drain timeout is the promise, so
+         * leave now and let the kernel close the connections. */
+        struct soom_log_line l;
+        soom_log_begin(&l, SOOM_LOG_WARN, "drain timeout: stopping with requests in flight");
+        soom_log_int(&l, "requests", left);
+        soom_log_end(&l);
+        soom_log_flush();
+        _exit(0);
+    }
+    atomic_store(&srv.stopping, true);
+    MHD_stop_daemon(srv.daemon);
+    srv.daemon = NULL;
+    if (srv.reaper_started)
+        pthread_join(srv.reaper, NULL);
+}
+
+/* Serves on `fd` in this process until SIGTERM/SIGINT. Signals must already
+ * be blocked. */
+static int serve_process(struct soom_app *app, int fd)
+{
+    char err[1024];
+    srv.app = app;
+    srv.listen_fd = fd;
+    pthread_mutex_init(&srv.conns_lock, NULL);
+    size_t states =
+        app->config->model == SOOM_SERVER_THREAD_PER_CONNECTION ? 1 : (size_t)app->config->threads;
+    app->lua = soom_lua_pool_new(app, states, err, sizeof err);
+    if (app->lua == NULL) {
+        struct soom_log_line l;
+        soom_log_begin(&l, SOOM_LOG_ERROR, "cannot load the app");
+        soom_log_str(&l, "error", err);
+        soom_log_end(&l);
+        return 1;
+    }
+    /* the database pool of this process: after any fork, warm before the
+     * first request (a database that is down is retried, not fatal) */
+    if (soom_pg_pool_setup(app->config) != SOOM_OK) {
+        soom_log_msg(SOOM_LOG_ERROR, "cannot set up the database pool");
+        return 1;
+    }
+    srv.daemon = start_daemon(app, fd);
+    if (srv.daemon == NULL) {
+        soom_log_msg(SOOM_LOG_ERROR, "cannot start the HTTP server");
+        return 1;
+    }
+    srv.reaper_started = pthread_create(&srv.reaper, NULL, reaper_main, NULL) == 0;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    int sig;
+    do {
+        sig = sigwaitinfo(&set, NULL);
+    } while (sig < 0 && errno == EINTR);
+    struct soom_log_line l;
+    soom_log_begin(&l, SOOM_LOG_INFO, "shutting down");
+    soom_log_str(&l, "signal", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    soom_log_int(&l, "pid", getpid());
+    soom_log_end(&l);
+    drain();
+    soom_log_flush();
+    soom_pg_pool_teardown();
+    soom_lua_pool_free(app->lua);
+    app->lua = NULL;
+    return 0;
+}
+
+static const char *MODEL_NAMES[] = {"threads", "thread-per-connection", "prefork"};
+
+static void log_listening(const struct soom_app *app, const char *addr)
+{
+    const struct soom_config *cfg = app->config;
+    struct soom_log_line l;
+    soom_log_begin(&l, SOOM_LOG_INFO, "listening");
+    soom_log_str(&l, "address", addr);
+    soom_log_str(&l, "server", MODEL_NAMES[cfg->model]);
+    if (cfg->model != SOOM_SERVER_THREAD_PER_CONNECTION)
+        soom_log_int(&l, "threads", cfg->threads);
+    if (cfg->model == SOOM_SERVER_PREFORK)
+        soom_log_int(&l, "workers", cfg->workers);
+    soom_log_int(&l, "routes", (long long)app->nroutes);
+    soom_log_int(&l, "pid", getpid());
+    soom_log_end(&l);
+}
+
+/* ---- prefork ------------------------------------------------------------ */
+
+struct workers {
+    pid_t *pids;
+    uint64_t *started;
+    size_t n;
+};
+
+static pid_t spawn_worker(struct soom_app *app, int fd)
+{
+    pid_t pid = fork();
+    if (pid != 0)
+        return pid; /* parent, or -1 */
+    int code = serve_process(app, fd);
+    _exit(code);
+}
+
+static void log_worker(const char *msg, pid_t pid, int status)
+{
+    struct soom_log_line l;
+    soom_log_begin(&l, status < 0 ? SOOM_LOG_INFO : SOOM_LOG_WARN, msg);
+    soom_log_int(&l, "pid", pid);
+    if (status >= 0) {
+        if (WIFSIGNALED(status))
+            soom_log_int(&l, "signal", WTERMSIG(status));
+        else
+            soom_log_int(&l, "exit_code", WEXITSTATUS(status));
+    }
+    soom_log_end(&l);
+}
+
+/* Replaces dead workers; a worker that dies within a second of starting
+ * delays its replacement, so a crash loop does not spin the master. */
+static void replace_dead(struct soom_app *app, int fd, struct workers *w)
+{
+    int status;
+    pid_t pid;
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        for (size_t i = 0; i < w->n; i++) {
+            if (w->pids[i] != pid)
+                continue;
+            log_worker("worker died", pid, status);
+            if (soom_clock_ns() - w->started[i] < 1000000000u)
+                sleep_ns(1000000000u);
+            w->pids[i] = spawn_worker(app, fd);
+            w->started[i] = soom_clock_ns();
+            log_worker("worker started", w->pids[i], -1);
+        }
+    }
+}
+
+static int stop_workers(const struct soom_app *app, struct workers *w)
+{
+    for (size_t i = 0; i < w->n; i++)
+        if (w->pids[i] > 0)
+            kill(w->pids[i], SIGTERM);
+    uint64_t deadline = soom_clock_ns() + (uint64_t)((app->config->drain_timeout + 2) * 1e9);
+    size_t alive = w->n;
+    while (alive > 0) {
+        int status;
+        pid_t pid = waitpid(-1, &status, WNOHANG);
+        if (pid > 0) {
+            for (size_t i = 0; i < w->n; i++)
+                if (w->pids[i] == pid)
+                    w->pids[i] = 0, alive--;
+            continue;
+        }
+        if (pid < 0 && errno == ECHILD)
+            break;
+        if (soom_clock_ns() > deadline) {
+            for (size_t i = 0; i < w->n; i++)
+                if (w->pids[i] > 0)
+                    kill(w->pids[i], SIGKILL);
+            deadline = UINT64_MAX;
+        }
+        sleep_ns(10 * 1000 * 1000);
+    }
+    return 0;
+}
+
+static int run_prefork(struct soom_app *app, int fd)
+{
+    struct workers w = {xcalloc((size_t)app->config->workers, sizeof(pid_t)),
+                        xcalloc((size_t)app->config->workers, sizeof(uint64_t)),
+                        (size_t)app->config->workers};
+    for (size_t i = 0; i < w.n; i++) {
+        w.pids[i] = spawn_worker(app, fd);
+        w.started[i] = soom_clock_ns();
+        log_worker("worker started", w.pids[i], -1);
+    }
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGCHLD);
+    for (;;) {
+        int sig = sigwaitinfo(&set, NULL);
+        if (sig == SIGCHLD) {
+            replace_dead(app, fd, &w);
+            continue;
+        }
+        if (sig == SIGTERM || sig == SIGINT)
+            break;
+    }
+    soom_log_msg(SOOM_LOG_INFO, "stopping workers");
+    int code = stop_workers(app, &w);
+    free(w.pids);
+    free(w.started);
+    return code;
+}
+
+int soom_server_run(struct soom_app *app)
+{
+    sigset_t set;
+    block_signals(&set);
+    char addr[128] = "?";
+    int fd = open_listener(app->config, addr, sizeof addr);
+    if (fd < 0)
+        return 1;
+    log_listening(app, addr);
+    int code =
+        app->config->model == SOOM_SERVER_PREFORK ? run_prefork(app, fd) : serve_process(app, fd);
+    close(fd);
+    soom_log_msg(SOOM_LOG_INFO, "stopped");
+    return code;
+}

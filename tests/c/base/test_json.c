@@ -1,0 +1,143 @@
+/* Unit tests of core/src/base/json.c: parsing guards (depth, UTF-8, NUL),
+ * the exact printer, and number and string writing. */
+#include <stdlib.h>
+
+#include "soom/error.h"
+#include "soom/json.h"
+#include "test.h"
+
+static int parse(const char *text, struct soom_json **doc)
+{
+    struct soom_json_error err;
+    return soom_json_parse(text, strlen(text), 64, doc, &err);
+}
+
+static void test_print_exact(void)
+{
+    /* cJSON's printer would write 1 and 9.00719925474099e+15 for these */
+    struct soom_json *doc;
+    CHECK_INT(parse("{\"a\":[1.0000000000000002,9007199254740992,0.1,-2.5e-300,\"x\\ny\"],"
+                    "\"b\":null,\"c\":{},\"d\":[true,false]}",
+                    &doc),
+              SOOM_OK);
+    struct soom_buf b;
+    soom_buf_init(&b);
+    soom_json_print(doc, &b);
+    CHECK_STR(b.data, "{\"a\":[1.0000000000000002,9007199254740992,0.1,-2.5e-300,\"x\\ny\"],"
+                      "\"b\":null,\"c\":{},\"d\":[true,false]}");
+    soom_buf_cleanup(&b);
+    soom_json_free(doc);
+}
+
+static void test_parse_ok(void)
+{
+    struct soom_json *doc;
+    CHECK_INT(parse("{\"a\": [1, 2, {\"b\": null}], \"c\": \"\xc3\xa9\"}  \n", &doc), SOOM_OK);
+    soom_json_free(doc);
+    CHECK_INT(parse("42", &doc), SOOM_OK);
+    soom_json_free(doc);
+}
+
+static void test_parse_errors(void)
+{
+    struct soom_json *doc;
+    struct soom_json_error err;
+    CHECK_INT(parse("{\"a\": }", &doc), SOOM_EBADJSON);
+    CHECK(doc == NULL);
+    CHECK_INT(parse("{} {}", &doc), SOOM_EBADJSON);
+    CHECK_INT(parse("", &doc), SOOM_EBADJSON);
+    CHECK_INT(parse("[1,]", &doc), SOOM_EBADJSON);
+    const char *t = "{\"a\":1,}";
+    CHECK_INT(soom_json_parse(t, strlen(t), 64, &doc, &err), SOOM_EBADJSON);
+    CHECK(err.offset <= strlen(t));
+}
+
+static void test_depth_cap(void)
+{
+    char deep[2 * 200 + 1];
+    struct soom_json *doc;
+    for (int depth = 63; depth <= 65; depth++) {
+        memset(deep, '[', (size_t)depth);
+        memset(deep + depth, ']', (size_t)depth);
+        deep[2 * depth] = '\0';
+        int rc = parse(deep, &doc);
+        CHECK_INT(rc, depth <= 64 ? SOOM_OK : SOOM_EDEPTH);
+        soom_json_free(doc);
+    }
+    /* brackets inside strings do not count */
+    CHECK_INT(
+        parse("[\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\"]", &doc),
+        SOOM_OK);
+    soom_json_free(doc);
+    /* a hostile 100,000-deep body is refused by the scan, not the parser */
+    size_t n = 100000;
+    char *huge = malloc(n + 1);
+    memset(huge, '[', n);
+    huge[n] = '\0';
+    struct soom_json_error err;
+    CHECK_INT(soom_json_parse(huge, n, 64, &doc, &err), SOOM_EDEPTH);
+    CHECK_INT(err.offset, 64);
+    free(huge);
+}
+
+static void test_utf8(void)
+{
+    struct soom_json *doc;
+    CHECK_INT(parse("\"\xff\"", &doc), SOOM_EUTF8);
+    CHECK_INT(parse("\"\xc3\"", &doc), SOOM_EUTF8);             /* truncated */
+    CHECK_INT(parse("\"\xc0\xaf\"", &doc), SOOM_EUTF8);         /* overlong */
+    CHECK_INT(parse("\"\xed\xa0\x80\"", &doc), SOOM_EUTF8);     /* surrogate */
+    CHECK_INT(parse("\"\xf4\x90\x80\x80\"", &doc), SOOM_EUTF8); /* > U+10FFFF */
+    CHECK_INT(parse("\"\xf0\x9f\x98\x80\"", &doc), SOOM_OK);    /* emoji */
+    soom_json_free(doc);
+    CHECK(soom_utf8_valid("h\xc3\xa9llo", 6));
+    CHECK(!soom_utf8_valid("\x80", 1));
+    /* an escaped NUL would be truncated by C strings: refused */
+    CHECK_INT(parse("\"a\\u0000b\"", &doc), SOOM_EBADJSON);
+    CHECK_INT(parse("\"a\\\\u0000b\"", &doc), SOOM_OK); /* an escaped backslash */
+    soom_json_free(doc);
+}
+
+static void test_write_numbers(void)
+{
+    struct soom_buf b;
+    soom_buf_init(&b);
+    soom_json_write_number(&b, 9007199254740992.0);
+    CHECK_STR(b.data, "9007199254740992");
+    soom_buf_clear(&b);
+    soom_json_write_number(&b, -9007199254740991.0);
+    CHECK_STR(b.data, "-9007199254740991");
+    soom_buf_clear(&b);
+    soom_json_write_number(&b, 0.1);
+    CHECK_STR(b.data, "0.1");
+    soom_buf_clear(&b);
+    soom_json_write_number(&b, 1e300);
+    CHECK_STR(b.data, "1e+300");
+    soom_buf_clear(&b);
+    CHECK_INT(soom_json_write_number(&b, 0.0 / 0.0), SOOM_EINVAL);
+    CHECK_INT(b.len, 0);
+    soom_json_write_int(&b, INT64_MIN);
+    CHECK_STR(b.data, "-9223372036854775808");
+    soom_buf_cleanup(&b);
+}
+
+static void test_write_string(void)
+{
+    struct soom_buf b;
+    soom_buf_init(&b);
+    soom_json_write_string(&b, "a\"b\\c\n\x01\xc3\xa9", 9);
+    CHECK_STR(b.data, "\"a\\\"b\\\\c\\n\\u0001\xc3\xa9\"");
+    soom_buf_cleanup(&b);
+}
+
+int main(void)
+{
+    RUN(test_print_exact);
+    RUN(test_parse_ok);
+    RUN(test_parse_errors);
+    RUN(test_depth_cap);
+    RUN(test_utf8);
+    RUN(test_write_numbers);
+    RUN(test_write_string);
+    return test_summary();
+}
