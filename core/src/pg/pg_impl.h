@@ -1,7 +1,9 @@
 /*
- * The inside of a connection, shared by pg_pool.c (opening, pooling,
- * reconnecting) and pg_query.c (statements, the prepared-statement cache,
- * errors). Only pg_*.c include this header, because it includes libpq.
+ * The inside of a connection: pg_conn.c owns the session (connect,
+ * disconnect, session set-up, the prepared-statement cache, the last
+ * error); pg_pool.c pools sessions and reconnects them with backoff;
+ * pg_query.c runs statements on them. Private to this folder, because it
+ * includes libpq.
  *
  * A connection struct outlives the libpq connection in it: when the
  * session breaks, the struct stays with its holder and gets a new PGconn
@@ -57,6 +59,12 @@ struct soom_pg_conn {
     char err_text[256];
 };
 
+/* Copies what a connection needs from `cfg` (defaults when NULL); `url`
+ * overrides cfg->database_url when not NULL. pg_settings_cleanup frees
+ * the copy. */
+void pg_settings_init(struct pg_settings *s, const struct soom_config *cfg, const char *url);
+void pg_settings_cleanup(struct pg_settings *s);
+
 /* Opens c->pg for c->set->url and prepares the session (statement timeout,
  * UTC, ISO dates). Returns SOOM_OK or SOOM_EUNAVAIL with libpq's reason
  * in `err`. */
@@ -65,16 +73,43 @@ int pg_conn_connect(struct soom_pg_conn *c, char *err, size_t errlen);
 /* Closes c->pg and forgets the statement cache. */
 void pg_conn_disconnect(struct soom_pg_conn *c);
 
-/* Replaces a broken session with a new one. For a pooled connection this
- * honours the pool's backoff: it fails at once while the database is
- * known to be down. Returns SOOM_OK or SOOM_EUNAVAIL. */
+/* Disconnects and frees the struct (not its settings). */
+void pg_conn_free(struct soom_pg_conn *c);
+
+/* True when the session can be handed out: no error seen on the socket
+ * (reading what arrived while idle is how a terminated backend shows) and,
+ * with `roundtrip`, an empty query answered. */
+bool pg_conn_alive(struct soom_pg_conn *c, bool roundtrip);
+
+/* Makes the session clean for its next holder: a transaction left open (or
+ * failed) is rolled back. False when it cannot be, or a result is still
+ * pending: then the connection must be closed. */
+bool pg_conn_clean(struct soom_pg_conn *c);
+
+/* True when the session is gone (never opened, or broken). */
+bool pg_conn_broken(const struct soom_pg_conn *c);
+
+/* Replaces a broken session with a new one (pg_pool.c). For a pooled
+ * connection this honours the pool's backoff: it fails at once while the
+ * database is known to be down. Returns SOOM_OK or SOOM_EUNAVAIL. */
 int pg_conn_reconnect(struct soom_pg_conn *c);
+
+/* The cache slot of `sql` (growing the cache first when it is half full),
+ * with the text's hash in `hash`: a slot whose `sql` is NULL is free, and
+ * pg_stmt_store() fills it once the statement is prepared on the server as
+ * "soom_<c->next_stmt_id>". Returns the id stored. */
+struct pg_stmt *pg_stmt_find(struct soom_pg_conn *c, const char *sql, uint32_t *hash);
+unsigned pg_stmt_store(struct soom_pg_conn *c, struct pg_stmt *slot, const char *sql,
+                       uint32_t hash);
 
 /* Drops every cached statement (the session they lived in is gone). */
 void pg_stmt_cache_clear(struct soom_pg_conn *c);
 
 /* Forgets the last error (and frees its result). */
 void pg_conn_clear_error(struct soom_pg_conn *c);
+
+/* Records the error of `res`, which the connection now owns. */
+void pg_conn_set_error(struct soom_pg_conn *c, PGresult *res);
 
 /* Records a failure with no server result (a broken connection, a refused
  * parameter). */

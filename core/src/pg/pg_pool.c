@@ -56,145 +56,6 @@ struct soom_pg_pool {
     uint64_t acquired, failed, wait_ns, replaced;
 };
 
-/* ---- settings and the session ------------------------------------------ */
-
-static void settings_copy(struct pg_settings *s, const struct soom_config *cfg, const char *url)
-{
-    struct soom_config *defaults = cfg == NULL ? soom_config_new() : NULL;
-    if (cfg == NULL)
-        cfg = defaults;
-    s->url = xstrdup(url != NULL ? url : cfg->database_url);
-    s->min = cfg->pool_min;
-    s->max = cfg->pool_max;
-    s->acquire_timeout_ms = cfg->pool_acquire_timeout_ms;
-    s->max_waiting = cfg->pool_max_waiting;
-    s->idle_check_ms = cfg->pool_idle_check_ms;
-    s->statement_timeout_ms = cfg->pool_statement_timeout_ms;
-    s->prepared = cfg->pool_prepared;
-    soom_config_free(defaults);
-}
-
-static void copy_error(char *err, size_t errlen, const char *msg)
-{
-    snprintf(err, errlen, "%s", msg != NULL ? msg : "unknown error");
-    size_t n = strlen(err);
-    while (n > 0 && (err[n - 1] == '\n' || err[n - 1] == ' '))
-        err[--n] = '\0';
-}
-
-/* NOTICEs (DROP ... IF EXISTS, cascades) go to the debug log instead of
- * libpq's default, stderr. */
-static void notice_to_log(void *arg, const char *message)
-{
-    (void)arg;
-    if (!soom_log_enabled(SOOM_LOG_DEBUG))
-        return;
-    struct soom_log_line l;
-    soom_log_begin(&l, SOOM_LOG_DEBUG, "database notice");
-    soom_log_str(&l, "notice", message);
-    soom_log_end(&l);
-}
-
-int pg_conn_connect(struct soom_pg_conn *c, char *err, size_t errlen)
-{
-    /* Our defaults come before the URL, so the URL may override them;
-     * client_encoding comes after it: JSON output needs UTF-8. */
-    static const char *const KEYS[] = {"fallback_application_name",
-                                       "connect_timeout",
-                                       "keepalives",
-                                       "keepalives_idle",
-                                       "dbname",
-                                       "client_encoding",
-                                       NULL};
-    const char *values[] = {"soom", "5", "1", "30", c->set->url, "UTF8", NULL};
-    PGconn *pg = PQconnectdbParams(KEYS, values, 1);
-    if (pg == NULL)
-        soom_oom(0);
-    if (PQstatus(pg) != CONNECTION_OK) {
-        copy_error(err, errlen, PQerrorMessage(pg));
-        PQfinish(pg);
-        return SOOM_EUNAVAIL;
-    }
-    PQsetNoticeProcessor(pg, notice_to_log, NULL);
-    /* Output formats the converters rely on (pg_types.c): ISO dates in
-     * UTC, shortest exact floats, hex bytea, ISO 8601 intervals. */
-    char setup[320];
-    snprintf(setup, sizeof setup,
-             "SET statement_timeout = %ld; SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; "
-             "SET IntervalStyle = 'iso_8601'; SET extra_float_digits = 1; "
-             "SET bytea_output = 'hex'",
-             c->set->statement_timeout_ms);
-    PGresult *res = PQexec(pg, setup);
-    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-        copy_error(err, errlen, PQresultErrorMessage(res));
-        PQclear(res);
-        PQfinish(pg);
-        return SOOM_EUNAVAIL;
-    }
-    PQclear(res);
-    c->pg = pg;
-    c->tx_lost = false;
-    return SOOM_OK;
-}
-
-void pg_conn_disconnect(struct soom_pg_conn *c)
-{
-    pg_stmt_cache_clear(c);
-    if (c->pg != NULL)
-        PQfinish(c->pg);
-    c->pg = NULL;
-}
-
-static void conn_free(struct soom_pg_conn *c)
-{
-    pg_conn_clear_error(c);
-    pg_conn_disconnect(c);
-    free(c->stmts);
-    free(c);
-}
-
-/* True when the session can be handed out: no error seen on the socket
- * (reading what arrived while idle is how a terminated backend shows) and,
- * with `roundtrip`, an empty query answered. */
-static bool conn_alive(struct soom_pg_conn *c, bool roundtrip)
-{
-    if (c->pg == NULL || PQstatus(c->pg) != CONNECTION_OK)
-        return false;
-    /* A terminated backend leaves a FATAL message then the end of the
-     * stream; one read may stop after the message, the second sees the
-     * end. On a live idle session both return at once with nothing. */
-    for (int i = 0; i < 2; i++) {
-        if (!PQconsumeInput(c->pg) || PQstatus(c->pg) != CONNECTION_OK)
-            return false;
-    }
-    if (!roundtrip)
-        return true;
-    PGresult *res = PQexec(c->pg, "");
-    bool ok = PQresultStatus(res) == PGRES_EMPTY_QUERY;
-    PQclear(res);
-    return ok && PQstatus(c->pg) == CONNECTION_OK;
-}
-
-/* Makes the session clean for its next holder: a transaction left open (or
- * failed) is rolled back. False when it cannot be, or a result is still
- * pending: then the connection must be closed. */
-static bool conn_clean(struct soom_pg_conn *c)
-{
-    if (c->pg == NULL || PQstatus(c->pg) != CONNECTION_OK)
-        return false;
-    switch (PQtransactionStatus(c->pg)) {
-    case PQTRANS_IDLE: return true;
-    case PQTRANS_INTRANS:
-    case PQTRANS_INERROR: {
-        PGresult *res = PQexec(c->pg, "ROLLBACK");
-        bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-        PQclear(res);
-        return ok && PQtransactionStatus(c->pg) == PQTRANS_IDLE;
-    }
-    default: return false;
-    }
-}
-
 /* ---- connecting with backoff ------------------------------------------- */
 
 /* Opens c->pg unless the database is known to be down and its backoff has
@@ -347,14 +208,14 @@ static int open_conn(struct soom_pg_pool *pool, struct soom_pg_conn **out)
      * down, instead of waiting out its timeout. */
     give_slot(pool);
     pthread_mutex_unlock(&pool->lock);
-    conn_free(c);
+    pg_conn_free(c);
     return rc;
 }
 
 /* Hands out an idle connection (counted busy), verified or replaced. */
 static int take_idle(struct soom_pg_pool *pool, struct soom_pg_conn *c, bool check)
 {
-    if (conn_alive(c, check))
+    if (pg_conn_alive(c, check))
         return SOOM_OK;
     pg_conn_disconnect(c);
     int rc = pool_connect(pool, c);
@@ -366,7 +227,7 @@ static int take_idle(struct soom_pg_pool *pool, struct soom_pg_conn *c, bool che
     }
     pthread_mutex_unlock(&pool->lock);
     if (rc != SOOM_OK)
-        conn_free(c);
+        pg_conn_free(c);
     return rc;
 }
 
@@ -436,7 +297,7 @@ void soom_pg_pool_release(struct soom_pg_conn *c)
     }
     pg_conn_clear_error(c);
     c->tx_lost = false;
-    bool keep = conn_clean(c);
+    bool keep = pg_conn_clean(c);
     if (!keep)
         pg_conn_disconnect(c);
     pthread_mutex_lock(&pool->lock);
@@ -460,7 +321,7 @@ void soom_pg_pool_release(struct soom_pg_conn *c)
     pool->replaced++;
     give_slot(pool);
     pthread_mutex_unlock(&pool->lock);
-    conn_free(c);
+    pg_conn_free(c);
 }
 
 /* ---- the pool ------------------------------------------------------------ */
@@ -472,7 +333,7 @@ int soom_pg_pool_new(const struct soom_config *cfg, struct soom_pg_pool **out)
         return SOOM_ECONFIG;
     struct soom_pg_pool *pool = xcalloc(1, sizeof *pool);
     pthread_mutex_init(&pool->lock, NULL);
-    settings_copy(&pool->set, cfg, NULL);
+    pg_settings_init(&pool->set, cfg, NULL);
     /* Warm up pool.min connections; a database that is down now is the
      * backoff's business, not a start-up failure. */
     for (long i = 0; i < pool->set.min; i++) {
@@ -499,9 +360,9 @@ void soom_pg_pool_free(struct soom_pg_pool *pool)
     while (pool->idle != NULL) {
         struct soom_pg_conn *c = pool->idle;
         pool->idle = c->next;
-        conn_free(c);
+        pg_conn_free(c);
     }
-    free(pool->set.url);
+    pg_settings_cleanup(&pool->set);
     pthread_mutex_destroy(&pool->lock);
     free(pool);
 }
@@ -512,7 +373,7 @@ int soom_pg_pool_check(struct soom_pg_pool *pool)
     int rc = soom_pg_pool_acquire(pool, &c);
     if (rc != SOOM_OK)
         return rc;
-    rc = conn_alive(c, true) ? SOOM_OK : SOOM_EUNAVAIL;
+    rc = pg_conn_alive(c, true) ? SOOM_OK : SOOM_EUNAVAIL;
     soom_pg_pool_release(c);
     return rc;
 }
@@ -592,12 +453,12 @@ int soom_pg_conn_open(const char *url, const struct soom_config *cfg, struct soo
                       char *err, size_t errlen)
 {
     struct pg_settings *set = xcalloc(1, sizeof *set);
-    settings_copy(set, cfg, url);
+    pg_settings_init(set, cfg, url);
     struct soom_pg_conn *c = xcalloc(1, sizeof *c);
     c->set = set;
     int rc = pg_conn_connect(c, err, errlen);
     if (rc != SOOM_OK) {
-        free(set->url);
+        pg_settings_cleanup(set);
         free(set);
         free(c);
         *out = NULL;
@@ -616,20 +477,7 @@ void soom_pg_conn_close(struct soom_pg_conn *c)
         return;
     }
     struct pg_settings *set = (struct pg_settings *)c->set;
-    conn_free(c);
-    free(set->url);
+    pg_conn_free(c);
+    pg_settings_cleanup(set);
     free(set);
-}
-
-int soom_pg_conn_backend_pid(const struct soom_pg_conn *c)
-{
-    return c->pg != NULL ? PQbackendPID(c->pg) : 0;
-}
-
-bool soom_pg_conn_in_transaction(const struct soom_pg_conn *c)
-{
-    if (c->tx_lost)
-        return true;
-    PGTransactionStatusType s = c->pg != NULL ? PQtransactionStatus(c->pg) : PQTRANS_UNKNOWN;
-    return s == PQTRANS_INTRANS || s == PQTRANS_INERROR;
 }

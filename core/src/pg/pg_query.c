@@ -31,135 +31,22 @@
 #define MAX_PARAMS 65535
 #define STACK_PARAMS 16
 
-/* ---- errors -------------------------------------------------------------- */
-
-void pg_conn_clear_error(struct soom_pg_conn *c)
-{
-    if (c->err_res != NULL)
-        PQclear(c->err_res);
-    c->err_res = NULL;
-    c->failed = false;
-}
-
-void pg_conn_fail(struct soom_pg_conn *c, const char *sqlstate, const char *message)
-{
-    pg_conn_clear_error(c);
-    c->failed = true;
-    snprintf(c->err.sqlstate, sizeof c->err.sqlstate, "%s", sqlstate);
-    snprintf(c->err_text, sizeof c->err_text, "%s", message);
-    c->err.message = c->err_text;
-    c->err.detail = c->err.constraint = c->err.table = c->err.column = "";
-}
-
-static const char *field(const PGresult *res, int code)
-{
-    const char *v = res != NULL ? PQresultErrorField(res, code) : NULL;
-    return v != NULL ? v : "";
-}
-
-/* Records the error of `res` (which the connection now owns). */
-static void set_error(struct soom_pg_conn *c, PGresult *res)
-{
-    pg_conn_clear_error(c);
-    c->failed = true;
-    c->err_res = res;
-    snprintf(c->err.sqlstate, sizeof c->err.sqlstate, "%s", field(res, PG_DIAG_SQLSTATE));
-    const char *msg = field(res, PG_DIAG_MESSAGE_PRIMARY);
-    if (*msg == '\0') {
-        /* no server message: libpq's own, which changes with the next call */
-        snprintf(c->err_text, sizeof c->err_text, "%s",
-                 res != NULL ? PQresultErrorMessage(res) : PQerrorMessage(c->pg));
-        size_t n = strlen(c->err_text);
-        while (n > 0 && c->err_text[n - 1] == '\n')
-            c->err_text[--n] = '\0';
-        msg = c->err_text;
-    }
-    c->err.message = msg;
-    c->err.detail = field(res, PG_DIAG_MESSAGE_DETAIL);
-    c->err.constraint = field(res, PG_DIAG_CONSTRAINT_NAME);
-    c->err.table = field(res, PG_DIAG_TABLE_NAME);
-    c->err.column = field(res, PG_DIAG_COLUMN_NAME);
-}
-
-static bool conn_broken(const struct soom_pg_conn *c)
-{
-    return c->pg == NULL || PQstatus(c->pg) == CONNECTION_BAD;
-}
-
-static int error_code(const struct soom_pg_conn *c)
-{
-    return conn_broken(c) ? SOOM_EUNAVAIL : soom_pg_error_code(c->err.sqlstate);
-}
-
-const struct soom_pg_error *soom_pg_conn_error(const struct soom_pg_conn *c)
-{
-    return c->failed ? &c->err : NULL;
-}
-
-/* ---- the statement cache ------------------------------------------------- */
-
-static uint32_t hash_sql(const char *s)
-{
-    uint32_t h = 2166136261u;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    return h;
-}
-
-static struct pg_stmt *stmt_slot(const struct soom_pg_conn *c, const char *sql, uint32_t h)
-{
-    size_t mask = c->capstmts - 1;
-    for (size_t i = h & mask;; i = (i + 1) & mask) {
-        struct pg_stmt *s = &c->stmts[i];
-        if (s->sql == NULL || (s->hash == h && strcmp(s->sql, sql) == 0))
-            return s;
-    }
-}
-
-static void stmt_grow(struct soom_pg_conn *c)
-{
-    struct pg_stmt *old = c->stmts;
-    size_t oldcap = c->capstmts;
-    c->capstmts = oldcap ? oldcap * 2 : 32;
-    c->stmts = xcalloc(c->capstmts, sizeof *c->stmts);
-    for (size_t i = 0; i < oldcap; i++) {
-        if (old[i].sql != NULL)
-            *stmt_slot(c, old[i].sql, old[i].hash) = old[i];
-    }
-    free(old);
-}
-
-void pg_stmt_cache_clear(struct soom_pg_conn *c)
-{
-    for (size_t i = 0; i < c->capstmts; i++) {
-        free(c->stmts[i].sql);
-        c->stmts[i].sql = NULL;
-    }
-    c->nstmts = 0;
-}
-
 /* Runs `sql` once, through the cache when prepared statements are on. */
 static PGresult *run_prepared(struct soom_pg_conn *c, const char *sql, int n,
                               const char *const *values, const int *lengths, const int *formats)
 {
     if (!c->set->prepared || (c->nstmts >= STMT_CACHE_MAX && c->capstmts > 0))
         return PQexecParams(c->pg, sql, n, NULL, values, lengths, formats, 0);
-    if (c->nstmts * 2 >= c->capstmts)
-        stmt_grow(c);
-    uint32_t h = hash_sql(sql);
-    struct pg_stmt *st = stmt_slot(c, sql, h);
+    uint32_t h;
+    struct pg_stmt *st = pg_stmt_find(c, sql, &h);
     char name[24];
     if (st->sql == NULL) {
-        unsigned id = c->next_stmt_id++;
-        snprintf(name, sizeof name, "soom_%u", id);
+        snprintf(name, sizeof name, "soom_%u", c->next_stmt_id);
         PGresult *res = PQprepare(c->pg, name, sql, n, NULL);
         if (PQresultStatus(res) != PGRES_COMMAND_OK)
             return res;
         PQclear(res);
-        st->sql = xstrdup(sql);
-        st->hash = h;
-        st->id = id;
-        c->nstmts++;
+        pg_stmt_store(c, st, sql, h);
     }
     snprintf(name, sizeof name, "soom_%u", st->id);
     return PQexecPrepared(c->pg, name, n, values, lengths, formats, 0);
@@ -170,6 +57,11 @@ static bool stale_statement(const struct soom_pg_conn *c)
 {
     return strcmp(c->err.sqlstate, "26000") == 0 ||
            (strcmp(c->err.sqlstate, "0A000") == 0 && strstr(c->err.message, "cached plan") != NULL);
+}
+
+static int error_code(const struct soom_pg_conn *c)
+{
+    return pg_conn_broken(c) ? SOOM_EUNAVAIL : soom_pg_error_code(c->err.sqlstate);
 }
 
 /* ---- parameters ---------------------------------------------------------- */
@@ -256,7 +148,7 @@ static int run(struct soom_pg_conn *c, const char *sql, bool simple, int n, cons
             return SOOM_EUNAVAIL;
         }
         /* Known broken before anything is sent: reconnecting is safe. */
-        if (conn_broken(c) && pg_conn_reconnect(c) != SOOM_OK) {
+        if (pg_conn_broken(c) && pg_conn_reconnect(c) != SOOM_OK) {
             if (!c->failed)
                 pg_conn_fail(c, "08006", "the database is unavailable");
             return SOOM_EUNAVAIL;
@@ -280,8 +172,8 @@ static int run(struct soom_pg_conn *c, const char *sql, bool simple, int n, cons
             pg_conn_fail(c, "0A000", "COPY is not supported here");
             return SOOM_EINTERNAL;
         }
-        set_error(c, res);
-        bool broken = conn_broken(c);
+        pg_conn_set_error(c, res);
+        bool broken = pg_conn_broken(c);
         if (broken && !idle_before)
             c->tx_lost = true;
         if (attempt > 0 || !idle_before)
@@ -330,7 +222,7 @@ int soom_pg_begin(struct soom_pg_conn *c)
 int soom_pg_commit(struct soom_pg_conn *c)
 {
     pg_conn_clear_error(c);
-    if (!c->tx_lost && !conn_broken(c) && PQtransactionStatus(c->pg) == PQTRANS_INERROR) {
+    if (!c->tx_lost && !pg_conn_broken(c) && PQtransactionStatus(c->pg) == PQTRANS_INERROR) {
         PQclear(PQexec(c->pg, "ROLLBACK"));
         pg_conn_fail(c, "25P02", "the transaction was aborted by an earlier error");
         return SOOM_EINTERNAL;
@@ -343,140 +235,9 @@ int soom_pg_rollback(struct soom_pg_conn *c)
     pg_conn_clear_error(c);
     /* A lost session took its transaction with it: nothing to undo. */
     c->tx_lost = false;
-    if (conn_broken(c))
+    if (pg_conn_broken(c))
         return SOOM_OK;
     return run(c, "ROLLBACK", true, 0, NULL, NULL);
-}
-
-/* ---- error mapping ------------------------------------------------------- */
-
-static bool state_is(const char *s, const char *want)
-{
-    return strcmp(s, want) == 0;
-}
-
-int soom_pg_error_code(const char *s)
-{
-    if (s == NULL || s[0] == '\0')
-        return SOOM_EUNAVAIL;
-    if (strncmp(s, "23", 2) == 0)
-        return state_is(s, "23502") || state_is(s, "23514") ? SOOM_EINVALID : SOOM_ECONFLICT;
-    if (strncmp(s, "22", 2) == 0)
-        return SOOM_EINVALID;
-    if (strncmp(s, "08", 2) == 0 || strncmp(s, "53", 2) == 0 || state_is(s, "57P01") ||
-        state_is(s, "57P02") || state_is(s, "57P03") || state_is(s, "57014") ||
-        state_is(s, "40001") || state_is(s, "40P01") || state_is(s, "55P03"))
-        return SOOM_EUNAVAIL;
-    return SOOM_EINTERNAL;
-}
-
-/* The columns of a "Key (a, b)=(...)" detail into `out`; true when there
- * is exactly one. */
-static bool key_columns(const char *detail, char *out, size_t outlen)
-{
-    const char *k = strstr(detail, "Key (");
-    const char *end = k != NULL ? strstr(k, ")=(") : NULL;
-    out[0] = '\0';
-    if (end == NULL)
-        return false;
-    k += 5;
-    snprintf(out, outlen, "%.*s", (int)(end - k), k);
-    return strchr(out, ',') == NULL;
-}
-
-/* "/column" as a JSON pointer (~ and / escaped). */
-static void set_pointer(struct soom_pg_problem *p, const char *column)
-{
-    size_t o = 0;
-    if (column == NULL || column[0] == '\0')
-        return;
-    p->pointer[o++] = '/';
-    for (; *column && o + 3 < sizeof p->pointer; column++) {
-        if (*column == '~' || *column == '/') {
-            p->pointer[o++] = '~';
-            p->pointer[o++] = *column == '~' ? '0' : '1';
-        } else {
-            p->pointer[o++] = *column;
-        }
-    }
-    p->pointer[o] = '\0';
-}
-
-static void conflict_problem(const struct soom_pg_error *e, struct soom_pg_problem *p)
-{
-    char cols[96];
-    bool one = key_columns(e->detail, cols, sizeof cols);
-    if (one)
-        set_pointer(p, cols);
-    if (state_is(e->sqlstate, "23505")) {
-        p->code = "unique";
-        if (cols[0] != '\0')
-            snprintf(p->text, sizeof p->text, "a row with the same %s already exists", cols);
-        p->detail = cols[0] != '\0' ? p->text : "a row with the same values already exists";
-    } else if (state_is(e->sqlstate, "23503") && strstr(e->detail, "is not present") != NULL) {
-        p->code = "foreign_key";
-        p->detail = "the referenced row does not exist";
-    } else if (state_is(e->sqlstate, "23503") || state_is(e->sqlstate, "23001")) {
-        p->code = "foreign_key";
-        p->pointer[0] = '\0';
-        p->detail = "the row is still referenced by other rows";
-    } else {
-        p->code = "conflict";
-        p->detail = "the row conflicts with an existing row";
-    }
-}
-
-void soom_pg_error_problem(const struct soom_pg_error *e, int code, struct soom_pg_problem *p)
-{
-    static const struct soom_pg_error NONE = {"", "", "", "", "", ""};
-    memset(p, 0, sizeof *p);
-    if (e == NULL)
-        e = &NONE;
-    p->status = soom_error_status(code);
-    switch (code) {
-    case SOOM_ECONFLICT: conflict_problem(e, p); break;
-    case SOOM_EINVALID:
-        set_pointer(p, e->column);
-        if (state_is(e->sqlstate, "23502")) {
-            p->code = "required";
-            p->detail = "a value is required";
-        } else if (state_is(e->sqlstate, "23514")) {
-            p->code = "check";
-            snprintf(p->text, sizeof p->text, "a value fails the check %s", e->constraint);
-            p->detail = e->constraint[0] != '\0' ? p->text : "a value fails a check";
-        } else {
-            /* class 22: the message is about the value sent */
-            p->code = "invalid";
-            snprintf(p->text, sizeof p->text, "%s", e->message);
-            p->detail = p->text;
-        }
-        break;
-    case SOOM_EUNAVAIL: p->detail = "the database is unavailable; try again later"; break;
-    default: p->detail = "the server hit an error; the request id is in the log"; break;
-    }
-}
-
-void soom_pg_error_log(const struct soom_pg_error *e, int code, const char *sql,
-                       const char *request_id)
-{
-    enum soom_log_level level = code == SOOM_EUNAVAIL                             ? SOOM_LOG_WARN
-                                : code == SOOM_ECONFLICT || code == SOOM_EINVALID ? SOOM_LOG_DEBUG
-                                                                                  : SOOM_LOG_ERROR;
-    struct soom_log_line l;
-    soom_log_begin(&l, level, "database error");
-    if (request_id != NULL)
-        soom_log_str(&l, "request_id", request_id);
-    if (e != NULL) {
-        soom_log_str(&l, "sqlstate", e->sqlstate);
-        soom_log_str(&l, "error", e->message);
-        if (e->detail[0] != '\0')
-            soom_log_str(&l, "detail", e->detail);
-        if (e->constraint[0] != '\0')
-            soom_log_str(&l, "constraint", e->constraint);
-    }
-    if (sql != NULL)
-        soom_log_str(&l, "sql", sql);
-    soom_log_end(&l);
 }
 
 /* ---- results ------------------------------------------------------------- */

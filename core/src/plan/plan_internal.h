@@ -1,6 +1,6 @@
 /*
- * Shared by the plan_*.c files only: statements under construction, the
- * parsed list query, and the steps each file provides.
+ * Shared by the plan_*.c files only: statements under construction
+ * (plan_stmt.c), the parsed list query, and the steps each file provides.
  *
  * A statement's SQL text and parameters live in the request's arena; the
  * parameters are numbered in the order they are added.

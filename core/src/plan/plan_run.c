@@ -8,10 +8,8 @@
  *   update    UPDATE ... SET ... WHERE <lookup> RETURNING ... -> 200 row | 404
  *   destroy   DELETE ... WHERE <lookup>                       -> 204 | 404
  *
- * Each action is one statement, atomic by itself; a request never sees a
- * half-done write. Database errors become problems (409 for a unique or
- * foreign-key violation, 422 for bad data, 503 with Retry-After when the
- * database is unavailable, 500 otherwise with the details logged only).
+ * Each action is one statement (built and run by plan_stmt.c), atomic by
+ * itself; a request never sees a half-done write.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,123 +21,6 @@
 #include "soom/log.h"
 #include "soom/pg.h"
 #include "soom/response.h"
-
-/* ---- statements ------------------------------------------------------------ */
-
-static void buf_free(void *b)
-{
-    soom_buf_cleanup(b);
-}
-
-void plan_stmt_init(struct plan_stmt *s, struct soom_arena *a)
-{
-    memset(s, 0, sizeof *s);
-    s->arena = a;
-    s->sql = soom_arena_alloc(a, sizeof *s->sql);
-    soom_buf_init(s->sql);
-    soom_arena_defer(a, buf_free, s->sql);
-}
-
-int plan_stmt_param(struct plan_stmt *s, const char *v, size_t len, bool binary)
-{
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 8;
-        const char **values = soom_arena_alloc(s->arena, cap * sizeof(char *));
-        size_t *lens = soom_arena_alloc(s->arena, cap * sizeof(size_t));
-        bool *bin = soom_arena_alloc(s->arena, cap * sizeof(bool));
-        if (s->n > 0) {
-            memcpy(values, s->values, s->n * sizeof(char *));
-            memcpy(lens, s->lens, s->n * sizeof(size_t));
-            memcpy(bin, s->binary, s->n * sizeof(bool));
-        }
-        s->values = values, s->lens = lens, s->binary = bin, s->cap = cap;
-    }
-    s->values[s->n] = v ? soom_arena_strndup(s->arena, v, len) : NULL;
-    s->lens[s->n] = len;
-    s->binary[s->n] = binary;
-    return (int)++s->n;
-}
-
-void plan_stmt_conditions(struct plan_stmt *s, const struct plan_extra *extra, bool *first)
-{
-    for (size_t i = 0; extra != NULL && i < extra->nconditions; i++) {
-        const struct plan_condition *c = &extra->conditions[i];
-        int base = (int)s->n;
-        for (size_t k = 0; k < c->nparams; k++) {
-            const char *v = c->params[k];
-            plan_stmt_param(s, v, v ? strlen(v) : 0, false);
-        }
-        soom_buf_puts(s->sql, *first ? "(" : " AND (");
-        *first = false;
-        /* renumber $n by the parameters already in the statement */
-        for (const char *t = c->sql; *t;) {
-            if (*t == '$' && t[1] >= '0' && t[1] <= '9') {
-                char *end;
-                long n = strtol(t + 1, &end, 10);
-                soom_buf_printf(s->sql, "$%ld", n + base);
-                t = end;
-            } else {
-                soom_buf_putc(s->sql, *t++);
-            }
-        }
-        soom_buf_putc(s->sql, ')');
-    }
-}
-
-/* ---- errors -------------------------------------------------------------------- */
-
-static void answer_db_error(struct soom_request *r, struct soom_pg_conn *c, int code,
-                            const char *sql, bool bad_input_400)
-{
-    const struct soom_pg_error *e = c ? soom_pg_conn_error(c) : NULL;
-    soom_pg_error_log(e, code, sql, r->request_id);
-    struct soom_pg_problem pb;
-    soom_pg_error_problem(e, code, &pb);
-    if (pb.status == 503)
-        soom_response_header(r, "Retry-After", "1");
-    if (pb.status == 422 && bad_input_400) {
-        soom_response_problem(r, 400, "a query parameter has a value of the wrong type", NULL);
-        return;
-    }
-    if (pb.pointer[0] != '\0' && pb.code != NULL) {
-        struct soom_buf errs;
-        soom_buf_init(&errs);
-        soom_buf_puts(&errs, "[{\"pointer\":");
-        soom_json_write_string(&errs, pb.pointer, strlen(pb.pointer));
-        soom_buf_puts(&errs, ",\"detail\":");
-        soom_json_write_string(&errs, pb.detail, strlen(pb.detail));
-        soom_buf_puts(&errs, ",\"code\":");
-        soom_json_write_string(&errs, pb.code, strlen(pb.code));
-        soom_buf_puts(&errs, ",\"source\":\"body\"}]");
-        soom_response_problem(r, pb.status, pb.detail, errs.data);
-        soom_buf_cleanup(&errs);
-        return;
-    }
-    soom_response_problem(r, pb.status, pb.detail, NULL);
-}
-
-int plan_stmt_exec(struct soom_request *r, struct plan_stmt *s, struct soom_pg_result **out,
-                   bool bad_input_400)
-{
-    struct soom_pg_conn *c = NULL;
-    int rc = soom_request_pg(r, &c);
-    if (rc == SOOM_ECONFIG) {
-        soom_log_msg(SOOM_LOG_ERROR, "a generic resource needs a database: set database_url");
-        soom_response_problem(r, 500, "the server has no database configured", NULL);
-        return rc;
-    }
-    if (rc != SOOM_OK) {
-        answer_db_error(r, NULL, rc, s->sql->data, false);
-        return rc;
-    }
-    rc = soom_pg_exec(c, s->sql->data, (int)s->n, s->values, s->lens, s->binary, out);
-    if (rc != SOOM_OK) {
-        answer_db_error(r, c, rc, s->sql->data, bad_input_400);
-        return rc;
-    }
-    soom_pg_result_defer(r->arena, *out);
-    return SOOM_OK;
-}
 
 /* ---- responses -------------------------------------------------------------------- */
 

@@ -21,7 +21,7 @@
 
 #include "alloc.h"
 #include "soom/error.h"
-#include "validate_impl.h"
+#include "validate_compile.h"
 
 #define DEFAULT_BASE "https://soom.invalid/schema.json"
 #define META_URI "https://json-schema.org/draft/2020-12/schema"

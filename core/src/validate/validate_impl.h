@@ -8,8 +8,8 @@
  * cyclic graph and running it costs no lookup. Keyword groups are flagged in
  * `has` so the runner tests one word before touching a group.
  *
- * validate_compile.c  schema text -> resources, anchors -> node graph
- * validate_keywords.c one compiler per keyword family
+ * validate_compile.c  schema text -> resources, anchors -> node graph, with
+ * validate_keywords.c one compiler per keyword family; validate_compile.h
  * validate_uri.c      RFC 3986 reference resolution, JSON Pointer walking
  * validate_run.c      the runner's walk, scalars and entry points, with
  *                     validate_containers.c (arrays, objects),
@@ -176,23 +176,6 @@ struct soom_validator {
     struct soom_validate_options opts;
     bool dynamic; /* some $dynamicRef needs the dynamic scope at run time */
 };
-
-/* validate_compile.c: shared by the keyword compilers. */
-struct vcompiler;
-/* The node of the subschema `json` found at `where` (for messages). */
-struct vnode *vc_subschema(struct vcompiler *c, const cJSON *json, const char *where);
-int vc_fail(struct vcompiler *c, const char *where, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-struct soom_arena *vc_arena(struct vcompiler *c);
-const struct soom_validate_options *vc_options(struct vcompiler *c);
-/* Compiles the "$ref" (or "$dynamicRef") `json` of schema `owner` into n. */
-int vc_ref(struct vcompiler *c, struct vnode *n, const cJSON *owner, const cJSON *json,
-           const char *where, bool dynamic);
-
-/* validate_keywords.c */
-int vk_compile(struct vcompiler *c, struct vnode *n, const cJSON *json, const char *where);
-bool vk_is_subschema_keyword(const char *kw, int *shape);
-enum { SHAPE_ONE, SHAPE_ARRAY, SHAPE_MAP };
 
 /* validate_uri.c */
 char *vuri_resolve(struct soom_arena *a, const char *base, const char *ref);

@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "soom/error.h"
-#include "validate_impl.h"
+#include "validate_compile.h"
 
 static const struct {
     const char *kw;
