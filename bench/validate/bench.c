@@ -65,8 +65,8 @@ static double measure(const struct soom_validator *v, const struct soom_json *do
         double start = now(), elapsed;
         do {
             for (int i = 0; i < 1000; i++) {
-                struct soom_validation_error *e;
-                soom_validator_run(v, doc, arena, collect ? &e : NULL, nerrors);
+                struct soom_validate_error *e;
+                soom_validate_run(v, doc, arena, collect ? &e : NULL, nerrors);
                 soom_arena_reset(arena);
             }
             done += 1000;
@@ -89,7 +89,7 @@ int main(int argc, char **argv)
     char *schema = slurp(path, &n);
     struct soom_validator *v;
     char err[256];
-    if (soom_validator_compile(schema, n, NULL, &v, err, sizeof err) != SOOM_OK) {
+    if (soom_validate_compile(schema, n, NULL, &v, err, sizeof err) != SOOM_OK) {
         fprintf(stderr, "schema: %s\n", err);
         return 1;
     }
@@ -108,7 +108,7 @@ int main(int argc, char **argv)
     printf("soom invalid %12.0f docs/s (%zu errors each)\n", bad, nerr);
     soom_json_free(valid);
     soom_json_free(invalid);
-    soom_validator_free(v);
+    soom_validate_free(v);
     free(schema);
     return 0;
 }

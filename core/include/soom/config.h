@@ -14,19 +14,13 @@
 
 #include <stdbool.h>
 
+#include "soom/log.h"
 #include "soom/soom.h"
 
 enum soom_server_model {
     SOOM_SERVER_THREADS,
     SOOM_SERVER_THREAD_PER_CONNECTION,
     SOOM_SERVER_PREFORK,
-};
-
-enum soom_log_level {
-    SOOM_LOG_DEBUG,
-    SOOM_LOG_INFO,
-    SOOM_LOG_WARN,
-    SOOM_LOG_ERROR,
 };
 
 enum soom_config_type {
@@ -72,7 +66,8 @@ struct soom_config {
     bool trust_proxy;
 };
 
-/* A config holding the defaults; freed with soom_config_free(). */
+/* A config holding the defaults; freed with soom_config_free(), which
+ * accepts NULL. */
 SOOM_API struct soom_config *soom_config_new(void);
 SOOM_API void soom_config_free(struct soom_config *c);
 

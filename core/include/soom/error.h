@@ -42,7 +42,7 @@ enum soom_error {
 };
 
 /* The message of an error code; a static string, never NULL. */
-SOOM_API const char *soom_strerror(int code);
+SOOM_API const char *soom_error_message(int code);
 
 /* The HTTP status an error code maps to (500 for an unknown code). */
 SOOM_API int soom_error_status(int code);

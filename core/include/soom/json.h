@@ -65,6 +65,6 @@ SOOM_API int soom_json_write_number(struct soom_buf *out, double d);
 SOOM_API void soom_json_write_int(struct soom_buf *out, int64_t v);
 
 /* True when (p, n) is valid UTF-8 (no overlongs, no surrogates). */
-SOOM_API bool soom_utf8_valid(const char *p, size_t n);
+SOOM_API bool soom_json_utf8_valid(const char *p, size_t n);
 
 #endif

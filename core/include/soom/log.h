@@ -15,7 +15,14 @@
 #include <stdbool.h>
 
 #include "soom/buf.h"
-#include "soom/config.h"
+#include "soom/soom.h"
+
+enum soom_log_level {
+    SOOM_LOG_DEBUG,
+    SOOM_LOG_INFO,
+    SOOM_LOG_WARN,
+    SOOM_LOG_ERROR,
+};
 
 /* Sets the threshold, whether access lines are written, and where lines go:
  * a server logs to standard output, the other commands to standard error
@@ -44,7 +51,7 @@ SOOM_API void soom_log_end(struct soom_log_line *l);
 /* A line with only a message. */
 SOOM_API void soom_log_msg(enum soom_log_level level, const char *msg);
 
-struct soom_access {
+struct soom_log_access {
     const char *request_id; /* no character that JSON must escape */
     size_t request_id_len;
     const char *method; /* escaped unless method_safe */
@@ -61,7 +68,7 @@ struct soom_access {
 
 /* Writes the access line of one request, when enabled. Lines are buffered
  * per thread (see soom_log_buffer) and reach the output within ~100 ms. */
-SOOM_API void soom_log_access(const struct soom_access *a);
+SOOM_API void soom_log_access(const struct soom_log_access *a);
 
 /* Access lines buffered per thread before a write, in bytes; 0 writes each
  * line at once. Call before starting threads. */

@@ -30,13 +30,13 @@
 
 #define SOOM_PAGE_MAX_KEYS 8
 
-enum soom_cursor_direction {
-    SOOM_CURSOR_NEXT = 0, /* the page after the position */
-    SOOM_CURSOR_PREV = 1, /* the page before it */
+enum soom_page_direction {
+    SOOM_PAGE_NEXT = 0, /* the page after the position */
+    SOOM_PAGE_PREV = 1, /* the page before it */
 };
 
-struct soom_cursor {
-    enum soom_cursor_direction direction;
+struct soom_page_cursor {
+    enum soom_page_direction direction;
     size_t nvalues;
     const char *values[SOOM_PAGE_MAX_KEYS]; /* text forms; never NULL */
     size_t lens[SOOM_PAGE_MAX_KEYS];
@@ -55,15 +55,16 @@ SOOM_API struct soom_page_key *soom_page_key_new(const char *secret, bool *rando
 SOOM_API void soom_page_key_free(struct soom_page_key *key);
 
 /* Appends the cursor as base64url text. */
-SOOM_API void soom_cursor_encode(const struct soom_cursor *c, uint32_t fingerprint,
-                                 const struct soom_page_key *key, struct soom_buf *out);
+SOOM_API void soom_page_cursor_encode(const struct soom_page_cursor *c, uint32_t fingerprint,
+                                      const struct soom_page_key *key, struct soom_buf *out);
 
 /* Decodes cursor text made under `fingerprint` with `nkeys` values.
  * Returns SOOM_OK with `out` filled (values allocated in `a`), or
  * SOOM_EBADREQ with a static reason in *why. */
-SOOM_API int soom_cursor_decode(const char *text, size_t len, uint32_t fingerprint, size_t nkeys,
-                                const struct soom_page_key *key, struct soom_arena *a,
-                                struct soom_cursor *out, const char **why);
+SOOM_API int soom_page_cursor_decode(const char *text, size_t len, uint32_t fingerprint,
+                                     size_t nkeys, const struct soom_page_key *key,
+                                     struct soom_arena *a, struct soom_page_cursor *out,
+                                     const char **why);
 
 /* Appends the condition selecting rows after the position (`backward`
  * false) or before it (true), over `n` quoted column names sorted

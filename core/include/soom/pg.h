@@ -216,6 +216,7 @@ SOOM_API int soom_pg_result_column(const struct soom_pg_result *r, const char *n
 SOOM_API long long soom_pg_result_affected(const struct soom_pg_result *r);
 /* True when the statement returns rows (a SELECT, or ... RETURNING). */
 SOOM_API bool soom_pg_result_has_rows(const struct soom_pg_result *r);
+/* Frees a result. Accepts NULL. */
 SOOM_API void soom_pg_result_free(struct soom_pg_result *r);
 /* Frees `r` when the arena is reset or freed. */
 SOOM_API void soom_pg_result_defer(struct soom_arena *a, struct soom_pg_result *r);
@@ -232,7 +233,8 @@ SOOM_API unsigned soom_pg_json_flags(const struct soom_config *cfg);
  * built once (at start-up, from a resource's field list), then read-only
  * and shared by threads. `columns[i]` is a result column, `names[i]` its
  * output name (`names` NULL, or names[i] NULL: the column's name). Output
- * names are escaped once here. Owned by the caller (soom_pg_shape_free). */
+ * names are escaped once here. Owned by the caller (soom_pg_shape_free, which
+ * accepts NULL). */
 struct soom_pg_shape;
 SOOM_API struct soom_pg_shape *soom_pg_shape_new(const char *const *columns,
                                                  const char *const *names, size_t n);

@@ -45,6 +45,6 @@ SOOM_API void soom_response_problem(struct soom_request *r, int status, const ch
                                     const char *errors);
 
 /* The reason phrase of a status ("Not Found"); "Unknown" when unknown. */
-SOOM_API const char *soom_status_reason(int status);
+SOOM_API const char *soom_response_reason(int status);
 
 #endif

@@ -52,7 +52,7 @@ struct soom_route_match {
 
 struct soom_router;
 
-/* An empty router; freed with soom_router_free(). */
+/* An empty router; freed with soom_router_free(), which accepts NULL. */
 SOOM_API struct soom_router *soom_router_new(void);
 SOOM_API void soom_router_free(struct soom_router *r);
 
@@ -74,13 +74,13 @@ SOOM_API int soom_router_match(const struct soom_router *r, const char *path, si
 SOOM_API size_t soom_router_count(const struct soom_router *r);
 
 /* The method bit for a method name, 0 when unknown. */
-SOOM_API unsigned soom_method_parse(const char *name, size_t len);
+SOOM_API unsigned soom_router_method_parse(const char *name, size_t len);
 
 /* The name of a single method bit ("GET"), NULL when not one. */
-SOOM_API const char *soom_method_name(unsigned method);
+SOOM_API const char *soom_router_method_name(unsigned method);
 
 /* Writes the methods of `mask` as an Allow header value ("GET, HEAD, POST")
  * into buf; returns its length. */
-SOOM_API size_t soom_methods_format(unsigned mask, char *buf, size_t buflen);
+SOOM_API size_t soom_router_methods_format(unsigned mask, char *buf, size_t buflen);
 
 #endif

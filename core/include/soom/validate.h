@@ -1,16 +1,16 @@
 /*
  * JSON Schema 2020-12 validation, compiled once and run many times.
  *
- * soom_validator_compile() turns a schema's JSON text into an immutable
+ * soom_validate_compile() turns a schema's JSON text into an immutable
  * program: every $ref, $anchor, $id and $dynamicAnchor is resolved, every
  * pattern is compiled with PCRE2 (JIT when available), every keyword value is
  * checked. A schema the validator cannot honour is refused there, with the
  * JSON Pointer of the offending keyword in the message, never at run time.
- * The validator is owned by the caller and freed with soom_validator_free();
+ * The validator is owned by the caller and freed with soom_validate_free();
  * nothing in it changes after compilation, so one validator may run from any
  * number of threads at once.
  *
- * soom_validator_run() walks a parsed document (soom/json.h) and returns
+ * soom_validate_run() walks a parsed document (soom/json.h) and returns
  * SOOM_OK or SOOM_EINVALID with every error found, up to max_errors. Errors
  * and their strings live in the caller's arena (the request's), so they
  * vanish with it. A valid document costs no malloc and no string building
@@ -18,9 +18,9 @@
  * large array, evaluated-member bitmaps past 256 members); the error list
  * is only built, by a second pass, when the document is invalid.
  *
- * soom_validator_coerce_query() builds an object from query-string pairs,
+ * soom_validate_query() builds an object from query-string pairs,
  * using the types the schema declares for each property, then validates it.
- * soom_validation_errors_json() writes errors as the `errors` member of the
+ * soom_validate_errors_json() writes errors as the `errors` member of the
  * 422 problem document. See docs/VALIDATION.md for the rules.
  */
 #ifndef SOOM_VALIDATE_H
@@ -55,14 +55,14 @@ struct soom_validate_options {
 
 /* One validation error. The strings are in the arena given to the run (or
  * static): valid until that arena is reset or freed. */
-struct soom_validation_error {
+struct soom_validate_error {
     const char *pointer; /* RFC 6901 pointer to the instance location ("" = root) */
     const char *detail;  /* English message, e.g. "must be at most 100 characters" */
     const char *code;    /* the failing keyword, e.g. "maxLength" */
 };
 
 /* A decoded query-string pair (percent-decoding already done). */
-struct soom_query_param {
+struct soom_validate_param {
     const char *key;
     size_t key_len;
     const char *value;
@@ -73,22 +73,22 @@ struct soom_query_param {
 SOOM_API void soom_validate_options_init(struct soom_validate_options *opts);
 
 /* Compiles the schema text (p, n); `opts` may be NULL for the defaults.
- * Returns SOOM_OK with *out owned by the caller (soom_validator_free), or
+ * Returns SOOM_OK with *out owned by the caller (soom_validate_free), or
  * SOOM_EINVAL with a message in `err` (when not NULL) that starts with the
  * JSON Pointer of the bad keyword inside the schema, for instance
  * "/properties/name/minLength: must be a non-negative integer". References
  * that leave the document (other than to the 2020-12 meta-schemas, which are
  * built in) are refused as "cannot resolve remote reference <uri>". */
-SOOM_API int soom_validator_compile(const char *p, size_t n,
-                                    const struct soom_validate_options *opts,
-                                    struct soom_validator **out, char *err, size_t errlen);
+SOOM_API int soom_validate_compile(const char *p, size_t n,
+                                   const struct soom_validate_options *opts,
+                                   struct soom_validator **out, char *err, size_t errlen);
 
 /* Frees a validator. Accepts NULL. */
-SOOM_API void soom_validator_free(struct soom_validator *v);
+SOOM_API void soom_validate_free(struct soom_validator *v);
 
 /* The compiled schema's JSON text, NUL-terminated; borrowed, valid until the
  * validator is freed. */
-SOOM_API const char *soom_validator_json(const struct soom_validator *v);
+SOOM_API const char *soom_validate_schema(const struct soom_validator *v);
 
 /* Validates `doc`. Returns SOOM_OK, or SOOM_EINVALID with *errors (an array
  * in `arena`, valid until the arena is reset or freed) and *nerrors set; on
@@ -96,9 +96,9 @@ SOOM_API const char *soom_validator_json(const struct soom_validator *v);
  * when only the verdict is wanted, the fastest call; `arena` may be NULL
  * only then (a scratch arena is made for the call). SOOM_EINVAL for a NULL
  * validator or document. */
-SOOM_API int soom_validator_run(const struct soom_validator *v, const struct soom_json *doc,
-                                struct soom_arena *arena, struct soom_validation_error **errors,
-                                size_t *nerrors);
+SOOM_API int soom_validate_run(const struct soom_validator *v, const struct soom_json *doc,
+                               struct soom_arena *arena, struct soom_validate_error **errors,
+                               size_t *nerrors);
 
 /* Builds an object from `n` query parameters, coercing each value to the type
  * the schema declares for its key (docs/VALIDATION.md, "Query parameters"),
@@ -107,14 +107,14 @@ SOOM_API int soom_validator_run(const struct soom_validator *v, const struct soo
  * errors. With either, *out is the object, owned by the caller
  * (soom_json_free; register it on the request arena). SOOM_EINVAL (and
  * *out NULL) for a NULL validator. */
-SOOM_API int soom_validator_coerce_query(const struct soom_validator *v,
-                                         const struct soom_query_param *params, size_t n,
-                                         struct soom_arena *arena, struct soom_json **out,
-                                         struct soom_validation_error **errors, size_t *nerrors);
+SOOM_API int soom_validate_query(const struct soom_validator *v,
+                                 const struct soom_validate_param *params, size_t n,
+                                 struct soom_arena *arena, struct soom_json **out,
+                                 struct soom_validate_error **errors, size_t *nerrors);
 
 /* Appends the JSON array [{"pointer","detail","code","source"}, ...] for the
  * errors; `source` is "body" or "query". */
-SOOM_API void soom_validation_errors_json(const struct soom_validation_error *e, size_t n,
-                                          const char *source, struct soom_buf *out);
+SOOM_API void soom_validate_errors_json(const struct soom_validate_error *e, size_t n,
+                                        const char *source, struct soom_buf *out);
 
 #endif

@@ -49,7 +49,7 @@ static int compile(const struct soom_app *app, const char *text, const char *wha
     soom_validate_options_init(&opts);
     opts.format_assertion = app->config->format_assertion;
     char why[512];
-    int rc = soom_validator_compile(text, strlen(text), &opts, out, why, sizeof why);
+    int rc = soom_validate_compile(text, strlen(text), &opts, out, why, sizeof why);
     if (rc != SOOM_OK)
         snprintf(err, errlen, "%s: %s: %s", name, what, why);
     return rc;
@@ -60,9 +60,9 @@ static void route_free(struct soom_route *r)
     free(r->pattern);
     free(r->pattern_json);
     free(r->name);
-    soom_validator_free(r->body);
-    soom_validator_free(r->patch);
-    soom_validator_free(r->query);
+    soom_validate_free(r->body);
+    soom_validate_free(r->patch);
+    soom_validate_free(r->query);
     soom_plan_free(r->plan);
 }
 
@@ -79,11 +79,9 @@ int soom_app_add_route(struct soom_app *app, const struct soom_route_spec *spec,
         rc = compile(app, spec->query_schema, "query_schema", spec->name, &r.query, err, errlen);
     if (rc == SOOM_OK && spec->plan != NULL) {
         char why[512];
-        r.plan = soom_plan_new(spec->plan, why, sizeof why);
-        if (r.plan == NULL) {
+        rc = soom_plan_new(spec->plan, &r.plan, why, sizeof why);
+        if (rc != SOOM_OK)
             snprintf(err, errlen, "%s: %s", spec->name, why);
-            rc = SOOM_EINVAL;
-        }
     }
     if (rc == SOOM_OK)
         rc = soom_router_add(app->router, spec->pattern, spec->methods, r.id, spec->name, err,

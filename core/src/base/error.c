@@ -3,7 +3,7 @@
  */
 #include "soom/error.h"
 
-const char *soom_strerror(int code)
+const char *soom_error_message(int code)
 {
     switch (code) {
     case SOOM_OK: return "ok";

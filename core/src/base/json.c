@@ -51,7 +51,7 @@ static size_t utf8_seq(const unsigned char *p, size_t n)
     return 0;
 }
 
-bool soom_utf8_valid(const char *s, size_t n)
+bool soom_json_utf8_valid(const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0;

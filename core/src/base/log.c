@@ -246,7 +246,7 @@ void soom_log_flush(void)
 
 #define PUT_LITERAL(b, s) soom_buf_append((b), (s), sizeof(s) - 1)
 
-void soom_log_access(const struct soom_access *a)
+void soom_log_access(const struct soom_log_access *a)
 {
     if (!log_access || !soom_log_enabled(SOOM_LOG_INFO))
         return;

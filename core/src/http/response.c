@@ -98,7 +98,7 @@ void soom_response_copy(struct soom_request *r, const char *p, size_t n, const c
     soom_response_take(r, b, content_type);
 }
 
-const char *soom_status_reason(int status)
+const char *soom_response_reason(int status)
 {
     switch (status) {
     case 200: return "OK";
@@ -137,7 +137,7 @@ void soom_response_problem(struct soom_request *r, int status, const char *detai
                            const char *errors)
 {
     struct soom_buf *bp = soom_response_buffer(), b = *bp;
-    const char *title = soom_status_reason(status);
+    const char *title = soom_response_reason(status);
     soom_buf_puts(&b, "{\"type\":\"about:blank\",\"title\":");
     soom_json_write_string(&b, title, strlen(title));
     soom_buf_puts(&b, ",\"status\":");

@@ -400,7 +400,7 @@ int soom_router_match(const struct soom_router *r, const char *path, size_t len,
 static const char *METHOD_NAMES[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"};
 #define NMETHODS (sizeof METHOD_NAMES / sizeof METHOD_NAMES[0])
 
-unsigned soom_method_parse(const char *name, size_t len)
+unsigned soom_router_method_parse(const char *name, size_t len)
 {
     for (size_t i = 0; i < NMETHODS; i++) {
         if (strlen(METHOD_NAMES[i]) == len && memcmp(METHOD_NAMES[i], name, len) == 0)
@@ -409,7 +409,7 @@ unsigned soom_method_parse(const char *name, size_t len)
     return 0;
 }
 
-const char *soom_method_name(unsigned method)
+const char *soom_router_method_name(unsigned method)
 {
     for (size_t i = 0; i < NMETHODS; i++) {
         if (method == 1u << i)
@@ -418,7 +418,7 @@ const char *soom_method_name(unsigned method)
     return NULL;
 }
 
-size_t soom_methods_format(unsigned mask, char *buf, size_t buflen)
+size_t soom_router_methods_format(unsigned mask, char *buf, size_t buflen)
 {
     size_t n = 0;
     buf[0] = '\0';

@@ -120,7 +120,8 @@ static int l_json_decode(lua_State *L)
     int rc = soom_json_parse(s, n, SOOM_JSON_MAX_DEPTH, &doc, &err);
     if (rc != SOOM_OK) {
         lua_pushnil(L);
-        lua_pushfstring(L, "%s: %s at byte %d", soom_strerror(rc), err.reason, (int)err.offset);
+        lua_pushfstring(L, "%s: %s at byte %d", soom_error_message(rc), err.reason,
+                        (int)err.offset);
         return 2;
     }
     soom_lua_push_json(L, doc);
@@ -157,7 +158,7 @@ static int l_request_query(lua_State *L)
 /* status_reason(status) -> "Not Found" */
 static int l_status_reason(lua_State *L)
 {
-    lua_pushstring(L, soom_status_reason((int)luaL_checkinteger(L, 1)));
+    lua_pushstring(L, soom_response_reason((int)luaL_checkinteger(L, 1)));
     return 1;
 }
 

@@ -23,7 +23,7 @@ static unsigned methods_of(lua_State *L, int idx)
         lua_rawgeti(L, idx, (int)i);
         size_t len;
         const char *m = lua_tolstring(L, -1, &len);
-        unsigned bit = m ? soom_method_parse(m, len) : 0;
+        unsigned bit = m ? soom_router_method_parse(m, len) : 0;
         if (bit == 0)
             luaL_error(L, "unknown HTTP method \"%s\"", m ? m : "?");
         mask |= bit;

@@ -44,7 +44,7 @@ static int l_compile(lua_State *L)
     luaL_getmetatable(L, VALIDATOR_MT);
     lua_setmetatable(L, -2);
     char err[512];
-    if (soom_validator_compile(text, n, &opts, &lv->v, err, sizeof err) != SOOM_OK)
+    if (soom_validate_compile(text, n, &opts, &lv->v, err, sizeof err) != SOOM_OK)
         return luaL_error(L, "invalid schema: %s", err);
     return 1;
 }
@@ -66,11 +66,11 @@ static int l_validate(lua_State *L)
     int rc = soom_json_parse(b.data, b.len, 512, &doc, &jerr);
     soom_buf_cleanup(&b);
     if (rc != SOOM_OK)
-        return luaL_error(L, "the value cannot be validated: %s", soom_strerror(rc));
+        return luaL_error(L, "the value cannot be validated: %s", soom_error_message(rc));
     struct soom_arena *a = soom_arena_new(0);
-    struct soom_validation_error *errors;
+    struct soom_validate_error *errors;
     size_t nerrors;
-    rc = soom_validator_run(v, doc, a, &errors, &nerrors);
+    rc = soom_validate_run(v, doc, a, &errors, &nerrors);
     lua_pushboolean(L, rc == SOOM_OK);
     if (rc == SOOM_OK) {
         soom_json_free(doc);
@@ -96,14 +96,14 @@ static int l_validate(lua_State *L)
 /* validator:json() -> the schema's JSON text */
 static int l_json(lua_State *L)
 {
-    lua_pushstring(L, soom_validator_json(check_validator(L)));
+    lua_pushstring(L, soom_validate_schema(check_validator(L)));
     return 1;
 }
 
 static int l_gc(lua_State *L)
 {
     struct lvalidator *lv = luaL_checkudata(L, 1, VALIDATOR_MT);
-    soom_validator_free(lv->v);
+    soom_validate_free(lv->v);
     lv->v = NULL;
     return 0;
 }

@@ -85,7 +85,7 @@ static int traceback(lua_State *L)
     return 1;
 }
 
-static struct soom_lua *lua_load_worker(struct soom_app *app, char *err, size_t errlen)
+static struct soom_lua *worker_load(struct soom_app *app, char *err, size_t errlen)
 {
     lua_State *L = soom_lua_open(app->home, app->dir);
     lua_pushcfunction(L, traceback);
@@ -116,31 +116,33 @@ fail:
     return NULL;
 }
 
-static void lua_free_worker(struct soom_lua *w)
+static void worker_free(struct soom_lua *w)
 {
     lua_close(w->L);
     free(w->idle_cos);
     free(w);
 }
 
-struct soom_lua_pool *soom_lua_pool_new(struct soom_app *app, size_t initial, char *err,
-                                        size_t errlen)
+int soom_lua_pool_new(struct soom_app *app, size_t initial, struct soom_lua_pool **out, char *err,
+                      size_t errlen)
 {
     struct soom_lua_pool *pool = xcalloc(1, sizeof *pool);
     pool->app = app;
     pthread_mutex_init(&pool->lock, NULL);
+    *out = NULL;
     for (size_t i = 0; i < initial; i++) {
-        struct soom_lua *w = lua_load_worker(app, err, errlen);
+        struct soom_lua *w = worker_load(app, err, errlen);
         if (w == NULL) {
             soom_lua_pool_free(pool);
-            return NULL;
+            return SOOM_ELUA;
         }
         pool->all = xrealloc(pool->all, (pool->nall + 1) * sizeof(pool->all[0]));
         pool->all[pool->nall++] = w;
         w->next = pool->idle;
         pool->idle = w;
     }
-    return pool;
+    *out = pool;
+    return SOOM_OK;
 }
 
 void soom_lua_pool_free(struct soom_lua_pool *pool)
@@ -148,7 +150,7 @@ void soom_lua_pool_free(struct soom_lua_pool *pool)
     if (pool == NULL)
         return;
     for (size_t i = 0; i < pool->nall; i++)
-        lua_free_worker(pool->all[i]);
+        worker_free(pool->all[i]);
     free(pool->all);
     pthread_mutex_destroy(&pool->lock);
     free(pool);
@@ -165,7 +167,7 @@ static struct soom_lua *worker_for_thread(struct soom_lua_pool *pool)
     pthread_mutex_unlock(&pool->lock);
     if (w == NULL) {
         char err[512];
-        w = lua_load_worker(pool->app, err, sizeof err);
+        w = worker_load(pool->app, err, sizeof err);
         if (w == NULL) {
             struct soom_log_line l;
             soom_log_begin(&l, SOOM_LOG_ERROR, "cannot load the app in a new Lua state");

@@ -118,8 +118,8 @@ static void put_varint(struct soom_buf *b, size_t v)
     } while (v != 0);
 }
 
-void soom_cursor_encode(const struct soom_cursor *c, uint32_t fingerprint,
-                        const struct soom_page_key *key, struct soom_buf *out)
+void soom_page_cursor_encode(const struct soom_page_cursor *c, uint32_t fingerprint,
+                             const struct soom_page_key *key, struct soom_buf *out)
 {
     struct soom_buf raw;
     soom_buf_init(&raw);
@@ -150,7 +150,7 @@ static int bad(const char **why, const char *reason)
 /* Reads the values after the header; returns false when they do not fill
  * the payload exactly. */
 static bool read_values(const unsigned char *p, size_t n, size_t nkeys, struct soom_arena *a,
-                        struct soom_cursor *out)
+                        struct soom_page_cursor *out)
 {
     size_t at = 0;
     for (size_t k = 0; k < nkeys; k++) {
@@ -175,9 +175,9 @@ static bool read_values(const unsigned char *p, size_t n, size_t nkeys, struct s
     return at == n;
 }
 
-int soom_cursor_decode(const char *text, size_t len, uint32_t fingerprint, size_t nkeys,
-                       const struct soom_page_key *key, struct soom_arena *a,
-                       struct soom_cursor *out, const char **why)
+int soom_page_cursor_decode(const char *text, size_t len, uint32_t fingerprint, size_t nkeys,
+                            const struct soom_page_key *key, struct soom_arena *a,
+                            struct soom_page_cursor *out, const char **why)
 {
     if (len == 0 || len > 4096)
         return bad(why, "the cursor is empty or too long");
@@ -193,7 +193,7 @@ int soom_cursor_decode(const char *text, size_t len, uint32_t fingerprint, size_
         return bad(why, "the cursor was altered or was not made by this service");
     if (raw[0] != CURSOR_VERSION)
         return bad(why, "the cursor has an unknown version");
-    if (raw[1] != SOOM_CURSOR_NEXT && raw[1] != SOOM_CURSOR_PREV)
+    if (raw[1] != SOOM_PAGE_NEXT && raw[1] != SOOM_PAGE_PREV)
         return bad(why, "the cursor has an unknown direction");
     uint32_t fp = (uint32_t)raw[2] << 24 | (uint32_t)raw[3] << 16 | (uint32_t)raw[4] << 8 | raw[5];
     if (fp != fingerprint)
@@ -201,7 +201,7 @@ int soom_cursor_decode(const char *text, size_t len, uint32_t fingerprint, size_
     if (nkeys > SOOM_PAGE_MAX_KEYS ||
         !read_values(raw + HEADER_BYTES, n - HEADER_BYTES - MAC_BYTES, nkeys, a, out))
         return bad(why, "the cursor does not hold a position of this listing");
-    out->direction = (enum soom_cursor_direction)raw[1];
+    out->direction = (enum soom_page_direction)raw[1];
     return SOOM_OK;
 }
 

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "alloc.h"
+#include "soom/error.h"
 #include "soom/json.h"
 #include "soom/pg.h"
 #include "soom/router.h"
@@ -95,8 +96,7 @@ static int field_index(const struct soom_plan *p, const char *name)
 #define FAIL(...)                                                                                  \
     do {                                                                                           \
         snprintf(err, errlen, __VA_ARGS__);                                                        \
-        soom_plan_free(p);                                                                         \
-        return NULL;                                                                               \
+        return false;                                                                              \
     } while (0)
 
 static bool add_columns(struct soom_plan *p, const struct plan_spec *s, char *err, size_t errlen)
@@ -259,9 +259,10 @@ static void build_output(struct soom_plan *p)
     free(names);
 }
 
-struct soom_plan *soom_plan_new(const struct plan_spec *s, char *err, size_t errlen)
+/* Fills `p` from the spec; false with a message in `err` on the first part
+ * of the spec at fault. */
+static bool compile(struct soom_plan *p, const struct plan_spec *s, char *err, size_t errlen)
 {
-    struct soom_plan *p = xcalloc(1, sizeof *p);
     p->lookup = -1;
     p->page = s->page;
     p->page_size = s->page_size;
@@ -273,10 +274,8 @@ struct soom_plan *soom_plan_new(const struct plan_spec *s, char *err, size_t err
     p->table_quoted = quote_table(p->table);
     if (p->table_quoted == NULL)
         FAIL("model table \"%s\" is not a valid table name", p->table);
-    if (!add_columns(p, s, err, errlen) || !add_fields(p, s, err, errlen)) {
-        soom_plan_free(p);
-        return NULL;
-    }
+    if (!add_columns(p, s, err, errlen) || !add_fields(p, s, err, errlen))
+        return false;
     p->pk = column_index(p, s->primary_key ? s->primary_key : "id");
     if (p->pk < 0)
         FAIL("primary key \"%s\" is not a field of the model",
@@ -289,34 +288,38 @@ struct soom_plan *soom_plan_new(const struct plan_spec *s, char *err, size_t err
         p->lookup_param = xstrdup(s->lookup_param ? s->lookup_param : s->lookup_field);
     }
     p->filters = field_list(p, s->filters, s->nfilters, "filter field", err, errlen);
-    if (p->filters == NULL) {
-        soom_plan_free(p);
-        return NULL;
-    }
+    if (p->filters == NULL)
+        return false;
     p->nfilters = s->nfilters;
     p->orderable =
         field_list(p, s->ordering_fields, s->nordering_fields, "ordering field", err, errlen);
-    if (p->orderable == NULL) {
-        soom_plan_free(p);
-        return NULL;
-    }
+    if (p->orderable == NULL)
+        return false;
     p->norderable = s->nordering_fields;
     for (size_t i = 0; i < p->norderable && p->page == PLAN_PAGE_CURSOR; i++) {
         if (p->columns[p->fields[p->orderable[i]].column].nullable)
             FAIL("ordering field \"%s\" may be null, which cursor pagination cannot order by",
                  p->fields[p->orderable[i]].name);
     }
-    if (!add_ordering(p, s, err, errlen)) {
-        soom_plan_free(p);
-        return NULL;
-    }
-    if (p->page == PLAN_PAGE_KEYSET && !add_keyset(p, s, err, errlen)) {
-        soom_plan_free(p);
-        return NULL;
-    }
+    if (!add_ordering(p, s, err, errlen))
+        return false;
+    if (p->page == PLAN_PAGE_KEYSET && !add_keyset(p, s, err, errlen))
+        return false;
     build_output(p);
     p->cursor_key = soom_page_key_new(s->secret_key, &p->random_key);
-    return p;
+    return true;
+}
+
+int soom_plan_new(const struct plan_spec *s, struct soom_plan **out, char *err, size_t errlen)
+{
+    struct soom_plan *p = xcalloc(1, sizeof *p);
+    if (!compile(p, s, err, errlen)) {
+        soom_plan_free(p);
+        *out = NULL;
+        return SOOM_EINVAL;
+    }
+    *out = p;
+    return SOOM_OK;
 }
 
 void soom_plan_free(struct soom_plan *p)

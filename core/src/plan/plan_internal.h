@@ -57,7 +57,7 @@ struct plan_list_query {
     long offset;
     bool paged_by_number; /* ?page= rather than ?offset= */
     bool has_cursor;
-    struct soom_cursor cursor;
+    struct soom_page_cursor cursor;
     int key_columns[PLAN_MAX_ORDER]; /* result columns of the ordering values */
 };
 

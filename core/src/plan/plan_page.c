@@ -108,16 +108,16 @@ static void write_link(const struct soom_request *r, const char *const *drop,
 
 static void write_cursor_link(const struct soom_request *r, const struct soom_plan *p,
                               const struct plan_list_query *q, const struct soom_pg_result *res,
-                              int row, enum soom_cursor_direction dir, struct soom_buf *out)
+                              int row, enum soom_page_direction dir, struct soom_buf *out)
 {
-    struct soom_cursor c = {.direction = dir, .nvalues = q->norder};
+    struct soom_page_cursor c = {.direction = dir, .nvalues = q->norder};
     for (size_t i = 0; i < q->norder; i++) {
         int col = soom_pg_result_column(res, p->columns[q->order[i].column].name);
         c.values[i] = soom_pg_result_value(res, row, col, &c.lens[i]);
     }
     struct soom_buf text;
     soom_buf_init(&text);
-    soom_cursor_encode(&c, q->fingerprint, p->cursor_key, &text);
+    soom_page_cursor_encode(&c, q->fingerprint, p->cursor_key, &text);
     static const char *const DROP[] = {"cursor", NULL};
     const char *set[] = {"cursor", text.data, NULL};
     write_link(r, DROP, set, out);
@@ -145,21 +145,21 @@ static void write_cursor_page(const struct soom_request *r, const struct soom_pl
     int got = soom_pg_result_rows(res);
     bool more = got > q->limit;
     int n = more ? (int)q->limit : got;
-    bool backward = q->has_cursor && q->cursor.direction == SOOM_CURSOR_PREV;
+    bool backward = q->has_cursor && q->cursor.direction == SOOM_PAGE_PREV;
     /* rows of a backward read come last-first: row n-1 is the page's first */
     int first_row = backward ? n - 1 : 0, last_row = backward ? 0 : n - 1;
     bool has_next = backward ? true : more;
     bool has_prev = backward ? more : q->has_cursor;
     soom_buf_puts(out, "{\"next\":");
     if (has_next && n > 0)
-        write_cursor_link(r, p, q, res, last_row, SOOM_CURSOR_NEXT, out);
+        write_cursor_link(r, p, q, res, last_row, SOOM_PAGE_NEXT, out);
     else if (has_next && q->has_cursor) /* an empty page reached backwards: start over */
         write_link(r, (const char *const[]){"cursor", NULL}, (const char *const[]){NULL}, out);
     else
         soom_buf_puts(out, "null");
     soom_buf_puts(out, ",\"previous\":");
     if (has_prev && n > 0)
-        write_cursor_link(r, p, q, res, first_row, SOOM_CURSOR_PREV, out);
+        write_cursor_link(r, p, q, res, first_row, SOOM_PAGE_PREV, out);
     else
         soom_buf_puts(out, "null");
     soom_buf_puts(out, ",\"results\":");

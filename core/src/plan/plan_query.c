@@ -122,9 +122,53 @@ static bool in_list(struct plan_stmt *s, const struct plan_column *c, const char
 
 /* ---- filters --------------------------------------------------------------- */
 
-static const char *const OPS[] = {"gt", "gte",      "lt",        "lte",
-                                  "in", "contains", "icontains", "isnull"};
-static const char *const OP_SQL[] = {">", ">=", "<", "<="};
+/* The lookups a filter may name after "__", and the condition each writes
+ * (positional arguments: 1 the quoted column, 2 the parameter's number). */
+enum filter_op {
+    FILTER_EQ,
+    FILTER_GT,
+    FILTER_GTE,
+    FILTER_LT,
+    FILTER_LTE,
+    FILTER_IN,
+    FILTER_CONTAINS,
+    FILTER_ICONTAINS,
+    FILTER_ISNULL,
+    FILTER_NONE, /* not a known lookup */
+};
+
+static const struct {
+    const char *suffix;
+    const char *sql;       /* for a column of a scalar type */
+    const char *array_sql; /* for an array column (NULL: as sql) */
+} FILTERS[] = {
+    [FILTER_EQ] = {"", "%1$s = $%2$d", NULL},
+    [FILTER_GT] = {"gt", "%1$s > $%2$d", NULL},
+    [FILTER_GTE] = {"gte", "%1$s >= $%2$d", NULL},
+    [FILTER_LT] = {"lt", "%1$s < $%2$d", NULL},
+    [FILTER_LTE] = {"lte", "%1$s <= $%2$d", NULL},
+    [FILTER_IN] = {"in", "%1$s = ANY($%2$d)", NULL},
+    [FILTER_CONTAINS] = {"contains", "strpos(%1$s::text, $%2$d) > 0", "$%2$d = ANY(%1$s)"},
+    [FILTER_ICONTAINS] = {"icontains", "strpos(lower(%1$s::text), lower($%2$d)) > 0",
+                          "$%2$d = ANY(%1$s)"},
+    [FILTER_ISNULL] = {"isnull", NULL, NULL}, /* IS [NOT] NULL, by its value */
+};
+
+static enum filter_op filter_op(const char *p, size_t n)
+{
+    for (int i = FILTER_GT; i < FILTER_NONE; i++) {
+        if (strlen(FILTERS[i].suffix) == n && memcmp(FILTERS[i].suffix, p, n) == 0)
+            return (enum filter_op)i;
+    }
+    return FILTER_NONE;
+}
+
+static void filter_sql(struct soom_buf *sql, enum filter_op op, const struct plan_column *c,
+                       int param)
+{
+    const char *f = c->array && FILTERS[op].array_sql ? FILTERS[op].array_sql : FILTERS[op].sql;
+    soom_buf_printf(sql, f, c->quoted, param);
+}
 
 static void and (struct plan_list_query * q)
 {
@@ -147,15 +191,10 @@ static bool add_filter(struct soom_request *r, const struct soom_plan *p, struct
     if (f < 0)
         return true; /* not a filter of this resource: ignored */
     const struct plan_column *c = &p->columns[p->fields[f].column];
-    int op = -1;
+    enum filter_op op = FILTER_EQ;
     if (sep != NULL) {
-        const char *o = sep + 2;
-        size_t olen = kv->key_len - name_len - 2;
-        for (int i = 0; i < (int)(sizeof OPS / sizeof OPS[0]); i++) {
-            if (strlen(OPS[i]) == olen && memcmp(OPS[i], o, olen) == 0)
-                op = i;
-        }
-        if (op < 0)
+        op = filter_op(sep + 2, kv->key_len - name_len - 2);
+        if (op == FILTER_NONE)
             return reject(r, "unknown filter operator in \"%s\"",
                           soom_arena_strndup(r->arena, kv->key, kv->key_len));
     }
@@ -163,7 +202,9 @@ static bool add_filter(struct soom_request *r, const struct soom_plan *p, struct
     size_t n = kv->value_len;
     const char *param_name = soom_arena_strndup(r->arena, kv->key, kv->key_len);
     struct soom_buf *sql = q->stmt.sql;
-    if (op == 7) { /* isnull */
+    int param = 0;
+    switch (op) {
+    case FILTER_ISNULL: {
         bool yes = (n == 4 && memcmp(v, "true", 4) == 0) || (n == 1 && v[0] == '1');
         bool no = (n == 5 && memcmp(v, "false", 5) == 0) || (n == 1 && v[0] == '0');
         if (!yes && !no)
@@ -172,30 +213,19 @@ static bool add_filter(struct soom_request *r, const struct soom_plan *p, struct
         soom_buf_printf(sql, "%s IS %sNULL", c->quoted, yes ? "" : "NOT ");
         return true;
     }
-    if (op == 4) { /* in */
-        int param;
+    case FILTER_IN:
         if (!in_list(&q->stmt, c, v, n, &param))
             return reject(r, "%s has a value of the wrong type", param_name);
-        and(q);
-        soom_buf_printf(sql, "%s = ANY($%d)", c->quoted, param);
-        return true;
+        break;
+    case FILTER_CONTAINS:
+    case FILTER_ICONTAINS: param = plan_stmt_param(&q->stmt, v, n, false); break;
+    default:
+        if (!value_ok(c, &v, &n))
+            return reject(r, "%s has a value of the wrong type", param_name);
+        param = plan_stmt_param(&q->stmt, v, n, false);
     }
-    if (op == 5 || op == 6) { /* contains, icontains */
-        int param = plan_stmt_param(&q->stmt, v, n, false);
-        and(q);
-        if (c->array)
-            soom_buf_printf(sql, "$%d = ANY(%s)", param, c->quoted);
-        else if (op == 5)
-            soom_buf_printf(sql, "strpos(%s::text, $%d) > 0", c->quoted, param);
-        else
-            soom_buf_printf(sql, "strpos(lower(%s::text), lower($%d)) > 0", c->quoted, param);
-        return true;
-    }
-    if (!value_ok(c, &v, &n))
-        return reject(r, "%s has a value of the wrong type", param_name);
-    int param = plan_stmt_param(&q->stmt, v, n, false);
     and(q);
-    soom_buf_printf(sql, "%s %s $%d", c->quoted, op < 0 ? "=" : OP_SQL[op], param);
+    filter_sql(sql, op, c, param);
     return true;
 }
 
@@ -305,8 +335,8 @@ static bool parse_position(struct soom_request *r, const struct soom_plan *p,
     if (p->page == PLAN_PAGE_CURSOR && param_is(kv, "cursor")) {
         const char *why;
         size_t nkeys = q->norder;
-        if (soom_cursor_decode(kv->value, kv->value_len, q->fingerprint, nkeys, p->cursor_key,
-                               r->arena, &q->cursor, &why) != SOOM_OK)
+        if (soom_page_cursor_decode(kv->value, kv->value_len, q->fingerprint, nkeys, p->cursor_key,
+                                    r->arena, &q->cursor, &why) != SOOM_OK)
             return reject(r, "invalid cursor: %s", why);
         q->has_cursor = true;
         return true;
@@ -439,7 +469,7 @@ void plan_list_sql(const struct soom_plan *p, struct plan_list_query *q)
         cols[i] = p->columns[q->order[i].column].quoted;
         desc[i] = q->order[i].desc;
     }
-    bool backward = q->has_cursor && q->cursor.direction == SOOM_CURSOR_PREV;
+    bool backward = q->has_cursor && q->cursor.direction == SOOM_PAGE_PREV;
     if (q->has_cursor) {
         int first = (int)q->stmt.n + 1;
         for (size_t i = 0; i < q->cursor.nvalues; i++)

@@ -53,7 +53,7 @@ static bool is_json_media_type(const char *p, size_t n)
 static void answer_options(struct soom_request *r)
 {
     char allow[96];
-    soom_methods_format(r->match.allowed | SOOM_OPTIONS, allow, sizeof allow);
+    soom_router_methods_format(r->match.allowed | SOOM_OPTIONS, allow, sizeof allow);
     soom_response_header(r, "Allow", allow);
     r->status = 204;
     r->responded = true;
@@ -76,7 +76,7 @@ void soom_pipeline_begin(struct soom_request *r)
             return;
         }
         char allow[96], detail[160];
-        soom_methods_format(r->match.allowed, allow, sizeof allow);
+        soom_router_methods_format(r->match.allowed, allow, sizeof allow);
         soom_response_header(r, "Allow", allow);
         snprintf(detail, sizeof detail, "%s is not allowed here; allowed: %s",
                  r->method_name ? r->method_name : "this method", allow);
@@ -151,8 +151,8 @@ static bool parse_body(struct soom_request *r)
             snprintf(detail, sizeof detail, "the JSON body nests deeper than %ld levels",
                      r->config->json_max_depth);
         else
-            snprintf(detail, sizeof detail, "%s: %s at byte %zu", soom_strerror(rc), err.reason,
-                     err.offset);
+            snprintf(detail, sizeof detail, "%s: %s at byte %zu", soom_error_message(rc),
+                     err.reason, err.offset);
         soom_response_problem(r, 400, detail, NULL);
         return false;
     }
@@ -172,21 +172,21 @@ static void merge_errors(struct soom_buf *all, const struct soom_buf *errors)
 
 static void query_errors(struct soom_request *r, struct soom_buf *all)
 {
-    struct soom_query_param *params =
-        soom_arena_alloc(r->arena, (r->nquery + 1) * sizeof(struct soom_query_param));
+    struct soom_validate_param *params =
+        soom_arena_alloc(r->arena, (r->nquery + 1) * sizeof(struct soom_validate_param));
     for (size_t i = 0; i < r->nquery; i++)
-        params[i] = (struct soom_query_param){r->query[i].key, r->query[i].key_len,
-                                              r->query[i].value, r->query[i].value_len};
-    struct soom_validation_error *errors;
+        params[i] = (struct soom_validate_param){r->query[i].key, r->query[i].key_len,
+                                                 r->query[i].value, r->query[i].value_len};
+    struct soom_validate_error *errors;
     size_t n;
-    int rc = soom_validator_coerce_query(r->route->query, params, r->nquery, r->arena,
-                                         &r->query_json, &errors, &n);
+    int rc = soom_validate_query(r->route->query, params, r->nquery, r->arena, &r->query_json,
+                                 &errors, &n);
     if (r->query_json != NULL)
         soom_json_defer(r->arena, r->query_json);
     if (rc == SOOM_EINVALID) {
         struct soom_buf b;
         soom_buf_init(&b);
-        soom_validation_errors_json(errors, n, "query", &b);
+        soom_validate_errors_json(errors, n, "query", &b);
         merge_errors(all, &b);
         soom_buf_cleanup(&b);
     }
@@ -220,12 +220,12 @@ static bool validate(struct soom_request *r)
         return false;
     }
     if (bv != NULL) {
-        struct soom_validation_error *errors;
+        struct soom_validate_error *errors;
         size_t n;
-        if (soom_validator_run(bv, r->json, r->arena, &errors, &n) == SOOM_EINVALID) {
+        if (soom_validate_run(bv, r->json, r->arena, &errors, &n) == SOOM_EINVALID) {
             struct soom_buf b;
             soom_buf_init(&b);
-            soom_validation_errors_json(errors, n, "body", &b);
+            soom_validate_errors_json(errors, n, "body", &b);
             merge_errors(&all, &b);
             soom_buf_cleanup(&b);
         }

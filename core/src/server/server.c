@@ -280,7 +280,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
         r = soom_request_new(app, app->config);
         *con_cls = r;
         r->method_name = method;
-        r->method = soom_method_parse(method, strlen(method));
+        r->method = soom_router_method_parse(method, strlen(method));
         r->path = url;
         r->path_len = strlen(url);
         collect(mc, MHD_HEADER_KIND, r, &r->headers, &r->nheaders);
@@ -329,7 +329,7 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
         return;
     *con_cls = NULL;
     uint64_t now = soom_clock_ns();
-    struct soom_access a = {
+    struct soom_log_access a = {
         .request_id = r->request_id,
         .request_id_len = r->request_id_len,
         .method = r->method_name ? r->method_name : "?",
@@ -484,8 +484,7 @@ static int serve_process(struct soom_app *app, int fd)
     pthread_mutex_init(&srv.conns_lock, NULL);
     size_t states =
         app->config->model == SOOM_SERVER_THREAD_PER_CONNECTION ? 1 : (size_t)app->config->threads;
-    app->lua = soom_lua_pool_new(app, states, err, sizeof err);
-    if (app->lua == NULL) {
+    if (soom_lua_pool_new(app, states, &app->lua, err, sizeof err) != SOOM_OK) {
         struct soom_log_line l;
         soom_log_begin(&l, SOOM_LOG_ERROR, "cannot load the app");
         soom_log_str(&l, "error", err);

@@ -549,8 +549,8 @@ static bool parse_schema(struct soom_validator *v, const char *p, size_t len)
     return true;
 }
 
-int soom_validator_compile(const char *p, size_t len, const struct soom_validate_options *opts,
-                           struct soom_validator **out, char *err, size_t errlen)
+int soom_validate_compile(const char *p, size_t len, const struct soom_validate_options *opts,
+                          struct soom_validator **out, char *err, size_t errlen)
 {
     *out = NULL;
     if (err != NULL && errlen > 0)
@@ -583,14 +583,14 @@ int soom_validator_compile(const char *p, size_t len, const struct soom_validate
     free(c.nodes);
     soom_arena_free(c.tmp);
     if (rc != SOOM_OK) {
-        soom_validator_free(v);
+        soom_validate_free(v);
         return rc;
     }
     *out = v;
     return SOOM_OK;
 }
 
-void soom_validator_free(struct soom_validator *v)
+void soom_validate_free(struct soom_validator *v)
 {
     if (v == NULL)
         return;
@@ -601,7 +601,7 @@ void soom_validator_free(struct soom_validator *v)
     free(v);
 }
 
-const char *soom_validator_json(const struct soom_validator *v)
+const char *soom_validate_schema(const struct soom_validator *v)
 {
     return v->text != NULL ? v->text : "";
 }

@@ -73,13 +73,13 @@ bool vreport(struct vctx *x, const char *key, const char *code, const char *fmt,
         return false;
     if (x->nerrs == x->cap) {
         size_t cap = x->cap ? x->cap * 2 : 8;
-        struct soom_validation_error *e = soom_arena_alloc(x->arena, cap * sizeof *e);
+        struct soom_validate_error *e = soom_arena_alloc(x->arena, cap * sizeof *e);
         if (x->nerrs > 0)
             memcpy(e, x->errs, x->nerrs * sizeof *e);
         x->errs = e;
         x->cap = cap;
     }
-    struct soom_validation_error *e = &x->errs[x->nerrs++];
+    struct soom_validate_error *e = &x->errs[x->nerrs++];
     e->pointer = path_pointer(x, key);
     if (strchr(fmt, '%') == NULL) {
         e->detail = fmt; /* a constant message: no copy */
@@ -169,8 +169,8 @@ const char *vvalues_text(struct vctx *x, const cJSON *const *v, size_t n)
     return shorten(x, b);
 }
 
-void soom_validation_errors_json(const struct soom_validation_error *e, size_t n,
-                                 const char *source, struct soom_buf *out)
+void soom_validate_errors_json(const struct soom_validate_error *e, size_t n, const char *source,
+                               struct soom_buf *out)
 {
     soom_buf_putc(out, '[');
     for (size_t i = 0; i < n; i++) {

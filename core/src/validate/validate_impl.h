@@ -171,7 +171,7 @@ struct soom_validator {
     struct soom_arena *arena; /* nodes, strings, regexes (deferred frees) */
     cJSON *doc;               /* the parsed schema: enum/const values point in */
     cJSON *meta;              /* the meta-schema, when it was referenced */
-    char *text;               /* soom_validator_json() */
+    char *text;               /* soom_validate_schema() */
     struct vnode *root;
     struct soom_validate_options opts;
     bool dynamic; /* some $dynamicRef needs the dynamic scope at run time */
@@ -221,6 +221,6 @@ bool vmeta_is_uri(const char *uri);
 /* validate_run.c: runs `v` over `doc`; the verdict and, with `errs`, the
  * errors, allocated in `arena`. */
 int vrun(const struct soom_validator *v, const cJSON *doc, struct soom_arena *arena,
-         struct soom_validation_error **errs, size_t *nerrs);
+         struct soom_validate_error **errs, size_t *nerrs);
 
 #endif

@@ -175,7 +175,7 @@ static void add_value(struct qstate *q, cJSON *into, const char *s, size_t n, un
         cJSON_AddItemToObject(into, key, v);
 }
 
-static void add_param(struct qstate *q, const struct soom_query_param *p, size_t first,
+static void add_param(struct qstate *q, const struct soom_validate_param *p, size_t first,
                       size_t count, const char *key)
 {
     const struct vnode *prop = property_schema(q->x.v->root, key, 0);
@@ -211,7 +211,7 @@ static void add_param(struct qstate *q, const struct soom_query_param *p, size_t
     add_value(q, q->obj, p[last].value, p[last].value_len, types, key, false, 0);
 }
 
-static bool seen_before(const struct soom_query_param *p, size_t i)
+static bool seen_before(const struct soom_validate_param *p, size_t i)
 {
     for (size_t j = 0; j < i; j++)
         if (p[j].key_len == p[i].key_len && memcmp(p[j].key, p[i].key, p[i].key_len) == 0)
@@ -220,7 +220,7 @@ static bool seen_before(const struct soom_query_param *p, size_t i)
 }
 
 /* Appends the validation errors not at a pointer a coercion error took. */
-static void merge_errors(struct qstate *q, const struct soom_validation_error *e, size_t n)
+static void merge_errors(struct qstate *q, const struct soom_validate_error *e, size_t n)
 {
     size_t coerced = q->x.nerrs;
     for (size_t i = 0; i < n && !q->x.full; i++) {
@@ -235,10 +235,9 @@ static void merge_errors(struct qstate *q, const struct soom_validation_error *e
     }
 }
 
-int soom_validator_coerce_query(const struct soom_validator *v,
-                                const struct soom_query_param *params, size_t n,
-                                struct soom_arena *arena, struct soom_json **out,
-                                struct soom_validation_error **errors, size_t *nerrors)
+int soom_validate_query(const struct soom_validator *v, const struct soom_validate_param *params,
+                        size_t n, struct soom_arena *arena, struct soom_json **out,
+                        struct soom_validate_error **errors, size_t *nerrors)
 {
     *out = NULL;
     *errors = NULL;
@@ -261,7 +260,7 @@ int soom_validator_coerce_query(const struct soom_validator *v,
         add_param(&q, params, i, n, key);
     }
     *out = (struct soom_json *)q.obj;
-    struct soom_validation_error *verrs = NULL;
+    struct soom_validate_error *verrs = NULL;
     size_t nv = 0;
     int rc = vrun(v, q.obj, arena, &verrs, &nv);
     if (rc != SOOM_OK)

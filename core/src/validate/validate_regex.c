@@ -223,7 +223,7 @@ int vregex_match_utf8(const struct vregex *re, const char *s, size_t n, void **c
 
 int vregex_match(const struct vregex *re, const char *s, size_t n, void **cache)
 {
-    if (!soom_utf8_valid(s, n))
+    if (!soom_json_utf8_valid(s, n))
         return -1;
     return vregex_match_utf8(re, s, n, cache);
 }

@@ -206,7 +206,7 @@ NOINLINE bool vcheck_string(struct vctx *x, const struct vnode *n, const cJSON *
             ok = REPORT(x, NULL, "pattern", "must match the pattern %s", n->pattern_src);
         else if (rc < 0)
             ok = REPORT(x, NULL, "pattern", "%s",
-                        soom_utf8_valid(s, bytes)
+                        soom_json_utf8_valid(s, bytes)
                             ? "could not be matched against the pattern within the match limit"
                             : "must be valid UTF-8 text");
         if (!ok && STOP(x))
@@ -283,7 +283,7 @@ bool vrun_node(struct vctx *x, const struct vnode *n, const cJSON *inst, struct 
 }
 
 int vrun(const struct soom_validator *v, const cJSON *doc, struct soom_arena *arena,
-         struct soom_validation_error **errs, size_t *nerrs)
+         struct soom_validate_error **errs, size_t *nerrs)
 {
     struct vctx x;
     memset(&x, 0, sizeof x);
@@ -305,9 +305,9 @@ int vrun(const struct soom_validator *v, const cJSON *doc, struct soom_arena *ar
     return SOOM_EINVALID;
 }
 
-int soom_validator_run(const struct soom_validator *v, const struct soom_json *doc,
-                       struct soom_arena *arena, struct soom_validation_error **errors,
-                       size_t *nerrors)
+int soom_validate_run(const struct soom_validator *v, const struct soom_json *doc,
+                      struct soom_arena *arena, struct soom_validate_error **errors,
+                      size_t *nerrors)
 {
     if (errors != NULL)
         *errors = NULL;

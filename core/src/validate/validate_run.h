@@ -40,7 +40,7 @@ struct vctx {
     unsigned nscope, scope_cap;
     struct vseg *path;
     unsigned npath, path_cap;
-    struct soom_validation_error *errs;
+    struct soom_validate_error *errs;
     size_t nerrs, cap;
     struct soom_buf scratch; /* message building, collecting pass only */
     void *md;                /* this thread's PCRE2 match block, once fetched */

@@ -90,8 +90,8 @@ static void test_utf8(void)
     CHECK_INT(parse("\"\xf4\x90\x80\x80\"", &doc), SOOM_EUTF8); /* > U+10FFFF */
     CHECK_INT(parse("\"\xf0\x9f\x98\x80\"", &doc), SOOM_OK);    /* emoji */
     soom_json_free(doc);
-    CHECK(soom_utf8_valid("h\xc3\xa9llo", 6));
-    CHECK(!soom_utf8_valid("\x80", 1));
+    CHECK(soom_json_utf8_valid("h\xc3\xa9llo", 6));
+    CHECK(!soom_json_utf8_valid("\x80", 1));
     /* an escaped NUL would be truncated by C strings: refused */
     CHECK_INT(parse("\"a\\u0000b\"", &doc), SOOM_EBADJSON);
     CHECK_INT(parse("\"a\\\\u0000b\"", &doc), SOOM_OK); /* an escaped backslash */

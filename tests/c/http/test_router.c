@@ -122,7 +122,7 @@ static void test_not_found_and_method(void)
     CHECK_INT(match(r, "/hello", SOOM_HEAD, &m), SOOM_OK);
     CHECK_INT(match(r, "/samples/7", SOOM_PUT, &m), SOOM_EMETHOD);
     char allow[64];
-    soom_methods_format(m.allowed, allow, sizeof allow);
+    soom_router_methods_format(m.allowed, allow, sizeof allow);
     CHECK_STR(allow, "GET, HEAD, DELETE");
     /* an unknown method is a 405, not a crash */
     CHECK_INT(match(r, "/hello", 0, &m), SOOM_EMETHOD);
@@ -170,11 +170,11 @@ static void test_bad_patterns(void)
 
 static void test_methods(void)
 {
-    CHECK_INT(soom_method_parse("GET", 3), SOOM_GET);
-    CHECK_INT(soom_method_parse("PATCH", 5), SOOM_PATCH);
-    CHECK_INT(soom_method_parse("get", 3), 0);
-    CHECK_INT(soom_method_parse("BREW", 4), 0);
-    CHECK_STR(soom_method_name(SOOM_DELETE), "DELETE");
+    CHECK_INT(soom_router_method_parse("GET", 3), SOOM_GET);
+    CHECK_INT(soom_router_method_parse("PATCH", 5), SOOM_PATCH);
+    CHECK_INT(soom_router_method_parse("get", 3), 0);
+    CHECK_INT(soom_router_method_parse("BREW", 4), 0);
+    CHECK_STR(soom_router_method_name(SOOM_DELETE), "DELETE");
 }
 
 int main(void)

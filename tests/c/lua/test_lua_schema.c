@@ -16,7 +16,7 @@ static struct soom_validator *compile(const char *schema)
 {
     struct soom_validator *v = NULL;
     char err[256];
-    int rc = soom_validator_compile(schema, strlen(schema), NULL, &v, err, sizeof err);
+    int rc = soom_validate_compile(schema, strlen(schema), NULL, &v, err, sizeof err);
     if (rc != SOOM_OK)
         fprintf(stderr, "  compile: %s\n", err);
     CHECK_INT(rc, SOOM_OK);
@@ -24,19 +24,19 @@ static struct soom_validator *compile(const char *schema)
 }
 
 static int check(const struct soom_validator *v, const char *text, struct soom_arena *a,
-                 struct soom_validation_error **e, size_t *n)
+                 struct soom_validate_error **e, size_t *n)
 {
     struct soom_json *doc = NULL;
     struct soom_json_error je;
     CHECK_INT(soom_json_parse(text, strlen(text), 64, &doc, &je), SOOM_OK);
-    int rc = soom_validator_run(v, doc, a, e, n);
+    int rc = soom_validate_run(v, doc, a, e, n);
     soom_json_free(doc);
     return rc;
 }
 
 /* The error at `pointer` with `code`, or NULL. */
-static const struct soom_validation_error *find(const struct soom_validation_error *e, size_t n,
-                                                const char *pointer, const char *code)
+static const struct soom_validate_error *find(const struct soom_validate_error *e, size_t n,
+                                              const char *pointer, const char *code)
 {
     for (size_t i = 0; i < n; i++)
         if (strcmp(e[i].pointer, pointer) == 0 && strcmp(e[i].code, code) == 0)
@@ -72,7 +72,7 @@ static void test_lua_sugar_compiles(void)
     if (rc == 0) {
         struct soom_validator *v = compile(lua_tostring(L, -1));
         struct soom_arena *a = soom_arena_new(0);
-        struct soom_validation_error *e;
+        struct soom_validate_error *e;
         size_t n;
         CHECK_INT(check(v, "{\"name\":\"ab\",\"note\":null,\"meta\":{\"x\":1}}", a, &e, &n),
                   SOOM_OK);
@@ -84,7 +84,7 @@ static void test_lua_sugar_compiles(void)
         CHECK_INT(check(v, "{}", a, &e, &n), SOOM_EINVALID);
         CHECK(n == 1 && strcmp(e[0].pointer, "/name") == 0);
         soom_arena_free(a);
-        soom_validator_free(v);
+        soom_validate_free(v);
     }
     lua_close(L);
 }

@@ -8,9 +8,9 @@
 
 static struct soom_page_key *key;
 
-static struct soom_cursor position(void)
+static struct soom_page_cursor position(void)
 {
-    struct soom_cursor c = {.direction = SOOM_CURSOR_NEXT, .nvalues = 3};
+    struct soom_page_cursor c = {.direction = SOOM_PAGE_NEXT, .nvalues = 3};
     c.values[0] = "42";
     c.lens[0] = 2;
     c.values[1] = "2026-11-29 02:13:31.123456+00";
@@ -22,58 +22,58 @@ static struct soom_cursor position(void)
 
 static void test_roundtrip(void)
 {
-    struct soom_cursor c = position();
+    struct soom_page_cursor c = position();
     struct soom_buf b;
     soom_buf_init(&b);
-    soom_cursor_encode(&c, 7, key, &b);
+    soom_page_cursor_encode(&c, 7, key, &b);
     struct soom_arena *a = soom_arena_new(0);
-    struct soom_cursor d;
+    struct soom_page_cursor d;
     const char *why = NULL;
-    CHECK_INT(soom_cursor_decode(b.data, b.len, 7, 3, key, a, &d, &why), SOOM_OK);
-    CHECK_INT(d.direction, SOOM_CURSOR_NEXT);
+    CHECK_INT(soom_page_cursor_decode(b.data, b.len, 7, 3, key, a, &d, &why), SOOM_OK);
+    CHECK_INT(d.direction, SOOM_PAGE_NEXT);
     CHECK_INT(d.nvalues, 3);
     CHECK_STR(d.values[0], "42");
     CHECK_INT(d.lens[2], 3);
     CHECK(memcmp(d.values[2], "a\0b", 3) == 0);
-    c.direction = SOOM_CURSOR_PREV;
+    c.direction = SOOM_PAGE_PREV;
     soom_buf_clear(&b);
-    soom_cursor_encode(&c, 7, key, &b);
-    CHECK_INT(soom_cursor_decode(b.data, b.len, 7, 3, key, a, &d, &why), SOOM_OK);
-    CHECK_INT(d.direction, SOOM_CURSOR_PREV);
+    soom_page_cursor_encode(&c, 7, key, &b);
+    CHECK_INT(soom_page_cursor_decode(b.data, b.len, 7, 3, key, a, &d, &why), SOOM_OK);
+    CHECK_INT(d.direction, SOOM_PAGE_PREV);
     soom_buf_cleanup(&b);
     soom_arena_free(a);
 }
 
 static void test_refused(void)
 {
-    struct soom_cursor c = position();
+    struct soom_page_cursor c = position();
     struct soom_buf b;
     soom_buf_init(&b);
-    soom_cursor_encode(&c, 7, key, &b);
+    soom_page_cursor_encode(&c, 7, key, &b);
     struct soom_arena *a = soom_arena_new(0);
-    struct soom_cursor d;
+    struct soom_page_cursor d;
     const char *why = NULL;
     /* tampered: every single-character change is caught */
     for (size_t i = 0; i < b.len; i++) {
         char *t = strdup(b.data);
         t[i] = t[i] == 'A' ? 'B' : 'A';
-        CHECK_INT(soom_cursor_decode(t, b.len, 7, 3, key, a, &d, &why), SOOM_EBADREQ);
+        CHECK_INT(soom_page_cursor_decode(t, b.len, 7, 3, key, a, &d, &why), SOOM_EBADREQ);
         free(t);
     }
     /* truncated */
     for (size_t n = 0; n < b.len; n++)
-        CHECK_INT(soom_cursor_decode(b.data, n, 7, 3, key, a, &d, &why), SOOM_EBADREQ);
+        CHECK_INT(soom_page_cursor_decode(b.data, n, 7, 3, key, a, &d, &why), SOOM_EBADREQ);
     /* foreign: another ordering, or another key */
-    CHECK_INT(soom_cursor_decode(b.data, b.len, 8, 3, key, a, &d, &why), SOOM_EBADREQ);
+    CHECK_INT(soom_page_cursor_decode(b.data, b.len, 8, 3, key, a, &d, &why), SOOM_EBADREQ);
     CHECK(strstr(why, "ordering") != NULL);
     struct soom_page_key *other = soom_page_key_new("another key", NULL);
-    CHECK_INT(soom_cursor_decode(b.data, b.len, 7, 3, other, a, &d, &why), SOOM_EBADREQ);
+    CHECK_INT(soom_page_cursor_decode(b.data, b.len, 7, 3, other, a, &d, &why), SOOM_EBADREQ);
     soom_page_key_free(other);
     /* a position with another number of keys */
-    CHECK_INT(soom_cursor_decode(b.data, b.len, 7, 2, key, a, &d, &why), SOOM_EBADREQ);
+    CHECK_INT(soom_page_cursor_decode(b.data, b.len, 7, 2, key, a, &d, &why), SOOM_EBADREQ);
     /* garbage */
-    CHECK_INT(soom_cursor_decode("not a cursor!", 13, 7, 3, key, a, &d, &why), SOOM_EBADREQ);
-    CHECK_INT(soom_cursor_decode("", 0, 7, 3, key, a, &d, &why), SOOM_EBADREQ);
+    CHECK_INT(soom_page_cursor_decode("not a cursor!", 13, 7, 3, key, a, &d, &why), SOOM_EBADREQ);
+    CHECK_INT(soom_page_cursor_decode("", 0, 7, 3, key, a, &d, &why), SOOM_EBADREQ);
     soom_buf_cleanup(&b);
     soom_arena_free(a);
 }
@@ -87,14 +87,14 @@ static void test_keys(void)
     struct soom_page_key *k2 = soom_page_key_new("s3cret", NULL);
     struct soom_page_key *k3 = soom_page_key_new("", &random);
     CHECK(random);
-    struct soom_cursor c = position();
+    struct soom_page_cursor c = position();
     struct soom_buf b1, b2, b3;
     soom_buf_init(&b1);
     soom_buf_init(&b2);
     soom_buf_init(&b3);
-    soom_cursor_encode(&c, 1, k1, &b1);
-    soom_cursor_encode(&c, 1, k2, &b2);
-    soom_cursor_encode(&c, 1, k3, &b3);
+    soom_page_cursor_encode(&c, 1, k1, &b1);
+    soom_page_cursor_encode(&c, 1, k2, &b2);
+    soom_page_cursor_encode(&c, 1, k3, &b3);
     CHECK_STR(b1.data, b2.data);
     CHECK(strcmp(b1.data, b3.data) != 0);
     soom_buf_cleanup(&b1);

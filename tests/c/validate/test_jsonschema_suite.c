@@ -56,16 +56,16 @@ static void run_case(const struct soom_validator *v, const cJSON *test, const ch
     bool expect = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(test, "valid"));
     const char *desc = cJSON_GetObjectItemCaseSensitive(test, "description")->valuestring;
     struct soom_arena *arena = soom_arena_new(0);
-    struct soom_validation_error *errs;
+    struct soom_validate_error *errs;
     size_t n;
-    int rc = soom_validator_run(v, (const struct soom_json *)data, arena, &errs, &n);
+    int rc = soom_validate_run(v, (const struct soom_json *)data, arena, &errs, &n);
     bool ok = (rc == SOOM_OK) == expect && (rc == SOOM_OK || n > 0);
     if (ok) {
         t->passed++;
     } else {
         t->failed++;
         printf("  FAIL %s | %s | %s: expected %s, got %s\n", file, group, desc,
-               expect ? "valid" : "invalid", rc == SOOM_OK ? "valid" : soom_strerror(rc));
+               expect ? "valid" : "invalid", rc == SOOM_OK ? "valid" : soom_error_message(rc));
         for (size_t i = 0; i < n && i < 5; i++)
             printf("       %s: %s (%s)\n", errs[i].pointer, errs[i].detail, errs[i].code);
     }
@@ -82,7 +82,7 @@ static void run_group(const cJSON *group, const char *file, struct totals *t)
                     &text);
     struct soom_validator *v = NULL;
     char err[512];
-    int rc = soom_validator_compile(text.data, text.len, NULL, &v, err, sizeof err);
+    int rc = soom_validate_compile(text.data, text.len, NULL, &v, err, sizeof err);
     soom_buf_cleanup(&text);
     int count = cJSON_GetArraySize(tests);
     if (rc != SOOM_OK) {
@@ -97,7 +97,7 @@ static void run_group(const cJSON *group, const char *file, struct totals *t)
     }
     for (const cJSON *test = tests->child; test != NULL; test = test->next)
         run_case(v, test, file, desc, t);
-    soom_validator_free(v);
+    soom_validate_free(v);
 }
 
 static void run_file(const char *dir, const char *name, struct totals *all)

@@ -16,7 +16,7 @@ static struct soom_validator *compile_opts(const char *schema,
 {
     struct soom_validator *v = NULL;
     char err[256];
-    int rc = soom_validator_compile(schema, strlen(schema), o, &v, err, sizeof err);
+    int rc = soom_validate_compile(schema, strlen(schema), o, &v, err, sizeof err);
     if (rc != SOOM_OK)
         fprintf(stderr, "  compile: %s\n", err);
     CHECK_INT(rc, SOOM_OK);
@@ -38,17 +38,17 @@ static struct soom_json *parse(const char *text)
 
 /* Validates `text`; returns the code and leaves the errors in *e / *n. */
 static int check(const struct soom_validator *v, const char *text, struct soom_arena *a,
-                 struct soom_validation_error **e, size_t *n)
+                 struct soom_validate_error **e, size_t *n)
 {
     struct soom_json *doc = parse(text);
-    int rc = soom_validator_run(v, doc, a, e, n);
+    int rc = soom_validate_run(v, doc, a, e, n);
     soom_json_free(doc);
     return rc;
 }
 
 /* The error at `pointer` with `code`, or NULL. */
-static const struct soom_validation_error *find(const struct soom_validation_error *e, size_t n,
-                                                const char *pointer, const char *code)
+static const struct soom_validate_error *find(const struct soom_validate_error *e, size_t n,
+                                              const char *pointer, const char *code)
 {
     for (size_t i = 0; i < n; i++)
         if (strcmp(e[i].pointer, pointer) == 0 && strcmp(e[i].code, code) == 0)
@@ -64,7 +64,7 @@ static void test_all_errors_with_pointers(void)
         "\"items\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"required\":[\"price\"],"
         "\"properties\":{\"price\":{\"type\":\"number\",\"minimum\":0}}}}}}");
     struct soom_arena *a = soom_arena_new(0);
-    struct soom_validation_error *e;
+    struct soom_validate_error *e;
     size_t n;
     int rc = check(v,
                    "{\"name\":\"far too long\",\"items\":[{\"price\":1},{\"price\":2},"
@@ -72,7 +72,7 @@ static void test_all_errors_with_pointers(void)
                    a, &e, &n);
     CHECK_INT(rc, SOOM_EINVALID);
     CHECK_INT(n, 4);
-    const struct soom_validation_error *x = find(e, n, "/name", "maxLength");
+    const struct soom_validate_error *x = find(e, n, "/name", "maxLength");
     CHECK(x != NULL);
     if (x != NULL)
         CHECK_STR(x->detail, "must be at most 5 characters");
@@ -89,7 +89,7 @@ static void test_all_errors_with_pointers(void)
     CHECK_INT(n, 0);
     CHECK(e == NULL);
     soom_arena_free(a);
-    soom_validator_free(v);
+    soom_validate_free(v);
 }
 
 static void test_escaped_pointers(void)
@@ -98,18 +98,18 @@ static void test_escaped_pointers(void)
         compile("{\"properties\":{\"a/b\":{\"type\":\"integer\"},\"c~d\":{\"type\":\"integer\"}},"
                 "\"additionalProperties\":false}");
     struct soom_arena *a = soom_arena_new(0);
-    struct soom_validation_error *e;
+    struct soom_validate_error *e;
     size_t n;
     CHECK_INT(check(v, "{\"a/b\":\"x\",\"c~d\":\"y\",\"~/\":1}", a, &e, &n), SOOM_EINVALID);
     CHECK_INT(n, 3);
     CHECK(find(e, n, "/a~1b", "type") != NULL);
     CHECK(find(e, n, "/c~0d", "type") != NULL);
-    const struct soom_validation_error *x = find(e, n, "/~0~1", "additionalProperties");
+    const struct soom_validate_error *x = find(e, n, "/~0~1", "additionalProperties");
     CHECK(x != NULL);
     if (x != NULL)
         CHECK_STR(x->detail, "is not allowed");
     soom_arena_free(a);
-    soom_validator_free(v);
+    soom_validate_free(v);
 }
 
 static void test_max_errors(void)
@@ -124,13 +124,13 @@ static void test_max_errors(void)
         strcat(doc, i ? ",\"x\"" : "\"x\"");
     strcat(doc, "]");
     struct soom_arena *a = soom_arena_new(0);
-    struct soom_validation_error *e;
+    struct soom_validate_error *e;
     size_t n;
     CHECK_INT(check(v, doc, a, &e, &n), SOOM_EINVALID);
     CHECK_INT(n, 10);
     CHECK_STR(e[9].pointer, "/9");
     soom_arena_free(a);
-    soom_validator_free(v);
+    soom_validate_free(v);
 }
 
 /* A tree nested `depth` arrays deep, built by hand (the parser would cap
@@ -162,16 +162,16 @@ static void test_depth_limits(void)
                        "\"$ref\":\"#/$defs/n\"}";
     struct soom_validator *v = compile(tree);
     struct soom_arena *a = soom_arena_new(0);
-    struct soom_validation_error *e;
+    struct soom_validate_error *e;
     size_t n;
     cJSON *deep = deep_tree(100000);
-    CHECK_INT(soom_validator_run(v, (struct soom_json *)deep, a, &e, &n), SOOM_EINVALID);
+    CHECK_INT(soom_validate_run(v, (struct soom_json *)deep, a, &e, &n), SOOM_EINVALID);
     CHECK(n == 1 && strcmp(e[0].code, "depth") == 0);
     free_deep(deep);
     cJSON *shallow = deep_tree(50);
-    CHECK_INT(soom_validator_run(v, (struct soom_json *)shallow, a, &e, &n), SOOM_OK);
+    CHECK_INT(soom_validate_run(v, (struct soom_json *)shallow, a, &e, &n), SOOM_OK);
     free_deep(shallow);
-    soom_validator_free(v);
+    soom_validate_free(v);
 
     struct soom_validate_options o;
     soom_validate_options_init(&o);
@@ -180,17 +180,17 @@ static void test_depth_limits(void)
     CHECK_INT(check(v, "[[[]]]", a, &e, &n), SOOM_OK);
     CHECK_INT(check(v, "[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]", a, &e, &n), SOOM_EINVALID);
     CHECK(n == 1 && strcmp(e[0].code, "depth") == 0);
-    soom_validator_free(v);
+    soom_validate_free(v);
     soom_arena_free(a);
 
     /* references that loop without consuming input never compile */
     char err[256];
-    CHECK_INT(soom_validator_compile("{\"$ref\":\"#\"}", 12, NULL, &v, err, sizeof err),
+    CHECK_INT(soom_validate_compile("{\"$ref\":\"#\"}", 12, NULL, &v, err, sizeof err),
               SOOM_EINVAL);
     CHECK(strstr(err, "infinite $ref loop") != NULL);
     const char *loop = "{\"$defs\":{\"a\":{\"$ref\":\"#/$defs/b\"},\"b\":{\"anyOf\":[{\"type\":"
                        "\"string\"},{\"$ref\":\"#/$defs/a\"}]}},\"$ref\":\"#/$defs/a\"}";
-    CHECK_INT(soom_validator_compile(loop, strlen(loop), NULL, &v, err, sizeof err), SOOM_EINVAL);
+    CHECK_INT(soom_validate_compile(loop, strlen(loop), NULL, &v, err, sizeof err), SOOM_EINVAL);
     CHECK(v == NULL);
 }
 
@@ -209,20 +209,20 @@ static void test_huge_array(void)
         cJSON_AddItemToArray(arr, o);
     }
     struct soom_arena *a = soom_arena_new(0);
-    struct soom_validation_error *e;
+    struct soom_validate_error *e;
     size_t n;
-    CHECK_INT(soom_validator_run(v, (struct soom_json *)arr, a, &e, &n), SOOM_OK);
+    CHECK_INT(soom_validate_run(v, (struct soom_json *)arr, a, &e, &n), SOOM_OK);
     /* one duplicate and one bad item among 100,000 */
     cJSON_SetNumberValue(cJSON_GetObjectItem(cJSON_GetArrayItem(arr, 99999), "id"), 12345);
     cJSON_SetNumberValue(cJSON_GetObjectItem(cJSON_GetArrayItem(arr, 54321), "id"), -1);
-    CHECK_INT(soom_validator_run(v, (struct soom_json *)arr, a, &e, &n), SOOM_EINVALID);
+    CHECK_INT(soom_validate_run(v, (struct soom_json *)arr, a, &e, &n), SOOM_EINVALID);
     CHECK_INT(n, 2);
     CHECK(find(e, n, "/54321/id", "minimum") != NULL);
-    const struct soom_validation_error *u = find(e, n, "", "uniqueItems");
+    const struct soom_validate_error *u = find(e, n, "", "uniqueItems");
     CHECK(u != NULL && strstr(u->detail, "items 12345 and 99999") != NULL);
     cJSON_Delete(arr);
     soom_arena_free(a);
-    soom_validator_free(v);
+    soom_validate_free(v);
 }
 
 /* Strings are byte-exact: a tree built by hand may hold invalid UTF-8. A
@@ -234,34 +234,34 @@ static void test_invalid_utf8(void)
     struct soom_validator *max5 = compile("{\"maxLength\":5}");
     struct soom_validator *pat = compile("{\"pattern\":\"^.*$\"}");
     struct soom_arena *a = soom_arena_new(0);
-    struct soom_validation_error *e;
+    struct soom_validate_error *e;
     size_t n;
     cJSON *s = cJSON_CreateString("\xff\xfe abc"); /* 6 "characters" */
-    CHECK_INT(soom_validator_run(min5, (struct soom_json *)s, a, &e, &n), SOOM_OK);
-    CHECK_INT(soom_validator_run(max5, (struct soom_json *)s, a, &e, &n), SOOM_EINVALID);
-    CHECK_INT(soom_validator_run(pat, (struct soom_json *)s, a, &e, &n), SOOM_EINVALID);
+    CHECK_INT(soom_validate_run(min5, (struct soom_json *)s, a, &e, &n), SOOM_OK);
+    CHECK_INT(soom_validate_run(max5, (struct soom_json *)s, a, &e, &n), SOOM_EINVALID);
+    CHECK_INT(soom_validate_run(pat, (struct soom_json *)s, a, &e, &n), SOOM_EINVALID);
     CHECK(n == 1 && strcmp(e[0].detail, "must be valid UTF-8 text") == 0);
     cJSON_Delete(s);
     s = cJSON_CreateString("ab\xe2\x82"); /* a truncated sequence at the end: 4 */
-    CHECK_INT(soom_validator_run(max5, (struct soom_json *)s, a, &e, &n), SOOM_OK);
-    CHECK_INT(soom_validator_run(min5, (struct soom_json *)s, a, &e, &n), SOOM_EINVALID);
+    CHECK_INT(soom_validate_run(max5, (struct soom_json *)s, a, &e, &n), SOOM_OK);
+    CHECK_INT(soom_validate_run(min5, (struct soom_json *)s, a, &e, &n), SOOM_EINVALID);
     cJSON_Delete(s);
     s = cJSON_CreateString("\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"); /* 5 x e-acute */
-    CHECK_INT(soom_validator_run(min5, (struct soom_json *)s, a, &e, &n), SOOM_OK);
-    CHECK_INT(soom_validator_run(max5, (struct soom_json *)s, a, &e, &n), SOOM_OK);
-    CHECK_INT(soom_validator_run(pat, (struct soom_json *)s, a, &e, &n), SOOM_OK);
+    CHECK_INT(soom_validate_run(min5, (struct soom_json *)s, a, &e, &n), SOOM_OK);
+    CHECK_INT(soom_validate_run(max5, (struct soom_json *)s, a, &e, &n), SOOM_OK);
+    CHECK_INT(soom_validate_run(pat, (struct soom_json *)s, a, &e, &n), SOOM_OK);
     cJSON_Delete(s);
     soom_arena_free(a);
-    soom_validator_free(min5);
-    soom_validator_free(max5);
-    soom_validator_free(pat);
+    soom_validate_free(min5);
+    soom_validate_free(max5);
+    soom_validate_free(pat);
 }
 
 static void test_catastrophic_pattern(void)
 {
     struct soom_validator *v = compile("{\"pattern\":\"^(a+)+$\"}");
     struct soom_arena *a = soom_arena_new(0);
-    struct soom_validation_error *e;
+    struct soom_validate_error *e;
     size_t n;
     char doc[128] = "\"";
     memset(doc + 1, 'a', 60);
@@ -271,7 +271,7 @@ static void test_catastrophic_pattern(void)
     CHECK(n == 1 && strcmp(e[0].code, "pattern") == 0);
     CHECK_INT(check(v, "\"aaaa\"", a, &e, &n), SOOM_OK);
     soom_arena_free(a);
-    soom_validator_free(v);
+    soom_validate_free(v);
 }
 
 static void test_invalid_schemas(void)
@@ -297,8 +297,7 @@ static void test_invalid_schemas(void)
     for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++) {
         struct soom_validator *v = (struct soom_validator *)1;
         char err[256];
-        int rc =
-            soom_validator_compile(CASES[i][0], strlen(CASES[i][0]), NULL, &v, err, sizeof err);
+        int rc = soom_validate_compile(CASES[i][0], strlen(CASES[i][0]), NULL, &v, err, sizeof err);
         CHECK_INT(rc, SOOM_EINVAL);
         CHECK(v == NULL);
         if (strncmp(err, CASES[i][1], strlen(CASES[i][1])) != 0) {
@@ -350,7 +349,7 @@ static void test_format_assertion(void)
     soom_validate_options_init(&on);
     on.format_assertion = true;
     struct soom_arena *a = soom_arena_new(0);
-    struct soom_validation_error *e;
+    struct soom_validate_error *e;
     size_t n;
     for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++) {
         char schema[128], text[128];
@@ -371,8 +370,8 @@ static void test_format_assertion(void)
                 fprintf(stderr, "  FAIL format %s accepted %s\n", CASES[i].format, text);
             }
         }
-        soom_validator_free(off);
-        soom_validator_free(v);
+        soom_validate_free(off);
+        soom_validate_free(v);
     }
     soom_arena_free(a);
 }
@@ -384,7 +383,7 @@ static void test_applicator_reports(void)
                 "\"maxLength\":3}]},\"b\":{\"oneOf\":[{\"type\":\"integer\"},{\"minimum\":0}]},"
                 "\"c\":{\"not\":{\"const\":1}}}}");
     struct soom_arena *a = soom_arena_new(0);
-    struct soom_validation_error *e;
+    struct soom_validate_error *e;
     size_t n;
     CHECK_INT(check(v, "{\"a\":\"toolong\",\"b\":5,\"c\":1}", a, &e, &n), SOOM_EINVALID);
     CHECK_INT(n, 3);
@@ -396,21 +395,21 @@ static void test_applicator_reports(void)
     CHECK_STR(e[0].code, "type");
     CHECK_STR(e[0].detail, "must be a string or null");
     soom_arena_free(a);
-    soom_validator_free(v);
+    soom_validate_free(v);
 }
 
 static void test_errors_json(void)
 {
-    struct soom_validation_error e[2] = {{"/a~1b", "must be \"x\"", "const"},
-                                         {"", "is not allowed", "false"}};
+    struct soom_validate_error e[2] = {{"/a~1b", "must be \"x\"", "const"},
+                                       {"", "is not allowed", "false"}};
     struct soom_buf b;
     soom_buf_init(&b);
-    soom_validation_errors_json(e, 2, "body", &b);
+    soom_validate_errors_json(e, 2, "body", &b);
     CHECK_STR(b.data, "[{\"pointer\":\"/a~1b\",\"detail\":\"must be \\\"x\\\"\",\"code\":"
                       "\"const\",\"source\":\"body\"},{\"pointer\":\"\",\"detail\":\"is not "
                       "allowed\",\"code\":\"false\",\"source\":\"body\"}]");
     soom_buf_clear(&b);
-    soom_validation_errors_json(e, 0, "query", &b);
+    soom_validate_errors_json(e, 0, "query", &b);
     CHECK_STR(b.data, "[]");
     soom_buf_cleanup(&b);
 }
@@ -419,15 +418,15 @@ static void test_verdict_only_and_text(void)
 {
     const char *schema = "{\"type\": \"integer\"}";
     struct soom_validator *v = compile(schema);
-    CHECK_STR(soom_validator_json(v), schema);
+    CHECK_STR(soom_validate_schema(v), schema);
     struct soom_json *doc = parse("\"x\"");
-    CHECK_INT(soom_validator_run(v, doc, NULL, NULL, NULL), SOOM_EINVALID);
+    CHECK_INT(soom_validate_run(v, doc, NULL, NULL, NULL), SOOM_EINVALID);
     soom_json_free(doc);
     doc = parse("1.0"); /* an integer: a number with no fraction */
-    CHECK_INT(soom_validator_run(v, doc, NULL, NULL, NULL), SOOM_OK);
+    CHECK_INT(soom_validate_run(v, doc, NULL, NULL, NULL), SOOM_OK);
     soom_json_free(doc);
-    soom_validator_free(v);
-    soom_validator_free(NULL);
+    soom_validate_free(v);
+    soom_validate_free(NULL);
 }
 
 #define Q(k, v)                                                                                    \
@@ -435,11 +434,11 @@ static void test_verdict_only_and_text(void)
         k, sizeof k - 1, v, sizeof v - 1                                                           \
     }
 
-static int query(const struct soom_validator *v, const struct soom_query_param *p, size_t n,
-                 struct soom_arena *a, char *text, struct soom_validation_error **e, size_t *ne)
+static int query(const struct soom_validator *v, const struct soom_validate_param *p, size_t n,
+                 struct soom_arena *a, char *text, struct soom_validate_error **e, size_t *ne)
 {
     struct soom_json *out = NULL;
-    int rc = soom_validator_coerce_query(v, p, n, a, &out, e, ne);
+    int rc = soom_validate_query(v, p, n, a, &out, e, ne);
     CHECK(out != NULL);
     struct soom_buf b;
     soom_buf_init(&b);
@@ -459,38 +458,38 @@ static void test_query_coercion(void)
                 "\"tags\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},"
                 "\"ids\":{\"type\":\"array\",\"items\":{\"type\":\"integer\"}}}}");
     struct soom_arena *a = soom_arena_new(0);
-    struct soom_validation_error *e;
+    struct soom_validate_error *e;
     size_t n;
     char text[512];
-    struct soom_query_param ok[] = {Q("page", "2"),    Q("active", "1"), Q("tags", "a"),
-                                    Q("ids", "1,2,3"), Q("tags", "b,c"), Q("q", "42"),
-                                    Q("price", "9.5")};
+    struct soom_validate_param ok[] = {Q("page", "2"),    Q("active", "1"), Q("tags", "a"),
+                                       Q("ids", "1,2,3"), Q("tags", "b,c"), Q("q", "42"),
+                                       Q("price", "9.5")};
     CHECK_INT(query(v, ok, 7, a, text, &e, &n), SOOM_OK);
     CHECK_STR(text, "{\"page\":2,\"active\":true,\"tags\":[\"a\",\"b\",\"c\"],\"ids\":[1,2,3],"
                     "\"q\":\"42\",\"price\":9.5}");
-    struct soom_query_param bools[] = {Q("active", "false"), Q("price", "null")};
+    struct soom_validate_param bools[] = {Q("active", "false"), Q("price", "null")};
     CHECK_INT(query(v, bools, 2, a, text, &e, &n), SOOM_OK);
     CHECK_STR(text, "{\"active\":false,\"price\":null}");
 
-    struct soom_query_param bad[] = {Q("page", "42abc"), Q("ids", "1,x"), Q("active", "yes")};
+    struct soom_validate_param bad[] = {Q("page", "42abc"), Q("ids", "1,x"), Q("active", "yes")};
     CHECK_INT(query(v, bad, 3, a, text, &e, &n), SOOM_EINVALID);
     CHECK_INT(n, 3); /* one error per bad value, no echo from validation */
     CHECK(find(e, n, "/page", "type") != NULL);
     CHECK(find(e, n, "/ids/1", "type") != NULL);
-    const struct soom_validation_error *x = find(e, n, "/active", "type");
+    const struct soom_validate_error *x = find(e, n, "/active", "type");
     CHECK(x != NULL && strcmp(x->detail, "must be a boolean") == 0);
 
-    struct soom_query_param rules[] = {Q("page", "0"), Q("page", "3"), Q("zap", "1"), Q("q", "a"),
-                                       Q("q", "b")};
+    struct soom_validate_param rules[] = {Q("page", "0"), Q("page", "3"), Q("zap", "1"),
+                                          Q("q", "a"), Q("q", "b")};
     CHECK_INT(query(v, rules, 5, a, text, &e, &n), SOOM_EINVALID);
     CHECK(find(e, n, "/page", "type") != NULL); /* given twice */
     CHECK(find(e, n, "/q", "type") != NULL);
     CHECK(find(e, n, "/zap", "additionalProperties") != NULL);
-    struct soom_query_param low[] = {Q("page", "0")};
+    struct soom_validate_param low[] = {Q("page", "0")};
     CHECK_INT(query(v, low, 1, a, text, &e, &n), SOOM_EINVALID);
     CHECK(n == 1 && strcmp(e[0].code, "minimum") == 0);
     soom_arena_free(a);
-    soom_validator_free(v);
+    soom_validate_free(v);
 }
 
 struct worker {
@@ -509,11 +508,11 @@ static void *work(void *p)
     soom_json_parse(bad, strlen(bad), 64, &b, &err);
     for (int i = 0; i < 2000; i++) {
         struct soom_arena *a = soom_arena_new(0);
-        struct soom_validation_error *e;
+        struct soom_validate_error *e;
         size_t n;
-        if (soom_validator_run(w->v, g, a, &e, &n) != SOOM_OK)
+        if (soom_validate_run(w->v, g, a, &e, &n) != SOOM_OK)
             w->mismatches++;
-        if (soom_validator_run(w->v, b, a, &e, &n) != SOOM_EINVALID || n != 3)
+        if (soom_validate_run(w->v, b, a, &e, &n) != SOOM_EINVALID || n != 3)
             w->mismatches++;
         soom_arena_free(a);
     }
@@ -538,7 +537,7 @@ static void test_threads(void)
         pthread_join(t[i], NULL);
         CHECK_INT(w[i].mismatches, 0);
     }
-    soom_validator_free(v);
+    soom_validate_free(v);
 }
 
 int main(void)

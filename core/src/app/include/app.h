@@ -58,7 +58,8 @@ struct soom_app {
                                 * the server (server.c) */
 };
 
-/* An app with no routes, taking ownership of `config`. */
+/* An app with no routes, taking ownership of `config`; freed with
+ * soom_app_free(), which accepts NULL. */
 struct soom_app *soom_app_new(struct soom_config *config, const char *dir, const char *home);
 void soom_app_free(struct soom_app *app);
 

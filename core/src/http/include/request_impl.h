@@ -101,7 +101,8 @@ struct soom_request {
  * request). The arena is owned by the request (soom_request_free). */
 struct soom_request *soom_request_new(const struct soom_app *app, const struct soom_config *config);
 
-/* Frees the request, its arena and its response body if still held. */
+/* Frees the request, its arena and its response body if still held.
+ * Accepts NULL. */
 void soom_request_free(struct soom_request *r);
 
 /* Finds the headers the pipeline reads. Call once the headers are set. */

@@ -28,10 +28,12 @@ struct soom_lua_pool;
  * the native module soom.core.c preloaded. */
 struct lua_State *soom_lua_open(const char *home, const char *app_dir);
 
-/* A pool for `app` with `initial` loaded states. On error returns NULL and
- * puts the message (a Lua error while loading the app) in `err`. */
-struct soom_lua_pool *soom_lua_pool_new(struct soom_app *app, size_t initial, char *err,
-                                        size_t errlen);
+/* A pool for `app` with `initial` loaded states, in *out (freed with
+ * soom_lua_pool_free(), which accepts NULL). Returns SOOM_OK, or SOOM_ELUA
+ * with *out NULL and the message (a Lua error while loading the app) in
+ * `err`. */
+int soom_lua_pool_new(struct soom_app *app, size_t initial, struct soom_lua_pool **out, char *err,
+                      size_t errlen);
 void soom_lua_pool_free(struct soom_lua_pool *pool);
 
 /* Runs the request's resource in the calling thread's state, taken from

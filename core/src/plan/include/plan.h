@@ -151,9 +151,10 @@ struct soom_plan {
     bool random_key;                  /* no secret_key: a key of this process tree */
 };
 
-/* Compiles a spec; on error returns NULL with a message naming the part of
- * the spec at fault in `err`. Owned by the caller (soom_plan_free). */
-struct soom_plan *soom_plan_new(const struct plan_spec *spec, char *err, size_t errlen);
+/* Compiles a spec into *out, owned by the caller (soom_plan_free, which
+ * accepts NULL). Returns SOOM_OK, or SOOM_EINVAL with *out NULL and a
+ * message naming the part of the spec at fault in `err`. */
+int soom_plan_new(const struct plan_spec *spec, struct soom_plan **out, char *err, size_t errlen);
 void soom_plan_free(struct soom_plan *p);
 
 /* The action a method runs on this plan, 0 when none. */
@@ -163,7 +164,7 @@ unsigned soom_plan_action(const struct soom_plan *p, unsigned method);
 
 /* Conditions a get_queryset hook added: SQL fragments written by the app
  * (never from a request), each with its own $1.. parameters, renumbered when
- * combined, and field filters the hook set (field index, operator, value). */
+ * combined. */
 struct plan_condition {
     const char *sql;
     size_t nparams;
