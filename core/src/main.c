@@ -61,5 +61,5 @@ int main(int argc, char **argv)
                 home);
         return 1;
     }
-    return soom_cli_main(home, argc, argv, luaopen_soom_core_app);
+    return soom_cli_main(home, argc, argv, luaopen_soom_core_serve);
 }

@@ -1,5 +1,5 @@
 /*
- * soom.core.app, the composition root as the command line sees it: the
+ * soom.core.serve, the composition root as the command line sees it: the
  * effective settings, checking an app's routes, and serving an app (which
  * builds the route table, sets up logging and hands the app to the server
  * until shutdown). Preloaded only in the command line's own Lua state
@@ -72,7 +72,7 @@ static int l_serve(lua_State *L)
     return 1;
 }
 
-int luaopen_soom_core_app(lua_State *L)
+int luaopen_soom_core_serve(lua_State *L)
 {
     static const luaL_Reg FUNCS[] = {
         {"settings", l_settings},

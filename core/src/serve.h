@@ -1,11 +1,11 @@
 /*
- * The Lua library soom.core.app (serve.c), for the command line's state.
+ * The Lua library soom.core.serve (serve.c), for the command line's state.
  */
 #ifndef SOOM_SERVE_H
 #define SOOM_SERVE_H
 
 struct lua_State;
 
-int luaopen_soom_core_app(struct lua_State *L);
+int luaopen_soom_core_serve(struct lua_State *L);
 
 #endif

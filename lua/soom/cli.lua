@@ -12,12 +12,17 @@
 --   { "port", type = "number" }                         --port 8000
 --   { "verbose", type = "boolean" }                     --verbose (a flag)
 --   { "app_dir", positional = true, default = "." }     a positional argument
+-- A command that works on an app says `app = true`: it takes the app folder
+-- as its first positional argument (default: --app, or the current folder)
+-- and finds it resolved in args.app_dir (an absolute path; an error when
+-- the folder is not an app).
 -- `run(args)` receives the parsed table and returns an exit code (nil: 0).
 -- A usage error prints a message and exits with 2.
 
-local c = require "soom.core.c"
+local files = require "soom.core.files"
 
-local io, ipairs, pairs, type, tonumber, setmetatable = io, ipairs, pairs, type, tonumber, setmetatable
+local io, ipairs, pairs, type, tonumber, setmetatable, getmetatable = io, ipairs, pairs, type,
+    tonumber, setmetatable, getmetatable
 
 local _M = {}
 
@@ -30,11 +35,18 @@ local function usage_error(msg)
     error(setmetatable({ msg = msg }, USAGE), 0)
 end
 
+local APP_DIR = {
+    "app_dir", positional = true, help = "the app folder (default: --app, or the current folder)",
+}
+
 function _M.command(def)
     if type(def) ~= "table" or type(def.run) ~= "function" then
         error("soom.command needs a table with a run function", 2)
     end
     def.arguments = def.arguments or {}
+    if def.app then
+        table.insert(def.arguments, 1, APP_DIR)
+    end
     for i, spec in ipairs(def.arguments) do
         if type(spec) ~= "table" or type(spec[1]) ~= "string" then
             error(("soom.command: argument %d needs a name"):format(i), 2)
@@ -131,23 +143,10 @@ local function builtin_dir()
     return _M.home .. "/lua/soom/commands"
 end
 
-local function command_files(dir)
-    local names = {}
-    for _, f in ipairs(c.listdir(dir) or {}) do
-        local n = f:match("^(.+)%.lua$")
-        if n then
-            names[#names + 1] = n
-        end
-    end
-    return names
-end
+local command_files = files.lua_names
 
 local function load_command(path)
-    local chunk, err = loadfile(path)
-    if not chunk then
-        error(err, 0)
-    end
-    local cmd = chunk()
+    local cmd = files.load_table(path, "soom.command{...}")
     if getmetatable(cmd) ~= Command then
         error(("%s must return soom.command{...}"):format(path), 0)
     end
@@ -192,12 +191,21 @@ end
 
 local function detect_app(dir)
     if dir then
-        return c.realpath(dir)
+        return files.realpath(dir)
     end
-    if c.filetype("app.lua") == "file" then
-        return c.realpath(".")
+    if files.is_file("app.lua") then
+        return files.realpath(".")
     end
     return nil
+end
+
+-- Runs the command on its parsed arguments, resolving the app folder of a
+-- command that works on an app.
+local function run_command(cmd, args)
+    if cmd.app then
+        args.app_dir = require("soom.core.loader").resolve(args.app_dir or _M.app_dir or ".")
+    end
+    return cmd.run(args)
 end
 
 --- Runs the command line; returns the exit code.
@@ -219,14 +227,13 @@ function _M.main(home, argv)
     for j = i, #argv do
         rest[#rest + 1] = argv[j]
     end
-    if app_dir and c.filetype(app_dir) ~= "directory" then
+    if app_dir and not files.is_dir(app_dir) then
         io.stderr:write(("soom: --app %s is not a folder\n"):format(app_dir))
         return 2
     end
     _M.app_dir = detect_app(app_dir)
     if _M.app_dir then
-        -- an app's commands may require its own modules
-        package.path = _M.app_dir .. "/?.lua;" .. _M.app_dir .. "/?/init.lua;" .. package.path
+        files.add_to_path(_M.app_dir) -- an app's commands may require its own modules
     end
 
     local name = table.remove(rest, 1) or "help"
@@ -248,7 +255,7 @@ function _M.main(home, argv)
         end
         error(args, 0)
     end
-    local ran, code = pcall(cmd.run, args)
+    local ran, code = pcall(run_command, cmd, args)
     if not ran then
         -- commands and the app loader raise plain messages for the user
         io.stderr:write(("soom %s: %s\n"):format(name, tostring(code)))

@@ -29,16 +29,13 @@ local pg = require "soom.core.pg"
 local errors = require "soom.errors"
 
 local type, select, setmetatable, error, pcall = type, select, setmetatable, error, pcall
-local unpack, concat, format, package = unpack, table.concat, string.format, package
+local unpack, concat, format = unpack, table.concat, string.format
 
 local _M = {}
 
 local used_url, override_url
 
-local function settings()
-    local soom = package.loaded.soom
-    return soom and soom.settings or {}
-end
+local settings = require("soom.core.settings").get
 
 -- Points the direct connection at the right database; a no-op in the
 -- common case (same URL as last time).
@@ -178,6 +175,9 @@ local function array_item(v, out)
         end
         out[#out + 1] = "{" .. concat(parts, ",") .. "}"
     elseif t == "number" then
+        if v ~= v or v == math.huge or v == -math.huge then
+            error("soom.db.array: NaN and infinities cannot be array elements", 3)
+        end
         out[#out + 1] = v % 1 == 0 and format("%.0f", v) or format("%.17g", v)
     elseif t == "boolean" then
         out[#out + 1] = v and "t" or "f"
@@ -189,7 +189,10 @@ local function array_item(v, out)
 end
 
 --- The PostgreSQL array literal of a Lua list (nested lists for more
--- dimensions), to send as one parameter: `WHERE id = ANY($1)`.
+-- dimensions), to send as one parameter: `WHERE id = ANY($1)`. Strings are
+-- quoted with their backslashes and quotes escaped, so any text (a newline,
+-- a quote, a comma) comes back as it went; soom.null is NULL. The one
+-- writer of array literals on the Lua side (model defaults use it too).
 function _M.array(list)
     if type(list) ~= "table" then
         error("soom.db.array needs a table", 2)

@@ -34,127 +34,18 @@ local db = require "soom.db"
 local errors = require "soom.errors"
 local json = require "soom.json"
 local plan = require "soom.core.plan"
+local queryset = require "soom.queryset"
+local request = require "soom.core.request"
 local resource = require "soom.resource"
 
-local type, ipairs, pairs, error, tostring, setmetatable, rawget, select, pcall, assert =
-    type, ipairs, pairs, error, tostring, setmetatable, rawget, select, pcall, assert
-local format, sort, floor = string.format, table.sort, math.floor
+local type, ipairs, pairs, error, tostring, rawget, pcall = type, ipairs, pairs, error, tostring,
+    rawget, pcall
 
 local _M = {}
 
 local RESPONDED = plan.RESPONDED
 
--- ---- values as statement parameters -----------------------------------------
-
-local function param_text(v)
-    if v == nil or v == json.null then
-        return nil
-    end
-    if type(v) == "number" then
-        if v == floor(v) and v > -2 ^ 53 and v < 2 ^ 53 then
-            return format("%d", v)
-        end
-        return format("%.17g", v)
-    end
-    if type(v) == "boolean" then
-        return v and "true" or "false"
-    end
-    if type(v) == "table" then
-        return (assert(json.encode(v)))
-    end
-    return tostring(v)
-end
-
--- ---- querysets ------------------------------------------------------------------
-
-local Queryset = {}
-Queryset.__index = Queryset
-
-local OPS = { gt = ">", gte = ">=", lt = "<", lte = "<=" }
-
-local function column_of(res, name)
-    local model = res.model
-    local f = model:field(name)
-    if f then
-        return f.name
-    end
-    for _, spec in ipairs(res:serializer_fields()) do
-        if spec.name == name then
-            return spec.column
-        end
-    end
-    error(("%s is not a field of %s"):format(tostring(name), model.table), 3)
-end
-
-local function quote(name)
-    return '"' .. name .. '"'
-end
-
---- A queryset: the conditions an action's SQL gets, besides the request's
--- own filters. Immutable: filter and where return a new one.
-function _M.queryset(res)
-    return setmetatable({ resource = res, conds = {} }, Queryset)
-end
-
-function Queryset:_with(cond)
-    local conds = {}
-    for i, c in ipairs(self.conds) do
-        conds[i] = c
-    end
-    conds[#conds + 1] = cond
-    return setmetatable({ resource = self.resource, conds = conds }, Queryset)
-end
-
---- qs:filter{ owner_id = 7, score__gte = 50, deleted_at__isnull = true }
-function Queryset:filter(spec)
-    local keys = {}
-    for k in pairs(spec) do
-        keys[#keys + 1] = k
-    end
-    sort(keys)
-    local qs = self
-    for _, k in ipairs(keys) do
-        local name, op = k:match("^(.-)__(%a+)$")
-        name = name or k
-        local col = quote(column_of(self.resource, name))
-        local v = spec[k]
-        if op == "isnull" then
-            qs = qs:_with({ col .. (v and " IS NULL" or " IS NOT NULL") })
-        elseif op == "in" then
-            local list = {}
-            for i, item in ipairs(v) do
-                list[i] = param_text(item)
-            end
-            qs = qs:_with({ col .. " = ANY($1)", json.encode(json.array(list)):gsub("^%[", "{")
-                :gsub("%]$", "}") })
-        elseif op == nil or OPS[op] then
-            if v == nil or v == json.null then
-                qs = qs:_with({ col .. " IS NULL" })
-            else
-                qs = qs:_with({ col .. " " .. (OPS[op] or "=") .. " $1", param_text(v) })
-            end
-        else
-            error(("unknown filter operator %q"):format(op), 2)
-        end
-    end
-    return qs
-end
-
---- qs:where("score % 2 = $1", 0): SQL written by the app, values as $n.
-function Queryset:where(sql, ...)
-    if type(sql) ~= "string" then
-        error("queryset:where needs SQL text", 2)
-    end
-    local cond = { sql }
-    for i = 1, select("#", ...) do
-        cond[i + 1] = param_text((select(i, ...)))
-    end
-    return self:_with(cond)
-end
-
-function Queryset:conditions()
-    return self.conds
-end
+_M.queryset = queryset.new
 
 -- ---- the base class -----------------------------------------------------------------
 
@@ -168,7 +59,7 @@ end
 -- Runs `action` in C; raises RESPONDED (caught by the dispatcher, which then
 -- sends the response C made) when C answered with an error.
 local function run(req, action, conds, data)
-    local status, body = plan.run(req._p, action, conds, true, data)
+    local status, body = plan.run(request.handle(req), action, conds, true, data)
     if body == RESPONDED then
         if status == 404 and (action == "retrieve") then
             return nil, status
@@ -189,7 +80,7 @@ local Generic = resource.Resource:extend {
 }
 
 function Generic:get_queryset()
-    return _M.queryset(self)
+    return queryset.new(self)
 end
 
 function Generic:get_object(req)
@@ -207,7 +98,7 @@ end
 
 function Generic:perform_destroy(req, obj)
     local _ = obj
-    plan.run(req._p, "destroy", self:get_queryset(req):conditions(), false)
+    plan.run(request.handle(req), "destroy", self:get_queryset(req):conditions(), false)
 end
 
 function Generic:serializer_data(data)
@@ -259,7 +150,7 @@ end
 function Generic:list(req)
     local conds = self:get_queryset(req):conditions()
     if self.serializer_data == DEFAULTS.serializer_data then
-        local status, body = plan.run(req._p, "list", conds, false)
+        local status, body = plan.run(request.handle(req), "list", conds, false)
         return body, status
     end
     local data = run(req, "list", conds)

@@ -41,11 +41,25 @@ local _M = {
     json = json,
     null = json.null,
     array = json.array,
-
-    --- The effective settings (defaults, settings.lua, environment), set
-    -- when an app is loaded.
-    settings = {},
 }
+
+-- soom.settings: the effective settings (defaults, settings.lua, then the
+-- environment), kept by soom.core.settings and set when an app is loaded.
+local settings = require "soom.core.settings"
+setmetatable(_M, {
+    __index = function(_, k)
+        if k == "settings" then
+            return settings.get()
+        end
+    end,
+    __newindex = function(t, k, v)
+        if k == "settings" then
+            settings.set(v)
+        else
+            rawset(t, k, v)
+        end
+    end,
+})
 
 --- Declares a CLI command: a file in commands/ (or lua/soom/commands/)
 -- returns `soom.command{ description = ..., arguments = {...}, run = fn }`.

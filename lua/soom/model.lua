@@ -31,6 +31,7 @@
 -- most 63 bytes) and always quoted; values never reach SQL text except as
 -- literals written here from the model itself (defaults and choices).
 
+local db = require "soom.db"
 local json = require "soom.json"
 
 local type, pairs, ipairs, error, setmetatable, getmetatable, tostring =
@@ -84,24 +85,7 @@ local function number_literal(v)
     return format("%.17g", v)
 end
 
-local function array_literal(list)
-    local parts = {}
-    for i = 1, #list do
-        local v = list[i]
-        if type(v) == "table" then
-            parts[i] = array_literal(v)
-        elseif type(v) == "string" then
-            parts[i] = '"' .. v:gsub('[\\"]', "\\%0") .. '"'
-        elseif type(v) == "number" then
-            parts[i] = number_literal(v)
-        elseif type(v) == "boolean" then
-            parts[i] = v and "t" or "f"
-        else
-            parts[i] = "NULL"
-        end
-    end
-    return "{" .. concat(parts, ",") .. "}"
-end
+local array_literal = db.array
 
 -- The SQL text of a literal value for a field.
 local function literal_sql(field, v)

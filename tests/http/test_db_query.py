@@ -141,7 +141,7 @@ return soom.command {
     description = "database cases for the tests",
     arguments = { { "case", required = true } },
     run = function(args)
-        soom.settings = require("soom.core.app").settings({})
+        soom.settings = require("soom.core.serve").settings({})
         io.write(assert(json.encode(cases[args.case]())), "\n")
     end,
 }

@@ -9,7 +9,8 @@
  * the life of the request; the Lua side copies them (ffi.string).
  *
  * This header is the one source of these declarations: the build turns it
- * into soom.core.cdef for ffi.cdef, so it must stay plain declarations.
+ * into soom.core.cdef for ffi.cdef (with router.h's enum soom_method and
+ * enum soom_param_type), so it must stay plain declarations.
  * Only lua/soom/core/ uses them.
  */
 #ifndef SOOM_FFI_H
@@ -18,9 +19,6 @@
 #include "soom/soom.h"
 
 struct soom_request;
-
-/* The method as an enum soom_method bit. */
-SOOM_API int soom_ffi_req_method(const struct soom_request *r);
 
 SOOM_API int soom_ffi_req_path(const struct soom_request *r, const char **p, size_t *n);
 SOOM_API int soom_ffi_req_id(const struct soom_request *r, const char **p, size_t *n);

@@ -7,11 +7,6 @@
 #include "request_impl.h"
 #include "soom/ffi.h"
 
-int soom_ffi_req_method(const struct soom_request *r)
-{
-    return (int)r->method;
-}
-
 int soom_ffi_req_path(const struct soom_request *r, const char **p, size_t *n)
 {
     *p = r->path;

@@ -3,7 +3,7 @@
  * C API, because they take or build whole Lua values (JSON documents,
  * folder listings) or block (sleep). The many small per-request calls go
  * through the FFI instead (ffi_request.c); settings, routes and serving are
- * soom.core.app (serve.c).
+ * soom.core.serve (serve.c).
  * Only lua/soom/ modules use this; apps see it through soom.* wrappers.
  */
 #include <dirent.h>

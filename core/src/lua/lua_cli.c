@@ -23,7 +23,7 @@ int soom_cli_main(const char *home, int argc, char **argv, int (*app_lib)(lua_St
     lua_getglobal(L, "package");
     lua_getfield(L, -1, "preload");
     lua_pushcfunction(L, app_lib);
-    lua_setfield(L, -2, "soom.core.app");
+    lua_setfield(L, -2, "soom.core.serve");
     lua_pop(L, 2);
     lua_pushcfunction(L, traceback);
     lua_getglobal(L, "require");

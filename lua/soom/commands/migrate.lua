@@ -1,8 +1,7 @@
 --- soom migrate: apply the app's migrations to its database.
 local soom = require "soom"
-local app = require "soom.app"
-local host = require "soom.core.app"
-local cli = require "soom.cli"
+local loader = require "soom.core.loader"
+local settings_of = require "soom.core.settings"
 local migrate = require "soom.core.migrate"
 
 local function list(dir, url)
@@ -34,14 +33,14 @@ end
 
 return soom.command {
     description = "Apply the app's migrations (migrations/NNNN_name.sql) to its database",
+    app = true,
     arguments = {
-        { "app_dir", positional = true, help = "the app folder (default: --app, or the current folder)" },
         { "list", type = "boolean", help = "show the applied and pending migrations, apply nothing" },
     },
     run = function(args)
-        local dir = app.resolve(args.app_dir or cli.app_dir or ".")
-        local settings = host.settings(app.user_settings(dir))
-        soom.settings = settings
+        local dir = args.app_dir
+        local settings = loader.settings(dir)
+        settings_of.set(settings)
         if args.list then
             return list(dir, settings.database_url)
         end

@@ -1,18 +1,14 @@
 --- soom routes: list an app's routes.
 local soom = require "soom"
-local app = require "soom.app"
-local host = require "soom.core.app"
-local cli = require "soom.cli"
+local loader = require "soom.core.loader"
+local serve = require "soom.core.serve"
 
 return soom.command {
     description = "List the routes of an app",
-    arguments = {
-        { "app_dir", positional = true, help = "the app folder (default: --app, or the current folder)" },
-    },
+    app = true,
     run = function(args)
-        local dir = app.resolve(args.app_dir or cli.app_dir or ".")
-        local loaded = app.load(dir)
-        host.check_routes(loaded.routes)
+        local loaded = loader.load(args.app_dir)
+        serve.check_routes(loaded.routes)
         local width = 7
         for _, r in ipairs(loaded.routes) do
             width = math.max(width, #table.concat(r.methods, ","))

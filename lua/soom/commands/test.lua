@@ -1,22 +1,14 @@
 --- soom test: run an app's tests against the app served for real, or Lua
 -- spec files.
 local soom = require "soom"
-local app = require "soom.app"
 local c = require "soom.core.c"
-local host = require "soom.core.app"
+local files = require "soom.core.files"
+local loader = require "soom.core.loader"
 local cli = require "soom.cli"
 local t = require "soom.test"
 
 local function load_cases(path)
-    local chunk, err = loadfile(path)
-    if not chunk then
-        error(err, 0)
-    end
-    local cases = chunk()
-    if type(cases) ~= "table" then
-        error(path .. " must return a list of t.case(...)", 0)
-    end
-    return cases
+    return files.load_table(path, "a list of t.case(...)")
 end
 
 local function run_file(path, client, counts)
@@ -40,20 +32,14 @@ local function run_file(path, client, counts)
 end
 
 local function lua_files(dir)
-    local files = {}
-    for _, f in ipairs(c.listdir(dir) or {}) do
-        if f:match("%.lua$") then
-            files[#files + 1] = dir .. "/" .. f
-        end
+    local paths = {}
+    for i, name in ipairs(files.lua_names(dir)) do
+        paths[i] = dir .. "/" .. name .. ".lua"
     end
-    return files
+    return paths
 end
 
 -- ---- the test database ----------------------------------------------------
-
-local function wants_database(dir)
-    return c.filetype(dir .. "/migrations") == "directory" or c.filetype(dir .. "/models") == "directory"
-end
 
 -- The URL with its database name replaced.
 local function with_database(url, name)
@@ -74,7 +60,7 @@ local function test_database(dir)
     local db = require "soom.db"
     local migrate = require "soom.core.migrate"
     local pgserver = require "soom.core.pgserver"
-    local base = host.settings(app.user_settings(dir)).database_url
+    local base = loader.settings(dir).database_url
     local embedded = base == ""
     if embedded then
         base = pgserver.start(dir, { quiet = true })
@@ -141,20 +127,20 @@ return soom.command {
     run = function(args)
         local path = args.path or cli.app_dir or "."
         local counts = { passed = 0, failed = 0 }
-        if c.filetype(path) == "file" then
+        if files.is_file(path) then
             run_file(path, nil, counts)
         else
-            local dir = app.resolve(path)
-            local files = lua_files(dir .. "/tests")
-            if #files == 0 then
+            local dir = loader.resolve(path)
+            local specs = lua_files(dir .. "/tests")
+            if #specs == 0 then
                 error(("no tests in %s/tests"):format(dir), 0)
             end
             local env, drop = {}, nil
-            if wants_database(dir) then
+            if loader.wants_database(dir) then
                 env.DATABASE_URL, drop = test_database(dir)
             end
             local client, stop = serve(dir, env)
-            for _, file in ipairs(files) do
+            for _, file in ipairs(specs) do
                 run_file(file, client, counts)
             end
             local code = stop()

@@ -16,14 +16,13 @@
 -- Every function connects through soom.db's direct connection and closes
 -- it before returning, so nothing stays open when the server forks.
 
-local c = require "soom.core.c"
+local fs = require "soom.core.files"
+local loader = require "soom.core.loader"
 local pg = require "soom.core.pg"
 local db = require "soom.db"
 local errors = require "soom.errors"
-local model = require "soom.model"
 
-local io, ipairs, pairs, pcall, error, tostring, type, require =
-    io, ipairs, pairs, pcall, error, tostring, type, require
+local io, ipairs, pairs, pcall, error, tostring = io, ipairs, pairs, pcall, error, tostring
 local format, sort = string.format, table.sort
 
 local _M = {}
@@ -38,20 +37,12 @@ local TABLE = [[CREATE TABLE IF NOT EXISTS soom_migrations (
     applied_at timestamptz NOT NULL DEFAULT now()
 )]]
 
-local function read(path)
-    local fh, err = io.open(path, "rb")
-    if not fh then
-        error(err, 0)
-    end
-    local text = fh:read("*a")
-    fh:close()
-    return text
-end
+local read = fs.read
 
 --- The migration files of an app, in order: { name, number, path }.
 function _M.files(dir)
     local list, seen = {}, {}
-    for _, file in ipairs(c.listdir(dir .. "/migrations") or {}) do
+    for _, file in ipairs(fs.list(dir .. "/migrations")) do
         if file:match("%.sql$") then
             local num = file:match(NAME)
             if not num then
@@ -198,37 +189,6 @@ local function created_tables(text, into)
     end
 end
 
--- The models of models/*.lua: a list of { file, model }.
-local function load_models(dir)
-    local entry = dir .. "/?.lua;" .. dir .. "/?/init.lua;"
-    if not package.path:find(entry, 1, true) then
-        package.path = entry .. package.path
-    end
-    local found = {}
-    for _, file in ipairs(c.listdir(dir .. "/models") or {}) do
-        local name = file:match("^(.+)%.lua$")
-        if name then
-            local ok, value = pcall(require, "models." .. name)
-            if not ok then
-                -- `return soom.model{...}` is a tail call: the message may
-                -- lack the file, so name it
-                local msg = tostring(value)
-                if not msg:find("models/" .. file, 1, true) then
-                    msg = ("models/%s: %s"):format(file, msg)
-                end
-                error(msg, 0)
-            end
-            local list = model.is_model(value) and { value } or (type(value) == "table" and value or {})
-            for _, m in ipairs(list) do
-                if model.is_model(m) then
-                    found[#found + 1] = { file = "models/" .. file, model = m }
-                end
-            end
-        end
-    end
-    return found
-end
-
 local function write(path, text)
     local fh, err = io.open(path, "wb")
     if not fh then
@@ -252,10 +212,10 @@ function _M.make(dir)
     end
     local number = #files > 0 and files[#files].number or 0
     local written = {}
-    for _, entry in ipairs(load_models(dir)) do
+    for _, entry in ipairs(loader.models(dir)) do
         local m = entry.model
         if m.managed and not created[m.table] then
-            if c.filetype(dir .. "/migrations") == nil then
+            if not fs.exists(dir .. "/migrations") then
                 os.execute("mkdir -p " .. shell_quote(dir .. "/migrations"))
             end
             number = number + 1

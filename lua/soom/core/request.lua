@@ -12,9 +12,11 @@
 --   req.raw_body the body bytes        req.id       the request id
 --   req:header(name)       one header, any case
 --   req:query_all(name)    every value of a repeated query parameter
--- The C request is freed when the response is sent; close() cuts the link
--- first, so a request kept past its handler raises instead of reading
--- freed memory.
+-- The C request (a light userdata, and its FFI cast) is kept in a table
+-- private to this module, never on the request table users see; other
+-- modules of soom.core reach it with handle(req). The C request is freed
+-- when the response is sent; close() cuts the link first, so a request
+-- kept past its handler raises instead of reading freed memory.
 
 local ffi = require "ffi"
 local c = require "soom.core.c"
@@ -23,7 +25,7 @@ ffi.cdef(require "soom.core.cdef")
 
 local C = ffi.C
 local ffi_string, ffi_cast = ffi.string, ffi.cast
-local setmetatable, rawget, rawset, tonumber, error = setmetatable, rawget, rawset, tonumber, error
+local setmetatable, rawset, tonumber, error = setmetatable, rawset, tonumber, error
 
 local _M = {}
 
@@ -31,17 +33,40 @@ local REQ = ffi.typeof("const struct soom_request *")
 local PTR = ffi.new("const char *[2]")
 local LEN = ffi.new("size_t[2]")
 local TYPE = ffi.new("int[1]")
-local PARAM_INT = 1
+local PARAM_INT = C.SOOM_PARAM_INT
+
+--- Method names by enum soom_method bit, from the generated declarations.
+_M.METHOD_NAMES = {
+    [C.SOOM_GET] = "GET", [C.SOOM_HEAD] = "HEAD", [C.SOOM_POST] = "POST", [C.SOOM_PUT] = "PUT",
+    [C.SOOM_PATCH] = "PATCH", [C.SOOM_DELETE] = "DELETE", [C.SOOM_OPTIONS] = "OPTIONS",
+}
+
+-- request table -> its C request, and -> the FFI cast of it (weak keys: a
+-- table dropped with its link still open is collected all the same)
+local handles = setmetatable({}, { __mode = "k" })
+local casts = setmetatable({}, { __mode = "k" })
 
 local getters = {}
 local methods = {}
 
-function getters._r(self)
-    local p = rawget(self, "_p")
+--- The C request of `req` (a light userdata), for the C functions of
+-- soom.core; raises once the response has been sent.
+function _M.handle(req)
+    local p = handles[req]
     if p == nil then
         error("the request was used after its response was sent", 3)
     end
-    return ffi_cast(REQ, p)
+    return p
+end
+local handle = _M.handle
+
+local function cast(req)
+    local r = casts[req]
+    if r == nil then
+        r = ffi_cast(REQ, handle(req))
+        casts[req] = r
+    end
+    return r
 end
 
 local function pair(i)
@@ -49,28 +74,28 @@ local function pair(i)
 end
 
 function getters.path(self)
-    C.soom_ffi_req_path(self._r, PTR, LEN)
+    C.soom_ffi_req_path(cast(self), PTR, LEN)
     return pair(0)
 end
 
 function getters.id(self)
-    C.soom_ffi_req_id(self._r, PTR, LEN)
+    C.soom_ffi_req_id(cast(self), PTR, LEN)
     return pair(0)
 end
 
 function getters.raw_body(self)
-    if C.soom_ffi_req_body(self._r, PTR, LEN) == 0 then
+    if C.soom_ffi_req_body(cast(self), PTR, LEN) == 0 then
         return nil
     end
     return pair(0)
 end
 
 function getters.body(self)
-    return c.request_body(self._p)
+    return c.request_body(handle(self))
 end
 
 function getters.params(self)
-    local r, t = self._r, {}
+    local r, t = cast(self), {}
     for i = 0, C.soom_ffi_req_param_count(r) - 1 do
         C.soom_ffi_req_param_at(r, i, PTR, LEN, PTR + 1, LEN + 1, TYPE)
         local v = pair(1)
@@ -80,11 +105,11 @@ function getters.params(self)
 end
 
 function getters.query(self)
-    local coerced = c.request_query(self._p)
+    local coerced = c.request_query(handle(self))
     if coerced ~= nil then
         return coerced -- validated and typed by the route's query_schema
     end
-    local r, t = self._r, {}
+    local r, t = cast(self), {}
     for i = 0, C.soom_ffi_req_query_count(r) - 1 do
         C.soom_ffi_req_query_at(r, i, PTR, LEN, PTR + 1, LEN + 1)
         t[pair(0)] = pair(1)
@@ -93,7 +118,7 @@ function getters.query(self)
 end
 
 function getters.headers(self)
-    local r, t = self._r, {}
+    local r, t = cast(self), {}
     for i = 0, C.soom_ffi_req_header_count(r) - 1 do
         C.soom_ffi_req_header_at(r, i, PTR, LEN, PTR + 1, LEN + 1)
         t[pair(0):lower()] = pair(1)
@@ -102,14 +127,14 @@ function getters.headers(self)
 end
 
 function methods:header(name)
-    if C.soom_ffi_req_header(self._r, name, #name, PTR, LEN) == 0 then
+    if C.soom_ffi_req_header(cast(self), name, #name, PTR, LEN) == 0 then
         return nil
     end
     return pair(0)
 end
 
 function methods:query_all(name)
-    local r, list = self._r, {}
+    local r, list = cast(self), {}
     for i = 0, C.soom_ffi_req_query_count(r) - 1 do
         C.soom_ffi_req_query_at(r, i, PTR, LEN, PTR + 1, LEN + 1)
         if pair(0) == name then
@@ -132,13 +157,15 @@ local mt = {
 }
 
 function _M.new(ptr, method, route)
-    return setmetatable({ _p = ptr, method = method, route = route and route.pattern }, mt)
+    local req = setmetatable({ method = method, route = route and route.pattern }, mt)
+    handles[req] = ptr
+    return req
 end
 
 --- Cuts the link to the C request (its response is about to be sent).
 function _M.close(req)
-    rawset(req, "_p", nil)
-    rawset(req, "_r", nil)
+    handles[req] = nil
+    casts[req] = nil
 end
 
 return _M

@@ -11,7 +11,7 @@
 -- log_error, when set, is a traceback for the log.
 
 local errors = require "soom.errors"
-local loader = require "soom.app"
+local loader = require "soom.core.loader"
 local request = require "soom.core.request"
 local Resource = require("soom.resource").Resource
 
@@ -27,10 +27,7 @@ local handlers = {}     -- per route: method name -> handler, when dispatch is n
 local PROBLEM = "application/problem+json"
 local PROBLEM_MT = errors.PROBLEM_MT
 
-local METHOD_NAMES = {
-    [1] = "GET", [2] = "HEAD", [4] = "POST", [8] = "PUT", [16] = "PATCH", [32] = "DELETE",
-    [64] = "OPTIONS",
-}
+local METHOD_NAMES = request.METHOD_NAMES
 
 local INTERNAL = {
     type = "about:blank",

@@ -10,7 +10,7 @@
 struct lua_State;
 
 /* Runs soom.cli.main with the arguments after argv[0]; returns the exit
- * code. `home` is soom's data folder. `app_lib` opens soom.core.app, the
+ * code. `home` is soom's data folder. `app_lib` opens soom.core.serve, the
  * library that serves apps: it lives above this module (the composition
  * root), which hands it in. */
 int soom_cli_main(const char *home, int argc, char **argv, int (*app_lib)(struct lua_State *L));

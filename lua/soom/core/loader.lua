@@ -1,4 +1,4 @@
---- soom.app: loading an app folder.
+--- soom.core.loader: loading an app folder.
 --
 -- An app is a folder with `settings.lua` (a table of settings), `app.lua`
 -- (optional: `{ name = ..., resources = { "hello", ... } }`), `resources/`
@@ -7,40 +7,23 @@
 -- file of resources/ is loaded, in name order. Loading is deterministic, so
 -- the start-up state and every worker state number the routes alike.
 
-local c = require "soom.core.c"
+local files = require "soom.core.files"
 local generics = require "soom.generics"
+local model = require "soom.model"
+local settings_of = require "soom.core.settings"
 
-local type, ipairs, pairs, loadfile, setmetatable = type, ipairs, pairs, loadfile, setmetatable
+local type, ipairs, pairs, setmetatable, getmetatable, error = type, ipairs, pairs, setmetatable,
+    getmetatable, error
 
 local _M = {}
 
-local function exists(path)
-    return c.filetype(path) ~= nil
-end
-
---- Runs a Lua file that must return a table; raises with the file named.
-local function load_table(path, what)
-    local chunk, err = loadfile(path)
-    if not chunk then
-        error(err, 0)
-    end
-    local ok, value = pcall(chunk)
-    if not ok then
-        error(("%s: %s"):format(path, tostring(value)), 0)
-    end
-    if type(value) ~= "table" then
-        error(("%s must return a table of %s"):format(path, what), 0)
-    end
-    return value
-end
-
 --- The absolute path of an app folder; raises when it is not an app.
 function _M.resolve(dir)
-    local abs = c.realpath(dir or ".")
-    if not abs or c.filetype(abs) ~= "directory" then
+    local abs = files.realpath(dir or ".")
+    if not abs or not files.is_dir(abs) then
         error(("%s is not a folder"):format(dir), 0)
     end
-    if not exists(abs .. "/app.lua") and not exists(abs .. "/resources") then
+    if not files.exists(abs .. "/app.lua") and not files.exists(abs .. "/resources") then
         error(("%s is not a soom app (no app.lua nor resources/)"):format(dir), 0)
     end
     return abs
@@ -49,31 +32,56 @@ end
 --- The settings table of an app folder (settings.lua, or empty).
 function _M.user_settings(dir)
     local path = dir .. "/settings.lua"
-    if exists(path) then
-        return load_table(path, "settings")
+    if files.exists(path) then
+        return files.load_table(path, "a table of settings")
     end
     return {}
 end
 
-local function add_to_path(dir)
-    local entry = dir .. "/?.lua;" .. dir .. "/?/init.lua;"
-    if not package.path:find(entry, 1, true) then
-        package.path = entry .. package.path
+--- The effective settings of an app folder: defaults, settings.lua, then
+-- the environment (soom.core.serve is the command line's, so this runs
+-- only there).
+function _M.settings(dir)
+    return require("soom.core.serve").settings(_M.user_settings(dir))
+end
+
+--- True when the app has models or migrations, and so needs a database.
+function _M.wants_database(dir)
+    return files.is_dir(dir .. "/migrations") or files.is_dir(dir .. "/models")
+end
+
+--- The models of the app's models/*.lua, in file order: a list of
+-- { file = "models/x.lua", model = ... } (a file may return one model or a
+-- list of them). Raises naming the file that fails to load.
+function _M.models(dir)
+    files.add_to_path(dir)
+    local found = {}
+    for _, name in ipairs(files.lua_names(dir .. "/models")) do
+        local file = name .. ".lua"
+        do
+            local ok, value = pcall(require, "models." .. name)
+            if not ok then
+                -- `return soom.model{...}` is a tail call: the message may
+                -- lack the file, so name it
+                local msg = tostring(value)
+                if not msg:find("models/" .. file, 1, true) then
+                    msg = ("models/%s: %s"):format(file, msg)
+                end
+                error(msg, 0)
+            end
+            local list = model.is_model(value) and { value } or (type(value) == "table" and value or {})
+            for _, m in ipairs(list) do
+                if model.is_model(m) then
+                    found[#found + 1] = { file = "models/" .. file, model = m }
+                end
+            end
+        end
     end
+    return found
 end
 
 local function resource_names(dir, meta)
-    if meta.resources then
-        return meta.resources
-    end
-    local names = {}
-    for _, file in ipairs(c.listdir(dir .. "/resources") or {}) do
-        local name = file:match("^(.+)%.lua$")
-        if name then
-            names[#names + 1] = name
-        end
-    end
-    return names
+    return meta.resources or files.lua_names(dir .. "/resources")
 end
 
 -- The JSON text of a resource's schema field, or nil; raises naming the
@@ -146,15 +154,12 @@ end
 -- from settings.lua and the environment. Returns
 -- { dir, name, settings, routes = { { pattern, methods, name, raw_body, resource } } }.
 function _M.load(dir, settings)
-    local soom = require "soom"
-    if not settings then
-        settings = require("soom.core.app").settings(_M.user_settings(dir))
-    end
-    soom.settings = settings
-    add_to_path(dir)
+    settings = settings or _M.settings(dir)
+    settings_of.set(settings)
+    files.add_to_path(dir)
     local meta = {}
-    if exists(dir .. "/app.lua") then
-        meta = load_table(dir .. "/app.lua", "app fields")
+    if files.exists(dir .. "/app.lua") then
+        meta = files.load_table(dir .. "/app.lua", "a table of app fields")
     end
     local routes = {}
     for _, name in ipairs(resource_names(dir, meta)) do
