@@ -64,6 +64,13 @@ SOOM_API int soom_json_write_number(struct soom_buf *out, double d);
 /* Appends a signed integer. */
 SOOM_API void soom_json_write_int(struct soom_buf *out, int64_t v);
 
+/* Appends one member of a problem document's "errors" array,
+ * {"pointer":...,"detail":...,"code":...,"source":...} (no "source" when
+ * it is NULL). The one writer of field errors: the validator's, the
+ * plans' and the database's go through it. */
+SOOM_API void soom_json_write_field_error(struct soom_buf *out, const char *pointer,
+                                          const char *detail, const char *code, const char *source);
+
 /* True when (p, n) is valid UTF-8 (no overlongs, no surrogates). */
 SOOM_API bool soom_json_utf8_valid(const char *p, size_t n);
 

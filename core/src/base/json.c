@@ -9,11 +9,13 @@
  * value; refusing it keeps strings byte-exact).
  */
 #include "soom/json.h"
+#include "hex.h"
 
 #include <cJSON.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "soom/error.h"
 
@@ -148,8 +150,6 @@ void soom_json_free(struct soom_json *doc)
         cJSON_Delete((cJSON *)doc);
 }
 
-static const char HEX[] = "0123456789abcdef";
-
 /* 1 for the bytes a JSON string must escape: controls, '"' and '\\'. */
 static const unsigned char NEEDS_ESCAPE[256] = {
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
@@ -171,8 +171,8 @@ static char *write_escape(char *w, unsigned char c)
         *w++ = 'u';
         *w++ = '0';
         *w++ = '0';
-        *w++ = HEX[c >> 4];
-        *w++ = HEX[c & 15];
+        *w++ = hex_digit(c >> 4, false);
+        *w++ = hex_digit(c, false);
     }
     return w;
 }
@@ -287,4 +287,20 @@ static void free_deferred(void *doc)
 void soom_json_defer(struct soom_arena *a, struct soom_json *doc)
 {
     soom_arena_defer(a, free_deferred, doc);
+}
+
+void soom_json_write_field_error(struct soom_buf *out, const char *pointer, const char *detail,
+                                 const char *code, const char *source)
+{
+    soom_buf_puts(out, "{\"pointer\":");
+    soom_json_write_string(out, pointer, strlen(pointer));
+    soom_buf_puts(out, ",\"detail\":");
+    soom_json_write_string(out, detail, strlen(detail));
+    soom_buf_puts(out, ",\"code\":");
+    soom_json_write_string(out, code, strlen(code));
+    if (source != NULL) {
+        soom_buf_puts(out, ",\"source\":");
+        soom_json_write_string(out, source, strlen(source));
+    }
+    soom_buf_putc(out, '}');
 }

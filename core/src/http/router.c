@@ -7,6 +7,7 @@
  * nothing, so every worker thread shares one router.
  */
 #include "soom/router.h"
+#include "hex.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -296,11 +297,6 @@ int soom_router_add(struct soom_router *r, const char *pattern, unsigned methods
 
 /* ---- matching ----------------------------------------------------------- */
 
-static bool is_hex(char c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
 static bool type_matches(enum soom_param_type t, const char *p, size_t n)
 {
     switch (t) {
@@ -316,15 +312,7 @@ static bool type_matches(enum soom_param_type t, const char *p, size_t n)
         }
         return v <= 9007199254740991ULL; /* 2^53 - 1: exact as a Lua number */
     }
-    case SOOM_PARAM_UUID:
-        if (n != 36)
-            return false;
-        for (size_t i = 0; i < 36; i++) {
-            bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-            if (dash ? p[i] != '-' : !is_hex(p[i]))
-                return false;
-        }
-        return true;
+    case SOOM_PARAM_UUID: return hex_is_uuid(p, n);
     case SOOM_PARAM_SLUG:
         if (n == 0)
             return false;

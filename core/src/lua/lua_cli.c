@@ -10,13 +10,6 @@
 
 #include "lua_worker.h"
 
-static int traceback(lua_State *L)
-{
-    const char *msg = lua_tostring(L, 1);
-    luaL_traceback(L, L, msg ? msg : "(error object is not a string)", 1);
-    return 1;
-}
-
 int soom_cli_main(const char *home, int argc, char **argv, int (*app_lib)(lua_State *L))
 {
     lua_State *L = soom_lua_open(home, NULL);
@@ -25,7 +18,7 @@ int soom_cli_main(const char *home, int argc, char **argv, int (*app_lib)(lua_St
     lua_pushcfunction(L, app_lib);
     lua_setfield(L, -2, "soom.core.serve");
     lua_pop(L, 2);
-    lua_pushcfunction(L, traceback);
+    lua_pushcfunction(L, soom_lua_traceback);
     lua_getglobal(L, "require");
     lua_pushliteral(L, "soom.cli");
     int code = 1;

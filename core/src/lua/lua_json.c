@@ -278,3 +278,21 @@ int soom_lua_to_json(lua_State *L, int idx, struct soom_buf *out, char *err, siz
     lua_settop(L, top);
     return rc;
 }
+
+int soom_lua_to_doc(lua_State *L, int idx, struct soom_json **out, char *err, size_t errlen)
+{
+    struct soom_buf b;
+    soom_buf_init(&b);
+    *out = NULL;
+    int rc = soom_lua_to_json(L, idx, &b, err, errlen);
+    if (rc == SOOM_OK) {
+        struct soom_json_error jerr;
+        rc = soom_json_parse(b.data, b.len, ENCODE_MAX_DEPTH + 1, out, &jerr);
+        if (rc != SOOM_OK) {
+            snprintf(err, errlen, "%s: %s", soom_error_message(rc), jerr.reason);
+            rc = SOOM_EINVAL;
+        }
+    }
+    soom_buf_cleanup(&b);
+    return rc;
+}

@@ -27,4 +27,10 @@ void soom_lua_push_json(struct lua_State *L, const struct soom_json *doc);
  * with a message in `err` (a function, a NaN, a sparse array, a cycle...). */
 int soom_lua_to_json(struct lua_State *L, int idx, struct soom_buf *out, char *err, size_t errlen);
 
+/* The value at `idx` as a parsed document in *out (owned by the caller,
+ * soom_json_free): encoded as soom_lua_to_json does, then parsed with the
+ * encoder's own depth bound, so whatever encodes reads back. Returns SOOM_OK
+ * or SOOM_EINVAL with a message in `err`. */
+int soom_lua_to_doc(struct lua_State *L, int idx, struct soom_json **out, char *err, size_t errlen);
+
 #endif

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "hex.h"
 #include "lua_json.h"
 #include "lua_libs.h"
 #include "pg_types.h"
@@ -487,11 +488,10 @@ static int l_sha256(lua_State *L)
     unsigned len = 0;
     if (EVP_Digest(s, n, md, &len, EVP_sha256(), NULL) != 1)
         return luaL_error(L, "sha256 failed");
-    static const char HEX[] = "0123456789abcdef";
     char hex[2 * EVP_MAX_MD_SIZE];
     for (unsigned i = 0; i < len; i++) {
-        hex[2 * i] = HEX[md[i] >> 4];
-        hex[2 * i + 1] = HEX[md[i] & 15];
+        hex[2 * i] = hex_digit(md[i] >> 4, false);
+        hex[2 * i + 1] = hex_digit(md[i], false);
     }
     lua_pushlstring(L, hex, 2 * len);
     return 1;

@@ -202,19 +202,10 @@ static void read_conditions(lua_State *L, int idx, struct soom_request *r, struc
  * perform_create or perform_update hook passed on). */
 static void use_data(lua_State *L, int idx, struct soom_request *r)
 {
-    struct soom_buf b;
-    soom_buf_init(&b);
     char err[256];
-    if (soom_lua_to_json(L, idx, &b, err, sizeof err) != SOOM_OK) {
-        soom_buf_cleanup(&b);
-        luaL_error(L, "soom: the data to save is not JSON: %s", err);
-    }
     struct soom_json *doc;
-    struct soom_json_error jerr;
-    int rc = soom_json_parse(b.data, b.len, 512, &doc, &jerr);
-    soom_buf_cleanup(&b);
-    if (rc != SOOM_OK)
-        luaL_error(L, "soom: the data to save cannot be read back");
+    if (soom_lua_to_doc(L, idx, &doc, err, sizeof err) != SOOM_OK)
+        luaL_error(L, "soom: the data to save is not JSON: %s", err);
     soom_json_defer(r->arena, doc);
     r->json = doc;
 }

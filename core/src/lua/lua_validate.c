@@ -54,23 +54,14 @@ static int l_validate(lua_State *L)
 {
     struct soom_validator *v = check_validator(L);
     luaL_checkany(L, 2);
-    struct soom_buf b;
-    soom_buf_init(&b);
     char err[256];
-    if (soom_lua_to_json(L, 2, &b, err, sizeof err) != SOOM_OK) {
-        soom_buf_cleanup(&b);
-        return luaL_error(L, "%s", err);
-    }
     struct soom_json *doc;
-    struct soom_json_error jerr;
-    int rc = soom_json_parse(b.data, b.len, 512, &doc, &jerr);
-    soom_buf_cleanup(&b);
-    if (rc != SOOM_OK)
-        return luaL_error(L, "the value cannot be validated: %s", soom_error_message(rc));
+    if (soom_lua_to_doc(L, 2, &doc, err, sizeof err) != SOOM_OK)
+        return luaL_error(L, "%s", err);
     struct soom_arena *a = soom_arena_new(0);
     struct soom_validate_error *errors;
     size_t nerrors;
-    rc = soom_validate_run(v, doc, a, &errors, &nerrors);
+    int rc = soom_validate_run(v, doc, a, &errors, &nerrors);
     lua_pushboolean(L, rc == SOOM_OK);
     if (rc == SOOM_OK) {
         soom_json_free(doc);

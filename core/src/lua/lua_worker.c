@@ -78,7 +78,7 @@ lua_State *soom_lua_open(const char *home, const char *app_dir)
 
 /* ---- loading ------------------------------------------------------------ */
 
-static int traceback(lua_State *L)
+int soom_lua_traceback(lua_State *L)
 {
     const char *msg = lua_tostring(L, 1);
     luaL_traceback(L, L, msg ? msg : "(error object is not a string)", 1);
@@ -88,7 +88,7 @@ static int traceback(lua_State *L)
 static struct soom_lua *worker_load(struct soom_app *app, char *err, size_t errlen)
 {
     lua_State *L = soom_lua_open(app->home, app->dir);
-    lua_pushcfunction(L, traceback);
+    lua_pushcfunction(L, soom_lua_traceback);
     lua_getglobal(L, "require");
     lua_pushliteral(L, "soom.core.worker");
     if (lua_pcall(L, 1, 1, 1) != 0)

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "hex.h"
 #include "plan_internal.h"
 #include "soom/config.h"
 #include "soom/json.h"
@@ -27,14 +28,13 @@ static const char *first_value(const char *v, size_t *n)
 
 static void url_escape(struct soom_buf *b, const char *p, size_t n)
 {
-    static const char HEX[] = "0123456789ABCDEF";
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)p[i];
         if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
             c == '-' || c == '.' || c == '_' || c == '~') {
             soom_buf_putc(b, (char)c);
         } else {
-            char e[3] = {'%', HEX[c >> 4], HEX[c & 15]};
+            char e[3] = {'%', hex_digit(c >> 4, true), hex_digit(c, true)};
             soom_buf_append(b, e, 3);
         }
     }

@@ -98,13 +98,9 @@ static void answer_db_error(struct soom_request *r, struct soom_pg_conn *c, int 
     if (pb.pointer[0] != '\0' && pb.code != NULL) {
         struct soom_buf errs;
         soom_buf_init(&errs);
-        soom_buf_puts(&errs, "[{\"pointer\":");
-        soom_json_write_string(&errs, pb.pointer, strlen(pb.pointer));
-        soom_buf_puts(&errs, ",\"detail\":");
-        soom_json_write_string(&errs, pb.detail, strlen(pb.detail));
-        soom_buf_puts(&errs, ",\"code\":");
-        soom_json_write_string(&errs, pb.code, strlen(pb.code));
-        soom_buf_puts(&errs, ",\"source\":\"body\"}]");
+        soom_buf_putc(&errs, '[');
+        soom_json_write_field_error(&errs, pb.pointer, pb.detail, pb.code, "body");
+        soom_buf_putc(&errs, ']');
         soom_response_problem(r, pb.status, pb.detail, errs.data);
         soom_buf_cleanup(&errs);
         return;

@@ -23,12 +23,10 @@ static bool field_error(struct soom_request *r, const char *field, const char *d
 {
     struct soom_buf e;
     soom_buf_init(&e);
-    soom_buf_puts(&e, "[{\"pointer\":");
-    char *pointer = soom_arena_printf(r->arena, "/%s", field);
-    soom_json_write_string(&e, pointer, strlen(pointer));
-    soom_buf_puts(&e, ",\"detail\":");
-    soom_json_write_string(&e, detail, strlen(detail));
-    soom_buf_printf(&e, ",\"code\":\"%s\",\"source\":\"body\"}]", code);
+    soom_buf_putc(&e, '[');
+    soom_json_write_field_error(&e, soom_arena_printf(r->arena, "/%s", field), detail, code,
+                                "body");
+    soom_buf_putc(&e, ']');
     soom_response_problem(r, 422, "the body does not fit the resource", e.data);
     soom_buf_cleanup(&e);
     return false;

@@ -176,15 +176,7 @@ void soom_validate_errors_json(const struct soom_validate_error *e, size_t n, co
     for (size_t i = 0; i < n; i++) {
         if (i > 0)
             soom_buf_putc(out, ',');
-        soom_buf_puts(out, "{\"pointer\":");
-        soom_json_write_string(out, e[i].pointer, strlen(e[i].pointer));
-        soom_buf_puts(out, ",\"detail\":");
-        soom_json_write_string(out, e[i].detail, strlen(e[i].detail));
-        soom_buf_puts(out, ",\"code\":");
-        soom_json_write_string(out, e[i].code, strlen(e[i].code));
-        soom_buf_puts(out, ",\"source\":");
-        soom_json_write_string(out, source, strlen(source));
-        soom_buf_putc(out, '}');
+        soom_json_write_field_error(out, e[i].pointer, e[i].detail, e[i].code, source);
     }
     soom_buf_putc(out, ']');
 }

@@ -12,6 +12,7 @@
  */
 #include <string.h>
 
+#include "hex.h"
 #include "validate_impl.h"
 
 static const struct {
@@ -47,11 +48,6 @@ static bool is_digit(char c)
 static bool is_alpha(char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static bool is_hex(char c)
-{
-    return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
 /* Reads exactly `k` digits at s[*i] into *v. */
@@ -175,14 +171,7 @@ static bool check_duration(const char *s, size_t n)
 
 static bool check_uuid(const char *s, size_t n)
 {
-    if (n != 36)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-        if (dash ? s[i] != '-' : !is_hex(s[i]))
-            return false;
-    }
-    return true;
+    return hex_is_uuid(s, n);
 }
 
 static bool check_ipv4(const char *s, size_t n)
@@ -214,7 +203,7 @@ static bool check_ipv6(const char *s, size_t n)
     }
     while (i < n) {
         size_t start = i;
-        while (i < n && is_hex(s[i]) && i - start < 4)
+        while (i < n && hex_value((unsigned char)s[i]) >= 0 && i - start < 4)
             i++;
         if (i < n && s[i] == '.') {
             /* an embedded IPv4 address ends the text and counts twice */
@@ -319,7 +308,8 @@ static bool check_uri(const char *s, size_t n)
     size_t rest = ++i;
     for (; i < n; i++) {
         if (s[i] == '%') {
-            if (i + 2 >= n || !is_hex(s[i + 1]) || !is_hex(s[i + 2]))
+            if (i + 2 >= n || hex_value((unsigned char)s[i + 1]) < 0 ||
+                hex_value((unsigned char)s[i + 2]) < 0)
                 return false;
             i += 2;
         } else if (!uri_char((unsigned char)s[i])) {

@@ -1,9 +1,13 @@
 /*
- * Hexadecimal digits, for the few places that read them (bytea text,
- * percent-escapes in URIs).
+ * Hexadecimal digits, for the places that read or write them (bytea text,
+ * percent-escapes, \u escapes, digests), and the UUID text form they make
+ * up.
  */
 #ifndef SOOM_HEX_H
 #define SOOM_HEX_H
+
+#include <stdbool.h>
+#include <stddef.h>
 
 /* The value of a hex digit, or -1. */
 static inline int hex_value(int c)
@@ -15,6 +19,26 @@ static inline int hex_value(int c)
     if (c >= 'A' && c <= 'F')
         return c - 'A' + 10;
     return -1;
+}
+
+/* The digit of `v` (0..15): lower case, or upper case (percent-escapes,
+ * as RFC 3986 recommends). */
+static inline char hex_digit(unsigned v, bool upper)
+{
+    return (upper ? "0123456789ABCDEF" : "0123456789abcdef")[v & 15];
+}
+
+/* True for the 8-4-4-4-12 hex digits of a UUID, in either case. */
+static inline bool hex_is_uuid(const char *p, size_t n)
+{
+    if (n != 36)
+        return false;
+    for (size_t i = 0; i < 36; i++) {
+        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? p[i] != '-' : hex_value((unsigned char)p[i]) < 0)
+            return false;
+    }
+    return true;
 }
 
 #endif

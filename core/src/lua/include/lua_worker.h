@@ -28,6 +28,9 @@ struct soom_lua_pool;
  * the native module soom.core.c preloaded. */
 struct lua_State *soom_lua_open(const char *home, const char *app_dir);
 
+/* A message handler for lua_pcall: the error message with a traceback. */
+int soom_lua_traceback(struct lua_State *L);
+
 /* A pool for `app` with `initial` loaded states, in *out (freed with
  * soom_lua_pool_free(), which accepts NULL). Returns SOOM_OK, or SOOM_ELUA
  * with *out NULL and the message (a Lua error while loading the app) in
