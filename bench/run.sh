@@ -26,9 +26,10 @@ if [ ! -x "$PEERS_DIR/run.sh" ]; then
 fi
 [ -f "$PEERS_DIR/.installed" ] || { (cd "$PEERS_DIR" && ./install.sh) && touch "$PEERS_DIR/.installed"; }
 
+# Built through the project's own setup, after the peers' packages: it
+# installs the LuaJIT headers that match whichever LuaJIT they left.
 if [ -z "${SOOM_BIN:-}" ]; then
-  cmake -S "$ROOT" -B "$ROOT/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-  cmake --build "$ROOT/build" -j"$(nproc)" >/dev/null
+  bash "$ROOT/.ci/setup" >/dev/null
 fi
 SOOM=${SOOM_BIN:-$ROOT/build/bin/soom}
 MHD=/tmp/soom-mhd-hello
