@@ -87,14 +87,27 @@ function _M.match(s, pattern, what)
     end
 end
 
---- Fails unless fn() raises an error whose text matches `pattern`.
-function _M.raises(fn, pattern)
+-- The text of an error value: a string, or the message of an error object
+-- (a soom.error problem's detail, a usage error's msg).
+local function error_text(err)
+    if type(err) == "table" then
+        return tostring(rawget(err, "detail") or rawget(err, "msg") or err)
+    end
+    return tostring(err)
+end
+
+--- Fails unless fn() raises an error whose text contains `text` (plain
+-- text, not a pattern: say which error is expected).
+function _M.raises(fn, text)
+    if type(text) ~= "string" then
+        error("t.raises needs the text the error must contain", 2)
+    end
     local ok, err = pcall(fn)
     if ok then
-        error("expected an error", 2)
+        error(("expected an error containing %q"):format(text), 2)
     end
-    if pattern and not tostring(err):find(pattern) then
-        error(("error %q does not match %q"):format(tostring(err), pattern), 2)
+    if not error_text(err):find(text, 1, true) then
+        error(("error %q does not contain %q"):format(error_text(err), text), 2)
     end
     return err
 end

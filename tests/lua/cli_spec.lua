@@ -22,10 +22,10 @@ return {
     end),
 
     t.case("usage errors", function()
-        t.raises(function() cmd:parse({ "--nope" }) end)
-        t.raises(function() cmd:parse({ "--port", "x" }) end)
-        t.raises(function() cmd:parse({ "a", "b" }) end)
-        t.raises(function() cmd:parse({ "--name" }) end)
+        t.raises(function() cmd:parse({ "--nope" }) end, "unknown option --nope")
+        t.raises(function() cmd:parse({ "--port", "x" }) end, '--port expects a number, not "x"')
+        t.raises(function() cmd:parse({ "a", "b" }) end, 'unexpected argument "b"')
+        t.raises(function() cmd:parse({ "--name" }) end, "--name needs a value")
     end),
 
     t.case("usage line", function()

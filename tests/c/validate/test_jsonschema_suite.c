@@ -121,6 +121,12 @@ static void run_file(const char *dir, const char *name, struct totals *all)
     free(text);
 }
 
+/* The vendored suite's draft 2020-12 cases that pass today: a runner that
+ * silently stops reading files, or a validator that starts skipping cases,
+ * falls below it and fails. (Raise it when the suite or the validator
+ * grows; a single file named on the command line is exempt.) */
+#define MIN_PASSED 1250
+
 int main(int argc, char **argv)
 {
     const char *dir = getenv("SOOM_SUITE_DIR") ? getenv("SOOM_SUITE_DIR") : SOOM_SUITE_DIR;
@@ -145,5 +151,8 @@ int main(int argc, char **argv)
         free(names[i]);
     }
     printf("%d passed, %d failed, %d skipped\n", all.passed, all.failed, all.skipped);
-    return all.failed == 0 && all.passed > 0 ? 0 : 1;
+    int floor = argc < 2 ? MIN_PASSED : 1;
+    if (all.passed < floor)
+        fprintf(stderr, "only %d cases passed; at least %d are expected\n", all.passed, floor);
+    return all.failed == 0 && all.passed >= floor ? 0 : 1;
 }
