@@ -261,7 +261,7 @@ local function overrides(res, action)
     return false
 end
 
---- The spec the core compiles into a plan (core/src/plan.c); raises a
+--- The spec the core compiles into a plan (core/src/plan/plan.c); raises a
 -- message naming what is wrong.
 function _M.plan_spec(res, file)
     local model = res.model

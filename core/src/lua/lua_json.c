@@ -10,6 +10,7 @@
  */
 #include "lua_json.h"
 
+/* Documents cross into Lua by walking their cJSON tree in one pass. */
 #include <cJSON.h>
 #include <lauxlib.h>
 #include <lua.h>

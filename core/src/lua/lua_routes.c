@@ -1,5 +1,5 @@
 /*
- * The route list the Lua layer declares (soom.core.worker.routes: pattern,
+ * The route list the Lua layer declares (soom.core.loader's routes: pattern,
  * name, methods, schemas, plan spec per route) into the app's route table
  * (see lua_routes.h).
  */

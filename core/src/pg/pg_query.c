@@ -1,5 +1,6 @@
 /*
- * Statements, transactions, results and errors (see soom/pg.h).
+ * Statements, transactions and results (see soom/pg.h); the errors they
+ * record are mapped by pg_error.c.
  *
  * A statement runs as a cached named prepared statement (Parse once per
  * session, then Bind/Execute only) or, with pool.prepared off, as an

@@ -1,7 +1,7 @@
 /*
  * Text-form conversions of PostgreSQL values shared by the JSON writer and
  * the Lua rows (see pg_types.h). The session is set up with DateStyle ISO
- * and bytea_output hex (pg_pool.c), so these parse exactly the forms the
+ * and bytea_output hex (pg_conn.c), so these parse exactly the forms the
  * server sends; anything unexpected is passed on as text rather than
  * guessed at.
  */

@@ -9,6 +9,8 @@
  * checks the rest (a string that is not an integer, a bad date...), and its
  * error comes back as a 422 naming the field.
  */
+/* The body is read straight from its cJSON tree, the request pipeline's own
+ * parse: no second representation of it. */
 #include <cJSON.h>
 #include <stdio.h>
 #include <string.h>

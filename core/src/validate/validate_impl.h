@@ -24,6 +24,8 @@
 #ifndef SOOM_VALIDATE_IMPL_H
 #define SOOM_VALIDATE_IMPL_H
 
+/* The validator walks the cJSON trees of the schema and of every document
+ * it checks; on that hot path a wrapper type would only slow it down. */
 #include <cJSON.h>
 #include <stdbool.h>
 #include <stdint.h>
