@@ -12,11 +12,11 @@
 --   req.raw_body the body bytes        req.id       the request id
 --   req:header(name)       one header, any case
 --   req:query_all(name)    every value of a repeated query parameter
--- The C request (a light userdata, and its FFI cast) is kept in a table
--- private to this module, never on the request table users see; other
--- modules of soom.core reach it with handle(req). The C request is freed
--- when the response is sent; close() cuts the link first, so a request
--- kept past its handler raises instead of reading freed memory.
+-- The C request (a light userdata) is kept in a table private to this
+-- module, never on the request table users see; other modules of soom.core
+-- reach it with handle(req). The C request is freed when the response is
+-- sent; close() cuts the link first, so a request kept past its handler
+-- raises instead of reading freed memory.
 
 local ffi = require "ffi"
 local c = require "soom.core.c"
@@ -41,10 +41,9 @@ _M.METHOD_NAMES = {
     [C.SOOM_PATCH] = "PATCH", [C.SOOM_DELETE] = "DELETE", [C.SOOM_OPTIONS] = "OPTIONS",
 }
 
--- request table -> its C request, and -> the FFI cast of it (weak keys: a
--- table dropped with its link still open is collected all the same)
+-- request table -> its C request (weak keys: a table dropped with its link
+-- still open is collected all the same)
 local handles = setmetatable({}, { __mode = "k" })
-local casts = setmetatable({}, { __mode = "k" })
 
 local getters = {}
 local methods = {}
@@ -60,13 +59,10 @@ function _M.handle(req)
 end
 local handle = _M.handle
 
+-- The C request as FFI cdata, for the soom_ffi_* calls (a cast costs nothing
+-- once compiled, and each field is read once: no need to keep it).
 local function cast(req)
-    local r = casts[req]
-    if r == nil then
-        r = ffi_cast(REQ, handle(req))
-        casts[req] = r
-    end
-    return r
+    return ffi_cast(REQ, handle(req))
 end
 
 local function pair(i)
@@ -165,7 +161,6 @@ end
 --- Cuts the link to the C request (its response is about to be sent).
 function _M.close(req)
     handles[req] = nil
-    casts[req] = nil
 end
 
 return _M
