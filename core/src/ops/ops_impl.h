@@ -149,10 +149,11 @@ double ops_sum_double(const struct ops_registry *reg, const struct ops_family *f
 
 /* ---- process figures (ops_process.c) ------------------------------------ */
 
-/* Records what was read about the process (ops_metrics.c). */
-void ops_record_process(uint64_t cpu_us_delta, uint64_t rss, uint64_t fds, uint64_t max_fds);
+struct ops_process_figures {
+    uint64_t cpu_us; /* user + system, since the process started */
+    uint64_t rss, fds, max_fds;
+};
 
-/* Forgets the CPU time already recorded (a new process starts from 0). */
-void ops_process_reset(void);
+void ops_process_read(struct ops_process_figures *out);
 
 #endif

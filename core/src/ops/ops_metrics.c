@@ -33,6 +33,7 @@ static const char *const POOL_STATES[] = {"idle", "in_use"};
 static const char *const DROP_REASONS[] = {"queue_full", "send_failed", "rate_limited"};
 
 static void ensure_builtins(void);
+static _Atomic uint64_t cpu_recorded_us;
 
 /* ---- declaring ------------------------------------------------------------ */
 
@@ -533,7 +534,7 @@ void soom_metrics_process_begin(unsigned index)
     /* every thread (the forking one included) takes a shard of this block */
     unsigned g = atomic_load(&ops_reg.generation) + 1;
     atomic_store(&ops_reg.generation, g == 0 ? 1 : g);
-    ops_process_reset();
+    atomic_store(&cpu_recorded_us, 0); /* this process's CPU time starts at 0 */
 }
 
 void soom_metrics_process_end(unsigned index)
@@ -688,14 +689,23 @@ void soom_metrics_report_dropped(enum soom_report_drop reason)
     count(SOOM_M_REPORTS_DROPPED, (uint32_t)reason, 1);
 }
 
-/* Called by ops_process.c with what it read. */
-void ops_record_process(uint64_t cpu_us_delta, uint64_t rss, uint64_t fds, uint64_t max_fds)
+/* CPU time is recorded as what was spent since the last sample, added to
+ * a counter in the sampling thread's shard: a worker that dies keeps what
+ * it had spent, and its replacement adds its own. */
+void soom_metrics_process_sample(void)
 {
-    count(SOOM_M_CPU, 0, cpu_us_delta);
-    proc_set(SOOM_M_RSS, 0, rss);
-    proc_set(SOOM_M_OPEN_FDS, 0, fds);
-    if (ops_reg.seg != NULL)
-        atomic_store(&ops_seg_service(ops_reg.seg)[ops_reg.families[SOOM_M_MAX_FDS].base], max_fds);
+    if (ops_reg.seg == NULL)
+        return;
+    struct ops_process_figures pf;
+    ops_process_read(&pf);
+    uint64_t before = atomic_load(&cpu_recorded_us);
+    while (before < pf.cpu_us &&
+           !atomic_compare_exchange_weak(&cpu_recorded_us, &before, pf.cpu_us)) {
+    }
+    count(SOOM_M_CPU, 0, pf.cpu_us > before ? pf.cpu_us - before : 0);
+    proc_set(SOOM_M_RSS, 0, pf.rss);
+    proc_set(SOOM_M_OPEN_FDS, 0, pf.fds);
+    atomic_store(&ops_seg_service(ops_reg.seg)[ops_reg.families[SOOM_M_MAX_FDS].base], pf.max_fds);
 }
 
 /* ---- app metrics ------------------------------------------------------------ */

@@ -1,24 +1,13 @@
 /*
  * The process's own figures (CPU time, resident memory, descriptors), read
- * from the kernel when sampled. CPU time is recorded as what was spent
- * since the last sample, added to a counter in the process's shard, so a
- * worker that dies keeps what it had spent and its replacement adds its
- * own.
+ * from the kernel; ops_metrics.c records them.
  */
 #include <dirent.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include "ops_impl.h"
-
-static _Atomic uint64_t cpu_recorded_us;
-
-void ops_process_reset(void)
-{
-    atomic_store(&cpu_recorded_us, 0);
-}
 
 static uint64_t cpu_us(void)
 {
@@ -55,15 +44,11 @@ static uint64_t open_fds(void)
     return n > 0 ? n - 1 : 0; /* less the descriptor reading the folder */
 }
 
-void soom_metrics_process_sample(void)
+void ops_process_read(struct ops_process_figures *out)
 {
-    if (!soom_metrics_enabled())
-        return;
-    uint64_t now = cpu_us();
-    uint64_t before = atomic_load(&cpu_recorded_us);
-    while (before < now && !atomic_compare_exchange_weak(&cpu_recorded_us, &before, now)) {
-    }
     struct rlimit rl;
-    uint64_t max = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? (uint64_t)rl.rlim_cur : 0;
-    ops_record_process(now > before ? now - before : 0, rss_bytes(), open_fds(), max);
+    out->cpu_us = cpu_us();
+    out->rss = rss_bytes();
+    out->fds = open_fds();
+    out->max_fds = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? (uint64_t)rl.rlim_cur : 0;
 }
