@@ -35,6 +35,9 @@ local _M = {
     f = model.f,
     db = require "soom.db",
 
+    -- an app's own Prometheus metrics (counter, gauge, histogram)
+    metrics = require "soom.metrics",
+
     error = errors.error,
     is_error = errors.is_problem,
 

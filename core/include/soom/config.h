@@ -1,7 +1,7 @@
 /*
  * Settings: built-in defaults, overridden by the app's settings.lua, then by
- * the environment (SOOM_<KEY>, nested keys joined by "__"; DATABASE_URL as
- * itself).
+ * the environment (SOOM_<KEY>, nested keys joined by "__"; DATABASE_URL and
+ * SENTRY_DSN as themselves).
  *
  * The table of known keys lives in config.c; it gives each key its type and
  * default, so a wrong type, an unknown key or a bad value is refused with a
@@ -64,6 +64,22 @@ struct soom_config {
     /* pagination */
     char *secret_key;
     bool trust_proxy;
+    /* operations: metrics, health probes, error reports */
+    bool metrics_enabled;
+    char *metrics_path;
+    long metrics_port; /* 0: /metrics on the API port */
+    char *metrics_buckets;
+    char *health_live_path;
+    char *health_ready_path;
+    long health_ready_timeout_ms;
+    bool health_access_log; /* probes and scrapes in the access log */
+    char *report_dsn;       /* error_reporting.dsn, or SENTRY_DSN */
+    char *report_environment;
+    char *report_release;
+    char *report_server_name;
+    long report_queue;
+    long report_timeout_ms;
+    char *report_scrub_fields;
 };
 
 /* A config holding the defaults; freed with soom_config_free(), which
@@ -89,7 +105,7 @@ SOOM_API int soom_config_set_text(struct soom_config *c, const char *key, const 
 /* True when `key` is a known key or a section holding known keys ("pool"). */
 SOOM_API bool soom_config_is_section(const char *key);
 
-/* Applies SOOM_* variables and DATABASE_URL from `envp` (NULL-terminated,
+/* Applies SOOM_* variables, DATABASE_URL and SENTRY_DSN from `envp` (NULL-terminated,
  * like environ). A variable naming a known key with a bad value is an error.
  * A SOOM_ variable that names no key is not an error (environments carry
  * unrelated variables: Kubernetes injects <SERVICE>_PORT, for one), but its

@@ -24,6 +24,11 @@ SOOM_API int soom_ffi_req_path(const struct soom_request *r, const char **p, siz
 SOOM_API int soom_ffi_req_id(const struct soom_request *r, const char **p, size_t *n);
 SOOM_API int soom_ffi_req_body(const struct soom_request *r, const char **p, size_t *n);
 
+/* The trace context in p[0..3], n[0..3]: the trace id, this request's span
+ * id, the caller's span id and the tracestate (both of length 0 when the
+ * trace starts here). Returns the trace flags. */
+SOOM_API int soom_ffi_req_trace(const struct soom_request *r, const char **p, size_t *n);
+
 /* 1 and the value when the header is present (case-insensitive), else 0. */
 SOOM_API int soom_ffi_req_header(const struct soom_request *r, const char *name, size_t len,
                                  const char **p, size_t *n);

@@ -62,8 +62,10 @@ struct soom_log_access {
     int status;
     size_t bytes;
     long long duration_us;
-    uint64_t now_ns; /* when the request completed (CLOCK_MONOTONIC), or 0 */
-    bool lua;        /* whether Lua ran for the request */
+    uint64_t now_ns;      /* when the request completed (CLOCK_MONOTONIC), or 0 */
+    bool lua;             /* whether Lua ran for the request */
+    const char *trace_id; /* W3C trace context (hex), or NULL */
+    const char *span_id;
 };
 
 /* Writes the access line of one request, when enabled. Lines are buffered

@@ -76,9 +76,13 @@ struct soom_pg_pool_stats {
     bool down;         /* the last connection attempt failed */
 };
 
-/* For /ready: SOOM_OK when a connection can be had and answers a round
- * trip now, else SOOM_EUNAVAIL (fast while the database is down). */
-SOOM_API int soom_pg_pool_check(struct soom_pg_pool *pool);
+/* For /ready: SOOM_OK when a connection can be had within `timeout_ms`
+ * (at most pool.acquire_timeout_ms) and answers a round trip, else
+ * SOOM_EUNAVAIL (at once while the database is down). */
+SOOM_API int soom_pg_pool_check(struct soom_pg_pool *pool, long timeout_ms);
+
+/* libpq's version ("15.10"), a static string. */
+SOOM_API const char *soom_pg_lib_version(void);
 
 /* A consistent snapshot of the counters (for /metrics and /ready). */
 SOOM_API void soom_pg_pool_stats(struct soom_pg_pool *pool, struct soom_pg_pool_stats *st);

@@ -59,6 +59,25 @@ static const struct key KEYS[] = {
     {"numeric_as", SOOM_CONFIG_STRING, F(numeric_as), "string", 0, 0},
     {"secret_key", SOOM_CONFIG_STRING, F(secret_key), "", 0, 0},
     {"trust_proxy", SOOM_CONFIG_BOOL, F(trust_proxy), "false", 0, 0},
+    {"metrics.enabled", SOOM_CONFIG_BOOL, F(metrics_enabled), "true", 0, 0},
+    {"metrics.path", SOOM_CONFIG_STRING, F(metrics_path), "/metrics", 0, 0},
+    {"metrics.port", SOOM_CONFIG_INT, F(metrics_port), "0", 0, 65535},
+    {"metrics.buckets", SOOM_CONFIG_STRING, F(metrics_buckets),
+     "0.005 0.01 0.025 0.05 0.1 0.25 0.5 1 2.5 5 10", 0, 0},
+    {"health.live_path", SOOM_CONFIG_STRING, F(health_live_path), "/live", 0, 0},
+    {"health.ready_path", SOOM_CONFIG_STRING, F(health_ready_path), "/ready", 0, 0},
+    {"health.ready_timeout_ms", SOOM_CONFIG_INT, F(health_ready_timeout_ms), "1000", 1, 60000},
+    {"health.access_log", SOOM_CONFIG_BOOL, F(health_access_log), "false", 0, 0},
+    {"error_reporting.dsn", SOOM_CONFIG_STRING, F(report_dsn), "", 0, 0},
+    {"error_reporting.environment", SOOM_CONFIG_STRING, F(report_environment), "production", 0, 0},
+    {"error_reporting.release", SOOM_CONFIG_STRING, F(report_release), "", 0, 0},
+    {"error_reporting.server_name", SOOM_CONFIG_STRING, F(report_server_name), "", 0, 0},
+    {"error_reporting.queue", SOOM_CONFIG_INT, F(report_queue), "100", 1, 100000},
+    {"error_reporting.timeout_ms", SOOM_CONFIG_INT, F(report_timeout_ms), "2000", 1, 60000},
+    {"error_reporting.scrub_fields", SOOM_CONFIG_STRING, F(report_scrub_fields),
+     "password,passwd,secret,token,access_token,refresh_token,api_key,apikey,authorization,"
+     "credit_card,card_number,cvv",
+     0, 0},
 };
 #define NKEYS (sizeof KEYS / sizeof KEYS[0])
 
@@ -251,6 +270,8 @@ int soom_config_apply_env(struct soom_config *c, char *const *envp, char *unknow
         int rc = SOOM_OK;
         if (namelen == 12 && strncmp(name, "DATABASE_URL", 12) == 0) {
             rc = soom_config_set_string(c, "database_url", value, err, errlen);
+        } else if (namelen == 10 && strncmp(name, "SENTRY_DSN", 10) == 0) {
+            rc = soom_config_set_string(c, "error_reporting.dsn", value, err, errlen);
         } else if (namelen > 5 && strncmp(name, PREFIX, 5) == 0) {
             if (namelen == 9 && strncmp(name, "SOOM_HOME", 9) == 0)
                 continue;
@@ -311,6 +332,22 @@ int soom_config_finish(struct soom_config *c, char *err, size_t errlen)
         snprintf(err, errlen, "setting \"pool.min\" (%ld) exceeds \"pool.max\" (%ld)", c->pool_min,
                  c->pool_max);
         return SOOM_ECONFIG;
+    }
+    const char *paths[] = {c->metrics_path, c->health_live_path, c->health_ready_path};
+    const char *names[] = {"metrics.path", "health.live_path", "health.ready_path"};
+    for (int i = 0; i < 3; i++) {
+        if (paths[i][0] != '/') {
+            snprintf(err, errlen, "setting \"%s\" must be a path starting with /, not \"%s\"",
+                     names[i], paths[i]);
+            return SOOM_ECONFIG;
+        }
+    }
+    if (c->report_server_name[0] == '\0') {
+        char host[256] = "";
+        if (gethostname(host, sizeof host - 1) == 0) {
+            free(c->report_server_name);
+            c->report_server_name = xstrdup(host);
+        }
     }
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     if (cores < 1)

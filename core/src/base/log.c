@@ -261,6 +261,12 @@ void soom_log_access(const struct soom_log_access *a)
     write_time(&b, now);
     PUT_LITERAL(&b, "info\",\"msg\":\"request\",\"request_id\":\"");
     soom_buf_append(&b, a->request_id, a->request_id_len);
+    if (a->trace_id != NULL && a->trace_id[0] != '\0') {
+        PUT_LITERAL(&b, "\",\"trace_id\":\"");
+        soom_buf_append(&b, a->trace_id, 32);
+        PUT_LITERAL(&b, "\",\"span_id\":\"");
+        soom_buf_append(&b, a->span_id, 16);
+    }
     PUT_LITERAL(&b, "\",\"method\":");
     if (a->method_safe) {
         soom_buf_putc(&b, '"');

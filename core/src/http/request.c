@@ -122,6 +122,14 @@ void soom_request_index_headers(struct soom_request *r)
             else if (header_named(h, "X-Request-Id", 12))
                 r->h_request_id = h;
             break;
+        case 11:
+            if (header_named(h, "traceparent", 11))
+                r->h_traceparent = h;
+            break;
+        case 10:
+            if (header_named(h, "tracestate", 10))
+                r->h_tracestate = h;
+            break;
         case 14:
             if (header_named(h, "Content-Length", 14))
                 r->h_content_length = h;

@@ -21,6 +21,16 @@ int soom_ffi_req_id(const struct soom_request *r, const char **p, size_t *n)
     return 1;
 }
 
+int soom_ffi_req_trace(const struct soom_request *r, const char **p, size_t *n)
+{
+    const struct soom_trace *t = &r->trace;
+    p[0] = t->trace_id, n[0] = strlen(t->trace_id);
+    p[1] = t->span_id, n[1] = strlen(t->span_id);
+    p[2] = t->parent_id, n[2] = strlen(t->parent_id);
+    p[3] = t->state ? t->state : "", n[3] = t->state_len;
+    return t->flags;
+}
+
 int soom_ffi_req_body(const struct soom_request *r, const char **p, size_t *n)
 {
     *p = r->body;

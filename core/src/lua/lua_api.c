@@ -190,6 +190,12 @@ static int l_log(lua_State *L)
     const char *msg = luaL_checkstring(L, 2);
     struct soom_log_line l;
     soom_log_begin(&l, (enum soom_log_level)level, msg);
+    const struct soom_request *r = soom_request_current();
+    if (r != NULL) { /* a line about the request being served */
+        soom_log_strn(&l, "request_id", r->request_id, r->request_id_len);
+        soom_log_str(&l, "trace_id", r->trace.trace_id);
+        soom_log_str(&l, "span_id", r->trace.span_id);
+    }
     if (l.enabled && lua_istable(L, 3)) {
         lua_pushnil(L);
         while (lua_next(L, 3) != 0) {

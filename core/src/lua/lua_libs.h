@@ -8,6 +8,7 @@
 struct lua_State;
 
 int luaopen_soom_core_c(struct lua_State *L);        /* lua_api.c */
+int luaopen_soom_core_metrics(struct lua_State *L);  /* lua_metrics.c */
 int luaopen_soom_core_pg(struct lua_State *L);       /* lua_pg.c */
 int luaopen_soom_core_plan(struct lua_State *L);     /* lua_plan.c */
 int luaopen_soom_core_testing(struct lua_State *L);  /* lua_testing.c */

@@ -11,8 +11,10 @@
 
 #include <lauxlib.h>
 #include <lua.h>
+#include <luajit.h>
 #include <lualib.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +26,8 @@
 #include "lua_libs.h"
 #include "lua_plan.h"
 #include "lua_settings.h"
+#include "ops_metrics.h"
+#include "ops_report.h"
 #include "request_impl.h"
 #include "soom/error.h"
 #include "soom/log.h"
@@ -34,7 +38,8 @@ struct soom_lua {
     int dispatch_ref;
     int *idle_cos; /* registry refs of finished coroutines */
     size_t nidle, capidle;
-    struct soom_lua *next; /* in the pool's idle list */
+    struct soom_lua *next;   /* in the pool's idle list */
+    _Atomic uint64_t memory; /* bytes the state held after its last request */
 };
 
 struct soom_lua_pool {
@@ -65,6 +70,8 @@ lua_State *soom_lua_open(const char *home, const char *app_dir)
     lua_setfield(L, -2, "soom.core.c");
     lua_pushcfunction(L, luaopen_soom_core_testing);
     lua_setfield(L, -2, "soom.core.testing");
+    lua_pushcfunction(L, luaopen_soom_core_metrics);
+    lua_setfield(L, -2, "soom.core.metrics");
     lua_pushcfunction(L, luaopen_soom_core_pg);
     lua_setfield(L, -2, "soom.core.pg");
     lua_pushcfunction(L, luaopen_soom_core_plan);
@@ -227,6 +234,8 @@ static void log_lua_error(struct soom_request *r, const char *what, const char *
     struct soom_log_line l;
     soom_log_begin(&l, SOOM_LOG_ERROR, what);
     soom_log_strn(&l, "request_id", r->request_id, r->request_id_len);
+    soom_log_str(&l, "trace_id", r->trace.trace_id);
+    soom_log_str(&l, "span_id", r->trace.span_id);
     soom_log_strn(&l, "path", r->path, r->path_len);
     if (r->route != NULL)
         soom_log_str(&l, "route", r->route->pattern);
@@ -271,11 +280,18 @@ static bool take_headers(lua_State *co, int idx, struct soom_request *r)
 }
 
 /* Turns the dispatcher's results (status, body, headers, content_type,
- * log_error) at 1..5 on `co` into the response. */
+ * log_error, report) at 1..6 on `co` into the response; an uncaught error
+ * is logged, counted and, as the JSON event `report`, reported. */
 static void take_results(lua_State *co, struct soom_request *r)
 {
     if (lua_isstring(co, 5)) {
         log_lua_error(r, "error in Lua code", lua_tostring(co, 5));
+        soom_metrics_lua_error(r->route != NULL ? r->route->id : -1);
+    }
+    if (lua_type(co, 6) == LUA_TSTRING) {
+        size_t n;
+        const char *event = lua_tolstring(co, 6, &n);
+        soom_report_event(event, n);
     }
     if (soom_lua_plan_responded(co, 2) && r->responded)
         return; /* a generic resource's step in C answered already */
@@ -329,6 +345,15 @@ static void take_results(lua_State *co, struct soom_request *r)
     }
 }
 
+/* What the state holds, read where only its thread may read it (the
+ * count is a field of the state: no collection step). */
+static void note_memory(struct soom_lua *w)
+{
+    uint64_t bytes =
+        (uint64_t)lua_gc(w->L, LUA_GCCOUNT, 0) * 1024u + (uint64_t)lua_gc(w->L, LUA_GCCOUNTB, 0);
+    atomic_store_explicit(&w->memory, bytes, memory_order_relaxed);
+}
+
 void soom_lua_dispatch(struct soom_lua_pool *pool, struct soom_request *r)
 {
     struct soom_lua *w = worker_for_thread(pool);
@@ -347,10 +372,11 @@ void soom_lua_dispatch(struct soom_lua_pool *pool, struct soom_request *r)
     int rc = lua_resume(co, 3);
     soom_request_set_current(NULL);
     if (rc == 0) {
-        lua_settop(co, 5);
+        lua_settop(co, 6);
         take_results(co, r);
         lua_settop(co, 0);
         keep_coroutine(w, ref);
+        note_memory(w);
         return;
     }
     /* The dispatcher itself failed, or the resource yielded: the coroutine
@@ -359,7 +385,23 @@ void soom_lua_dispatch(struct soom_lua_pool *pool, struct soom_request *r)
                                       : lua_tostring(co, -1);
     luaL_traceback(w->L, co, msg ? msg : "(no message)", 0);
     log_lua_error(r, "error in Lua code", lua_tostring(w->L, -1));
+    soom_metrics_lua_error(r->route->id);
     lua_pop(w->L, 1);
     luaL_unref(w->L, LUA_REGISTRYINDEX, ref);
     internal_error(r);
+}
+
+uint64_t soom_lua_pool_memory(struct soom_lua_pool *pool)
+{
+    uint64_t sum = 0;
+    pthread_mutex_lock(&pool->lock);
+    for (size_t i = 0; i < pool->nall; i++)
+        sum += atomic_load_explicit(&pool->all[i]->memory, memory_order_relaxed);
+    pthread_mutex_unlock(&pool->lock);
+    return sum;
+}
+
+const char *soom_lua_version(void)
+{
+    return LUAJIT_VERSION;
 }

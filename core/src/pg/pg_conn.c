@@ -292,3 +292,13 @@ bool soom_pg_conn_in_transaction(const struct soom_pg_conn *c)
     PGTransactionStatusType s = c->pg != NULL ? PQtransactionStatus(c->pg) : PQTRANS_UNKNOWN;
     return s == PQTRANS_INTRANS || s == PQTRANS_INERROR;
 }
+
+const char *soom_pg_lib_version(void)
+{
+    static char v[24];
+    if (v[0] == '\0') {
+        int n = PQlibVersion(); /* 150010 for 15.10 (10 and later) */
+        snprintf(v, sizeof v, "%d.%d", n / 10000, n % 100);
+    }
+    return v;
+}

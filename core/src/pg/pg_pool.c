@@ -26,6 +26,7 @@
 
 #include "alloc.h"
 #include "clock.h"
+#include "ops_metrics.h"
 #include "pg_impl.h"
 #include "soom/config.h"
 #include "soom/error.h"
@@ -91,6 +92,8 @@ static int pool_connect(struct soom_pg_pool *pool, struct soom_pg_conn *c)
     }
     pthread_mutex_unlock(&pool->lock);
 
+    if (rc != SOOM_OK)
+        soom_metrics_pool_connect_error();
     if (went_down) {
         struct soom_log_line l;
         soom_log_begin(&l, SOOM_LOG_ERROR, "cannot connect to the database");
@@ -113,6 +116,7 @@ int pg_conn_reconnect(struct soom_pg_conn *c)
     if (rc == SOOM_OK) {
         pthread_mutex_lock(&c->pool->lock);
         c->pool->replaced++;
+        soom_metrics_pool_reconnect();
         pthread_mutex_unlock(&c->pool->lock);
     }
     return rc;
@@ -221,6 +225,7 @@ static int take_idle(struct soom_pg_pool *pool, struct soom_pg_conn *c, bool che
     int rc = pool_connect(pool, c);
     pthread_mutex_lock(&pool->lock);
     pool->replaced++;
+    soom_metrics_pool_reconnect();
     if (rc != SOOM_OK) {
         pool->nbusy--;
         give_slot(pool);
@@ -231,9 +236,12 @@ static int take_idle(struct soom_pg_pool *pool, struct soom_pg_conn *c, bool che
     return rc;
 }
 
+/* Counts the acquire that began at `start`; `timed_out` when it found no
+ * connection in time (a full queue, or its wait ran out). */
 static int finish_acquire(struct soom_pg_pool *pool, int rc, struct soom_pg_conn *c,
-                          struct soom_pg_conn **out)
+                          struct soom_pg_conn **out, uint64_t start, bool timed_out)
 {
+    soom_metrics_pool_acquire(soom_clock_ns() - start, timed_out);
     pthread_mutex_lock(&pool->lock);
     if (rc == SOOM_OK)
         pool->acquired++;
@@ -244,7 +252,7 @@ static int finish_acquire(struct soom_pg_pool *pool, int rc, struct soom_pg_conn
     return rc;
 }
 
-int soom_pg_pool_acquire(struct soom_pg_pool *pool, struct soom_pg_conn **out)
+static int pool_acquire(struct soom_pg_pool *pool, long timeout_ms, struct soom_pg_conn **out)
 {
     struct soom_pg_conn *c = NULL;
     uint64_t start = soom_clock_ns();
@@ -258,32 +266,35 @@ int soom_pg_pool_acquire(struct soom_pg_pool *pool, struct soom_pg_conn **out)
             pool->down || start - c->idle_since_ns >= (uint64_t)pool->set.idle_check_ms * MS;
         pthread_mutex_unlock(&pool->lock);
         int rc = take_idle(pool, c, check);
-        return finish_acquire(pool, rc, c, out);
+        return finish_acquire(pool, rc, c, out, start, false);
     }
     if (pool->nbusy + pool->nopening < (size_t)pool->set.max) {
         pool->nopening++;
         pthread_mutex_unlock(&pool->lock);
         int rc = open_conn(pool, &c);
-        return finish_acquire(pool, rc, c, out);
+        return finish_acquire(pool, rc, c, out, start, false);
     }
-    if (pool->nwaiting >= (size_t)pool->set.max_waiting || pool->set.acquire_timeout_ms == 0) {
-        pool->failed++;
+    if (pool->nwaiting >= (size_t)pool->set.max_waiting || timeout_ms == 0) {
         pthread_mutex_unlock(&pool->lock);
-        *out = NULL;
-        return SOOM_EUNAVAIL;
+        return finish_acquire(pool, SOOM_EUNAVAIL, NULL, out, start, true);
     }
     struct waiter w;
-    wait_turn(pool, &w, start + (uint64_t)pool->set.acquire_timeout_ms * MS);
+    wait_turn(pool, &w, start + (uint64_t)timeout_ms * MS);
     pool->wait_ns += soom_clock_ns() - start;
     enum waiter_state state = w.state;
     pthread_mutex_unlock(&pool->lock);
     if (state == W_CONN)
-        return finish_acquire(pool, SOOM_OK, w.conn, out);
+        return finish_acquire(pool, SOOM_OK, w.conn, out, start, false);
     if (state == W_SLOT) {
         int rc = open_conn(pool, &c);
-        return finish_acquire(pool, rc, c, out);
+        return finish_acquire(pool, rc, c, out, start, false);
     }
-    return finish_acquire(pool, SOOM_EUNAVAIL, NULL, out);
+    return finish_acquire(pool, SOOM_EUNAVAIL, NULL, out, start, true);
+}
+
+int soom_pg_pool_acquire(struct soom_pg_pool *pool, struct soom_pg_conn **out)
+{
+    return pool_acquire(pool, pool->set.acquire_timeout_ms, out);
 }
 
 void soom_pg_pool_release(struct soom_pg_conn *c)
@@ -319,6 +330,7 @@ void soom_pg_pool_release(struct soom_pg_conn *c)
         return;
     }
     pool->replaced++;
+    soom_metrics_pool_reconnect();
     give_slot(pool);
     pthread_mutex_unlock(&pool->lock);
     pg_conn_free(c);
@@ -367,10 +379,12 @@ void soom_pg_pool_free(struct soom_pg_pool *pool)
     free(pool);
 }
 
-int soom_pg_pool_check(struct soom_pg_pool *pool)
+int soom_pg_pool_check(struct soom_pg_pool *pool, long timeout_ms)
 {
     struct soom_pg_conn *c;
-    int rc = soom_pg_pool_acquire(pool, &c);
+    if (timeout_ms > pool->set.acquire_timeout_ms)
+        timeout_ms = pool->set.acquire_timeout_ms;
+    int rc = pool_acquire(pool, timeout_ms, &c);
     if (rc != SOOM_OK)
         return rc;
     rc = pg_conn_alive(c, true) ? SOOM_OK : SOOM_EUNAVAIL;

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "app.h"
+#include "builtin.h"
 #include "lua_worker.h"
 #include "plan.h"
 #include "soom/error.h"
@@ -59,11 +60,21 @@ static void answer_options(struct soom_request *r)
     r->responded = true;
 }
 
+void soom_pipeline_identify(struct soom_request *r)
+{
+    soom_request_index_headers(r);
+    soom_request_assign_id(r);
+    const struct soom_kv *tp = r->h_traceparent, *ts = r->h_tracestate;
+    soom_trace_begin(&r->trace, tp ? tp->value : NULL, tp ? tp->value_len : 0,
+                     ts ? ts->value : NULL, ts ? ts->value_len : 0);
+}
+
 void soom_pipeline_begin(struct soom_request *r)
 {
     const struct soom_config *cfg = r->config;
-    soom_request_index_headers(r);
-    soom_request_assign_id(r);
+    soom_pipeline_identify(r);
+    if (soom_builtin_answer(r, cfg->metrics_port == 0))
+        return;
     r->route_status = soom_router_match(r->app->router, r->path, r->path_len, r->method, &r->match);
     if (r->route_status == SOOM_ENOTFOUND) {
         soom_response_problem(r, 404, "no route matches this path", NULL);

@@ -5,7 +5,8 @@
  * the request early (r->responded), after which the server sends the
  * response and calls no further step.
  *
- *   begin:  request id, routing (404, 405, OPTIONS), size and media-type
+ *   begin:  request id and trace context, the built-in endpoints (/metrics,
+ *           /live, /ready), routing (404, 405, OPTIONS), size and media-type
  *           checks that need no body (413, 415)
  *   body:   collects the body up to max_body
  *   finish: parses JSON (400), then runs the resource
@@ -18,6 +19,10 @@
 #include "request_impl.h"
 
 void soom_pipeline_begin(struct soom_request *r);
+
+/* The request id and trace context, from the headers (the first thing
+ * begin does; the metrics port's requests need nothing more). */
+void soom_pipeline_identify(struct soom_request *r);
 
 /* Returns false when the connection should be dropped (a client that keeps
  * sending far past the body limit). */

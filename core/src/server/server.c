@@ -50,13 +50,17 @@
 
 #include "alloc.h"
 #include "app.h"
+#include "builtin.h"
 #include "clock.h"
 #include "lua_worker.h"
+#include "ops_metrics.h"
+#include "ops_trace.h"
 #include "pipeline.h"
 #include "request_impl.h"
 #include "soom/error.h"
 #include "soom/log.h"
 #include "soom/pg.h"
+#include "soom/response.h"
 #include "soom/router.h"
 
 enum conn_state {
@@ -76,7 +80,8 @@ struct conn {
 struct server {
     struct soom_app *app;
     struct MHD_Daemon *daemon;
-    int listen_fd;
+    struct MHD_Daemon *ops_daemon; /* metrics.port: /metrics and the probes */
+    int listen_fd, ops_fd;
     atomic_int inflight;
     atomic_bool draining;
     atomic_bool stopping;
@@ -197,10 +202,16 @@ static void *reaper_main(void *arg)
         period = 0.02;
     if (period > 0.1)
         period = 0.1; /* access lines reach the log within this */
+    uint64_t sampled = 0;
     while (!atomic_load(&srv.stopping)) {
         sleep_ns((uint64_t)(period * 1e9));
         reap();
         soom_log_flush();
+        uint64_t now = soom_clock_ns();
+        if (now - sampled >= 1000000000u) {
+            soom_builtin_sample(srv.app); /* the process's gauges, for any worker's scrape */
+            sampled = now;
+        }
     }
     return NULL;
 }
@@ -259,6 +270,15 @@ static enum MHD_Result send_response(struct MHD_Connection *mc, struct soom_requ
     if (r->content_type != NULL)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type);
     MHD_add_response_header(resp, "X-Request-Id", r->request_id);
+    if (r->trace.trace_id[0] != '\0') {
+        char tp[SOOM_TRACEPARENT_LEN + 1];
+        soom_trace_format(&r->trace, tp);
+        MHD_add_response_header(resp, "traceparent", tp);
+        if (r->trace.state != NULL)
+            MHD_add_response_header(
+                resp, "tracestate",
+                soom_arena_strndup(r->arena, r->trace.state, r->trace.state_len));
+    }
     for (struct soom_header_out *h = r->out_headers; h != NULL; h = h->next)
         MHD_add_response_header(resp, h->name, h->value);
     if (atomic_load_explicit(&srv.draining, memory_order_relaxed))
@@ -277,6 +297,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
     struct soom_request *r = *con_cls;
     if (r == NULL) {
         atomic_fetch_add_explicit(&srv.inflight, 1, memory_order_relaxed);
+        soom_metrics_in_flight(1);
         r = soom_request_new(app, app->config);
         *con_cls = r;
         r->method_name = method;
@@ -318,6 +339,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
     return send_response(mc, r);
 }
 
+static void log_access(const struct soom_request *r, uint64_t now);
+
 static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
@@ -329,6 +352,20 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
         return;
     *con_cls = NULL;
     uint64_t now = soom_clock_ns();
+    if (!r->probe)
+        soom_metrics_request(r->route ? (int)r->route->id : -1, soom_metrics_method(r->method),
+                             r->status, now - r->start_ns, r->body_len + r->body_discarded,
+                             r->out_len);
+    if (!r->probe || r->config->health_access_log)
+        log_access(r, now);
+    conn_phase(r->conn, CONN_WAITING, now);
+    soom_request_free(r);
+    soom_metrics_in_flight(-1);
+    atomic_fetch_sub_explicit(&srv.inflight, 1, memory_order_relaxed);
+}
+
+static void log_access(const struct soom_request *r, uint64_t now)
+{
     struct soom_log_access a = {
         .request_id = r->request_id,
         .request_id_len = r->request_id_len,
@@ -342,23 +379,23 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
         .duration_us = (long long)((now - r->start_ns) / 1000),
         .now_ns = now,
         .lua = r->lua,
+        .trace_id = r->trace.trace_id,
+        .span_id = r->trace.span_id,
     };
     soom_log_access(&a);
-    conn_phase(r->conn, CONN_WAITING, now);
-    soom_request_free(r);
-    atomic_fetch_sub_explicit(&srv.inflight, 1, memory_order_relaxed);
 }
 
 /* ---- listening socket ---------------------------------------------------- */
 
-static int open_listener(const struct soom_config *cfg, char *addr, size_t addrlen)
+static int open_listener(const struct soom_config *cfg, long port_number, char *addr,
+                         size_t addrlen)
 {
     struct addrinfo hints = {.ai_family = AF_UNSPEC,
                              .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
     struct addrinfo *res;
     char port[16];
-    snprintf(port, sizeof port, "%ld", cfg->port);
+    snprintf(port, sizeof port, "%ld", port_number);
     int rc = getaddrinfo(cfg->host, port, &hints, &res);
     if (rc != 0) {
         struct soom_log_line l;
@@ -376,7 +413,7 @@ static int open_listener(const struct soom_config *cfg, char *addr, size_t addrl
         struct soom_log_line l;
         soom_log_begin(&l, SOOM_LOG_ERROR, "cannot listen");
         soom_log_str(&l, "host", cfg->host);
-        soom_log_int(&l, "port", cfg->port);
+        soom_log_int(&l, "port", port_number);
         soom_log_str(&l, "error", strerror(err));
         soom_log_end(&l);
         if (fd >= 0)
@@ -435,6 +472,55 @@ static struct MHD_Daemon *start_daemon(struct soom_app *app, int fd)
                             MHD_OPTION_END);
 }
 
+/* The metrics port: /metrics and the probes only, 404 for anything else;
+ * a request is answered from its headers, its body (if any) dropped. */
+static enum MHD_Result on_ops_request(void *cls, struct MHD_Connection *mc, const char *url,
+                                      const char *method, const char *version, const char *upload,
+                                      size_t *upload_size, void **con_cls)
+{
+    (void)version;
+    (void)upload;
+    struct soom_app *app = cls;
+    struct soom_request *r = *con_cls;
+    if (r == NULL) {
+        atomic_fetch_add_explicit(&srv.inflight, 1, memory_order_relaxed);
+        soom_metrics_in_flight(1);
+        r = soom_request_new(app, app->config);
+        *con_cls = r;
+        r->method_name = method;
+        r->method = soom_router_method_parse(method, strlen(method));
+        r->path = url;
+        r->path_len = strlen(url);
+        collect(mc, MHD_HEADER_KIND, r, &r->headers, &r->nheaders);
+        soom_pipeline_identify(r);
+        if (!soom_builtin_answer(r, true)) {
+            r->probe = true;
+            soom_response_problem(r, 404, "this port serves the metrics and the probes only", NULL);
+        }
+        return MHD_YES;
+    }
+    if (*upload_size != 0) {
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    return send_response(mc, r);
+}
+
+static struct MHD_Daemon *start_ops_daemon(struct soom_app *app, int fd)
+{
+    struct MHD_OptionItem opts[] = {
+        {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_logger, NULL},
+        {MHD_OPTION_LISTEN_SOCKET, fd, NULL},
+        {MHD_OPTION_CONNECTION_LIMIT, 64, NULL},
+        {MHD_OPTION_CONNECTION_TIMEOUT, 10, NULL},
+        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    return MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0, NULL,
+        NULL, on_ops_request, app, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+}
+
 static void block_signals(sigset_t *set)
 {
     sigemptyset(set);
@@ -449,6 +535,7 @@ static void drain(void)
 {
     const struct soom_config *cfg = srv.app->config;
     atomic_store(&srv.draining, true);
+    soom_builtin_set_draining();
     MHD_quiesce_daemon(srv.daemon);
     uint64_t deadline = soom_clock_ns() + (uint64_t)(cfg->drain_timeout * 1e9);
     while (atomic_load(&srv.inflight) > 0 && soom_clock_ns() < deadline) {
@@ -470,17 +557,21 @@ static void drain(void)
     atomic_store(&srv.stopping, true);
     MHD_stop_daemon(srv.daemon);
     srv.daemon = NULL;
+    if (srv.ops_daemon != NULL)
+        MHD_stop_daemon(srv.ops_daemon);
+    srv.ops_daemon = NULL;
     if (srv.reaper_started)
         pthread_join(srv.reaper, NULL);
 }
 
 /* Serves on `fd` in this process until SIGTERM/SIGINT. Signals must already
  * be blocked. */
-static int serve_process(struct soom_app *app, int fd)
+static int serve_process(struct soom_app *app, int fd, unsigned index)
 {
     char err[1024];
     srv.app = app;
     srv.listen_fd = fd;
+    soom_builtin_process_begin(app, index);
     pthread_mutex_init(&srv.conns_lock, NULL);
     size_t states =
         app->config->model == SOOM_SERVER_THREAD_PER_CONNECTION ? 1 : (size_t)app->config->threads;
@@ -498,7 +589,9 @@ static int serve_process(struct soom_app *app, int fd)
         return 1;
     }
     srv.daemon = start_daemon(app, fd);
-    if (srv.daemon == NULL) {
+    if (srv.ops_fd >= 0)
+        srv.ops_daemon = start_ops_daemon(app, srv.ops_fd);
+    if (srv.daemon == NULL || (srv.ops_fd >= 0 && srv.ops_daemon == NULL)) {
         soom_log_msg(SOOM_LOG_ERROR, "cannot start the HTTP server");
         return 1;
     }
@@ -517,6 +610,7 @@ static int serve_process(struct soom_app *app, int fd)
     soom_log_int(&l, "pid", getpid());
     soom_log_end(&l);
     drain();
+    soom_builtin_process_end();
     soom_log_flush();
     soom_pg_pool_teardown();
     soom_lua_pool_free(app->lua);
@@ -526,12 +620,14 @@ static int serve_process(struct soom_app *app, int fd)
 
 static const char *MODEL_NAMES[] = {"threads", "thread-per-connection", "prefork"};
 
-static void log_listening(const struct soom_app *app, const char *addr)
+static void log_listening(const struct soom_app *app, const char *addr, const char *ops_addr)
 {
     const struct soom_config *cfg = app->config;
     struct soom_log_line l;
     soom_log_begin(&l, SOOM_LOG_INFO, "listening");
     soom_log_str(&l, "address", addr);
+    if (ops_addr != NULL)
+        soom_log_str(&l, "metrics_address", ops_addr);
     soom_log_str(&l, "server", MODEL_NAMES[cfg->model]);
     if (cfg->model != SOOM_SERVER_THREAD_PER_CONNECTION)
         soom_log_int(&l, "threads", cfg->threads);
@@ -550,12 +646,12 @@ struct workers {
     size_t n;
 };
 
-static pid_t spawn_worker(struct soom_app *app, int fd)
+static pid_t spawn_worker(struct soom_app *app, int fd, unsigned index)
 {
     pid_t pid = fork();
     if (pid != 0)
         return pid; /* parent, or -1 */
-    int code = serve_process(app, fd);
+    int code = serve_process(app, fd, index);
     _exit(code);
 }
 
@@ -586,7 +682,8 @@ static void replace_dead(struct soom_app *app, int fd, struct workers *w)
             log_worker("worker died", pid, status);
             if (soom_clock_ns() - w->started[i] < 1000000000u)
                 sleep_ns(1000000000u);
-            w->pids[i] = spawn_worker(app, fd);
+            soom_metrics_process_end((unsigned)i); /* its gauges go, its counts stay */
+            w->pids[i] = spawn_worker(app, fd, (unsigned)i);
             w->started[i] = soom_clock_ns();
             log_worker("worker started", w->pids[i], -1);
         }
@@ -628,7 +725,7 @@ static int run_prefork(struct soom_app *app, int fd)
                         xcalloc((size_t)app->config->workers, sizeof(uint64_t)),
                         (size_t)app->config->workers};
     for (size_t i = 0; i < w.n; i++) {
-        w.pids[i] = spawn_worker(app, fd);
+        w.pids[i] = spawn_worker(app, fd, (unsigned)i);
         w.started[i] = soom_clock_ns();
         log_worker("worker started", w.pids[i], -1);
     }
@@ -657,14 +754,30 @@ int soom_server_run(struct soom_app *app)
 {
     sigset_t set;
     block_signals(&set);
-    char addr[128] = "?";
-    int fd = open_listener(app->config, addr, sizeof addr);
+    char addr[128] = "?", ops_addr[128] = "?";
+    int fd = open_listener(app->config, app->config->port, addr, sizeof addr);
     if (fd < 0)
         return 1;
-    log_listening(app, addr);
-    int code =
-        app->config->model == SOOM_SERVER_PREFORK ? run_prefork(app, fd) : serve_process(app, fd);
+    srv.ops_fd = -1;
+    if (app->config->metrics_enabled && app->config->metrics_port > 0) {
+        srv.ops_fd =
+            open_listener(app->config, app->config->metrics_port, ops_addr, sizeof ops_addr);
+        if (srv.ops_fd < 0) {
+            close(fd);
+            return 1;
+        }
+    }
+    /* before any fork: every worker counts into the same memory */
+    if (soom_builtin_setup(app, MHD_get_version()) != SOOM_OK) {
+        close(fd);
+        return 1;
+    }
+    log_listening(app, addr, srv.ops_fd >= 0 ? ops_addr : NULL);
+    int code = app->config->model == SOOM_SERVER_PREFORK ? run_prefork(app, fd)
+                                                         : serve_process(app, fd, 0);
     close(fd);
+    if (srv.ops_fd >= 0)
+        close(srv.ops_fd);
     soom_log_msg(SOOM_LOG_INFO, "stopped");
     return code;
 }

@@ -10,6 +10,10 @@
 --   req.headers  headers by lower-case name
 --   req.body     the parsed JSON body (nil without a body)
 --   req.raw_body the body bytes        req.id       the request id
+--   req.trace    W3C trace context: trace_id, span_id (this request's),
+--                parent_id (nil when the trace starts here), sampled,
+--                tracestate (or nil), traceparent (to send on, with this
+--                request's span as the parent)
 --   req:header(name)       one header, any case
 --   req:query_all(name)    every value of a repeated query parameter
 -- The C request (a light userdata) is kept in a table private to this
@@ -30,8 +34,8 @@ local setmetatable, rawset, tonumber, error = setmetatable, rawset, tonumber, er
 local _M = {}
 
 local REQ = ffi.typeof("const struct soom_request *")
-local PTR = ffi.new("const char *[2]")
-local LEN = ffi.new("size_t[2]")
+local PTR = ffi.new("const char *[4]")
+local LEN = ffi.new("size_t[4]")
 local TYPE = ffi.new("int[1]")
 local PARAM_INT = C.SOOM_PARAM_INT
 
@@ -77,6 +81,19 @@ end
 function getters.id(self)
     C.soom_ffi_req_id(cast(self), PTR, LEN)
     return pair(0)
+end
+
+function getters.trace(self)
+    local flags = C.soom_ffi_req_trace(self._r, PTR, LEN)
+    local t = { trace_id = pair(0), span_id = pair(1), sampled = flags % 2 == 1 }
+    if LEN[2] > 0 then
+        t.parent_id = pair(2)
+    end
+    if LEN[3] > 0 then
+        t.tracestate = pair(3)
+    end
+    t.traceparent = ("00-%s-%s-%02x"):format(t.trace_id, t.span_id, flags)
+    return t
 end
 
 function getters.raw_body(self)

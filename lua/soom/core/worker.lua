@@ -6,14 +6,16 @@
 -- number, the request (a light userdata) and its method (an enum soom_method
 -- bit, which saves making a string per request). dispatch never
 -- raises: it returns
---   status, body, headers, content_type, log_error
--- where body is a table (encoded to JSON in C), a string or nil, and
--- log_error, when set, is a traceback for the log.
+--   status, body, headers, content_type, log_error, report
+-- where body is a table (encoded to JSON in C), a string or nil,
+-- log_error, when set, is a traceback for the log, and report, with error
+-- reporting on, the error's event as JSON for the core's sender.
 
 local errors = require "soom.errors"
 local loader = require "soom.core.loader"
 local request = require "soom.core.request"
 local Resource = require("soom.resource").Resource
+local report = require "soom.core.report"
 
 local setmetatable, getmetatable, xpcall = setmetatable, getmetatable, xpcall
 local pairs, ipairs, tostring, traceback = pairs, ipairs, tostring, debug.traceback
@@ -38,14 +40,22 @@ local INTERNAL = {
 
 local RESPONDED = require("soom.core.plan").RESPONDED
 
+local reporting = false -- error_reporting.dsn is set
+local settings_
+local run
+
 local function on_error(err)
     if errors.is_problem(err) or err == RESPONDED then
         return err -- a problem to send, or a response C already made
     end
-    return { traceback = traceback(tostring(err), 2) }
+    return {
+        traceback = traceback(tostring(err), 2),
+        message = err,
+        frames = reporting and report.frames(3, run) or nil,
+    }
 end
 
-local function run(route_id, req)
+function run(route_id, req)
     local self = setmetatable({ request = req }, instance_mts[route_id])
     local by_method = handlers[route_id]
     if by_method then
@@ -62,7 +72,7 @@ end
 local function dispatch(route_id, ptr, method)
     local req = request.new(ptr, METHOD_NAMES[method], routes[route_id])
     local ok, body, status, headers = xpcall(run, on_error, route_id, req)
-    local a, b, c, d, e
+    local a, b, c, d, e, f
     if ok then
         if getmetatable(body) == PROBLEM_MT then
             a, b, c, d = problem(body, req)
@@ -80,9 +90,12 @@ local function dispatch(route_id, ptr, method)
         end
         doc.instance = req.path
         a, b, c, d, e = 500, doc, nil, PROBLEM, body.traceback
+        if reporting then
+            f = report.event(body.message, body.frames, req, req.route, settings_)
+        end
     end
     request.close(req)
-    return a, b, c, d, e
+    return a, b, c, d, e, f
 end
 
 -- Every field a resource has, its own and inherited, in one table: an
@@ -107,6 +120,9 @@ end
 --- Loads the app; returns the dispatcher and the number of routes.
 function _M.init(dir, settings)
     local app = loader.load(dir, settings)
+    settings_ = settings
+    reporting = (settings.error_reporting or {}).dsn ~= nil and settings.error_reporting.dsn ~= ""
+    report.setup(settings)
     routes = app.routes
     for i, route in ipairs(routes) do
         local flat = flatten(route.resource)

@@ -325,9 +325,9 @@ static void test_down_and_up(void)
     CHECK_STR(pg_test_value(c, "SELECT 1", buf, sizeof buf), "1");
     soom_pg_pool_release(c);
 
-    CHECK_INT(soom_pg_pool_check(pool), SOOM_OK);
+    CHECK_INT(soom_pg_pool_check(pool, 1000), SOOM_OK);
     CHECK_INT(pg_sh("stop", dir, port), 0);
-    CHECK_INT(soom_pg_pool_check(pool), SOOM_EUNAVAIL);
+    CHECK_INT(soom_pg_pool_check(pool, 1000), SOOM_EUNAVAIL);
     /* down: fails fast, again and again, never waits out the timeout */
     for (int i = 0; i < 5; i++) {
         double t0 = pg_test_now();
@@ -346,7 +346,7 @@ static void test_down_and_up(void)
         soom_pg_pool_release(c);
     }
     CHECK(!stats(pool).down);
-    CHECK_INT(soom_pg_pool_check(pool), SOOM_OK);
+    CHECK_INT(soom_pg_pool_check(pool, 1000), SOOM_OK);
 
     /* a held connection whose server went away: the statement is a 503 */
     CHECK_INT(soom_pg_pool_acquire(pool, &c), SOOM_OK);

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "ops_trace.h"
 #include "soom/arena.h"
 #include "soom/buf.h"
 #include "soom/request.h"
@@ -59,10 +60,16 @@ struct soom_request {
     const struct soom_kv *h_content_type;
     const struct soom_kv *h_transfer_encoding;
     const struct soom_kv *h_request_id;
+    const struct soom_kv *h_traceparent;
+    const struct soom_kv *h_tracestate;
     struct soom_kv *query;
     size_t nquery;
     char request_id[SOOM_REQUEST_ID_MAX + 1];
     size_t request_id_len;
+
+    struct soom_trace trace; /* W3C trace context, set with the request id */
+    bool probe;              /* a health probe or a scrape: kept out of the access log and
+                              * of the HTTP metrics */
 
     /* routing */
     int route_status; /* SOOM_OK, SOOM_ENOTFOUND or SOOM_EMETHOD */

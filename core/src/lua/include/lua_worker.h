@@ -16,6 +16,7 @@
 #define SOOM_LUA_WORKER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct lua_State;
 struct soom_app;
@@ -47,5 +48,11 @@ void soom_lua_dispatch(struct soom_lua_pool *pool, struct soom_request *r);
 /* Gives the calling thread's state back to the pool (thread-per-connection,
  * when a connection's thread ends). */
 void soom_lua_thread_release(struct soom_lua_pool *pool);
+
+/* Bytes held by the pool's states, as each last noted after a request. */
+uint64_t soom_lua_pool_memory(struct soom_lua_pool *pool);
+
+/* LuaJIT's version ("LuaJIT 2.1.0-beta3"), a static string. */
+const char *soom_lua_version(void);
 
 #endif
