@@ -263,7 +263,9 @@ static void builtins_http(void)
     add_labels(f, RMS, 2);
     f->by_method = true;
     set_bounds(f, SIZE_BOUNDS, sizeof SIZE_BOUNDS / sizeof SIZE_BOUNDS[0]);
-    f = builtin("http_requests_in_flight", "Requests being served", SOOM_METRIC_GAUGE, OPS_PROCESS,
+    /* counted up and down by the thread serving the request, in its shard:
+     * no atomic operation per request; cleared with its process */
+    f = builtin("http_requests_in_flight", "Requests being served", SOOM_METRIC_GAUGE, OPS_SHARDED,
                 OPS_FIXED);
     fixed(f, NULL, NULL, 1);
 }
@@ -517,6 +519,8 @@ struct soom_metrics_shard soom_metrics_shard(void)
     return tls.shard;
 }
 
+static void clear_gauges(struct ops_seg *seg, unsigned index);
+
 void soom_metrics_process_begin(unsigned index)
 {
     struct ops_seg *seg = ops_reg.seg;
@@ -525,9 +529,7 @@ void soom_metrics_process_begin(unsigned index)
     if (index >= seg->nprocs)
         index = seg->nprocs - 1;
     ops_reg.proc = index;
-    _Atomic uint64_t *cells = ops_seg_proc_cells(seg, index);
-    for (uint32_t i = 0; i < seg->proc_cells; i++)
-        atomic_store(&cells[i], 0);
+    clear_gauges(seg, index);
     atomic_store(&ops_seg_proc(seg, index)->pid, (int32_t)getpid());
     pthread_mutex_init(&shards_lock, NULL); /* a fork may have copied it held */
     memset(shard_taken, 0, sizeof shard_taken);
@@ -537,15 +539,25 @@ void soom_metrics_process_begin(unsigned index)
     atomic_store(&cpu_recorded_us, 0); /* this process's CPU time starts at 0 */
 }
 
+/* Clears a process's gauges: its block's, and the in-flight count of each
+ * of its shards. */
+static void clear_gauges(struct ops_seg *seg, unsigned index)
+{
+    _Atomic uint64_t *cells = ops_seg_proc_cells(seg, index);
+    for (uint32_t i = 0; i < seg->proc_cells; i++)
+        atomic_store(&cells[i], 0);
+    uint32_t in_flight = ops_reg.families[SOOM_M_HTTP_IN_FLIGHT].base;
+    for (unsigned s = 0; s < seg->nshards; s++)
+        atomic_store(&ops_seg_shard(seg, index, s)[in_flight], 0);
+}
+
 void soom_metrics_process_end(unsigned index)
 {
     struct ops_seg *seg = ops_reg.seg;
     if (seg == NULL || index >= seg->nprocs)
         return;
     atomic_store(&ops_seg_proc(seg, index)->pid, 0);
-    _Atomic uint64_t *cells = ops_seg_proc_cells(seg, index);
-    for (uint32_t i = 0; i < seg->proc_cells; i++)
-        atomic_store(&cells[i], 0);
+    clear_gauges(seg, index);
 }
 
 /* ---- recording -------------------------------------------------------------- */
@@ -609,15 +621,6 @@ void soom_metrics_request(int route, enum soom_metric_method method, int status,
     observe_int(s, f, f->base + rm * f->cps, response_bytes);
 }
 
-static void proc_add(enum soom_builtin_metric m, uint32_t offset, int64_t delta)
-{
-    if (ops_reg.seg == NULL)
-        return;
-    _Atomic uint64_t *cells = ops_seg_proc_cells(ops_reg.seg, ops_reg.proc);
-    atomic_fetch_add_explicit(&cells[ops_reg.families[m].base + offset], (uint64_t)delta,
-                              memory_order_relaxed);
-}
-
 static void proc_set(enum soom_builtin_metric m, uint32_t offset, uint64_t v)
 {
     if (ops_reg.seg == NULL)
@@ -635,7 +638,7 @@ static void count(enum soom_builtin_metric m, uint32_t offset, uint64_t v)
 
 void soom_metrics_in_flight(int delta)
 {
-    proc_add(SOOM_M_HTTP_IN_FLIGHT, 0, delta);
+    count(SOOM_M_HTTP_IN_FLIGHT, 0, (uint64_t)(int64_t)delta);
 }
 
 void soom_metrics_pool_acquire(uint64_t wait_ns, bool timed_out)
