@@ -354,8 +354,8 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
     uint64_t now = soom_clock_ns();
     if (!r->probe)
         soom_metrics_request(r->route ? (int)r->route->id : -1, soom_metrics_method(r->method),
-                             r->status, now - r->start_ns, r->body_len + r->body_discarded,
-                             r->out_len);
+                             r->status, now - r->start_ns,
+                             r->body_discarding ? r->body_discarded : r->body_len, r->out_len);
     if (!r->probe || r->config->health_access_log)
         log_access(r, now);
     conn_phase(r->conn, CONN_WAITING, now);

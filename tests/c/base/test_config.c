@@ -113,6 +113,29 @@ static void test_sections(void)
     soom_config_free(c);
 }
 
+static void test_operations(void)
+{
+    struct soom_config *c = soom_config_new();
+    char err[256], unknown[256];
+    CHECK(c->metrics_enabled);
+    CHECK_STR(c->metrics_path, "/metrics");
+    CHECK_STR(c->health_ready_path, "/ready");
+    CHECK_INT(c->metrics_port, 0);
+    CHECK_STR(c->report_dsn, "");
+    char *env[] = {"SENTRY_DSN=https://k@example.com/1", "SOOM_METRICS__PORT=9090",
+                   "SOOM_ERROR_REPORTING__QUEUE=5", NULL};
+    CHECK_INT(soom_config_apply_env(c, env, unknown, sizeof unknown, err, sizeof err), SOOM_OK);
+    CHECK_STR(c->report_dsn, "https://k@example.com/1");
+    CHECK_INT(c->metrics_port, 9090);
+    CHECK_INT(c->report_queue, 5);
+    CHECK_INT(soom_config_finish(c, err, sizeof err), SOOM_OK);
+    CHECK(c->report_server_name[0] != '\0'); /* the host name */
+    CHECK_INT(soom_config_set_string(c, "health.live_path", "live", err, sizeof err), SOOM_OK);
+    CHECK_INT(soom_config_finish(c, err, sizeof err), SOOM_ECONFIG);
+    CHECK(strstr(err, "health.live_path") != NULL);
+    soom_config_free(c);
+}
+
 int main(void)
 {
     RUN(test_defaults);
@@ -121,5 +144,6 @@ int main(void)
     RUN(test_env_overrides);
     RUN(test_env_errors);
     RUN(test_sections);
+    RUN(test_operations);
     return test_summary();
 }
