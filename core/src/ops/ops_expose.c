@@ -19,21 +19,34 @@ static const char *const METHODS[] = {"GET",   "HEAD",   "POST",    "PUT",
 
 #define PUT(b, s) soom_buf_append((b), (s), sizeof(s) - 1)
 
+size_t ops_format_double(double v, char *out, size_t len)
+{
+    if (isnan(v))
+        return (size_t)snprintf(out, len, "NaN");
+    if (isinf(v))
+        return (size_t)snprintf(out, len, "%s", v > 0 ? "+Inf" : "-Inf");
+    int n = snprintf(out, len, "%.15g", v);
+    if (strtod(out, NULL) != v)
+        n = snprintf(out, len, "%.17g", v);
+    return (size_t)n;
+}
+
 static void put_double(struct soom_buf *b, double v)
 {
     char t[40];
-    if (isnan(v)) {
-        PUT(b, "NaN");
-        return;
-    }
-    if (isinf(v)) {
-        soom_buf_puts(b, v > 0 ? "+Inf" : "-Inf");
-        return;
-    }
-    snprintf(t, sizeof t, "%.15g", v);
-    if (strtod(t, NULL) != v)
-        snprintf(t, sizeof t, "%.17g", v);
-    soom_buf_puts(b, t);
+    soom_buf_append(b, t, ops_format_double(v, t, sizeof t));
+}
+
+/* A count, without snprintf: a scrape writes tens of thousands of them. */
+static void put_u64(struct soom_buf *b, uint64_t v)
+{
+    char t[24];
+    size_t i = sizeof t;
+    do {
+        t[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    soom_buf_append(b, t + i, sizeof t - i);
 }
 
 /* An integer cell value in the family's unit: exact, with as many decimals
@@ -118,44 +131,58 @@ static void put_series_name(struct soom_buf *b, const struct ops_family *f, cons
     soom_buf_putc(b, ' ');
 }
 
-static uint64_t histogram_count(const struct ops_family *f, uint32_t cell)
+/* A histogram from its summed cells: the bucket lines share one label text. */
+static void put_histogram_cells(struct soom_buf *b, const struct ops_family *f,
+                                const uint64_t *cells, const struct labels *l)
 {
-    uint64_t n = 0;
-    for (size_t i = 0; i <= f->nbounds; i++)
-        n += ops_sum_int(&ops_reg, f, cell + (uint32_t)i);
-    return n;
+    struct soom_buf labels;
+    soom_buf_init(&labels);
+    bool any = put_labels(&labels, f, l);
+    const char *lt = labels.data ? labels.data : "";
+    size_t ln = labels.len;
+    size_t name = strlen(f->name);
+    uint64_t cum = 0;
+    for (size_t i = 0; i <= f->nbounds; i++) {
+        cum += cells[i];
+        soom_buf_append(b, f->name, name);
+        PUT(b, "_bucket");
+        soom_buf_append(b, lt, ln);
+        soom_buf_puts(b, any ? ",le=\"" : "{le=\"");
+        if (i == f->nbounds)
+            PUT(b, "+Inf");
+        else
+            soom_buf_puts(b, f->le[i]);
+        PUT(b, "\"} ");
+        put_u64(b, cum);
+        soom_buf_putc(b, '\n');
+    }
+    soom_buf_append(b, f->name, name);
+    PUT(b, "_sum");
+    soom_buf_append(b, lt, ln);
+    soom_buf_puts(b, any ? "} " : " ");
+    uint64_t sum = cells[f->nbounds + 1];
+    if (f->real)
+        put_double(b, ops_bits_double(sum));
+    else
+        put_scaled(b, sum, f->scale);
+    soom_buf_putc(b, '\n');
+    soom_buf_append(b, f->name, name);
+    PUT(b, "_count");
+    soom_buf_append(b, lt, ln);
+    soom_buf_puts(b, any ? "} " : " ");
+    put_u64(b, cum);
+    soom_buf_putc(b, '\n');
+    soom_buf_cleanup(&labels);
 }
 
 static void put_histogram(struct soom_buf *b, const struct ops_family *f, uint32_t cell,
                           const struct labels *l)
 {
-    uint64_t cum = 0;
-    for (size_t i = 0; i <= f->nbounds; i++) {
-        cum += ops_sum_int(&ops_reg, f, cell + (uint32_t)i);
-        soom_buf_puts(b, f->name);
-        PUT(b, "_bucket");
-        soom_buf_putc(b, put_labels(b, f, l) ? ',' : '{');
-        PUT(b, "le=\"");
-        if (i == f->nbounds)
-            PUT(b, "+Inf");
-        else
-            put_double(b, f->bounds[i]);
-        PUT(b, "\"} ");
-        char t[24];
-        snprintf(t, sizeof t, "%" PRIu64 "\n", cum);
-        soom_buf_puts(b, t);
-    }
-    put_series_name(b, f, "_sum", l);
-    uint32_t sum = cell + (uint32_t)f->nbounds + 1;
-    if (f->real)
-        put_double(b, ops_sum_double(&ops_reg, f, sum));
-    else
-        put_scaled(b, ops_sum_int(&ops_reg, f, sum), f->scale);
-    soom_buf_putc(b, '\n');
-    put_series_name(b, f, "_count", l);
-    char t[24];
-    snprintf(t, sizeof t, "%" PRIu64 "\n", cum);
-    soom_buf_puts(b, t);
+    uint64_t cells[SOOM_METRICS_MAX_BUCKETS + 2];
+    ops_sum_cells(&ops_reg, f, cell, f->cps, cells);
+    if (f->real) /* the sum is a double in each shard: add them as doubles */
+        cells[f->nbounds + 1] = ops_double_bits(ops_sum_double(&ops_reg, f, cell + f->cps - 1));
+    put_histogram_cells(b, f, cells, l);
 }
 
 static void put_series(struct soom_buf *b, const struct ops_family *f, uint32_t cell,
@@ -223,12 +250,15 @@ static void put_fixed(struct soom_buf *b, const struct ops_family *f, size_t ind
 static void put_routes(struct soom_buf *b, const struct ops_family *f)
 {
     uint32_t nm = f->by_method ? SOOM_MM_COUNT : 1;
+    uint64_t cells[SOOM_METRICS_MAX_BUCKETS + 2];
     for (uint32_t r = 0; r <= ops_reg.nroutes; r++) {
         for (uint32_t m = 0; m < nm; m++) {
             uint32_t cell = f->base + (r * nm + m) * f->cps;
-            bool seen = f->kind == SOOM_METRIC_HISTOGRAM ? histogram_count(f, cell) > 0
-                                                         : ops_sum_int(&ops_reg, f, cell) > 0;
-            if (!seen)
+            ops_sum_cells(&ops_reg, f, cell, f->cps, cells);
+            uint64_t seen = 0;
+            for (uint32_t i = 0; i < (f->kind == SOOM_METRIC_HISTOGRAM ? f->nbounds + 1 : 1); i++)
+                seen += cells[i];
+            if (seen == 0)
                 continue;
             struct labels l;
             if (f->by_method) {
@@ -236,7 +266,13 @@ static void put_routes(struct soom_buf *b, const struct ops_family *f)
                 l.n[0] = strlen(METHODS[m]);
             }
             route_label(&l, f->by_method ? 1 : 0, r);
-            put_series(b, f, cell, &l);
+            if (f->kind == SOOM_METRIC_HISTOGRAM) {
+                put_histogram_cells(b, f, cells, &l);
+            } else {
+                put_series_name(b, f, "", &l);
+                put_u64(b, cells[0]);
+                soom_buf_putc(b, '\n');
+            }
         }
     }
 }

@@ -50,6 +50,7 @@ struct ops_family {
     size_t nlabels;
     double bounds[SOOM_METRICS_MAX_BUCKETS];    /* in exposed units */
     uint64_t ibounds[SOOM_METRICS_MAX_BUCKETS]; /* in cell units (integer families) */
+    char le[SOOM_METRICS_MAX_BUCKETS][24];      /* the bounds as exposed ("0.005") */
     size_t nbounds;
     uint32_t cps;                    /* cells per series */
     uint32_t base;                   /* first cell (OPS_FIXED, OPS_ROUTE) */
@@ -144,6 +145,14 @@ void ops_cell_add_double(_Atomic uint64_t *cell, double v, bool shared);
 
 /* A family's value at `cell` summed over its storage (every shard of
  * every process, the live processes, or the one service-wide cell). */
+/* The `n` integer cells from `cell` summed over the family's storage, in
+ * one pass over the shards (a histogram's buckets and sum). */
+void ops_sum_cells(const struct ops_registry *reg, const struct ops_family *f, uint32_t cell,
+                   uint32_t n, uint64_t *out);
+
+/* Writes a double as Prometheus reads it back exactly ("0.005", "+Inf"). */
+size_t ops_format_double(double v, char *out, size_t len);
+
 uint64_t ops_sum_int(const struct ops_registry *reg, const struct ops_family *f, uint32_t cell);
 double ops_sum_double(const struct ops_registry *reg, const struct ops_family *f, uint32_t cell);
 

@@ -65,6 +65,7 @@ static void set_bounds(struct ops_family *f, const double *b, size_t n)
     for (size_t i = 0; i < n; i++) {
         f->bounds[i] = b[i];
         f->ibounds[i] = (uint64_t)llround(b[i] * f->scale);
+        ops_format_double(b[i], f->le[i], sizeof f->le[i]);
     }
     f->cps = f->kind == SOOM_METRIC_HISTOGRAM ? (uint32_t)n + 2 : 1;
 }
@@ -851,6 +852,23 @@ uint64_t ops_sum_int(const struct ops_registry *reg, const struct ops_family *f,
             sum += atomic_load_explicit(&ops_seg_shard(seg, p, s)[cell], memory_order_relaxed);
     }
     return sum;
+}
+
+void ops_sum_cells(const struct ops_registry *reg, const struct ops_family *f, uint32_t cell,
+                   uint32_t n, uint64_t *out)
+{
+    const struct ops_seg *seg = reg->seg;
+    memset(out, 0, n * sizeof *out);
+    for (unsigned p = 0; p < proc_count(); p++) {
+        unsigned used =
+            atomic_load_explicit(&ops_seg_proc(seg, p)->shards_used, memory_order_relaxed);
+        for (unsigned s = 0; s < used; s++) {
+            const _Atomic uint64_t *c = ops_seg_shard(seg, p, s) + cell;
+            for (uint32_t i = 0; i < n; i++)
+                out[i] += atomic_load_explicit(&c[i], memory_order_relaxed);
+        }
+    }
+    (void)f;
 }
 
 double ops_sum_double(const struct ops_registry *reg, const struct ops_family *f, uint32_t cell)

@@ -84,7 +84,7 @@ function getters.id(self)
 end
 
 function getters.trace(self)
-    local flags = C.soom_ffi_req_trace(self._r, PTR, LEN)
+    local flags = C.soom_ffi_req_trace(cast(self), PTR, LEN)
     local t = { trace_id = pair(0), span_id = pair(1), sampled = flags % 2 == 1 }
     if LEN[2] > 0 then
         t.parent_id = pair(2)
