@@ -19,18 +19,6 @@ static const char *const METHODS[] = {"GET",   "HEAD",   "POST",    "PUT",
 
 #define PUT(b, s) soom_buf_append((b), (s), sizeof(s) - 1)
 
-size_t ops_format_double(double v, char *out, size_t len)
-{
-    if (isnan(v))
-        return (size_t)snprintf(out, len, "NaN");
-    if (isinf(v))
-        return (size_t)snprintf(out, len, "%s", v > 0 ? "+Inf" : "-Inf");
-    int n = snprintf(out, len, "%.15g", v);
-    if (strtod(out, NULL) != v)
-        n = snprintf(out, len, "%.17g", v);
-    return (size_t)n;
-}
-
 static void put_double(struct soom_buf *b, double v)
 {
     char t[40];

@@ -59,6 +59,18 @@ static struct ops_family *find_family(const char *name)
     return NULL;
 }
 
+size_t ops_format_double(double v, char *out, size_t len)
+{
+    if (isnan(v))
+        return (size_t)snprintf(out, len, "NaN");
+    if (isinf(v))
+        return (size_t)snprintf(out, len, "%s", v > 0 ? "+Inf" : "-Inf");
+    int n = snprintf(out, len, "%.15g", v);
+    if (strtod(out, NULL) != v)
+        n = snprintf(out, len, "%.17g", v);
+    return (size_t)n;
+}
+
 static void set_bounds(struct ops_family *f, const double *b, size_t n)
 {
     f->nbounds = n;
