@@ -86,6 +86,18 @@ def metrics(srv, port=None):
     return values, text
 
 
+def settled(srv, key, want, port=None, timeout=5):
+    """The scrape once `key` reads `want`: a request is counted when the server
+    is done with it, a moment after the client has its response."""
+    deadline = time.time() + timeout
+    while True:
+        values, _ = metrics(srv, port)
+        if values.get(key) == want or time.time() > deadline:
+            eq(values.get(key), want, key)
+            return values
+        time.sleep(0.05)
+
+
 def total(values, prefix):
     return sum(v for k, v in values.items() if k.startswith(prefix))
 
@@ -179,6 +191,7 @@ def test_prometheus_scrapes_the_exact_counts():
             eq((p.returncode, p.stdout + p.stderr), (0, ""), "promtool check metrics")
             # probes and scrapes are not counted, and leave the access log alone
             eq(srv.request("GET", "/live")[0], 200)
+            time.sleep(0.2)
             values, _ = metrics(srv)
             eq(total(values, "http_requests_total"), 16, "requests counted")
             paths = [l.get("path") for l in srv.log_lines() if l.get("msg") == "request"]
@@ -197,9 +210,9 @@ def test_metrics_on_their_own_port_and_off():
         try:
             eq(srv.request("GET", "/metrics")[0], 404, "not on the API port")
             eq(srv.request("GET", "/hello")[0], 200)
-            values, _ = metrics(srv, mport)
+            values = settled(srv, 'http_requests_total{method="GET",route="/hello",status="200"}',
+                             1, mport)
             eq(values['http_requests_total{method="GET",route="unmatched",status="404"}'], 1)
-            eq(values['http_requests_total{method="GET",route="/hello",status="200"}'], 1)
         finally:
             srv.stop()
         srv = Server(app(d), env={"SOOM_METRICS__ENABLED": "false"}).start()
@@ -236,6 +249,7 @@ def test_prefork_counts_the_whole_service_and_survive_sigkill():
             joins = [in_thread(srv.request, "GET", "/slow?s=0.4") for _ in range(6)]
             eq([j(30)[0] for j in joins], [200] * 6)
             key = 'http_requests_total{method="GET",route="/slow",status="200"}'
+            settled(srv, key, 6)
             for _ in range(6):  # any worker's scrape reports all six
                 eq(metrics(srv)[0][key], 6, "one scrape sums every worker")
             os.kill(pids[0], signal.SIGKILL)
@@ -248,7 +262,7 @@ def test_prefork_counts_the_whole_service_and_survive_sigkill():
                 eq(metrics(srv)[0][key], 6, "no count lost with the killed worker")
             joins = [in_thread(srv.request, "GET", "/slow?s=0.2") for _ in range(3)]
             eq([j(30)[0] for j in joins], [200] * 3)
-            eq(metrics(srv)[0][key], 9)
+            settled(srv, key, 9)
             eq(metrics(srv)[0]["http_requests_in_flight"], 1, "only the scrape itself")
         finally:
             srv.stop()
