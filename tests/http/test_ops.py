@@ -54,6 +54,12 @@ return {
             return req.trace
         end,
     },
+    soom.Resource {
+        route = "/session",
+        get = function()
+            return soom.db.one("SELECT current_setting('application_name') AS name")
+        end,
+    },
 }
 """,
 }
@@ -377,6 +383,27 @@ def test_trace_context_continued_or_replaced():
             eq((mine[0]["trace_id"], mine[0]["span_id"], mine[0]["step"]), (TRACE, span, 1))
         finally:
             srv.stop()
+
+
+def test_the_database_sees_the_trace_id_on_demand():
+    hdrs = {"traceparent": "00-%s-%s-01" % (TRACE, PARENT)}
+    with tempfile.TemporaryDirectory() as d:
+        for on in (True, False):
+            srv = Server(app(d), env={"SOOM_POOL__TRACE": "true" if on else "false",
+                                      "SOOM_POOL__MAX": "1"}).start()
+            try:
+                for _ in range(2):  # the same pooled session, request after request
+                    status, _, doc = srv.json("GET", "/session", headers=hdrs)
+                    eq(status, 200)
+                    if on:
+                        eq(doc["name"], "soom/" + TRACE, "application_name names the trace")
+                    else:
+                        assert TRACE not in doc["name"], doc
+                status, _, doc = srv.json("GET", "/session")
+                if on:
+                    assert doc["name"].startswith("soom/") and TRACE not in doc["name"], doc
+            finally:
+                srv.stop()
 
 
 # ---- error reports ----------------------------------------------------------------------

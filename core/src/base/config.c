@@ -56,6 +56,7 @@ static const struct key KEYS[] = {
     {"pool.statement_timeout_ms", SOOM_CONFIG_INT, F(pool_statement_timeout_ms), "30000", 0,
      86400000},
     {"pool.prepared", SOOM_CONFIG_BOOL, F(pool_prepared), "true", 0, 0},
+    {"pool.trace", SOOM_CONFIG_BOOL, F(pool_trace), "false", 0, 0},
     {"numeric_as", SOOM_CONFIG_STRING, F(numeric_as), "string", 0, 0},
     {"secret_key", SOOM_CONFIG_STRING, F(secret_key), "", 0, 0},
     {"trust_proxy", SOOM_CONFIG_BOOL, F(trust_proxy), "false", 0, 0},
