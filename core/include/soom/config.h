@@ -60,7 +60,7 @@ struct soom_config {
     long pool_idle_check_ms;
     long pool_statement_timeout_ms;
     bool pool_prepared;
-    bool pool_trace; /* application_name carries the request's trace id */
+    bool pool_trace;  /* application_name carries the request's trace id */
     char *numeric_as; /* "string" (as Django REST framework) or "number" */
     /* pagination */
     char *secret_key;
