@@ -131,6 +131,8 @@ return soom.command {
             run_file(path, nil, counts)
         else
             local dir = loader.resolve(path)
+            -- tests may require the app's own modules, as its resources do
+            files.add_to_path(dir)
             local specs = lua_files(dir .. "/tests")
             if #specs == 0 then
                 error(("no tests in %s/tests"):format(dir), 0)
