@@ -5,18 +5,31 @@
 # the JSON Schema conformance run, format and lint checks) and ends with
 # "N passed, N failed".
 #
-#   tests/run.sh              # regular build in ./build
-#   tests/run.sh --sanitize   # ASan + UBSan build in ./build-asan
+#   tests/run.sh                 # regular build in ./build
+#   tests/run.sh --sanitize      # ASan + UBSan build in ./build-asan
+#   tests/run.sh --no-scaffold   # without the long scaffold suite (images)
+#
+# The scaffold suite (ctest label "scaffold": createapp, its manifests, its
+# image built and run) runs in the regular pass only: it tests files and
+# images, not the core's memory, and is the slowest part.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
 build=build
 cmake_args=""
-if [ "${1:-}" = "--sanitize" ]; then
-  build=build-asan
-  cmake_args="-DSOOM_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug"
-fi
+ctest_args=""
+for arg in "$@"; do
+  case "$arg" in
+    --sanitize)
+      build=build-asan
+      cmake_args="-DSOOM_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug"
+      ctest_args="-LE scaffold"
+      ;;
+    --no-scaffold) ctest_args="-LE scaffold" ;;
+    *) echo "usage: tests/run.sh [--sanitize] [--no-scaffold]" >&2; exit 2 ;;
+  esac
+done
 SOOM_BUILD=$build SOOM_CMAKE_ARGS="$cmake_args" bash .ci/setup
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
@@ -33,7 +46,7 @@ cleanup() { if [ "$pg_started" = 1 ]; then tests/support/pg.sh stop || true; fi;
 trap cleanup EXIT
 
 set +e
-ctest --test-dir "$build" -j2 --output-on-failure --timeout 600 2>&1 | tee "$build/ctest.log"
+ctest --test-dir "$build" -j2 --output-on-failure --timeout 600 $ctest_args 2>&1 | tee "$build/ctest.log"
 status=${PIPESTATUS[0]}
 set -e
 passed=$(grep -cE "^ *[0-9]+/[0-9]+ Test +#[0-9]+: .* Passed" "$build/ctest.log" || true)
