@@ -12,6 +12,13 @@ return {
     -- seconds in-flight requests get to finish after SIGTERM (deploy/k8s
     -- gives the pod longer than this before it is killed)
     drain_timeout = 10,
+    -- Prometheus metrics at /metrics, probes at /live and /ready
+    -- (docs/OPERATIONS.md of Soom); the image's deployments serve the
+    -- metrics and probes on a port of their own too (SOOM_METRICS__PORT)
+    metrics = { enabled = true },
+    -- uncaught errors are reported to Sentry (or any server of its
+    -- protocol) when SENTRY_DSN is set
+    error_reporting = { dsn = "", environment = "development" },
 @if db@
     -- empty: `soom run` and `soom test` start the app's own PostgreSQL
     -- under .soom/; everywhere else DATABASE_URL names the database
