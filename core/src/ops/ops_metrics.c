@@ -744,9 +744,10 @@ int soom_metrics_series(int id, const char *const *values, const size_t *lens, s
     if (nvalues != f->nlabels)
         return SOOM_EINVAL;
     char buf[4096];
+    buf[0] = '\0'; /* what a family without labels hashes: nothing */
     size_t n = 0;
     for (size_t i = 0; i < nvalues; i++) {
-        if (n + lens[i] + 1 > sizeof buf)
+        if (lens[i] >= sizeof buf - n) /* the value and its NUL must fit */
             return SOOM_EINVAL;
         memcpy(buf + n, values[i], lens[i]);
         n += lens[i];
