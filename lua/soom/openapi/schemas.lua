@@ -1,0 +1,306 @@
+--- soom.openapi.schemas: the JSON Schemas of the document and the registry
+-- of named components.
+--
+-- Models give the schemas of generic resources: each field's type as the
+-- core writes it out (pg_json.c: numeric as a string unless numeric_as is
+-- "number", bytea as base64, timestamps in ISO 8601) and as it reads it in
+-- (plan_write.c). The app's own schemas (validation_schema, query_schema,
+-- declared responses) are JSON Schema 2020-12, which OpenAPI 3.1 takes as
+-- it is; their internal references ("#/$defs/x") are rewritten to point
+-- inside the component that holds them, since in the document "#" is the
+-- document's root.
+--
+-- Components are named from models and resources, never numbered: each is
+-- registered with a list of candidate names, takes the first one free, and
+-- shares the name of an identical schema registered before it. When every
+-- candidate is taken by a different schema the app must name one itself.
+
+local encode = require "soom.openapi.encode"
+local json = require "soom.json"
+
+local type, pairs, ipairs, error, tostring = type, pairs, ipairs, error, tostring
+local concat, sort = table.concat, table.sort
+
+local map, array = encode.map, json.array
+
+local _M = {}
+
+-- ---- names ----------------------------------------------------------------------
+
+--- "auth_user" -> "AuthUser", "/samples/{id}" -> "SamplesId".
+function _M.pascal(text)
+    local parts = {}
+    for word in tostring(text):gmatch("[%w]+") do
+        parts[#parts + 1] = word:sub(1, 1):upper() .. word:sub(2)
+    end
+    return concat(parts)
+end
+
+--- The display name of a model: its `name`, else its table in PascalCase.
+function _M.model_name(model)
+    return type(model.name) == "string" and model.name or _M.pascal(model.table)
+end
+
+-- ---- the registry of components ---------------------------------------------------
+
+local Registry = {}
+Registry.__index = Registry
+
+function _M.registry()
+    return setmetatable({ by_name = {}, by_text = {}, owner = {} }, Registry)
+end
+
+--- Registers `schema` under the first free name of `candidates` (or the
+-- name an identical schema already has) and returns the name. `owner`
+-- names the resource, for the message when no candidate is free; `fix`,
+-- when given, makes the stored schema from the name and the schema (the
+-- identity is the schema as given).
+function Registry:add(candidates, schema, owner, fix)
+    local text = encode.canonical(schema)
+    local seen = {}
+    for _, name in ipairs(candidates) do
+        if name and name ~= "" and not seen[name] then
+            seen[name] = true
+            local have = self.by_name[name]
+            if have == nil then
+                self.by_name[name] = { text = text, schema = fix and fix(name, schema) or schema }
+                self.owner[name] = owner
+                return name
+            elseif have.text == text then
+                return name
+            end
+        end
+    end
+    error(("%s: its schema %s differs from the one %s declared under that name; "
+        .. "set component_name on one of them"):format(owner, tostring(candidates[1]),
+        tostring(self.owner[candidates[1]])), 0)
+end
+
+--- The registered schemas, as a map sorted by name.
+function Registry:schemas()
+    local names = {}
+    for name in pairs(self.by_name) do
+        names[#names + 1] = name
+    end
+    sort(names)
+    local out = map()
+    for _, name in ipairs(names) do
+        out[name] = self.by_name[name].schema
+    end
+    return out
+end
+
+function _M.ref(name)
+    local r = map()
+    r["$ref"] = "#/components/schemas/" .. name
+    return r
+end
+
+-- ---- the app's schemas -------------------------------------------------------------
+
+--- A deep copy of a schema table with its internal references moved under
+-- `base` ("#/components/schemas/OrdersRequest"); nil `base` leaves them.
+function _M.rebase(schema, base)
+    if type(schema) ~= "table" or schema == json.null then
+        return schema
+    end
+    local copy = encode.is_array(schema) and array() or {}
+    for k, v in pairs(schema) do
+        if k == "$ref" and base and type(v) == "string" and v:sub(1, 1) == "#" then
+            copy[k] = base .. v:sub(2)
+        else
+            copy[k] = _M.rebase(v, base)
+        end
+    end
+    return copy
+end
+
+--- True when the schema holds a "$ref" (or "$dynamicRef") anywhere.
+function _M.has_ref(schema)
+    if type(schema) ~= "table" then
+        return false
+    end
+    for k, v in pairs(schema) do
+        if k == "$ref" or k == "$dynamicRef" or _M.has_ref(v) then
+            return true
+        end
+    end
+    return false
+end
+
+--- A schema the app wrote (a Lua table, sugar or not) as the tree JSON
+-- gives back: arrays marked, so empty lists stay lists.
+function _M.from_lua(schema, what)
+    local text, err = require("soom.schema").to_json(schema)
+    if not text then
+        error(("%s: %s"):format(what, err), 0)
+    end
+    return json.decode(text)
+end
+
+-- ---- models --------------------------------------------------------------------------
+
+local INT32 = { -2147483648, 2147483647 }
+
+local function base_schema(fd, out, numeric_as)
+    local k = fd.kind
+    local s = map()
+    if k == "smallint" then
+        s.type = "integer"
+        s.minimum = -32768
+        s.maximum = 32767
+    elseif k == "integer" or k == "serial" then
+        s.type = "integer"
+        s.format = "int32"
+        if k == "serial" then
+            s.minimum = 1
+            s.maximum = INT32[2]
+        end
+    elseif k == "bigint" or k == "bigserial" then
+        s.type = "integer"
+        s.format = "int64"
+    elseif k == "real" or k == "double" then
+        s.type = "number"
+        s.format = k == "real" and "float" or "double"
+    elseif k == "numeric" then
+        if not out then
+            s.type = array { "string", "number" }
+        else
+            s.type = numeric_as == "number" and "number" or "string"
+        end
+        s.format = "decimal"
+    elseif k == "boolean" then
+        s.type = "boolean"
+    elseif k == "text" or k == "varchar" then
+        s.type = "string"
+        s.maxLength = fd.max_length
+    elseif k == "uuid" then
+        s.type = "string"
+        s.format = "uuid"
+    elseif k == "date" then
+        s.type = "string"
+        s.format = "date"
+    elseif k == "timestamptz" then
+        s.type = "string"
+        s.format = "date-time"
+    elseif k == "bytea" then
+        s.type = "string"
+        s.contentEncoding = "base64"
+    elseif k == "array" then
+        s.type = "array"
+        s.items = base_schema(fd.of, out, numeric_as)
+    end
+    -- json and jsonb: any JSON value, the empty schema
+    return s
+end
+
+local function with_null(s)
+    if s.type == nil then
+        return s -- any value, null included
+    end
+    if type(s.type) == "table" then
+        local list = array()
+        for i, t in ipairs(s.type) do
+            list[i] = t
+        end
+        list[#list + 1] = "null"
+        s.type = list
+    else
+        s.type = array { s.type, "null" }
+    end
+    return s
+end
+
+--- The schema of a model field: as written out (`out`) or as read from a
+-- body. `numeric_as` is settings.numeric_as.
+function _M.field(fd, out, numeric_as)
+    local s = base_schema(fd, out, numeric_as)
+    if fd.help then
+        s.description = fd.help
+    end
+    if fd.choices then
+        local list = array()
+        for i, v in ipairs(fd.choices) do
+            list[i] = type(v) == "table" and v.value or v
+        end
+        if fd.nullable then
+            list[#list + 1] = json.null
+        end
+        s.enum = list
+    end
+    if fd.nullable and not fd.primary_key then
+        with_null(s)
+    end
+    if not out and fd.default ~= nil and type(fd.default) ~= "string" then
+        local d = fd.default
+        s.default = type(d) == "table" and d.value ~= nil and d.value or d
+    end
+    return s
+end
+
+--- The ordered list of a plan's output fields with their model fields:
+-- { name, fd, read_only, write_only }.
+function _M.serializer(res)
+    local model, list = res.model, {}
+    for _, f in ipairs(res:serializer_fields()) do
+        local fd = model:field(f.column)
+        if not fd then
+            error(("%s: field %s is not a field of the model"):format(res.route, f.column), 0)
+        end
+        list[#list + 1] = {
+            name = f.name, fd = fd, write_only = f.write_only,
+            read_only = f.read_only or fd.read_only or fd.kind == "serial" or fd.kind == "bigserial",
+        }
+    end
+    return list
+end
+
+--- The object a generic resource writes out: every field but write-only
+-- ones, all present.
+function _M.output_object(fields, numeric_as)
+    local props, required = map(), array()
+    for _, f in ipairs(fields) do
+        if not f.write_only then
+            local s = _M.field(f.fd, true, numeric_as)
+            if f.read_only then
+                s.readOnly = true
+            end
+            props[f.name] = s
+            required[#required + 1] = f.name
+        end
+    end
+    local s = map()
+    s.type = "object"
+    s.properties = props
+    s.required = required
+    return s
+end
+
+--- The object a generic create (or, `partial`, an update) reads: writable
+-- fields; on create the NOT NULL ones without a default are required.
+-- Other keys are ignored, as the core does.
+function _M.input_object(fields, partial)
+    local props, required = map(), array()
+    for _, f in ipairs(fields) do
+        if not f.read_only then
+            local fd = f.fd
+            local s = _M.field(fd, false)
+            if f.write_only then
+                s.writeOnly = true
+            end
+            props[f.name] = s
+            if not partial and not fd.nullable and fd.default == nil then
+                required[#required + 1] = f.name
+            end
+        end
+    end
+    local s = map()
+    s.type = "object"
+    s.properties = props
+    if #required > 0 then
+        s.required = required
+    end
+    return s
+end
+
+return _M
