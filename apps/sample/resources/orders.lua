@@ -11,6 +11,20 @@ local line = s.object {
 
 return soom.Resource {
     route = "/orders",
+    summary = { post = "Place an order", get = "Show the typed query" },
+    responses = {
+        post = {
+            [201] = s.object {
+                accepted = s.boolean(), items = s.integer(), priority = s.enum { "low", "normal", "high" },
+            },
+        },
+        get = {
+            [200] = s.object {
+                query = s.object({}, { additional = true }),
+                limit_type = s.string { description = "the Lua type of the limit parameter" },
+            },
+        },
+    },
 
     -- the sugar form: closed objects, required unless optional = true
     validation_schema = s.object {

@@ -81,6 +81,14 @@ struct soom_config {
     long report_queue;
     long report_timeout_ms;
     char *report_scrub_fields;
+    /* the OpenAPI document and the docs pages (read by the Lua layer,
+     * which builds their routes; "" turns one off) */
+    char *openapi_json;
+    char *openapi_yaml;
+    char *openapi_docs;
+    char *openapi_redoc;
+    char *openapi_ui; /* "debug" (served when debug is on), "on" or "off" */
+    char *openapi_servers;
 };
 
 /* A config holding the defaults; freed with soom_config_free(), which

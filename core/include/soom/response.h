@@ -30,6 +30,11 @@ SOOM_API struct soom_buf *soom_response_buffer(void);
 SOOM_API void soom_response_take(struct soom_request *r, struct soom_buf *body,
                                  const char *content_type);
 
+/* Sets (p, n) as the body without copying: the bytes must outlive the
+ * request (static bytes made at start-up). */
+SOOM_API void soom_response_borrow(struct soom_request *r, const char *p, size_t n,
+                                   const char *content_type);
+
 /* Drops the response body. */
 SOOM_API void soom_response_clear_body(struct soom_request *r);
 

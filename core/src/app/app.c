@@ -3,6 +3,7 @@
  */
 #include "app.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,40 @@ static int compile(const struct soom_app *app, const char *text, const char *wha
     return rc;
 }
 
+/* FNV-1a over the bytes: an ETag that changes whenever they do. */
+static struct soom_static *static_new(const struct soom_route_spec *spec)
+{
+    struct soom_static *s = xcalloc(1, sizeof *s);
+    s->data = xmalloc(spec->static_len + 1);
+    memcpy(s->data, spec->static_data, spec->static_len);
+    s->data[spec->static_len] = '\0';
+    s->len = spec->static_len;
+    s->content_type = xstrdup(spec->static_type ? spec->static_type : "application/octet-stream");
+    s->cache_control = xstrdup(spec->static_cache ? spec->static_cache : "no-cache");
+    s->nheaders = spec->static_nheaders;
+    s->headers = xcalloc(s->nheaders + 1, sizeof *s->headers);
+    for (size_t i = 0; i < s->nheaders; i++)
+        s->headers[i] = xstrdup(spec->static_headers[i]);
+    uint64_t h = 14695981039346656037ULL;
+    for (size_t i = 0; i < s->len; i++)
+        h = (h ^ (unsigned char)s->data[i]) * 1099511628211ULL;
+    snprintf(s->etag, sizeof s->etag, "\"%016llx\"", (unsigned long long)h);
+    return s;
+}
+
+static void static_free(struct soom_static *s)
+{
+    if (s == NULL)
+        return;
+    free(s->data);
+    free(s->content_type);
+    free(s->cache_control);
+    for (size_t i = 0; i < s->nheaders; i++)
+        free(s->headers[i]);
+    free(s->headers);
+    free(s);
+}
+
 static void route_free(struct soom_route *r)
 {
     free(r->pattern);
@@ -64,6 +99,7 @@ static void route_free(struct soom_route *r)
     soom_validate_free(r->patch);
     soom_validate_free(r->query);
     soom_plan_free(r->plan);
+    static_free(r->statics);
 }
 
 int soom_app_add_route(struct soom_app *app, const struct soom_route_spec *spec, char *err,
@@ -83,6 +119,8 @@ int soom_app_add_route(struct soom_app *app, const struct soom_route_spec *spec,
         if (rc != SOOM_OK)
             snprintf(err, errlen, "%s: %s", spec->name, why);
     }
+    if (rc == SOOM_OK && spec->static_data != NULL)
+        r.statics = static_new(spec);
     if (rc == SOOM_OK)
         rc = soom_router_add(app->router, spec->pattern, spec->methods, r.id, spec->name, err,
                              errlen);
@@ -98,5 +136,7 @@ int soom_app_add_route(struct soom_app *app, const struct soom_route_spec *spec,
     r.pattern_json = soom_buf_detach(&b, NULL);
     app->routes = xrealloc(app->routes, (app->nroutes + 1) * sizeof(app->routes[0]));
     app->routes[app->nroutes++] = r;
+    if (r.statics != NULL)
+        app->nstatic++;
     return SOOM_OK;
 }

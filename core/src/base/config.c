@@ -79,6 +79,12 @@ static const struct key KEYS[] = {
      "password,passwd,secret,token,access_token,refresh_token,api_key,apikey,authorization,"
      "credit_card,card_number,cvv",
      0, 0},
+    {"openapi.json", SOOM_CONFIG_STRING, F(openapi_json), "/openapi.json", 0, 0},
+    {"openapi.yaml", SOOM_CONFIG_STRING, F(openapi_yaml), "/openapi.yaml", 0, 0},
+    {"openapi.docs", SOOM_CONFIG_STRING, F(openapi_docs), "/docs", 0, 0},
+    {"openapi.redoc", SOOM_CONFIG_STRING, F(openapi_redoc), "/redoc", 0, 0},
+    {"openapi.ui", SOOM_CONFIG_STRING, F(openapi_ui), "debug", 0, 0},
+    {"openapi.servers", SOOM_CONFIG_STRING, F(openapi_servers), "", 0, 0},
 };
 #define NKEYS (sizeof KEYS / sizeof KEYS[0])
 

@@ -91,6 +91,18 @@ void soom_response_take(struct soom_request *r, struct soom_buf *body, const cha
     r->responded = true;
 }
 
+void soom_response_borrow(struct soom_request *r, const char *p, size_t n,
+                          const char *content_type)
+{
+    soom_response_clear_body(r);
+    /* never freed by us nor by the HTTP layer: "in the arena" means that */
+    r->out_body = (char *)p;
+    r->out_len = n;
+    r->out_in_arena = true;
+    r->content_type = content_type;
+    r->responded = true;
+}
+
 void soom_response_copy(struct soom_request *r, const char *p, size_t n, const char *content_type)
 {
     struct soom_buf *b = soom_response_buffer();

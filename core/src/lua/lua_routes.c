@@ -32,6 +32,32 @@ static unsigned methods_of(lua_State *L, int idx)
     return mask;
 }
 
+/* A route's `static` table: { body, content_type, cache_control, headers =
+ * { name, value, ... } }, its strings borrowed from the Lua stack (kept
+ * there until the route is added) and the header list in `scratch`. */
+static void static_spec(lua_State *L, int idx, struct soom_route_spec *spec,
+                        struct soom_arena *scratch)
+{
+    lua_getfield(L, idx, "body");
+    lua_getfield(L, idx, "content_type");
+    lua_getfield(L, idx, "cache_control");
+    lua_getfield(L, idx, "headers");
+    spec->static_data = luaL_checklstring(L, -4, &spec->static_len);
+    spec->static_type = lua_tostring(L, -3);
+    spec->static_cache = lua_tostring(L, -2);
+    if (!lua_istable(L, -1))
+        return;
+    size_t n = lua_objlen(L, -1);
+    const char **list = soom_arena_alloc(scratch, (n + 1) * sizeof *list);
+    for (size_t i = 0; i < n; i++) {
+        lua_rawgeti(L, -1, (int)i + 1);
+        list[i] = luaL_checkstring(L, -1);
+        lua_pop(L, 1); /* still referenced by the headers table on the stack */
+    }
+    spec->static_headers = list;
+    spec->static_nheaders = n - n % 2;
+}
+
 void soom_lua_routes_add(lua_State *L, int idx, struct soom_app *app)
 {
     luaL_checktype(L, idx, LUA_TTABLE);
@@ -47,6 +73,7 @@ void soom_lua_routes_add(lua_State *L, int idx, struct soom_app *app)
         lua_getfield(L, t, "patch_schema");
         lua_getfield(L, t, "query_schema");
         lua_getfield(L, t, "plan");
+        lua_getfield(L, t, "static");
         struct plan_spec plan;
         struct soom_arena *scratch = soom_arena_new(0);
         if (lua_istable(L, t + 8)) {
@@ -63,6 +90,8 @@ void soom_lua_routes_add(lua_State *L, int idx, struct soom_app *app)
             .query_schema = lua_tostring(L, t + 7),
             .plan = lua_istable(L, t + 8) ? &plan : NULL,
         };
+        if (lua_istable(L, t + 9))
+            static_spec(L, t + 9, &spec, scratch);
         char err[1024];
         int rc = soom_app_add_route(app, &spec, err, sizeof err);
         soom_arena_free(scratch);

@@ -105,9 +105,11 @@ static struct soom_lua *worker_load(struct soom_app *app, char *err, size_t errl
     soom_lua_settings_push(L, app->config);
     if (lua_pcall(L, 2, 2, 1) != 0)
         goto fail;
-    if (!lua_isfunction(L, -2) || (size_t)lua_tonumber(L, -1) != app->nroutes) {
+    /* routes of static bytes (the OpenAPI document) never reach Lua */
+    size_t lua_routes = app->nroutes - app->nstatic;
+    if (!lua_isfunction(L, -2) || (size_t)lua_tonumber(L, -1) != lua_routes) {
         snprintf(err, errlen, "the app declared %zu routes in a worker, %zu at start-up",
-                 (size_t)lua_tonumber(L, -1), app->nroutes);
+                 (size_t)lua_tonumber(L, -1), lua_routes);
         lua_close(L);
         return NULL;
     }

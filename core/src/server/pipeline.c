@@ -94,6 +94,10 @@ void soom_pipeline_begin(struct soom_request *r)
         soom_response_problem(r, 405, detail, NULL);
         return;
     }
+    if (r->route->statics != NULL) {
+        soom_pipeline_static(r); /* the OpenAPI document, the docs pages: bytes made at start-up */
+        return;
+    }
     const struct soom_kv *cl = r->h_content_length;
     if (cl != NULL && !parse_length(cl->value, cl->value_len, &r->body_expected)) {
         soom_response_problem(r, 400, "invalid Content-Length", NULL);

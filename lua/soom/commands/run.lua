@@ -27,7 +27,12 @@ return soom.command {
         end
         local ok, code = pcall(function()
             local loaded = loader.load(dir, settings)
-            return serve.serve(settings, dir, loaded.routes, cli.home)
+            -- the OpenAPI document and the docs pages, built once, after the app's routes
+            local routes = { unpack(loaded.routes) }
+            for _, r in ipairs(require("soom.openapi.routes").routes(loaded, cli.home)) do
+                routes[#routes + 1] = r
+            end
+            return serve.serve(settings, dir, routes, cli.home)
         end)
         if pgserver then
             pgserver.stop()

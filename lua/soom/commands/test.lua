@@ -123,6 +123,11 @@ return soom.command {
             "path", positional = true,
             help = "an app folder (default: --app, or the current folder), or a spec file",
         },
+        {
+            "port", type = "number",
+            help = "test a server already listening on 127.0.0.1:PORT (through a proxy, say) "
+                .. "instead of starting the app; no test database is made",
+        },
     },
     run = function(args)
         local path = args.path or cli.app_dir or "."
@@ -138,10 +143,15 @@ return soom.command {
                 error(("no tests in %s/tests"):format(dir), 0)
             end
             local env, drop = {}, nil
-            if loader.wants_database(dir) then
+            if loader.wants_database(dir) and not args.port then
                 env.DATABASE_URL, drop = test_database(dir)
             end
-            local client, stop = serve(dir, env)
+            local client, stop
+            if args.port then
+                client, stop = t.client(args.port), function() return 0 end
+            else
+                client, stop = serve(dir, env)
+            end
             for _, file in ipairs(specs) do
                 run_file(file, client, counts)
             end

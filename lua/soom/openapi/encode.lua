@@ -186,7 +186,8 @@ local RESERVED = {
 }
 
 local function plain_ok(s)
-    return s ~= "" and s:find("^[%a_/$][%w_./{}$+-]*$") ~= nil and not RESERVED[s:lower()]
+    return s ~= "" and s:find("^[%a_/$][%w _./{}$+,()'-]*$") ~= nil and s:sub(-1) ~= " "
+        and not RESERVED[s:lower()]
 end
 
 local function yaml_string(s)

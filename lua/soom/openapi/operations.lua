@@ -235,6 +235,7 @@ local function page_schema(ctx, op, item)
     end
     s.required = required
     s.properties = props
+    s.additionalProperties = false
     local name = item["$ref"]:match("([^/]+)$")
     local kind = pascal(p.kind)
     local names = { "Paginated" .. name .. "List", name .. kind .. "Page",
@@ -342,16 +343,14 @@ end
 local function core_errors(op)
     local s, m, a = {}, op.method, op.action
     local route = op.route
+    -- a body is read and checked on every method, so any request may be
+    -- answered 400 (not JSON), 413 or 415
+    s[400] = true
+    s[413] = true
+    s[415] = not route.raw_body or nil
     s[500] = true
     if #op.path_params > 0 then
         s[404] = true
-    end
-    if m == "post" or m == "put" or m == "patch" then
-        s[400] = true
-        s[413] = true
-        if not route.raw_body then
-            s[415] = true
-        end
     end
     if route.query_schema or route.body_schema and (m == "post" or m == "put")
         or route.patch_schema and m == "patch" then
@@ -359,16 +358,16 @@ local function core_errors(op)
     end
     if op.generic then
         s[503] = true
-        if a == "list" then
-            s[400] = true
-        elseif a == "create" or a == "update" or a == "partial_update" then
+        if a == "create" or a == "update" or a == "partial_update" then
             s[409] = true
             s[422] = true
         elseif a == "destroy" then
             s[409] = true
         end
-        if a ~= "list" and a ~= "create" then
-            s[404] = true
+        for _, p in ipairs(op.path_params) do
+            if p.kind == "any" then
+                s[422] = true -- a lookup value its column's type refuses
+            end
         end
     end
     security.statuses(op.res, s)
@@ -407,7 +406,7 @@ local function responses(ctx, op)
         local key = tostring(status)
         if success[status] then
             out[key] = success[status]
-        elseif errors[status] == true then
+        elseif errors[status] == true and problems.is_known(status) then
             out[key] = ctx.used:ref(status)
         else
             out[key] = declared_response(ctx, op, status, errors[status])
@@ -426,9 +425,9 @@ local function parameters(ctx, op)
     local seen = {}
     local q = decoded(op.route.query_schema)
     if q then
-        local base
-        if schemas.has_ref(q) then
-            base = "#/components/schemas/" .. app_component(ctx, op, "Query", q)
+        -- the component is made only when a reference cannot be inlined
+        local function base()
+            return "#/components/schemas/" .. app_component(ctx, op, "Query", q)
         end
         for _, p in ipairs(params.from_schema(q, base)) do
             list[#list + 1] = p
@@ -498,7 +497,7 @@ function _M.name_all(ops)
     local count = {}
     for _, op in ipairs(ops) do
         local id = op.wanted_id
-        if type(id) == "string" and op.several then
+        if type(id) == "string" and op.several and type(op.res.operation_id) == "string" then
             id = id .. "_" .. op.action
         end
         op.operation_id = type(id) == "string" and id or (op.base .. "_" .. op.action)

@@ -85,9 +85,10 @@ end
 
 -- ---- the app's query schema -----------------------------------------------------------
 
---- Parameters for the properties of a query schema (a decoded tree), with
--- references moved under `base` (the component holding the whole schema,
--- or nil when it has none).
+--- Parameters for the properties of a query schema (a decoded tree): its
+-- references to itself are resolved in place, or when they cannot be (a
+-- loop), moved under `base` (a component holding the whole schema; nil
+-- when it has none).
 function _M.from_schema(schema, base)
     local out = array()
     if type(schema) ~= "table" or type(schema.properties) ~= "table" then
@@ -103,7 +104,8 @@ function _M.from_schema(schema, base)
     end
     sort(names)
     for _, name in ipairs(names) do
-        local s = schemas.rebase(schema.properties[name], base)
+        local s = schemas.inline_refs(schema.properties[name], schema)
+            or schemas.rebase(schema.properties[name], base())
         local description = type(s) == "table" and s.description or nil
         local p = param(name, "query", description, s, required[name])
         out[#out + 1] = p

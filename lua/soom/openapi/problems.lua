@@ -4,8 +4,10 @@
 --
 -- The statuses follow the pipeline (core/src/server/pipeline.c) and the
 -- plans (core/src/plan/): a path with parameters answers 404 for a value
--- its type refuses; an operation that takes a body answers 400 (malformed
--- JSON, a body missing), 413 and 415; a query or body schema, or a
+-- its type refuses; any request may carry a body, which is read and
+-- checked whatever the method, so every operation answers 400 (malformed
+-- JSON, a body missing), 413 and 415 (but raw_body resources); a query
+-- or body schema, or a
 -- generic write, answers 422 with `errors`; a generic resource answers 400
 -- for a bad filter, cursor or ordering, 404 for a missing object, 409 for
 -- a unique or foreign-key violation and 503 when the database is

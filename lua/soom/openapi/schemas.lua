@@ -18,7 +18,8 @@
 local encode = require "soom.openapi.encode"
 local json = require "soom.json"
 
-local type, pairs, ipairs, error, tostring = type, pairs, ipairs, error, tostring
+local type, pairs, ipairs, error, tostring, tonumber = type, pairs, ipairs, error, tostring,
+    tonumber
 local concat, sort = table.concat, table.sort
 
 local map, array = encode.map, json.array
@@ -113,6 +114,66 @@ function _M.rebase(schema, base)
         end
     end
     return copy
+end
+
+local function pointer_get(root, ref)
+    local node = root
+    for part in ref:sub(3):gmatch("[^/]+") do
+        part = part:gsub("~1", "/"):gsub("~0", "~")
+        if type(node) ~= "table" then
+            return nil
+        end
+        node = node[part] ~= nil and node[part] or node[tonumber(part) and tonumber(part) + 1]
+    end
+    return node
+end
+
+local function inline(node, root, depth)
+    if type(node) ~= "table" or node == json.null then
+        return node
+    end
+    if depth > 16 then
+        return nil -- a recursive reference: not for a query parameter
+    end
+    local ref = node["$ref"]
+    if type(ref) == "string" and ref:sub(1, 2) == "#/" then
+        local target = pointer_get(root, ref)
+        if target == nil then
+            return nil
+        end
+        local resolved = inline(target, root, depth + 1)
+        if resolved == nil then
+            return nil
+        end
+        local rest, others = {}, false
+        for k, v in pairs(node) do
+            if k ~= "$ref" then
+                rest[k], others = v, true
+            end
+        end
+        if not others then
+            return resolved
+        end
+        local both = { allOf = array { resolved, inline(rest, root, depth + 1) } }
+        return both
+    end
+    local copy = encode.is_array(node) and array() or {}
+    for k, v in pairs(node) do
+        if k ~= "$defs" then
+            local x = inline(v, root, depth)
+            if x == nil then
+                return nil
+            end
+            copy[k] = x
+        end
+    end
+    return copy
+end
+
+--- `schema`, a part of `root`, with its references to `root` ("#/...")
+-- replaced by what they point at; nil when one loops or points nowhere.
+function _M.inline_refs(schema, root)
+    return inline(schema, root, 0)
 end
 
 --- True when the schema holds a "$ref" (or "$dynamicRef") anywhere.
@@ -256,7 +317,7 @@ function _M.serializer(res)
 end
 
 --- The object a generic resource writes out: every field but write-only
--- ones, all present.
+-- ones, all present, and nothing else (the shape is exactly the plan's).
 function _M.output_object(fields, numeric_as)
     local props, required = map(), array()
     for _, f in ipairs(fields) do
@@ -273,6 +334,7 @@ function _M.output_object(fields, numeric_as)
     s.type = "object"
     s.properties = props
     s.required = required
+    s.additionalProperties = false
     return s
 end
 

@@ -23,6 +23,19 @@ struct soom_plan;
  * "required") for PATCH, and the query schema for every method. */
 struct plan_spec;
 
+/* Bytes a route answers as they are, built at start-up (the OpenAPI
+ * document, the pages and assets of the docs): GET and HEAD only, with an
+ * ETag of the bytes and the Cache-Control given. */
+struct soom_static {
+    char *data;
+    size_t len;
+    char *content_type;
+    char *cache_control;
+    char **headers; /* more response headers: name, value, name, value... */
+    size_t nheaders;
+    char etag[24]; /* "\"<16 hex digits>\"" */
+};
+
 struct soom_route_spec {
     const char *pattern;
     const char *name;
@@ -32,6 +45,13 @@ struct soom_route_spec {
     const char *patch_schema;
     const char *query_schema;
     const struct plan_spec *plan; /* a generic resource's plan, or NULL */
+    /* static bytes (copied), or static_data NULL */
+    const char *static_data;
+    size_t static_len;
+    const char *static_type;
+    const char *static_cache;
+    const char *const *static_headers; /* name, value, ... */
+    size_t static_nheaders;
 };
 
 struct soom_route {
@@ -44,7 +64,8 @@ struct soom_route {
     struct soom_validator *body; /* compiled at start-up; NULL: none */
     struct soom_validator *patch;
     struct soom_validator *query;
-    struct soom_plan *plan; /* a generic resource's plan, or NULL */
+    struct soom_plan *plan;       /* a generic resource's plan, or NULL */
+    struct soom_static *statics; /* static bytes, or NULL */
 };
 
 struct soom_app {
@@ -54,6 +75,7 @@ struct soom_app {
     struct soom_router *router;
     struct soom_route *routes;
     size_t nroutes;
+    size_t nstatic; /* routes of static bytes: the last ones, never dispatched to Lua */
     struct soom_lua_pool *lua; /* per process: made after any fork and freed by
                                 * the server (server.c) */
 };
