@@ -86,12 +86,13 @@ end
 
 -- ---- names --------------------------------------------------------------------------
 
--- Candidate names for a schema of this operation, most specific last.
+-- Candidate names for a schema of this operation, most specific last;
+-- only the resource's component_name when it set one.
 local function candidates(op, suffix)
     local list, res = {}, op.res
     local own = res.component_name
     if type(own) == "string" then
-        list[#list + 1] = own .. suffix
+        return { own .. suffix } -- the app's choice, or an error when it is taken
     end
     local model = op.generic and schemas.model_name(res.model) or ""
     local base, route = pascal(op.base), pascal(op.path)
