@@ -3,13 +3,17 @@
 // recorded: one to anything but the server under test fails the check,
 // and is refused (the test also runs with no network at all).
 //
-//   node browser.mjs URL TEXT SCREENSHOT.png
+//   SOOM_NPM_TOOLS=<folder> node browser.mjs URL TEXT SCREENSHOT.png
 //
 // Prints one JSON line: { ok, found, outside, errors, requests }.
-import { chromium } from "playwright-core";
+import { createRequire } from "node:module";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+
+// playwright-core lives in the npm tools' folder of the build tree
+const { chromium } = createRequire(join(process.env.SOOM_NPM_TOOLS || process.cwd(), "x.js"))(
+  "playwright-core");
 
 const [url, text, shot] = process.argv.slice(2);
 const origin = new URL(url).origin;
@@ -37,7 +41,8 @@ try {
   page.on("console", (m) => { if (m.type() === "error") result.errors.push(m.text()); });
   try {
     await page.goto(url, { waitUntil: "load", timeout: 30000 });
-    await page.getByText(text, { exact: false }).first().waitFor({ state: "attached", timeout: 30000 });
+    const wait = Number(process.env.SOOM_BROWSER_WAIT || 30000);
+    await page.getByText(text, { exact: false }).first().waitFor({ state: "attached", timeout: wait });
     result.found = (await page.content()).includes(text);
     await page.waitForTimeout(500);
   } finally {
