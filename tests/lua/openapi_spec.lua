@@ -158,7 +158,8 @@ return {
         t.eq(statuses(op(d, "/orders/{id}/receipt", "put")), "204,400,404,413,500")
         t.eq(statuses(op(d, "/orders", "get")), "200,400,402,413,415,422,500")
         t.eq(op(d, "/orders", "post").responses["409"].description, "An order with these lines exists.")
-        t.eq(op(d, "/pages/exact", "get").responses["503"], { ["$ref"] = "#/components/responses/ServiceUnavailable" })
+        t.eq(op(d, "/pages/exact", "get").responses["503"],
+            { ["$ref"] = "#/components/responses/ServiceUnavailable" })
         t.eq(d.components.responses.UnprocessableContent.content["application/problem+json"].schema,
             { ["$ref"] = "#/components/schemas/ValidationProblem" })
         t.ok(d.components.responses.ServiceUnavailable.headers["Retry-After"], "503 says Retry-After")
@@ -166,7 +167,8 @@ return {
 
     t.case("security from the authentication classes' openapi field", function()
         local d = doc()
-        t.eq(d.components.securitySchemes.bearerAuth, { type = "http", scheme = "bearer", bearerFormat = "JWT" })
+        t.eq(d.components.securitySchemes.bearerAuth,
+            { type = "http", scheme = "bearer", bearerFormat = "JWT" })
         t.eq(d.components.securitySchemes.tokenAuth.type, "apiKey")
         local none = json.array()
         t.eq(op(d, "/things", "get").security, { { bearerAuth = none }, { tokenAuth = none }, {} })

@@ -91,8 +91,7 @@ void soom_response_take(struct soom_request *r, struct soom_buf *body, const cha
     r->responded = true;
 }
 
-void soom_response_borrow(struct soom_request *r, const char *p, size_t n,
-                          const char *content_type)
+void soom_response_borrow(struct soom_request *r, const char *p, size_t n, const char *content_type)
 {
     soom_response_clear_body(r);
     /* never freed by us nor by the HTTP layer: "in the arena" means that */

@@ -13,6 +13,7 @@
 #include "app.h"
 #include "builtin.h"
 #include "lua_worker.h"
+#include "pipeline_static.h"
 #include "plan.h"
 #include "soom/error.h"
 #include "soom/json.h"

@@ -30,10 +30,6 @@ bool soom_pipeline_body(struct soom_request *r, const char *p, size_t n);
 
 void soom_pipeline_finish(struct soom_request *r);
 
-/* Answers a request for a route of static bytes (pipeline_static.c): 200
- * with them, or 304 when If-None-Match names their ETag. */
-void soom_pipeline_static(struct soom_request *r);
-
 /* True when the request announced a body (Content-Length > 0 or chunked). */
 bool soom_pipeline_expects_body(const struct soom_request *r);
 

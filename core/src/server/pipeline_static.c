@@ -1,5 +1,5 @@
 /*
- * Routes of static bytes (see pipeline.h): the OpenAPI document and the
+ * Routes of static bytes (see pipeline_static.h): the OpenAPI document and the
  * pages and assets of the docs, made once at start-up and owned by the
  * app's route table, which outlives every request. The body is borrowed,
  * never copied, so answering costs what routing does; a client holding
@@ -7,8 +7,9 @@
  */
 #include <string.h>
 
+#include "pipeline_static.h"
+
 #include "app.h"
-#include "pipeline.h"
 #include "soom/response.h"
 
 /* True when an If-None-Match value (a list of entity tags, or "*") names

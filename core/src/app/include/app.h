@@ -64,7 +64,7 @@ struct soom_route {
     struct soom_validator *body; /* compiled at start-up; NULL: none */
     struct soom_validator *patch;
     struct soom_validator *query;
-    struct soom_plan *plan;       /* a generic resource's plan, or NULL */
+    struct soom_plan *plan;      /* a generic resource's plan, or NULL */
     struct soom_static *statics; /* static bytes, or NULL */
 };
 
@@ -75,7 +75,7 @@ struct soom_app {
     struct soom_router *router;
     struct soom_route *routes;
     size_t nroutes;
-    size_t nstatic; /* routes of static bytes: the last ones, never dispatched to Lua */
+    size_t nstatic;            /* routes of static bytes: the last ones, never dispatched to Lua */
     struct soom_lua_pool *lua; /* per process: made after any fork and freed by
                                 * the server (server.c) */
 };

@@ -29,8 +29,12 @@ return {
             },
             required = { "limit" },
         },
-        examples = { post = { request = { customer = "ada@example.com", lines = { { sku = "ABC", qty = 1 } } },
-            response = { id = 1 } } },
+        examples = {
+            post = {
+                request = { customer = "ada@example.com", lines = { { sku = "ABC", qty = 1 } } },
+                response = { id = 1 },
+            },
+        },
         responses = {
             post = { [201] = { schema = s.object { id = s.integer() }, headers = { Location = s.string() } },
                 [409] = "An order with these lines exists." },
