@@ -2,6 +2,7 @@
 local soom = require "soom"
 local loader = require "soom.core.loader"
 local serve = require "soom.core.serve"
+local cli = require "soom.cli"
 
 return soom.command {
     description = "List the routes of an app",
@@ -9,6 +10,10 @@ return soom.command {
     run = function(args)
         local loaded = loader.load(args.app_dir)
         serve.check_routes(loaded.routes)
+        -- and the OpenAPI document and docs pages, as `soom run` serves them
+        for _, r in ipairs(require("soom.openapi.routes").routes(loaded, cli.home)) do
+            loaded.routes[#loaded.routes + 1] = r
+        end
         local width = 7
         for _, r in ipairs(loaded.routes) do
             width = math.max(width, #table.concat(r.methods, ","))

@@ -103,7 +103,7 @@ local function candidates(op, suffix)
     list[#list + 1] = base .. suffix
     list[#list + 1] = base .. pascal(op.method) .. suffix
     list[#list + 1] = route .. pascal(op.method) .. suffix
-    list[#list + 1] = route .. model .. pascal(op.action) .. suffix
+    list[#list + 1] = route .. model .. pascal(op.action) .. suffix -- unique: always free
     return list
 end
 
@@ -239,8 +239,9 @@ local function page_schema(ctx, op, item)
     s.additionalProperties = false
     local name = item["$ref"]:match("([^/]+)$")
     local kind = pascal(p.kind)
+    -- the route's name is unique: the last candidate is always free
     local names = { "Paginated" .. name .. "List", name .. kind .. "Page",
-        pascal(op.base) .. name .. kind .. "Page" }
+        pascal(op.base) .. name .. kind .. "Page", pascal(op.path) .. kind .. "Page" }
     return schemas.ref(ctx.registry:add(names, s, op.route.name))
 end
 
