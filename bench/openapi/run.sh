@@ -4,8 +4,8 @@
 #      against GET /json of bench/app, the same server;
 #   2. wrk, keep-alive, 2 connections: requests/s of both, and the server's
 #      CPU time per request (utime + stime from /proc over each run);
-#   3. start-up with 200 routes (100 files of a generic list and detail):
-#      time until the port accepts, the document built or turned off
+#   3. start-up with 200 routes (100 files of a generic list and detail): time until /live answers,
+#      the document built or turned off
 #      (SOOM_OPENAPI__JSON= SOOM_OPENAPI__YAML=), median of 7 each.
 #
 #   bench/openapi/run.sh [--requests N] [--seconds S]
@@ -87,7 +87,10 @@ startup() { # extra env -> milliseconds until the port accepts
   t0=$(date +%s%N)
   env "$@" "$SOOM" run "$app" --port $p >"$tmp/start.log" 2>&1 &
   pid=$!
-  until curl -s -o /dev/null "http://127.0.0.1:$p/r001/1"; do sleep 0.002; done
+  until curl -s --max-time 1 -o /dev/null "http://127.0.0.1:$p/live"; do
+    kill -0 $pid 2>/dev/null || { cat "$tmp/start.log" >&2; exit 1; }
+    sleep 0.002
+  done
   t1=$(date +%s%N)
   kill -TERM $pid; wait $pid 2>/dev/null || true
   echo $(( (t1 - t0) / 1000000 ))
