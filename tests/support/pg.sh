@@ -10,14 +10,15 @@
 #
 # The data folder and the unix socket live under $SOOM_TEST_PG_DIR (default
 # /tmp/soom-test-pg); the server listens on 127.0.0.1:$SOOM_TEST_PG_PORT
-# (default 55432). initdb refuses to run as root, so as root the server runs
-# as the `postgres` system user (the postgresql package creates it) and the
-# folder is given to that user. Concurrent `start`s (parallel test runs)
+# (default 25432, below the kernel's ephemeral ports, so an outgoing
+# connection never holds it). initdb refuses to run as root, so as root the
+# server runs as the `postgres` system user (the postgresql package creates
+# it) and the folder is given to that user. Concurrent `start`s (parallel test runs)
 # serialise on a lock file next to the folder.
 set -euo pipefail
 
 DIR=${SOOM_TEST_PG_DIR:-/tmp/soom-test-pg}
-PORT=${SOOM_TEST_PG_PORT:-55432}
+PORT=${SOOM_TEST_PG_PORT:-25432}
 DATA=$DIR/data
 SOCK=$DIR/run
 LOG=$DIR/postgres.log
