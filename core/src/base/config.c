@@ -37,7 +37,7 @@ static const struct key KEYS[] = {
     {"host", SOOM_CONFIG_STRING, F(host), "127.0.0.1", 0, 0},
     {"port", SOOM_CONFIG_INT, F(port), "8000", 0, 65535},
     {"max_body", SOOM_CONFIG_INT, F(max_body), "1048576", 0, BIG},
-    {"max_header", SOOM_CONFIG_INT, F(max_header), "32768", 1024, 1 << 24},
+    {"max_header", SOOM_CONFIG_INT, F(max_header), "16384", 1024, 1 << 24},
     {"idle_timeout", SOOM_CONFIG_NUMBER, F(idle_timeout), "30", 0.05, 86400},
     {"max_connections", SOOM_CONFIG_INT, F(max_connections), "1024", 1, 1000000},
     {"drain_timeout", SOOM_CONFIG_NUMBER, F(drain_timeout), "10", 0, 3600},

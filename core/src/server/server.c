@@ -462,6 +462,8 @@ static struct MHD_Daemon *start_daemon(struct soom_app *app, int fd)
         {MHD_OPTION_LISTEN_SOCKET, fd, NULL},
         {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)cfg->max_connections, NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)ceil(cfg->idle_timeout), NULL},
+        /* libmicrohttpd zeroes a connection's memory between its requests:
+         * the size is paid on every request, hence a small default */
         {MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)cfg->max_header, NULL},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL},
         {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, NULL},
