@@ -28,15 +28,25 @@
 --
 -- `fields` is the serializer: output names in order, each a field of the
 -- model ("name") or { "title", source = "name", read_only = true,
--- write_only = true }. Without it, every field of the model.
+-- write_only = true }. Without it, every field of the model. A relation
+-- of the model is either its key ("category": the id, written by id too)
+-- or embedded: { "category", fields = { "id", "name" } } (to-one) and
+-- { "lines", many = true, fields = {...} } (to-many), in the same SQL
+-- statement as the rows; `expand = true` embeds only when the request asks
+-- (?expand=category), sending the key otherwise. Filters and orderings
+-- may cross relations: filter_fields = { "category__name" },
+-- ordering_fields = { "category__name" }.
 
 local db = require "soom.db"
+local embed = require "soom.core.embed"
 local errors = require "soom.errors"
 local json = require "soom.json"
 local plan = require "soom.core.plan"
 local queryset = require "soom.queryset"
+local relations = require "soom.core.relations"
 local request = require "soom.core.request"
 local resource = require "soom.resource"
+local settings_of = require "soom.core.settings"
 
 local type, ipairs, pairs, error, tostring, rawget, pcall = type, ipairs, pairs, error, tostring,
     rawget, pcall
@@ -105,27 +115,58 @@ function Generic:serializer_data(data)
     return data
 end
 
--- The serializer's fields as { name, column, read_only, write_only }.
+local function numeric_number()
+    local s = settings_of.get()
+    return s ~= nil and s.numeric_as == "number"
+end
+
+-- One serializer entry as { name, column, read_only, write_only, alt,
+-- embed }: `alt` is the other body key a relation's id may come under
+-- (category_id for category), `embed` the SQL of an embedded relation.
+local function serializer_entry(model, entry, i)
+    if type(entry) == "string" then
+        if model:field(entry) then
+            return { name = entry, column = entry }
+        end
+        local rel = model:relation(entry)
+        if rel and not rel.many and rel.kind == "foreign_key" then
+            return { name = entry, column = rel.local_column, alt = rel.local_column }
+        elseif rel then
+            entry = { entry }
+        else
+            error(("fields[%d]: %s is neither a field nor a relation of %s"):format(i, entry,
+                model.name or model.table), 0)
+        end
+    end
+    if type(entry) ~= "table" or type(entry[1]) ~= "string" then
+        error(("fields[%d] must be a field name or { name, source = ... }"):format(i), 0)
+    end
+    local spec = {
+        name = entry[1], column = entry.source or entry[1],
+        read_only = entry.read_only == true, write_only = entry.write_only == true,
+    }
+    local rel = not model:field(spec.column) and model:relation(spec.column)
+    if embed.is_embed(entry) or rel then
+        spec.embed = embed.embed(model, entry, ("fields[%d]"):format(i), numeric_number())
+        spec.column = spec.embed.column
+        spec.alt = spec.embed.column
+        spec.read_only = spec.read_only or spec.column == nil
+    end
+    return spec
+end
+
+-- The serializer's fields as { name, column, read_only, write_only, alt,
+-- embed }.
 function Generic:serializer_fields()
     local cached = rawget(self, "_fields")
     if cached then
         return cached
     end
     local model = self.model
+    relations.check(model)
     local list = {}
     for i, entry in ipairs(self.fields or model.field_names) do
-        local spec
-        if type(entry) == "string" then
-            spec = { name = entry, column = entry }
-        elseif type(entry) == "table" and type(entry[1]) == "string" then
-            spec = {
-                name = entry[1], column = entry.source or entry[1],
-                read_only = entry.read_only == true, write_only = entry.write_only == true,
-            }
-        else
-            error(("fields[%d] must be a field name or { name, source = ... }"):format(i), 0)
-        end
-        list[#list + 1] = spec
+        list[#list + 1] = serializer_entry(model, entry, i)
     end
     self._fields = list
     return list
@@ -261,6 +302,47 @@ local function overrides(res, action)
     return false
 end
 
+-- Filters and orderings split into the model's own fields and the ones
+-- across relations ("category__name"), whose SQL soom.core.embed writes.
+local function relation_specs(res, model, fields)
+    local out = { filters = {}, relation_filters = {}, ordering_fields = {}, relation_orderings = {} }
+    local by_name = {}
+    for _, f in ipairs(fields) do
+        by_name[f.name] = f
+    end
+    local seen = {}
+    local function add_ordering(name, orderable)
+        name = name:gsub("^[-+]", "")
+        if name:find("__", 1, true) and not by_name[name] and not seen[name] then
+            local o = embed.ordering(model, name, "ordering " .. name)
+            seen[name] = o
+            out.relation_orderings[#out.relation_orderings + 1] = o
+        end
+        if seen[name] then
+            seen[name].orderable = seen[name].orderable or orderable
+            return true
+        end
+        return false
+    end
+    for _, name in ipairs(res.filter_fields or {}) do
+        if name:find("__", 1, true) and not by_name[name] then
+            out.relation_filters[#out.relation_filters + 1] = embed.filter(model, name, "filter " .. name)
+        else
+            out.filters[#out.filters + 1] = name
+        end
+    end
+    for _, name in ipairs(res.ordering_fields or {}) do
+        if not add_ordering(name, true) then
+            out.ordering_fields[#out.ordering_fields + 1] = name
+        end
+    end
+    local pagination = res.pagination
+    for _, term in ipairs((pagination and pagination.ordering) or res.ordering or {}) do
+        add_ordering(term, false)
+    end
+    return out
+end
+
 --- The spec the core compiles into a plan (core/src/plan/plan.c); raises a
 -- message naming what is wrong.
 function _M.plan_spec(res, file)
@@ -272,6 +354,10 @@ function _M.plan_spec(res, file)
         error(("%s: a generic resource needs a model with a single-column primary key")
             :format(file), 0)
     end
+    local resolved, why = pcall(relations.check, model)
+    if not resolved then
+        error(("%s: %s"):format(file, tostring(why)), 0)
+    end
     local columns = {}
     for i, fd in ipairs(model.fields) do
         columns[i] = {
@@ -282,6 +368,19 @@ function _M.plan_spec(res, file)
     local ok, fields = pcall(res.serializer_fields, res)
     if not ok then
         error(("%s: %s"):format(file, tostring(fields)), 0)
+    end
+    if model.read_only then
+        for _, a in ipairs(res._actions) do
+            if a == "create" or a == "update" or a == "destroy" then
+                error(("%s: the model %s is read_only: the resource at %s cannot %s it (use a "
+                    .. "ListResource or RetrieveResource)"):format(file, model.name or model.table,
+                    res.route, a), 0)
+            end
+        end
+    end
+    local ok2, across = pcall(relation_specs, res, model, fields)
+    if not ok2 then
+        error(("%s: %s"):format(file, tostring(across)), 0)
     end
     local pagination = res.pagination
     if pagination and pagination.kind == "keyset" then
@@ -299,12 +398,14 @@ function _M.plan_spec(res, file)
         end
     end
     local spec = {
-        table = model.table,
+        table = model.schema and (model.schema .. "." .. model.table) or model.table,
         primary_key = model.primary_key,
         columns = columns,
         fields = fields,
-        filters = res.filter_fields or {},
-        ordering_fields = res.ordering_fields or {},
+        filters = across.filters,
+        relation_filters = across.relation_filters,
+        ordering_fields = across.ordering_fields,
+        relation_orderings = across.relation_orderings,
         ordering = (pagination and pagination.ordering) or res.ordering or {},
         actions = res._actions,
         fast = fast,

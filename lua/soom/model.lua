@@ -27,6 +27,20 @@
 -- ("cascade", "restrict", "set null"); and per type `max_length`
 -- (text, varchar), `precision`/`scale` (numeric).
 --
+-- Relations: soom.f.foreign_key { to = "market.category", on = "category_id" }
+-- declares the column (its type from `type`, or the target's primary key)
+-- and a to-one relation named after the field; the target gains the
+-- reverse, to-many side under `related_name` (default "<model>_set").
+-- soom.f.many_to_many { to = "market.tag", through = "market.service_tags" }
+-- goes through a table of two foreign keys. Targets are named as models
+-- are registered (soom.core.relations): a model's `name` ("market.category",
+-- given by inspectdb, or its path under models/), its table, or a model.
+--
+-- Model options: `managed = false` (a table the app does not own: no
+-- migration is ever written for it), `read_only = true` (no resource may
+-- write it), `unique_together`, `checks` (SQL CHECK constraints, by name),
+-- `schema` (a PostgreSQL schema other than the search path's).
+--
 -- Identifiers reach SQL text, so they are checked ([a-z_][a-z0-9_]*, at
 -- most 63 bytes) and always quoted; values never reach SQL text except as
 -- literals written here from the model itself (defaults and choices).
@@ -120,7 +134,7 @@ local tickets = 0
 
 local COMMON = {
     null = true, nullable = true, default = true, choices = true, read_only = true,
-    unique = true, references = true, on_delete = true, help = true,
+    unique = true, references = true, on_delete = true, help = true, index = true,
 }
 
 local function field(kind, sql_type, opts, allowed, level)
@@ -145,6 +159,7 @@ local function field(kind, sql_type, opts, allowed, level)
         references = opts.references,
         on_delete = opts.on_delete,
         help = opts.help,
+        index = opts.index,
         order = tickets,
     }, Field)
     if f.choices ~= nil and (type(f.choices) ~= "table" or #f.choices == 0) then
@@ -177,6 +192,7 @@ local function sized(kind)
 end
 
 local f = {
+    smallserial = simple("smallserial", "smallserial"),
     smallint = simple("smallint", "smallint"),
     integer = simple("integer", "integer"),
     bigint = simple("bigint", "bigint"),
@@ -190,11 +206,37 @@ local f = {
     uuid = simple("uuid", "uuid"),
     date = simple("date", "date"),
     timestamptz = simple("timestamptz", "timestamptz"),
+    timestamp = simple("timestamp", "timestamp"),
+    time = simple("time", "time"),
+    interval = simple("interval", "interval"),
+    inet = simple("inet", "inet"),
     json = simple("json", "json"),
     jsonb = simple("jsonb", "jsonb"),
     bytea = simple("bytea", "bytea"),
     literal = _M.literal,
 }
+
+function f.char(opts)
+    local fd = sized("char")(opts)
+    fd.sql_type = fd.max_length and ("char(%d)"):format(fd.max_length) or "char(1)"
+    return fd
+end
+
+local TYPED = { type = true }
+
+-- A SQL type text that may reach CREATE TABLE: a type name, a modifier,
+-- array brackets; nothing that could end the statement.
+local SQL_TYPE = "^[%a_][%w_ ]*%(?[%d, ]*%)?[%[%]]*$"
+
+--- A column of any other PostgreSQL type: soom.f.column { type = "cidr" }.
+-- Its values travel as text; the JSON is PostgreSQL's text form.
+function f.column(opts)
+    local t = type(opts) == "table" and opts.type
+    if type(t) ~= "string" or not t:match(SQL_TYPE) then
+        error("soom.f.column needs a type: soom.f.column { type = \"inet\" }", 2)
+    end
+    return field("column", t:lower(), opts, TYPED, 2)
+end
 
 local NUMERIC = { precision = true, scale = true }
 
@@ -230,11 +272,81 @@ function f.array(of, opts)
     return fd
 end
 
+-- ---- relations ----------------------------------------------------------------
+
+local Relation = {}
+Relation.__index = Relation
+
+local FOREIGN_KEY = {
+    to = true, on = true, type = true, to_field = true, related_name = true, null = true,
+    nullable = true, unique = true, on_delete = true, read_only = true, help = true,
+    index = true, default = true,
+}
+
+local function relation_target(kind, opts, level)
+    if type(opts) ~= "table" then
+        error(("soom.f.%s takes a table of options"):format(kind), level + 1)
+    end
+    local to = opts.to
+    if type(to) ~= "string" and not _M.is_model(to) then
+        error(("soom.f.%s needs `to`: the target model (a model, or its name "
+            .. "\"market.category\")"):format(kind), level + 1)
+    end
+end
+
+--- A foreign key: the column `on` (default "<field>_id") and a to-one
+-- relation named after the field.
+function f.foreign_key(opts)
+    relation_target("foreign_key", opts, 2)
+    for k in pairs(opts) do
+        if not FOREIGN_KEY[k] then
+            error(("soom.f.foreign_key: unknown option %q"):format(tostring(k)), 2)
+        end
+    end
+    if opts.type ~= nil and (type(opts.type) ~= "string" or not opts.type:match(SQL_TYPE)) then
+        error("soom.f.foreign_key: type must be a SQL type such as \"integer\"", 2)
+    end
+    if opts.on_delete ~= nil and not ({ cascade = 1, restrict = 1, ["set null"] = 1,
+        ["no action"] = 1 })[opts.on_delete] then
+        error("soom.f.foreign_key: on_delete must be cascade, restrict, set null or no action", 2)
+    end
+    tickets = tickets + 1
+    return setmetatable({
+        kind = "foreign_key", many = false, to = opts.to, on = opts.on, type = opts.type,
+        to_field = opts.to_field, related_name = opts.related_name,
+        nullable = opts.null == true or opts.nullable == true, unique = opts.unique == true,
+        on_delete = opts.on_delete, read_only = opts.read_only == true, help = opts.help,
+        index = opts.index, default = opts.default, order = tickets,
+    }, Relation)
+end
+
+--- A many-to-many relation through a table holding a foreign key to each
+-- side (Django's ManyToManyField): `through` names its model;
+-- `through_fields = { "service_id", "tag_id" }` picks the two columns when
+-- the through table has more than one foreign key to a side.
+function f.many_to_many(opts)
+    relation_target("many_to_many", opts, 2)
+    if type(opts.through) ~= "string" and not _M.is_model(opts.through) then
+        error("soom.f.many_to_many needs `through`: the model of the table between", 2)
+    end
+    tickets = tickets + 1
+    return setmetatable({
+        kind = "many_to_many", many = true, to = opts.to, through = opts.through,
+        through_fields = opts.through_fields, related_name = opts.related_name,
+        help = opts.help, order = tickets,
+    }, Relation)
+end
+
 _M.f = f
 
 --- True for a value made by a soom.f constructor.
 function _M.is_field(v)
     return getmetatable(v) == Field
+end
+
+--- True for a relation made by soom.f.foreign_key or soom.f.many_to_many.
+function _M.is_relation(v)
+    return getmetatable(v) == Relation
 end
 
 -- ---- models ------------------------------------------------------------------
@@ -246,18 +358,36 @@ local ON_DELETE = { cascade = "CASCADE", restrict = "RESTRICT", ["set null"] = "
     ["no action"] = "NO ACTION" }
 
 -- The fields in declaration order, each a copy carrying its name.
+local function declared(v)
+    local mt = getmetatable(v)
+    return mt == Field or mt == Relation
+end
+
+-- The column a foreign key declares (its type resolved later when the
+-- declaration leaves it to the target's primary key).
+local function key_column(rel)
+    tickets = tickets + 1
+    return setmetatable({
+        kind = "foreign_key", sql_type = rel.type, nullable = rel.nullable, unique = rel.unique,
+        read_only = rel.read_only, help = rel.help, index = rel.index, default = rel.default,
+        on_delete = rel.on_delete, relation = rel, order = rel.order,
+    }, Field)
+end
+
+-- The fields and relations in declaration order, each a copy carrying
+-- its name; a foreign key adds its column unless a field already is it.
 local function ordered_fields(def)
     local list = {}
     if #def.fields > 0 then
         for i, pair in ipairs(def.fields) do
-            if type(pair) ~= "table" or getmetatable(pair[2]) ~= Field then
+            if type(pair) ~= "table" or not declared(pair[2]) then
                 error(("soom.model: fields[%d] must be { name, soom.f.<type>() }"):format(i), 3)
             end
             list[#list + 1] = { name = pair[1], field = pair[2] }
         end
     else
         for name, fd in pairs(def.fields) do
-            if getmetatable(fd) ~= Field then
+            if not declared(fd) then
                 error(("soom.model: field %s must be made with soom.f.<type>()"):format(tostring(name)), 3)
             end
             list[#list + 1] = { name = name, field = fd }
@@ -266,17 +396,35 @@ local function ordered_fields(def)
             return a.field.order < b.field.order
         end)
     end
-    local fields = {}
-    for i, entry in ipairs(list) do
+    local fields, relations, names = {}, {}, {}
+    for _, entry in ipairs(list) do
+        names[entry.name] = true
+    end
+    for _, entry in ipairs(list) do
         check_ident(entry.name, "field", 3)
-        local copy = setmetatable({}, Field)
+        local mt = getmetatable(entry.field)
+        local copy = setmetatable({}, mt)
         for k, v in pairs(entry.field) do
             copy[k] = v
         end
         copy.name = entry.name
-        fields[i] = copy
+        if mt == Relation then
+            relations[#relations + 1] = copy
+            if copy.kind == "foreign_key" then
+                copy.on = copy.on or (entry.name .. "_id")
+                check_ident(copy.on, ("field %s: the column `on`"):format(entry.name), 3)
+                if not names[copy.on] then
+                    local col = key_column(copy)
+                    col.name = copy.on
+                    fields[#fields + 1] = col
+                    names[copy.on] = true
+                end
+            end
+        else
+            fields[#fields + 1] = copy
+        end
     end
-    return fields
+    return fields, relations
 end
 
 local function check_field(m, fd)
@@ -297,7 +445,34 @@ local function check_field(m, fd)
     end
 end
 
---- Declares a model: { table, primary_key, fields, managed }.
+local MODEL_KEYS = {
+    table = true, primary_key = true, fields = true, managed = true, read_only = true,
+    name = true, schema = true, unique_together = true, checks = true, indexes = true,
+    help = true,
+}
+
+local function check_together(m, def)
+    for i, cols in ipairs(def.unique_together or {}) do
+        if type(cols) ~= "table" or #cols == 0 then
+            error(("soom.model %s: unique_together[%d] must be a list of fields"):format(m.table, i), 3)
+        end
+        for _, name in ipairs(cols) do
+            if not m.by_name[name] then
+                error(("soom.model %s: unique_together names %s, which is not a field")
+                    :format(m.table, tostring(name)), 3)
+            end
+        end
+    end
+    for name, sql in pairs(def.checks or {}) do
+        check_ident(name, ("soom.model %s: check"):format(m.table), 3)
+        if type(sql) ~= "string" then
+            error(("soom.model %s: check %s must be SQL text"):format(m.table, name), 3)
+        end
+    end
+end
+
+--- Declares a model: { table, primary_key, fields, managed, read_only,
+-- name, schema, unique_together, checks }.
 function _M.model(def)
     if type(def) ~= "table" then
         error("soom.model takes a table", 2)
@@ -306,10 +481,29 @@ function _M.model(def)
     if type(def.fields) ~= "table" then
         error(("soom.model %s: fields must be a table"):format(def.table), 2)
     end
+    for k in pairs(def) do
+        if not MODEL_KEYS[k] then
+            error(("soom.model %s: unknown key %q"):format(def.table, tostring(k)), 2)
+        end
+    end
+    if def.schema ~= nil then
+        check_ident(def.schema, "schema", 2)
+    end
+    if def.name ~= nil and (type(def.name) ~= "string" or not def.name:match("^[%w_]+[%w_.]*$")) then
+        error(("soom.model %s: name must be like \"market.category\""):format(def.table), 2)
+    end
+    local fields, relations = ordered_fields(def)
     local m = setmetatable({
         table = def.table,
+        schema = def.schema,
+        name = def.name,
         managed = def.managed ~= false,
-        fields = ordered_fields(def),
+        read_only = def.read_only == true,
+        fields = fields,
+        relations = relations,
+        relation_by_name = {},
+        unique_together = def.unique_together or {},
+        checks = def.checks or {},
         by_name = {},
     }, Model)
     m.field_names = {}
@@ -321,9 +515,19 @@ function _M.model(def)
         m.field_names[i] = fd.name
         check_field(m, fd)
     end
+    for _, rel in ipairs(relations) do
+        if m.by_name[rel.name] or m.relation_by_name[rel.name] then
+            error(("soom.model %s: %s is declared twice"):format(m.table, rel.name), 2)
+        end
+        rel.owner = m
+        m.relation_by_name[rel.name] = rel
+    end
+    check_together(m, def)
     local pk = def.primary_key
     if pk == nil and m.by_name.id then
         pk = "id"
+    elseif pk == false then
+        pk = nil
     end
     if type(pk) == "string" then
         pk = { pk }
@@ -336,6 +540,7 @@ function _M.model(def)
     end
     m.primary_keys = pk or {}
     m.primary_key = pk and #pk == 1 and pk[1] or pk
+    require("soom.core.relations").register(m)
     return m
 end
 
@@ -346,6 +551,21 @@ end
 
 function Model:field(name)
     return self.by_name[name]
+end
+
+--- The relation named `name` (its own, or a reverse side another model
+-- declared), or nil.
+function Model:relation(name)
+    require("soom.core.relations").resolve_all()
+    return self.relation_by_name[name]
+end
+
+--- "schema"."table", or "table".
+function Model:quoted_table()
+    if self.schema then
+        return _M.quote(self.schema) .. "." .. _M.quote(self.table)
+    end
+    return _M.quote(self.table)
 end
 
 -- One column of CREATE TABLE.
@@ -365,7 +585,14 @@ local function column_sql(fd)
     if fd.unique then
         parts[#parts + 1] = "UNIQUE"
     end
-    if fd.references_table then
+    local rel = fd.relation
+    if rel and rel.target then
+        local ref = "REFERENCES " .. rel.target:quoted_table() .. " (" .. _M.quote(rel.remote_column) .. ")"
+        if fd.on_delete then
+            ref = ref .. " ON DELETE " .. ON_DELETE[fd.on_delete]
+        end
+        parts[#parts + 1] = ref
+    elseif fd.references_table then
         local ref = "REFERENCES " .. _M.quote(fd.references_table)
         if fd.references_column then
             ref = ref .. " (" .. _M.quote(fd.references_column) .. ")"
@@ -387,6 +614,7 @@ end
 
 --- The CREATE TABLE statement of the model.
 function Model:create_table_sql()
+    require("soom.core.relations").check(self)
     local lines = {}
     for i, fd in ipairs(self.fields) do
         lines[i] = "    " .. column_sql(fd)
@@ -398,7 +626,22 @@ function Model:create_table_sql()
         end
         lines[#lines + 1] = "    PRIMARY KEY (" .. concat(cols, ", ") .. ")"
     end
-    return ("CREATE TABLE %s (\n%s\n);\n"):format(_M.quote(self.table), concat(lines, ",\n"))
+    for _, cols in ipairs(self.unique_together) do
+        local q = {}
+        for i, name in ipairs(cols) do
+            q[i] = _M.quote(name)
+        end
+        lines[#lines + 1] = "    UNIQUE (" .. concat(q, ", ") .. ")"
+    end
+    local names = {}
+    for name in pairs(self.checks) do
+        names[#names + 1] = name
+    end
+    sort(names)
+    for _, name in ipairs(names) do
+        lines[#lines + 1] = ("    CONSTRAINT %s CHECK (%s)"):format(_M.quote(name), self.checks[name])
+    end
+    return ("CREATE TABLE %s (\n%s\n);\n"):format(self:quoted_table(), concat(lines, ",\n"))
 end
 
 --- The quoted column list of the model, in order ("id", "name", ...).

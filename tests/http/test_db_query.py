@@ -294,7 +294,7 @@ def test_errors_are_problems():
     eq(u["status"], 409)
     eq(u["errors"], [{"pointer": "/name", "code": "unique",
                       "detail": "a row with the same name already exists"}])
-    eq(out["fk"]["status"], 409)
+    eq(out["fk"]["status"], 422)
     eq(out["fk"]["errors"][0]["pointer"], "/item_id")
     eq(out["not_null"]["status"], 422)
     eq(out["not_null"]["errors"][0]["pointer"], "/name")

@@ -244,6 +244,11 @@ SOOM_API struct soom_pg_shape *soom_pg_shape_new(const char *const *columns,
                                                  const char *const *names, size_t n);
 SOOM_API void soom_pg_shape_free(struct soom_pg_shape *s);
 
+/* Marks field `i` of a shape as JSON text to be written compactly, without
+ * the whitespace between tokens (the nested JSON PostgreSQL builds for
+ * embedded relations). */
+SOOM_API void soom_pg_shape_compact(struct soom_pg_shape *s, size_t i);
+
 /* Appends row `row` as a JSON object; `shape` NULL: every column under its
  * own name, in result order. Returns SOOM_OK, SOOM_ENOTFOUND when there is
  * no such row, or SOOM_EINVAL when the shape names a column the result

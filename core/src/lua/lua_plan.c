@@ -113,10 +113,54 @@ static void read_fields(lua_State *L, int t, struct plan_spec *s, struct soom_ar
         fields[i].column = opt_string(L, e, "column", a);
         fields[i].read_only = opt_bool(L, e, "read_only");
         fields[i].write_only = opt_bool(L, e, "write_only");
-        lua_pop(L, 1);
+        fields[i].alt = opt_string(L, e, "alt", a);
+        lua_getfield(L, e, "embed");
+        if (lua_istable(L, -1)) {
+            int em = lua_gettop(L);
+            fields[i].embed_sql = opt_string(L, em, "sql", a);
+            fields[i].embed_local = opt_string(L, em, "local_column", a);
+            fields[i].embed_many = opt_bool(L, em, "many");
+            fields[i].embed_expand = opt_bool(L, em, "expand");
+        }
+        lua_pop(L, 2);
     }
     lua_pop(L, 1);
     s->fields = fields;
+}
+
+static void read_relations(lua_State *L, int t, struct plan_spec *s, struct soom_arena *a)
+{
+    lua_getfield(L, t, "relation_filters");
+    int ft = lua_gettop(L);
+    s->nrfilters = lua_istable(L, ft) ? lua_objlen(L, ft) : 0;
+    struct plan_spec_rfilter *rf = soom_arena_calloc(a, (s->nrfilters + 1) * sizeof *rf);
+    for (size_t i = 0; i < s->nrfilters; i++) {
+        lua_rawgeti(L, ft, (int)i + 1);
+        int e = lua_gettop(L);
+        rf[i].name = opt_string(L, e, "name", a);
+        rf[i].prefix = opt_string(L, e, "prefix", a);
+        rf[i].column = opt_string(L, e, "column", a);
+        rf[i].type = opt_string(L, e, "type", a);
+        rf[i].suffix = opt_string(L, e, "suffix", a);
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    s->rfilters = rf;
+    lua_getfield(L, t, "relation_orderings");
+    int ot = lua_gettop(L);
+    s->nrorders = lua_istable(L, ot) ? lua_objlen(L, ot) : 0;
+    struct plan_spec_rorder *ro = soom_arena_calloc(a, (s->nrorders + 1) * sizeof *ro);
+    for (size_t i = 0; i < s->nrorders; i++) {
+        lua_rawgeti(L, ot, (int)i + 1);
+        int e = lua_gettop(L);
+        ro[i].name = opt_string(L, e, "name", a);
+        ro[i].sql = opt_string(L, e, "sql", a);
+        ro[i].nullable = opt_bool(L, e, "nullable");
+        ro[i].orderable = opt_bool(L, e, "orderable");
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    s->rorders = ro;
 }
 
 static void read_pagination(lua_State *L, int t, struct plan_spec *s, struct soom_arena *a)
@@ -150,6 +194,7 @@ void soom_lua_plan_spec(lua_State *L, int t, struct plan_spec *s, struct soom_ar
     s->primary_key = opt_string(L, t, "primary_key", a);
     read_columns(L, t, s, a);
     read_fields(L, t, s, a);
+    read_relations(L, t, s, a);
     s->lookup_field = opt_string(L, t, "lookup_field", a);
     s->lookup_param = opt_string(L, t, "lookup_param", a);
     s->filters = string_list(L, t, "filters", &s->nfilters, a);

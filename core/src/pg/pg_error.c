@@ -76,6 +76,8 @@ static void conflict_problem(const struct soom_pg_error *e, struct soom_pg_probl
             snprintf(p->text, sizeof p->text, "a row with the same %s already exists", cols);
         p->detail = cols[0] != '\0' ? p->text : "a row with the same values already exists";
     } else if (state_is(e->sqlstate, "23503") && strstr(e->detail, "is not present") != NULL) {
+        /* the value sent names no row: bad input (422), not a conflict */
+        p->status = 422;
         p->code = "foreign_key";
         p->detail = "the referenced row does not exist";
     } else if (state_is(e->sqlstate, "23503") || state_is(e->sqlstate, "23001")) {

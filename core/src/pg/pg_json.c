@@ -37,7 +37,12 @@ struct shape_field {
     char *column;
     char *key; /* "name": already escaped */
     size_t keylen;
+    bool compact; /* JSON text written without the spaces between tokens */
 };
+
+/* A kind of this file only: JSON text copied without insignificant
+ * whitespace (PostgreSQL's json builders put spaces after ':' and ','). */
+#define KIND_JSON_COMPACT ((enum pg_kind)(PG_KIND_ARRAY + 1))
 
 struct soom_pg_shape {
     size_t n;
@@ -61,6 +66,12 @@ struct soom_pg_shape *soom_pg_shape_new(const char *const *columns, const char *
         s->fields[i].key = soom_buf_detach(&b, NULL);
     }
     return s;
+}
+
+void soom_pg_shape_compact(struct soom_pg_shape *s, size_t i)
+{
+    if (i < s->n)
+        s->fields[i].compact = true;
 }
 
 void soom_pg_shape_free(struct soom_pg_shape *s)
@@ -164,8 +175,34 @@ static void write_array(struct writer *w, unsigned elem, const char *p, size_t n
     }
 }
 
+/* Copies JSON text, dropping whitespace outside of strings. */
+static void write_compact(struct soom_buf *out, const char *p, size_t n)
+{
+    soom_buf_reserve(out, n);
+    char *d = out->data + out->len;
+    bool in_string = false;
+    for (size_t i = 0; i < n; i++) {
+        char c = p[i];
+        if (in_string) {
+            *d++ = c;
+            if (c == '\\' && i + 1 < n)
+                *d++ = p[++i];
+            else if (c == '"')
+                in_string = false;
+        } else if (c != ' ' && c != '\n' && c != '\t' && c != '\r') {
+            *d++ = c;
+            in_string = c == '"';
+        }
+    }
+    out->len = (size_t)(d - out->data);
+}
+
 static void write_value(struct writer *w, enum pg_kind kind, unsigned elem, const char *p, size_t n)
 {
+    if (kind == KIND_JSON_COMPACT) {
+        write_compact(w->out, p, n);
+        return;
+    }
     switch (kind) {
     case PG_KIND_INT:
     case PG_KIND_INT8:
@@ -260,6 +297,8 @@ static int plan_make(struct plan *pl, const PGresult *res, const struct soom_pg_
         pl->col[i] = col;
         pl->elem[i] = 0;
         pl->kind[i] = pg_type_kind((unsigned)PQftype(res, col), &pl->elem[i]);
+        if (shape != NULL && shape->fields[i].compact && pl->kind[i] == PG_KIND_JSON)
+            pl->kind[i] = KIND_JSON_COMPACT;
         if (shape != NULL) {
             pl->key[i] = shape->fields[i].key;
             pl->keylen[i] = shape->fields[i].keylen;

@@ -5,12 +5,14 @@
  */
 #include "plan.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "alloc.h"
+#include "plan_internal.h"
 #include "soom/error.h"
 #include "soom/json.h"
 #include "soom/pg.h"
@@ -120,25 +122,54 @@ static bool add_columns(struct soom_plan *p, const struct plan_spec *s, char *er
     return true;
 }
 
+static bool add_embed(struct soom_plan *p, const struct plan_spec_field *f, struct plan_field *pf,
+                      char *err, size_t errlen)
+{
+    int local = column_index(p, f->embed_local ? f->embed_local : "");
+    if (local < 0)
+        FAIL("field \"%s\": the embed reads \"%s\", which is not a field of the model", f->name,
+             f->embed_local ? f->embed_local : "?");
+    if (p->nembeds == PLAN_MAX_EMBEDS)
+        FAIL("more than %d embedded relations", PLAN_MAX_EMBEDS);
+    struct plan_embed *e = &p->embeds[p->nembeds];
+    e->sql = xstrdup(f->embed_sql);
+    e->local = local;
+    e->field = (int)(pf - p->fields);
+    e->many = f->embed_many;
+    e->expand = f->embed_expand;
+    pf->embed = (int)p->nembeds++;
+    return true;
+}
+
+static bool add_field(struct soom_plan *p, const struct plan_spec_field *f, char *err,
+                      size_t errlen)
+{
+    bool many = f->embed_sql != NULL && f->embed_many;
+    int col = many ? -1 : column_index(p, f->column ? f->column : f->name);
+    if (col < 0 && !many)
+        FAIL("field \"%s\" names no field of the model", f->name);
+    if (field_index(p, f->name) >= 0)
+        FAIL("field \"%s\" is listed twice", f->name);
+    struct plan_field *pf = &p->fields[p->nfields++];
+    pf->name = xstrdup(f->name);
+    pf->column = col;
+    pf->embed = -1;
+    pf->read_only = many || f->read_only || p->columns[col].read_only;
+    pf->write_only = f->write_only;
+    pf->alt = f->alt != NULL && strcmp(f->alt, f->name) != 0 ? xstrdup(f->alt) : NULL;
+    return f->embed_sql == NULL || add_embed(p, f, pf, err, errlen);
+}
+
 static bool add_fields(struct soom_plan *p, const struct plan_spec *s, char *err, size_t errlen)
 {
     p->fields = xcalloc(s->nfields ? s->nfields : 1, sizeof p->fields[0]);
+    p->embeds = xcalloc(s->nfields ? s->nfields : 1, sizeof p->embeds[0]);
     for (size_t i = 0; i < s->nfields; i++) {
         const struct plan_spec_field *f = &s->fields[i];
-        int col = column_index(p, f->column ? f->column : f->name);
-        if (col < 0) {
-            snprintf(err, errlen, "field \"%s\" names no field of the model", f->name);
+        if (!add_field(p, f, err, errlen))
             return false;
-        }
-        if (field_index(p, f->name) >= 0) {
-            snprintf(err, errlen, "field \"%s\" is listed twice", f->name);
-            return false;
-        }
-        struct plan_field *pf = &p->fields[p->nfields++];
-        pf->name = xstrdup(f->name);
-        pf->column = col;
-        pf->read_only = f->read_only || p->columns[col].read_only;
-        pf->write_only = f->write_only;
+        struct plan_field *pf = &p->fields[p->nfields - 1];
+        int col = pf->column;
         for (size_t k = 0; k + 1 < p->nfields && !pf->read_only; k++) {
             if (p->fields[k].column == col && !p->fields[k].read_only) {
                 snprintf(err, errlen,
@@ -159,6 +190,14 @@ static int *field_list(struct soom_plan *p, const char *const *names, size_t n, 
     int *out = xcalloc(n ? n : 1, sizeof(int));
     for (size_t i = 0; i < n; i++) {
         out[i] = field_index(p, names[i]);
+        if (out[i] >= 0 && p->fields[out[i]].column < 0) {
+            snprintf(err, errlen,
+                     "%s \"%s\" is a to-many relation: name one of its fields "
+                     "(\"%s__id\")",
+                     what, names[i], names[i]);
+            free(out);
+            return NULL;
+        }
         if (out[i] < 0) {
             snprintf(err, errlen, "%s \"%s\" is not one of the resource's fields", what, names[i]);
             free(out);
@@ -168,15 +207,35 @@ static int *field_list(struct soom_plan *p, const char *const *names, size_t n, 
     return out;
 }
 
-/* An ordering term ("-score") to a column: a field's output name, or a
- * model column. */
+/* An ordering term ("-score") to a column: a field's output name, a
+ * model column, or an ordering across relations. */
 static bool order_term(const struct soom_plan *p, const char *term, struct plan_order *o)
 {
     o->desc = term[0] == '-';
+    o->rel = -1;
     const char *name = term + (o->desc || term[0] == '+');
     int f = field_index(p, name);
     o->column = f >= 0 ? p->fields[f].column : column_index(p, name);
-    return o->column >= 0;
+    for (size_t i = 0; o->column < 0 && i < p->nrorders; i++) {
+        if (strcmp(p->rorders[i].name, name) == 0)
+            o->rel = (int)i;
+    }
+    return o->column >= 0 || o->rel >= 0;
+}
+
+static bool order_nullable(const struct soom_plan *p, const struct plan_order *o)
+{
+    return o->rel >= 0 ? p->rorders[o->rel].nullable : p->columns[o->column].nullable;
+}
+
+const char *soom_plan_order_sql(const struct soom_plan *p, const struct plan_order *o)
+{
+    return o->rel >= 0 ? p->rorders[o->rel].sql : p->columns[o->column].quoted;
+}
+
+const char *soom_plan_order_name(const struct soom_plan *p, const struct plan_order *o)
+{
+    return o->rel >= 0 ? p->rorders[o->rel].alias : p->columns[o->column].name;
 }
 
 static bool add_ordering(struct soom_plan *p, const struct plan_spec *s, char *err, size_t errlen)
@@ -191,7 +250,7 @@ static bool add_ordering(struct soom_plan *p, const struct plan_spec *s, char *e
             snprintf(err, errlen, "ordering \"%s\" names no field", s->ordering[i]);
             return false;
         }
-        if (p->page == PLAN_PAGE_CURSOR && p->columns[p->ordering[i].column].nullable) {
+        if (p->page == PLAN_PAGE_CURSOR && order_nullable(p, &p->ordering[i])) {
             snprintf(err, errlen,
                      "cursor pagination orders by \"%s\", which may be null: order by "
                      "non-null fields",
@@ -202,7 +261,7 @@ static bool add_ordering(struct soom_plan *p, const struct plan_spec *s, char *e
     }
     p->nordering = s->nordering;
     if (!has_pk) /* the tie-breaker that makes every position unique */
-        p->ordering[p->nordering++] = (struct plan_order){p->pk, false};
+        p->ordering[p->nordering++] = (struct plan_order){p->pk, false, -1};
     return true;
 }
 
@@ -223,6 +282,10 @@ static bool add_keyset(struct soom_plan *p, const struct plan_spec *s, char *err
         snprintf(err, errlen, "keyset pagination field \"%s\" names no field", field);
         return false;
     }
+    if (p->keyset.rel >= 0) {
+        snprintf(err, errlen, "keyset pagination field \"%s\" must be a field of the model", field);
+        return false;
+    }
     if (p->columns[p->keyset.column].nullable) {
         snprintf(err, errlen, "keyset pagination field \"%s\" may be null", field);
         return false;
@@ -235,28 +298,67 @@ static bool add_keyset(struct soom_plan *p, const struct plan_spec *s, char *err
     return true;
 }
 
+static void add_returned(struct soom_plan *p, int col, struct soom_buf *b)
+{
+    if (col < 0 || p->returned[col])
+        return;
+    p->returned[col] = true;
+    soom_buf_printf(b, "%s%s", b->len ? ", " : "", p->columns[col].quoted);
+}
+
+/* The columns every statement returns (each once: a subquery's columns are
+ * read by name) and the default output shape. */
 static void build_output(struct soom_plan *p)
 {
     struct soom_buf b;
     soom_buf_init(&b);
-    const char **cols = xcalloc(p->nfields + 1, sizeof(char *));
-    const char **names = xcalloc(p->nfields + 1, sizeof(char *));
-    size_t n = 0;
+    p->returned = xcalloc(p->ncolumns + 1, sizeof(bool));
     for (size_t i = 0; i < p->nfields; i++) {
-        if (p->fields[i].write_only)
-            continue;
-        const struct plan_column *c = &p->columns[p->fields[i].column];
-        soom_buf_printf(&b, "%s%s", n ? ", " : "", c->quoted);
-        cols[n] = c->name;
-        names[n] = p->fields[i].name;
-        n++;
+        if (!p->fields[i].write_only)
+            add_returned(p, p->fields[i].column, &b);
     }
-    if (n == 0)
-        soom_buf_puts(&b, p->columns[p->pk].quoted);
+    for (size_t i = 0; i < p->nembeds; i++)
+        add_returned(p, p->embeds[i].local, &b);
+    if (b.len == 0)
+        add_returned(p, p->pk, &b);
     p->returning = soom_buf_detach(&b, NULL);
-    p->shape = soom_pg_shape_new(cols, names, n);
-    free(cols);
-    free(names);
+    p->shape = plan_shape_new(p, NULL, 0, &p->default_embeds);
+}
+
+static bool add_relations(struct soom_plan *p, const struct plan_spec *s, char *err, size_t errlen)
+{
+    p->rfilters = xcalloc(s->nrfilters + 1, sizeof p->rfilters[0]);
+    for (size_t i = 0; i < s->nrfilters; i++) {
+        const struct plan_spec_rfilter *f = &s->rfilters[i];
+        if (f->name == NULL || f->prefix == NULL || f->column == NULL || f->suffix == NULL)
+            FAIL("a filter across relations is incomplete");
+        struct plan_rfilter *rf = &p->rfilters[p->nrfilters++];
+        rf->name = xstrdup(f->name);
+        rf->prefix = xstrdup(f->prefix);
+        rf->suffix = xstrdup(f->suffix);
+        rf->column.name = xstrdup(f->name);
+        rf->column.quoted = xstrdup(f->column);
+        rf->column.kind = kind_of(f->type ? f->type : "text", &rf->column.array);
+        rf->column.nullable = true;
+    }
+    p->rorders = xcalloc(s->nrorders + 1, sizeof p->rorders[0]);
+    for (size_t i = 0; i < s->nrorders; i++) {
+        const struct plan_spec_rorder *o = &s->rorders[i];
+        if (o->name == NULL || o->sql == NULL)
+            FAIL("an ordering across relations is incomplete");
+        struct plan_rorder *ro = &p->rorders[p->nrorders];
+        ro->name = xstrdup(o->name);
+        ro->sql = xstrdup(o->sql);
+        ro->alias = xmalloc(16);
+        snprintf(ro->alias, 16, "_o%u", (unsigned)(p->nrorders % 1000));
+        ro->nullable = o->nullable;
+        ro->orderable = o->orderable;
+        p->nrorders++;
+        if (ro->orderable && p->page == PLAN_PAGE_CURSOR && ro->nullable)
+            FAIL("ordering field \"%s\" may be null, which cursor pagination cannot order by",
+                 ro->name);
+    }
+    return true;
 }
 
 /* Fills `p` from the spec; false with a message in `err` on the first part
@@ -274,7 +376,8 @@ static bool compile(struct soom_plan *p, const struct plan_spec *s, char *err, s
     p->table_quoted = quote_table(p->table);
     if (p->table_quoted == NULL)
         FAIL("model table \"%s\" is not a valid table name", p->table);
-    if (!add_columns(p, s, err, errlen) || !add_fields(p, s, err, errlen))
+    if (!add_columns(p, s, err, errlen) || !add_fields(p, s, err, errlen) ||
+        !add_relations(p, s, err, errlen))
         return false;
     p->pk = column_index(p, s->primary_key ? s->primary_key : "id");
     if (p->pk < 0)
@@ -330,8 +433,28 @@ void soom_plan_free(struct soom_plan *p)
         free(p->columns[i].name);
         free(p->columns[i].quoted);
     }
-    for (size_t i = 0; i < p->nfields; i++)
+    for (size_t i = 0; i < p->nfields; i++) {
         free(p->fields[i].name);
+        free(p->fields[i].alt);
+    }
+    for (size_t i = 0; i < p->nembeds; i++)
+        free(p->embeds[i].sql);
+    for (size_t i = 0; i < p->nrfilters; i++) {
+        free(p->rfilters[i].name);
+        free(p->rfilters[i].prefix);
+        free(p->rfilters[i].suffix);
+        free(p->rfilters[i].column.name);
+        free(p->rfilters[i].column.quoted);
+    }
+    for (size_t i = 0; i < p->nrorders; i++) {
+        free(p->rorders[i].name);
+        free(p->rorders[i].sql);
+        free(p->rorders[i].alias);
+    }
+    free(p->embeds);
+    free(p->rfilters);
+    free(p->rorders);
+    free(p->returned);
     free(p->columns);
     free(p->fields);
     free(p->filters);

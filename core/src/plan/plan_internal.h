@@ -17,7 +17,8 @@ struct soom_pg_result;
 
 struct plan_stmt {
     struct soom_arena *arena;
-    struct soom_buf *sql; /* in the arena; its bytes freed by a callback on it */
+    const struct soom_plan *plan; /* names field errors of writes; may be NULL */
+    struct soom_buf *sql;         /* in the arena; its bytes freed by a callback on it */
     const char **values;
     size_t *lens;
     bool *binary;
@@ -42,6 +43,40 @@ void plan_stmt_conditions(struct plan_stmt *s, const struct plan_extra *extra, b
 int plan_stmt_exec(struct soom_request *r, struct plan_stmt *s, struct soom_pg_result **out,
                    bool bad_input_400);
 
+/* ---- embedded relations (plan_embed.c) ----------------------------------- */
+
+/* What a request's rows are written as: the shape and the embeds (a bit
+ * per plan embed) the statement must compute. */
+struct plan_output {
+    const struct soom_pg_shape *shape;
+    unsigned embeds;
+};
+
+/* The shape of the fields in `include` (NULL: all; by field index) with
+ * the embeds in `expand` expanded; the embeds it needs go to *embeds.
+ * Owned by the caller (soom_pg_shape_free). */
+struct soom_pg_shape *plan_shape_new(const struct soom_plan *p, const bool *include,
+                                     unsigned expand, unsigned *embeds);
+
+/* Adds the embeds named in "a,b" (?expand=) to *expand; false after a 400
+ * for a name that is not an embed. */
+bool plan_expand_parse(struct soom_request *r, const struct soom_plan *p, const char *v, size_t n,
+                       unsigned *expand);
+
+/* The request's output: ?expand= read, with the fields of `include` (NULL:
+ * all). False after answering 400. */
+bool plan_output_parse(struct soom_request *r, const struct soom_plan *p, const bool *include,
+                       struct plan_output *out);
+
+/* SELECT "_t".*, <embeds> FROM (<inner>) AS "_t" [<order_by>] */
+void plan_embed_select(const struct soom_plan *p, unsigned embeds, const char *inner,
+                       const char *order_by, struct soom_buf *sql);
+
+/* Rewrites the statement's SQL to compute the embeds over its rows (a
+ * SELECT as a subquery, a write with RETURNING as a WITH); nothing when
+ * `embeds` is 0. */
+void plan_embed_wrap(struct plan_stmt *s, const struct soom_plan *p, unsigned embeds, bool write);
+
 /* ---- the list query (plan_query.c) --------------------------------------- */
 
 struct plan_list_query {
@@ -53,6 +88,8 @@ struct plan_list_query {
     size_t norder;
     uint32_t fingerprint;
     const struct soom_pg_shape *shape; /* the output, narrowed by ?fields= */
+    unsigned embeds;                   /* the embeds it computes */
+    bool *include;                     /* ?fields=: per field, or NULL */
     long limit;
     long offset;
     bool paged_by_number; /* ?page= rather than ?offset= */

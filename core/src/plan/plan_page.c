@@ -112,7 +112,7 @@ static void write_cursor_link(const struct soom_request *r, const struct soom_pl
 {
     struct soom_page_cursor c = {.direction = dir, .nvalues = q->norder};
     for (size_t i = 0; i < q->norder; i++) {
-        int col = soom_pg_result_column(res, p->columns[q->order[i].column].name);
+        int col = soom_pg_result_column(res, soom_plan_order_name(p, &q->order[i]));
         c.values[i] = soom_pg_result_value(res, row, col, &c.lens[i]);
     }
     struct soom_buf text;

@@ -176,24 +176,16 @@ static void and (struct plan_list_query * q)
     q->has_where = true;
 }
 
-static bool add_filter(struct soom_request *r, const struct soom_plan *p, struct plan_list_query *q,
-                       const struct soom_kv *kv)
+/* A filter on column `c` (a column of the table, or the last field of a
+ * path across relations, whose condition goes inside `prefix` ...
+ * `suffix`). `sep` points to the "__" before the lookup, or is NULL. */
+static bool filter_on(struct soom_request *r, struct plan_list_query *q,
+                      const struct plan_column *c, const struct soom_kv *kv, const char *sep,
+                      const char *prefix, const char *suffix)
 {
-    const char *sep = NULL;
-    for (size_t i = 0; i + 1 < kv->key_len; i++) {
-        if (kv->key[i] == '_' && kv->key[i + 1] == '_') {
-            sep = kv->key + i;
-            break;
-        }
-    }
-    size_t name_len = sep ? (size_t)(sep - kv->key) : kv->key_len;
-    int f = find_field(p, p->filters, p->nfilters, kv->key, name_len);
-    if (f < 0)
-        return true; /* not a filter of this resource: ignored */
-    const struct plan_column *c = &p->columns[p->fields[f].column];
     enum filter_op op = FILTER_EQ;
     if (sep != NULL) {
-        op = filter_op(sep + 2, kv->key_len - name_len - 2);
+        op = filter_op(sep + 2, (size_t)(kv->key + kv->key_len - sep - 2));
         if (op == FILTER_NONE)
             return reject(r, "unknown filter operator in \"%s\"",
                           soom_arena_strndup(r->arena, kv->key, kv->key_len));
@@ -210,7 +202,7 @@ static bool add_filter(struct soom_request *r, const struct soom_plan *p, struct
         if (!yes && !no)
             return reject(r, "%s must be true or false", param_name);
         and(q);
-        soom_buf_printf(sql, "%s IS %sNULL", c->quoted, yes ? "" : "NOT ");
+        soom_buf_printf(sql, "%s%s IS %sNULL%s", prefix, c->quoted, yes ? "" : "NOT ", suffix);
         return true;
     }
     case FILTER_IN:
@@ -225,8 +217,49 @@ static bool add_filter(struct soom_request *r, const struct soom_plan *p, struct
         param = plan_stmt_param(&q->stmt, v, n, false);
     }
     and(q);
+    soom_buf_puts(sql, prefix);
     filter_sql(sql, op, c, param);
+    soom_buf_puts(sql, suffix);
     return true;
+}
+
+/* The filter across relations whose name `key` starts with (followed by
+ * its end or "__"), the longest one. */
+static const struct plan_rfilter *rfilter_of(const struct soom_plan *p, const struct soom_kv *kv)
+{
+    const struct plan_rfilter *best = NULL;
+    for (size_t i = 0; i < p->nrfilters; i++) {
+        size_t len = strlen(p->rfilters[i].name);
+        if (len <= kv->key_len && memcmp(kv->key, p->rfilters[i].name, len) == 0 &&
+            (len == kv->key_len ||
+             (kv->key_len > len + 2 && kv->key[len] == '_' && kv->key[len + 1] == '_')) &&
+            (best == NULL || len > strlen(best->name)))
+            best = &p->rfilters[i];
+    }
+    return best;
+}
+
+static bool add_filter(struct soom_request *r, const struct soom_plan *p, struct plan_list_query *q,
+                       const struct soom_kv *kv)
+{
+    const struct plan_rfilter *rf = rfilter_of(p, kv);
+    if (rf != NULL) {
+        size_t len = strlen(rf->name);
+        return filter_on(r, q, &rf->column, kv, len < kv->key_len ? kv->key + len : NULL,
+                         rf->prefix, rf->suffix);
+    }
+    const char *sep = NULL;
+    for (size_t i = 0; i + 1 < kv->key_len; i++) {
+        if (kv->key[i] == '_' && kv->key[i + 1] == '_') {
+            sep = kv->key + i;
+            break;
+        }
+    }
+    size_t name_len = sep ? (size_t)(sep - kv->key) : kv->key_len;
+    int f = find_field(p, p->filters, p->nfilters, kv->key, name_len);
+    if (f < 0)
+        return true; /* not a filter of this resource: ignored */
+    return filter_on(r, q, &p->columns[p->fields[f].column], kv, sep, "", "");
 }
 
 /* ---- ordering and fields ----------------------------------------------------- */
@@ -250,6 +283,16 @@ static bool next_item(struct items *it, const char **t, size_t *len)
     return false;
 }
 
+static int rorder_of(const struct soom_plan *p, const char *name, size_t len)
+{
+    for (size_t i = 0; i < p->nrorders; i++) {
+        if (p->rorders[i].orderable && strlen(p->rorders[i].name) == len &&
+            memcmp(p->rorders[i].name, name, len) == 0)
+            return (int)i;
+    }
+    return -1;
+}
+
 static bool parse_ordering(struct soom_request *r, const struct soom_plan *p,
                            struct plan_list_query *q, const struct soom_kv *kv)
 {
@@ -261,31 +304,26 @@ static bool parse_ordering(struct soom_request *r, const struct soom_plan *p,
     while (next_item(&it, &t, &len)) {
         bool desc = t[0] == '-';
         int f = find_field(p, p->orderable, p->norderable, t + desc, len - desc);
-        if (f < 0)
+        int rel = f < 0 ? rorder_of(p, t + desc, len - desc) : -1;
+        if (f < 0 && rel < 0)
             return reject(r, "cannot order by \"%s\"",
                           soom_arena_strndup(r->arena, t + desc, len - desc));
         if (q->norder == PLAN_MAX_ORDER - 1)
             return reject(r, "%s", "too many ordering terms");
-        q->order[q->norder++] = (struct plan_order){p->fields[f].column, desc};
-        has_pk |= p->fields[f].column == p->pk;
+        q->order[q->norder++] = (struct plan_order){rel < 0 ? p->fields[f].column : -1, desc, rel};
+        has_pk |= rel < 0 && p->fields[f].column == p->pk;
     }
     if (q->norder == 0)
         return reject(r, "%s", "ordering is empty");
     if (!has_pk)
-        q->order[q->norder++] = (struct plan_order){p->pk, false};
+        q->order[q->norder++] = (struct plan_order){p->pk, false, -1};
     return true;
-}
-
-static void free_shape(void *s)
-{
-    soom_pg_shape_free(s);
 }
 
 static bool parse_fields(struct soom_request *r, const struct soom_plan *p,
                          struct plan_list_query *q, const struct soom_kv *kv)
 {
-    const char **cols = soom_arena_alloc(r->arena, (p->nfields + 1) * sizeof(char *));
-    const char **names = soom_arena_alloc(r->arena, (p->nfields + 1) * sizeof(char *));
+    bool *include = soom_arena_calloc(r->arena, (p->nfields + 1) * sizeof(bool));
     size_t n = 0;
     struct items it = {kv->value, kv->value + kv->value_len};
     const char *t;
@@ -300,17 +338,14 @@ static bool parse_fields(struct soom_request *r, const struct soom_plan *p,
         if (f < 0)
             return reject(r, "unknown field \"%s\" in ?fields",
                           soom_arena_strndup(r->arena, t, len));
-        if (n == p->nfields)
+        if (include[f])
             return reject(r, "%s", "a field is repeated in ?fields");
-        cols[n] = p->columns[p->fields[f].column].name;
-        names[n] = p->fields[f].name;
+        include[f] = true;
         n++;
     }
     if (n == 0)
         return reject(r, "%s", "?fields names no field");
-    struct soom_pg_shape *shape = soom_pg_shape_new(cols, names, n);
-    soom_arena_defer(r->arena, free_shape, shape);
-    q->shape = shape;
+    q->include = include;
     return true;
 }
 
@@ -388,8 +423,9 @@ static uint32_t fingerprint(const struct soom_plan *p, const struct plan_list_qu
     snprintf(terms[0], sizeof terms[0], "%s", p->table);
     list[0] = terms[0];
     for (size_t i = 0; i < q->norder; i++) {
-        snprintf(terms[i + 1], sizeof terms[i + 1], "%s%s", q->order[i].desc ? "-" : "",
-                 p->columns[q->order[i].column].name);
+        const struct plan_order *o = &q->order[i];
+        snprintf(terms[i + 1], sizeof terms[i + 1], "%s%s", o->desc ? "-" : "",
+                 o->rel >= 0 ? p->rorders[o->rel].name : p->columns[o->column].name);
         list[i + 1] = terms[i + 1];
     }
     return soom_page_fingerprint(list, q->norder + 1);
@@ -420,7 +456,7 @@ bool plan_list_parse(struct soom_request *r, const struct soom_plan *p,
     q->fingerprint = fingerprint(p, q);
     for (size_t i = 0; i < r->nquery; i++) {
         const struct soom_kv *kv = &r->query[i];
-        if (param_is(kv, "ordering"))
+        if (param_is(kv, "ordering") || (p->nembeds > 0 && param_is(kv, "expand")))
             continue;
         if (param_is(kv, "fields")) {
             if (!parse_fields(r, p, q, kv))
@@ -438,10 +474,25 @@ bool plan_list_parse(struct soom_request *r, const struct soom_plan *p,
     }
     if (q->paged_by_number)
         q->offset = (q->offset - 1) * q->limit;
+    struct plan_output out;
+    if (!plan_output_parse(r, p, q->include, &out))
+        return false;
+    q->shape = out.shape;
+    q->embeds = out.embeds;
     return true;
 }
 
 /* ---- SQL ------------------------------------------------------------------------ */
+
+/* " ORDER BY ..." over the page's terms, as `cols` name them. */
+static void order_by(const struct plan_list_query *q, const char *const *cols, bool backward,
+                     struct soom_buf *sql)
+{
+    bool desc[PLAN_MAX_ORDER];
+    for (size_t i = 0; i < q->norder; i++)
+        desc[i] = q->order[i].desc;
+    soom_page_order_sql(sql, cols, desc, q->norder, backward);
+}
 
 void plan_list_sql(const struct soom_plan *p, struct plan_list_query *q)
 {
@@ -450,25 +501,22 @@ void plan_list_sql(const struct soom_plan *p, struct plan_list_query *q)
     struct soom_buf sql;
     soom_buf_init(&sql);
     soom_buf_printf(&sql, "SELECT %s", p->returning);
+    const char *cols[PLAN_MAX_ORDER];
+    bool desc[PLAN_MAX_ORDER];
     for (size_t i = 0; i < q->norder; i++) {
-        const struct plan_column *c = &p->columns[q->order[i].column];
-        bool listed = false;
-        for (size_t f = 0; f < p->nfields && !listed; f++)
-            listed = !p->fields[f].write_only && p->fields[f].column == q->order[i].column;
-        if (!listed)
-            soom_buf_printf(&sql, ", %s", c->quoted);
+        const struct plan_order *o = &q->order[i];
+        cols[i] = soom_plan_order_sql(p, o);
+        desc[i] = o->desc;
+        if (o->rel >= 0)
+            soom_buf_printf(&sql, ", %s AS \"%s\"", cols[i], p->rorders[o->rel].alias);
+        else if (!p->returned[o->column])
+            soom_buf_printf(&sql, ", %s", cols[i]);
     }
     soom_buf_printf(&sql, " FROM %s", p->table_quoted);
     q->where = soom_arena_strndup(q->stmt.arena, q->stmt.sql->data ? q->stmt.sql->data : "",
                                   q->stmt.sql->len);
     q->where_params = q->stmt.n;
     soom_buf_puts(&sql, q->where);
-    const char *cols[PLAN_MAX_ORDER];
-    bool desc[PLAN_MAX_ORDER];
-    for (size_t i = 0; i < q->norder; i++) {
-        cols[i] = p->columns[q->order[i].column].quoted;
-        desc[i] = q->order[i].desc;
-    }
     bool backward = q->has_cursor && q->cursor.direction == SOOM_PAGE_PREV;
     if (q->has_cursor) {
         int first = (int)q->stmt.n + 1;
@@ -484,7 +532,21 @@ void plan_list_sql(const struct soom_plan *p, struct plan_list_query *q)
     if (p->page == PLAN_PAGE_OFFSET && q->offset > 0)
         soom_buf_printf(&sql, " OFFSET %ld", q->offset);
     soom_buf_clear(q->stmt.sql);
-    soom_buf_append(q->stmt.sql, sql.data, sql.len);
+    if (q->embeds != 0) {
+        /* the page first, then its relations: the subqueries run for the
+         * page's rows only, in the page's order */
+        const char *outer[PLAN_MAX_ORDER];
+        for (size_t i = 0; i < q->norder; i++)
+            outer[i] = soom_arena_printf(q->stmt.arena, "\"_t\".\"%s\"",
+                                         soom_plan_order_name(p, &q->order[i]));
+        struct soom_buf ob;
+        soom_buf_init(&ob);
+        order_by(q, outer, backward, &ob);
+        plan_embed_select(p, q->embeds, sql.data, ob.data, q->stmt.sql);
+        soom_buf_cleanup(&ob);
+    } else {
+        soom_buf_append(q->stmt.sql, sql.data, sql.len);
+    }
     soom_buf_cleanup(&sql);
 }
 

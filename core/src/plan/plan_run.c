@@ -24,11 +24,11 @@
 
 /* ---- responses -------------------------------------------------------------------- */
 
-static void respond_row(struct soom_request *r, const struct soom_plan *p,
+static void respond_row(struct soom_request *r, const struct plan_output *out,
                         const struct soom_pg_result *res, int status)
 {
     struct soom_buf *b = soom_response_buffer();
-    soom_pg_json_row(res, 0, p->shape, soom_pg_json_flags(r->config), b);
+    soom_pg_json_row(res, 0, out->shape, soom_pg_json_flags(r->config), b);
     r->status = status;
     soom_response_take(r, b, "application/json");
 }
@@ -112,26 +112,31 @@ static void run_list(struct soom_request *r, const struct soom_plan *p,
 
 /* Runs a statement that yields the designated row: 404 without one, else
  * 200 with it. */
-static void respond_found(struct soom_request *r, const struct soom_plan *p, struct plan_stmt *s)
+static void respond_found(struct soom_request *r, const struct plan_output *out,
+                          struct plan_stmt *s)
 {
     struct soom_pg_result *res;
     if (plan_stmt_exec(r, s, &res, false) != SOOM_OK)
         return;
     if (soom_pg_result_rows(res) == 0)
         return not_found(r);
-    respond_row(r, p, res, 200);
+    respond_row(r, out, res, 200);
 }
 
 static void run_retrieve(struct soom_request *r, const struct soom_plan *p,
                          const struct plan_extra *extra)
 {
+    struct plan_output out;
+    if (!plan_output_parse(r, p, NULL, &out))
+        return;
     struct plan_stmt s;
     plan_stmt_init(&s, r->arena);
     soom_buf_printf(s.sql, "SELECT %s FROM %s", p->returning, p->table_quoted);
     if (!where_lookup(r, p, extra, &s))
         return;
     soom_buf_puts(s.sql, " LIMIT 1");
-    respond_found(r, p, &s);
+    plan_embed_wrap(&s, p, out.embeds, false);
+    respond_found(r, &out, &s);
 }
 
 /* Location of a created object: the collection's path and its key. */
@@ -160,10 +165,12 @@ static bool body_object(struct soom_request *r)
 
 static void run_create(struct soom_request *r, const struct soom_plan *p)
 {
-    if (!body_object(r))
+    struct plan_output out;
+    if (!body_object(r) || !plan_output_parse(r, p, NULL, &out))
         return;
     struct plan_stmt s;
     plan_stmt_init(&s, r->arena);
+    s.plan = p;
     struct soom_buf cols, vals;
     soom_buf_init(&cols);
     soom_buf_init(&vals);
@@ -178,20 +185,24 @@ static void run_create(struct soom_request *r, const struct soom_plan *p)
     }
     soom_buf_cleanup(&cols);
     soom_buf_cleanup(&vals);
+    if (n >= 0)
+        plan_embed_wrap(&s, p, out.embeds, true);
     struct soom_pg_result *res;
     if (n < 0 || plan_stmt_exec(r, &s, &res, false) != SOOM_OK)
         return;
     set_location(r, p, res);
-    respond_row(r, p, res, 201);
+    respond_row(r, &out, res, 201);
 }
 
 static void run_update(struct soom_request *r, const struct soom_plan *p,
                        const struct plan_extra *extra)
 {
-    if (!body_object(r))
+    struct plan_output out;
+    if (!body_object(r) || !plan_output_parse(r, p, NULL, &out))
         return;
     struct plan_stmt s;
     plan_stmt_init(&s, r->arena);
+    s.plan = p;
     struct soom_buf sets;
     soom_buf_init(&sets);
     int n = plan_write_values(r, p, r->json, &s, true, &sets, NULL);
@@ -204,7 +215,8 @@ static void run_update(struct soom_request *r, const struct soom_plan *p,
         return;
     if (n > 0)
         soom_buf_printf(s.sql, " RETURNING %s", p->returning);
-    respond_found(r, p, &s);
+    plan_embed_wrap(&s, p, out.embeds, n > 0);
+    respond_found(r, &out, &s);
 }
 
 static void run_destroy(struct soom_request *r, const struct soom_plan *p,

@@ -82,13 +82,27 @@ void plan_stmt_conditions(struct plan_stmt *s, const struct plan_extra *extra, b
 
 /* ---- errors -------------------------------------------------------------------- */
 
+/* A write's error names the serializer's field, not the column it writes
+ * ("/category" for category_id). */
+static void field_pointer(const struct soom_plan *p, struct soom_pg_problem *pb)
+{
+    for (size_t i = 0; p != NULL && pb->pointer[0] == '/' && i < p->nfields; i++) {
+        const struct plan_field *f = &p->fields[i];
+        if (f->read_only || f->column < 0 || strcmp(p->columns[f->column].name, pb->pointer + 1))
+            continue;
+        snprintf(pb->pointer, sizeof pb->pointer, "/%s", f->name);
+        return;
+    }
+}
+
 static void answer_db_error(struct soom_request *r, struct soom_pg_conn *c, int code,
-                            const char *sql, bool bad_input_400)
+                            const struct plan_stmt *s, bool bad_input_400)
 {
     const struct soom_pg_error *e = c ? soom_pg_conn_error(c) : NULL;
-    soom_pg_error_log(e, code, sql, r->request_id);
+    soom_pg_error_log(e, code, s->sql->data, r->request_id);
     struct soom_pg_problem pb;
     soom_pg_error_problem(e, code, &pb);
+    field_pointer(s->plan, &pb);
     if (pb.status == 503)
         soom_response_header(r, "Retry-After", "1");
     if (pb.status == 422 && bad_input_400) {
@@ -119,12 +133,12 @@ int plan_stmt_exec(struct soom_request *r, struct plan_stmt *s, struct soom_pg_r
         return rc;
     }
     if (rc != SOOM_OK) {
-        answer_db_error(r, NULL, rc, s->sql->data, false);
+        answer_db_error(r, NULL, rc, s, false);
         return rc;
     }
     rc = soom_pg_exec(c, s->sql->data, (int)s->n, s->values, s->lens, s->binary, out);
     if (rc != SOOM_OK) {
-        answer_db_error(r, c, rc, s->sql->data, bad_input_400);
+        answer_db_error(r, c, rc, s, bad_input_400);
         return rc;
     }
     soom_pg_result_defer(r->arena, *out);

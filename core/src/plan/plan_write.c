@@ -141,11 +141,16 @@ int plan_write_values(struct soom_request *r, const struct soom_plan *p,
         if (f->read_only)
             continue;
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, f->name);
+        const char *key = f->name;
+        if (v == NULL && f->alt != NULL) { /* a relation's id under its column's name */
+            v = cJSON_GetObjectItemCaseSensitive(obj, f->alt);
+            key = f->alt;
+        }
         if (v == NULL)
             continue;
         const struct plan_column *c = &p->columns[f->column];
         int param;
-        if (!add_value(r, c, f->name, v, s, &param))
+        if (!add_value(r, c, key, v, s, &param))
             return -1;
         if (update) {
             soom_buf_printf(columns, "%s%s = $%d", n ? ", " : "", c->quoted, param);

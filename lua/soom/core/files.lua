@@ -52,6 +52,28 @@ function _M.lua_names(dir)
     return names
 end
 
+--- The Lua files under a folder and its subfolders, as paths without
+-- .lua relative to it ("market/service"), in name order, a folder's own
+-- files before its subfolders'; empty when the folder does not exist.
+function _M.lua_tree(dir, prefix, into)
+    into = into or {}
+    prefix = prefix or ""
+    local subdirs = {}
+    for _, name in ipairs(c.listdir(dir) or {}) do
+        local path = dir .. "/" .. name
+        local n = name:match("^(.+)%.lua$")
+        if n and c.filetype(path) == "file" then
+            into[#into + 1] = prefix .. n
+        elseif c.filetype(path) == "directory" and name:match("^[%w_]+$") then
+            subdirs[#subdirs + 1] = name
+        end
+    end
+    for _, name in ipairs(subdirs) do
+        _M.lua_tree(dir .. "/" .. name, prefix .. name .. "/", into)
+    end
+    return into
+end
+
 --- The whole text of a file; raises with the reason.
 function _M.read(path)
     local fh, err = io.open(path, "rb")

@@ -10,6 +10,7 @@
 local files = require "soom.core.files"
 local generics = require "soom.generics"
 local model = require "soom.model"
+local relations = require "soom.core.relations"
 local settings_of = require "soom.core.settings"
 
 local type, ipairs, pairs, setmetatable, getmetatable, error = type, ipairs, pairs, setmetatable,
@@ -50,16 +51,19 @@ function _M.wants_database(dir)
     return files.is_dir(dir .. "/migrations") or files.is_dir(dir .. "/models")
 end
 
---- The models of the app's models/*.lua, in file order: a list of
--- { file = "models/x.lua", model = ... } (a file may return one model or a
--- list of them). Raises naming the file that fails to load.
+--- The models of the app's models/ folder and its subfolders
+-- (models/market/service.lua, as `soom inspectdb` writes them), in file
+-- order: a list of { file = "models/x.lua", model = ... } (a file may
+-- return one model or a list of them). A model without a `name` is named
+-- by its path ("market.service"). Raises naming the file that fails to
+-- load.
 function _M.models(dir)
     files.add_to_path(dir)
     local found = {}
-    for _, name in ipairs(files.lua_names(dir .. "/models")) do
+    for _, name in ipairs(files.lua_tree(dir .. "/models")) do
         local file = name .. ".lua"
         do
-            local ok, value = pcall(require, "models." .. name)
+            local ok, value = pcall(require, "models." .. name:gsub("/", "."))
             if not ok then
                 -- `return soom.model{...}` is a tail call: the message may
                 -- lack the file, so name it
@@ -70,6 +74,9 @@ function _M.models(dir)
                 error(msg, 0)
             end
             local list = model.is_model(value) and { value } or (type(value) == "table" and value or {})
+            if model.is_model(value) then
+                relations.name(value, (name:gsub("/", ".")))
+            end
             for _, m in ipairs(list) do
                 if model.is_model(m) then
                     found[#found + 1] = { file = "models/" .. file, model = m }
@@ -161,6 +168,8 @@ function _M.load(dir, settings)
     if files.exists(dir .. "/app.lua") then
         meta = files.load_table(dir .. "/app.lua", "a table of app fields")
     end
+    -- every model first, so relations find their targets and reverse sides
+    local app_models = _M.models(dir)
     local routes = {}
     for _, name in ipairs(resource_names(dir, meta)) do
         local file = "resources/" .. name .. ".lua"
@@ -178,6 +187,7 @@ function _M.load(dir, settings)
         name = meta.name or dir:match("([^/]+)/*$"),
         settings = settings,
         routes = routes,
+        models = app_models,
     }, { __index = meta })
 end
 

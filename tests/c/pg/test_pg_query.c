@@ -166,7 +166,7 @@ static void test_conflicts(void)
     e = soom_pg_conn_error(c);
     CHECK_STR(e->sqlstate, "23503");
     soom_pg_error_problem(e, SOOM_ECONFLICT, &p);
-    CHECK_INT(p.status, 409);
+    CHECK_INT(p.status, 422); /* the value names no row: bad input, not a conflict */
     CHECK_STR(p.pointer, "/parent");
     CHECK_STR(p.code, "foreign_key");
     CHECK_STR(p.detail, "the referenced row does not exist");

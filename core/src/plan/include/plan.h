@@ -59,9 +59,36 @@ struct plan_spec_column {
 
 struct plan_spec_field {
     const char *name;   /* output name */
-    const char *column; /* model column */
+    const char *column; /* model column; NULL for a to-many embed */
     bool read_only;
     bool write_only;
+    const char *alt; /* another body key for the column (category_id), or NULL */
+    /* an embedded relation: a correlated subquery over the outer row "_t"
+     * yielding its JSON (json_build_object / json_agg), built by the Lua
+     * layer from the models (lua/soom/core/embed.lua) */
+    const char *embed_sql;
+    const char *embed_local; /* the outer row's column the subquery reads */
+    bool embed_many;
+    bool embed_expand; /* only with ?expand=<name>; else the key column */
+};
+
+/* A filter across relations ("category__name"): the condition on `column`
+ * (SQL, qualified) goes between `prefix` and `suffix` (nested IN
+ * subqueries). */
+struct plan_spec_rfilter {
+    const char *name;
+    const char *prefix;
+    const char *column;
+    const char *type;
+    const char *suffix;
+};
+
+/* An ordering across to-one relations: a scalar subquery. */
+struct plan_spec_rorder {
+    const char *name;
+    const char *sql;
+    bool nullable;
+    bool orderable; /* usable in ?ordering= (else only a default ordering) */
 };
 
 enum plan_page_kind { PLAN_PAGE_NONE, PLAN_PAGE_CURSOR, PLAN_PAGE_OFFSET, PLAN_PAGE_KEYSET };
@@ -82,6 +109,10 @@ struct plan_spec {
     size_t nordering_fields;
     const char *const *ordering; /* default ordering terms ("-created_at") */
     size_t nordering;
+    const struct plan_spec_rfilter *rfilters;
+    size_t nrfilters;
+    const struct plan_spec_rorder *rorders;
+    size_t nrorders;
     unsigned actions;
     unsigned fast; /* actions that run without Lua */
     enum plan_page_kind page;
@@ -108,15 +139,45 @@ struct plan_column {
 
 struct plan_field {
     char *name;
-    int column;
+    int column; /* -1: a to-many embed */
     bool read_only;
     bool write_only;
+    char *alt; /* the other body key, or NULL */
+    int embed; /* index in embeds, or -1 */
 };
 
+struct plan_embed {
+    char *sql;
+    int local; /* column of the outer row */
+    int field;
+    bool many;
+    bool expand;
+};
+
+struct plan_rfilter {
+    char *name;
+    char *prefix;
+    char *suffix;
+    struct plan_column column; /* name and quoted: the qualified SQL */
+};
+
+struct plan_rorder {
+    char *name;
+    char *sql;
+    char *alias; /* "_o<n>": its result column */
+    bool nullable;
+    bool orderable;
+};
+
+/* An ordering term: a column of the table, or (rel >= 0) an ordering
+ * across relations. */
 struct plan_order {
     int column;
     bool desc;
+    int rel;
 };
+
+#define PLAN_MAX_EMBEDS 32
 
 #define PLAN_MAX_ORDER 8
 
@@ -134,6 +195,13 @@ struct soom_plan {
     size_t nfilters;
     int *orderable; /* field indexes */
     size_t norderable;
+    struct plan_embed *embeds;
+    size_t nembeds;
+    struct plan_rfilter *rfilters;
+    size_t nrfilters;
+    struct plan_rorder *rorders;
+    size_t nrorders;
+    bool *returned;                             /* per column: in `returning` */
     struct plan_order ordering[PLAN_MAX_ORDER]; /* the default, pk last */
     size_t nordering;
     unsigned actions;
@@ -147,6 +215,7 @@ struct soom_plan {
     char *next_json;
     char *returning;                  /* output columns, quoted, comma-separated */
     struct soom_pg_shape *shape;      /* output fields, in order */
+    unsigned default_embeds;          /* embeds of a request without ?expand, ?fields */
     struct soom_page_key *cursor_key; /* signs cursors */
     bool random_key;                  /* no secret_key: a key of this process tree */
 };
@@ -159,6 +228,11 @@ void soom_plan_free(struct soom_plan *p);
 
 /* The action a method runs on this plan, 0 when none. */
 unsigned soom_plan_action(const struct soom_plan *p, unsigned method);
+
+/* An ordering term's SQL (a quoted column or a subquery) and the name of
+ * its result column. Borrowed from the plan. */
+const char *soom_plan_order_sql(const struct soom_plan *p, const struct plan_order *o);
+const char *soom_plan_order_name(const struct soom_plan *p, const struct plan_order *o);
 
 /* ---- running -------------------------------------------------------------- */
 
