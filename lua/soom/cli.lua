@@ -11,6 +11,7 @@
 --   { "who", default = "world", help = "..." }          --who VALUE
 --   { "port", type = "number" }                         --port 8000
 --   { "verbose", type = "boolean" }                     --verbose (a flag)
+--   { "table", many = true }                            --table a --table b (a list)
 --   { "app_dir", positional = true, default = "." }     a positional argument
 -- A command that works on an app says `app = true`: it takes the app folder
 -- as its first positional argument (default: --app, or the current folder)
@@ -101,7 +102,13 @@ function Command:parse(argv)
                         usage_error(("--%s needs a value"):format(name))
                     end
                 end
-                args[spec[1]] = convert(spec, value)
+                if spec.many then -- repeatable: every value, in order
+                    local list = args[spec[1]] or {}
+                    list[#list + 1] = convert(spec, value)
+                    args[spec[1]] = list
+                else
+                    args[spec[1]] = convert(spec, value)
+                end
             end
         else
             npos = npos + 1
@@ -131,7 +138,8 @@ function Command:usage(name)
         elseif spec.type == "boolean" then
             parts[#parts + 1] = "[--" .. n .. "]"
         else
-            parts[#parts + 1] = ("[--%s %s]"):format(n, spec.type == "number" and "N" or "VALUE")
+            parts[#parts + 1] = ("[--%s %s]%s"):format(n, spec.type == "number" and "N" or "VALUE",
+                spec.many and "..." or "")
         end
     end
     return table.concat(parts, " ")

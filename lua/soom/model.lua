@@ -226,7 +226,12 @@ local TYPED = { type = true }
 
 -- A SQL type text that may reach CREATE TABLE: a type name, a modifier,
 -- array brackets; nothing that could end the statement.
-local SQL_TYPE = "^[%a_][%w_ ]*%(?[%d, ]*%)?[%[%]]*$"
+local SQL_TYPE = "^[%a_][%w_ %.]*%(?[%d, ]*%)?[%a_ ]*[%[%]]*$"
+
+--- True when `t` may be written as a column type.
+function _M.valid_sql_type(t)
+    return type(t) == "string" and t:match(SQL_TYPE) ~= nil
+end
 
 --- A column of any other PostgreSQL type: soom.f.column { type = "cidr" }.
 -- Its values travel as text; the JSON is PostgreSQL's text form.

@@ -89,6 +89,8 @@ struct soom_config {
     char *openapi_redoc;
     char *openapi_ui; /* "debug" (served when debug is on), "on" or "off" */
     char *openapi_servers;
+    /* models against the live schema at start-up: "error", "warn", "off" */
+    char *check_drift;
 };
 
 /* A config holding the defaults; freed with soom_config_free(), which

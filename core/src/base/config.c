@@ -85,6 +85,7 @@ static const struct key KEYS[] = {
     {"openapi.redoc", SOOM_CONFIG_STRING, F(openapi_redoc), "/redoc", 0, 0},
     {"openapi.ui", SOOM_CONFIG_STRING, F(openapi_ui), "debug", 0, 0},
     {"openapi.servers", SOOM_CONFIG_STRING, F(openapi_servers), "", 0, 0},
+    {"check.drift", SOOM_CONFIG_STRING, F(check_drift), "error", 0, 0},
 };
 #define NKEYS (sizeof KEYS / sizeof KEYS[0])
 
@@ -333,6 +334,10 @@ int soom_config_finish(struct soom_config *c, char *err, size_t errlen)
     c->level = (enum soom_log_level)v;
     static const char *const NUMERIC[] = {"string", "number"};
     rc = one_of("numeric_as", c->numeric_as, NUMERIC, 2, &v, err, errlen);
+    if (rc != SOOM_OK)
+        return rc;
+    static const char *const DRIFT[] = {"error", "warn", "off"};
+    rc = one_of("check.drift", c->check_drift, DRIFT, 3, &v, err, errlen);
     if (rc != SOOM_OK)
         return rc;
     if (c->pool_min > c->pool_max) {

@@ -27,6 +27,7 @@ return soom.command {
         end
         local ok, code = pcall(function()
             local loaded = loader.load(dir, settings)
+            require("soom.core.drift").startup(loaded, settings)
             -- the OpenAPI document and the docs pages, built once, after the app's routes
             local routes = { unpack(loaded.routes) }
             for _, r in ipairs(require("soom.openapi.routes").routes(loaded, cli.home)) do

@@ -17,7 +17,7 @@
 --   through = { model, local_column, remote_column } for a many-to-many
 --   (the through table's columns pointing to the owner and the target).
 
-local type, ipairs, pairs, error, pcall, require, tostring = type, ipairs, pairs, error, pcall,
+local type, ipairs, error, pcall, require, tostring = type, ipairs, error, pcall,
     require, tostring
 
 local _M = {}
