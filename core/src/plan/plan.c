@@ -144,7 +144,9 @@ static bool add_embed(struct soom_plan *p, const struct plan_spec_field *f, stru
 static bool add_field(struct soom_plan *p, const struct plan_spec_field *f, char *err,
                       size_t errlen)
 {
-    bool many = f->embed_sql != NULL && f->embed_many;
+    /* an embed without a key column of its own (to-many, or the reverse of
+     * a one-to-one) writes nothing */
+    bool many = f->embed_sql != NULL && (f->embed_many || f->column == NULL);
     int col = many ? -1 : column_index(p, f->column ? f->column : f->name);
     if (col < 0 && !many)
         FAIL("field \"%s\" names no field of the model", f->name);

@@ -476,7 +476,8 @@ function _M.plan(tables)
         for _, fk in ipairs(t.fks) do
             if fk.field and fk.target then
                 local taken = used[fk.target]
-                local name = short .. "_set"
+                -- a one-to-one key's reverse is one row: Django names it after the model
+                local name = t.unique_columns[fk.columns[1]] and short or (short .. "_set")
                 if taken[name] then
                     name = short .. "_" .. fk.field .. "_set"
                 end

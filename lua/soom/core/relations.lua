@@ -63,6 +63,11 @@ function _M.name(m, name)
     end
 end
 
+--- Says that relations were added to a registered model.
+function _M.changed()
+    dirty = true
+end
+
 --- The short name of a model: the last part of its name, or its table.
 function _M.short_name(m)
     return (m.name or m.table):match("([^.]+)$")
