@@ -11,9 +11,11 @@
 # The data folder and the unix socket live under $SOOM_TEST_PG_DIR (default
 # /tmp/soom-test-pg); the server listens on 127.0.0.1:$SOOM_TEST_PG_PORT
 # (default 25432, below the kernel's ephemeral ports, so an outgoing
-# connection never holds it). initdb refuses to run as root, so as root the
-# server runs as the `postgres` system user (the postgresql package creates
-# it) and the folder is given to that user. Concurrent `start`s (parallel test runs)
+# connection never holds it); $SOOM_TEST_PG_OPTIONS adds server options to
+# its start ("-c shared_preload_libraries=pg_stat_statements"). initdb
+# refuses to run as root, so as root the server runs as the `postgres`
+# system user (the postgresql package creates it) and the folder is given
+# to that user. Concurrent `start`s (parallel test runs)
 # serialise on a lock file next to the folder.
 set -euo pipefail
 
@@ -122,7 +124,7 @@ start() {
     if ! running; then
         # 9>&-: the server must not inherit the lock
         as_owner "$BIN/pg_ctl" -D "$DATA" -l "$LOG" -w -t 60 \
-            -o "-p $PORT -k $SOCK" start >/dev/null 9>&- ||
+            -o "-p $PORT -k $SOCK ${SOOM_TEST_PG_OPTIONS:-}" start >/dev/null 9>&- ||
             die "the server did not start; see $LOG"
     fi
     local i

@@ -7,6 +7,8 @@ import json
 import uuid
 
 from django.apps import apps
+from django.contrib.auth.models import User
+from rest_framework.authtoken.models import Token
 from django.core.management.base import BaseCommand
 
 from orders.models import Order
@@ -41,4 +43,9 @@ class Command(BaseCommand):
                 "lines": [{"id": l.id, "qty": l.qty, "price": jsonable(l.price)}
                           for l in sorted(o.lines.all(), key=lambda l: l.id)],
             })
-        print(json.dumps({"tables": tables, "orders": orders}))
+        users = [{"id": u.id, "username": u.username,
+                  "groups": [{"id": g.id, "name": g.name} for g in sorted(u.groups.all(), key=lambda g: g.id)]}
+                 for u in User.objects.prefetch_related("groups").order_by("pk")]
+        tokens = [{"key": t.key, "user": {"id": t.user.id, "username": t.user.username}}
+                  for t in Token.objects.select_related("user").order_by("pk")]
+        print(json.dumps({"tables": tables, "orders": orders, "users": users, "tokens": tokens}))

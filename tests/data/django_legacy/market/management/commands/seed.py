@@ -29,6 +29,7 @@ class Command(BaseCommand):
             u = User.objects.create_user("user%d" % i, "user%d@example.com" % i, "pw-%d" % i,
                                          first_name="Ünï %d" % i, is_staff=i == 0)
             u.groups.add(staff)
+            u.user_permissions.add(*Permission.objects.filter(codename__startswith="add_")[: i + 1])
             Token.objects.create(user=u)
             users.append(u)
         cats = [Category.objects.create(name=n, rate=Decimal(r))
