@@ -249,6 +249,12 @@ SOOM_API void soom_pg_shape_free(struct soom_pg_shape *s);
  * embedded relations). */
 SOOM_API void soom_pg_shape_compact(struct soom_pg_shape *s, size_t i);
 
+/* Makes field `i` of a shape an object of other result columns (a row
+ * joined to each row: an embedded to-one relation), written with `names`
+ * (NULL: the columns' names), and null when `null_column` is NULL. */
+SOOM_API void soom_pg_shape_object(struct soom_pg_shape *s, size_t i, const char *null_column,
+                                   const char *const *columns, const char *const *names, size_t n);
+
 /* Appends row `row` as a JSON object; `shape` NULL: every column under its
  * own name, in result order. Returns SOOM_OK, SOOM_ENOTFOUND when there is
  * no such row, or SOOM_EINVAL when the shape names a column the result
@@ -261,6 +267,13 @@ SOOM_API int soom_pg_json_row(const struct soom_pg_result *r, int row,
  * soom_pg_json_row(). */
 SOOM_API int soom_pg_json_rows(const struct soom_pg_result *r, const struct soom_pg_shape *shape,
                                unsigned flags, struct soom_buf *out);
+
+/* Appends rows first .. first + n - 1 (the last first when `reversed`) as
+ * a JSON array: a page. The shape is matched to the result once for all
+ * of them. Errors as soom_pg_json_row(). */
+SOOM_API int soom_pg_json_rows_range(const struct soom_pg_result *r, int first, int n,
+                                     bool reversed, const struct soom_pg_shape *shape,
+                                     unsigned flags, struct soom_buf *out);
 
 /* Appends the value at (row, col) as JSON (null, a number, a string...). */
 SOOM_API void soom_pg_json_value(const struct soom_pg_result *r, int row, int col, unsigned flags,

@@ -121,6 +121,18 @@ static void read_fields(lua_State *L, int t, struct plan_spec *s, struct soom_ar
             fields[i].embed_local = opt_string(L, em, "local_column", a);
             fields[i].embed_many = opt_bool(L, em, "many");
             fields[i].embed_expand = opt_bool(L, em, "expand");
+            lua_getfield(L, em, "join");
+            if (lua_istable(L, -1)) {
+                int j = lua_gettop(L);
+                fields[i].join_table = opt_string(L, j, "table", a);
+                fields[i].join_remote = opt_string(L, j, "remote", a);
+                fields[i].join_columns = string_list(L, j, "columns", &fields[i].njoin, a);
+                size_t nn;
+                fields[i].join_names = string_list(L, j, "names", &nn, a);
+                if (nn != fields[i].njoin)
+                    fields[i].join_table = NULL; /* malformed: the subquery form stays */
+            }
+            lua_pop(L, 1);
         }
         lua_pop(L, 2);
     }

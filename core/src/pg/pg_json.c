@@ -38,6 +38,8 @@ struct shape_field {
     char *key; /* "name": already escaped */
     size_t keylen;
     bool compact; /* JSON text written without the spaces between tokens */
+    /* an object of other columns (a joined row), null when `column` is */
+    struct soom_pg_shape *object;
 };
 
 /* A kind of this file only: JSON text copied without insignificant
@@ -74,6 +76,17 @@ void soom_pg_shape_compact(struct soom_pg_shape *s, size_t i)
         s->fields[i].compact = true;
 }
 
+void soom_pg_shape_object(struct soom_pg_shape *s, size_t i, const char *null_column,
+                          const char *const *columns, const char *const *names, size_t n)
+{
+    if (i >= s->n)
+        return;
+    soom_pg_shape_free(s->fields[i].object);
+    free(s->fields[i].column);
+    s->fields[i].column = xstrdup(null_column);
+    s->fields[i].object = soom_pg_shape_new(columns, names, n);
+}
+
 void soom_pg_shape_free(struct soom_pg_shape *s)
 {
     if (s == NULL)
@@ -81,6 +94,7 @@ void soom_pg_shape_free(struct soom_pg_shape *s)
     for (size_t i = 0; i < s->n; i++) {
         free(s->fields[i].column);
         free(s->fields[i].key);
+        soom_pg_shape_free(s->fields[i].object);
     }
     free(s->fields);
     free(s);
@@ -245,22 +259,31 @@ struct plan {
     unsigned *elem;
     const char **key;
     size_t *keylen;
+    struct plan **sub;    /* per field: the plan of an object of columns, or NULL */
     struct soom_buf keys; /* the keys of a call without a shape */
     int scol[STACK_COLUMNS];
     enum pg_kind skind[STACK_COLUMNS];
     unsigned selem[STACK_COLUMNS];
     const char *skey[STACK_COLUMNS];
     size_t skeylen[STACK_COLUMNS];
+    struct plan *ssub[STACK_COLUMNS];
 };
 
 static void plan_cleanup(struct plan *pl)
 {
+    for (size_t i = 0; i < pl->n; i++) {
+        if (pl->sub[i] != NULL) {
+            plan_cleanup(pl->sub[i]);
+            free(pl->sub[i]);
+        }
+    }
     if (pl->col != pl->scol) {
         free(pl->col);
         free(pl->kind);
         free(pl->elem);
         free(pl->key);
         free(pl->keylen);
+        free(pl->sub);
     }
     soom_buf_cleanup(&pl->keys);
 }
@@ -281,14 +304,17 @@ static int plan_make(struct plan *pl, const PGresult *res, const struct soom_pg_
     pl->n = n;
     soom_buf_init(&pl->keys);
     pl->col = pl->scol, pl->kind = pl->skind, pl->elem = pl->selem;
-    pl->key = pl->skey, pl->keylen = pl->skeylen;
+    pl->key = pl->skey, pl->keylen = pl->skeylen, pl->sub = pl->ssub;
     if (n > STACK_COLUMNS) {
         pl->col = xmalloc(n * sizeof *pl->col);
         pl->kind = xmalloc(n * sizeof *pl->kind);
         pl->elem = xmalloc(n * sizeof *pl->elem);
         pl->key = xmalloc(n * sizeof *pl->key);
         pl->keylen = xmalloc(n * sizeof *pl->keylen);
+        pl->sub = xmalloc(n * sizeof *pl->sub);
     }
+    for (size_t i = 0; i < n; i++)
+        pl->sub[i] = NULL;
     size_t *offsets = shape == NULL ? pl->keylen : NULL;
     for (size_t i = 0; i < n; i++) {
         int col = shape != NULL ? find_column(res, shape->fields[i].column) : (int)i;
@@ -299,6 +325,11 @@ static int plan_make(struct plan *pl, const PGresult *res, const struct soom_pg_
         pl->kind[i] = pg_type_kind((unsigned)PQftype(res, col), &pl->elem[i]);
         if (shape != NULL && shape->fields[i].compact && pl->kind[i] == PG_KIND_JSON)
             pl->kind[i] = KIND_JSON_COMPACT;
+        if (shape != NULL && shape->fields[i].object != NULL) {
+            pl->sub[i] = xmalloc(sizeof(struct plan));
+            if (plan_make(pl->sub[i], res, shape->fields[i].object) != SOOM_OK)
+                return SOOM_EINVAL;
+        }
         if (shape != NULL) {
             pl->key[i] = shape->fields[i].key;
             pl->keylen[i] = shape->fields[i].keylen;
@@ -330,6 +361,8 @@ static void write_row(struct writer *w, const PGresult *res, int row, const stru
         int col = pl->col[i];
         if (PQgetisnull(res, row, col))
             soom_buf_append(w->out, "null", 4);
+        else if (pl->sub[i] != NULL)
+            write_row(w, res, row, pl->sub[i]);
         else
             write_value(w, pl->kind[i], pl->elem[i], PQgetvalue(res, row, col),
                         (size_t)PQgetlength(res, row, col));
@@ -337,8 +370,9 @@ static void write_row(struct writer *w, const PGresult *res, int row, const stru
     soom_buf_putc(w->out, '}');
 }
 
-static int write_rows(const PGresult *res, int first, int last, bool array,
-                      const struct soom_pg_shape *shape, unsigned flags, struct soom_buf *out)
+/* Rows [first, last) (in reverse when `reversed`), the shape matched once. */
+static int write_range(const PGresult *res, int first, int last, bool reversed, bool array,
+                       const struct soom_pg_shape *shape, unsigned flags, struct soom_buf *out)
 {
     struct plan pl;
     int rc = plan_make(&pl, res, shape);
@@ -346,10 +380,10 @@ static int write_rows(const PGresult *res, int first, int last, bool array,
         struct writer w = {out, flags, {NULL, 0, 0}};
         if (array)
             soom_buf_putc(out, '[');
-        for (int row = first; row < last; row++) {
-            if (row > first)
+        for (int i = first; i < last; i++) {
+            if (i > first)
                 soom_buf_putc(out, ',');
-            write_row(&w, res, row, &pl);
+            write_row(&w, res, reversed ? first + last - 1 - i : i, &pl);
         }
         if (array)
             soom_buf_putc(out, ']');
@@ -357,6 +391,12 @@ static int write_rows(const PGresult *res, int first, int last, bool array,
     }
     plan_cleanup(&pl);
     return rc;
+}
+
+static int write_rows(const PGresult *res, int first, int last, bool array,
+                      const struct soom_pg_shape *shape, unsigned flags, struct soom_buf *out)
+{
+    return write_range(res, first, last, false, array, shape, flags, out);
 }
 
 int soom_pg_json_row(const struct soom_pg_result *r, int row, const struct soom_pg_shape *shape,
@@ -371,6 +411,15 @@ int soom_pg_json_rows(const struct soom_pg_result *r, const struct soom_pg_shape
                       unsigned flags, struct soom_buf *out)
 {
     return write_rows(RES(r), 0, PQntuples(RES(r)), true, shape, flags, out);
+}
+
+int soom_pg_json_rows_range(const struct soom_pg_result *r, int first, int n, bool reversed,
+                            const struct soom_pg_shape *shape, unsigned flags, struct soom_buf *out)
+{
+    int rows = PQntuples(RES(r));
+    if (first < 0 || n < 0 || first + n > rows)
+        return SOOM_ENOTFOUND;
+    return write_range(RES(r), first, first + n, reversed, true, shape, flags, out);
 }
 
 void soom_pg_json_value(const struct soom_pg_result *r, int row, int col, unsigned flags,

@@ -122,6 +122,46 @@ static bool add_columns(struct soom_plan *p, const struct plan_spec *s, char *er
     return true;
 }
 
+/* The LEFT JOIN form of a to-one embed: its clause and select list. */
+static bool add_join(struct soom_plan *p, struct plan_embed *e, const struct plan_spec_field *f,
+                     char *err, size_t errlen)
+{
+    char *table = quote_table(f->join_table);
+    if (table == NULL || !ident_ok(f->join_remote))
+        FAIL("field \"%s\": the embedded table or its key is not a valid name", f->name);
+    size_t k = p->nembeds;
+    struct soom_buf b;
+    soom_buf_init(&b);
+    soom_buf_printf(&b, " LEFT JOIN %s AS \"_j%u\" ON \"_j%u\".\"%s\" = \"_t\".%s", table,
+                    (unsigned)k, (unsigned)k, f->join_remote, p->columns[e->local].quoted);
+    free(table);
+    e->join = soom_buf_detach(&b, NULL);
+    soom_buf_init(&b);
+    e->cols = xcalloc(f->njoin + 1, sizeof(char *));
+    e->names = xcalloc(f->njoin + 1, sizeof(char *));
+    for (size_t i = 0; i < f->njoin; i++, e->ncols++) {
+        if (!ident_ok(f->join_columns[i])) {
+            soom_buf_cleanup(&b);
+            FAIL("field \"%s\": \"%s\" is not a valid column name", f->name, f->join_columns[i]);
+        }
+        e->cols[i] = xmalloc(32);
+        snprintf(e->cols[i], 32, "_e%u_%u", (unsigned)k, (unsigned)i);
+        e->names[i] = xstrdup(f->join_names[i] ? f->join_names[i] : f->join_columns[i]);
+        soom_buf_printf(&b, ", \"_j%u\".\"%s\" AS \"%s\"", (unsigned)k, f->join_columns[i],
+                        e->cols[i]);
+        if (e->null_col == NULL && strcmp(f->join_columns[i], f->join_remote) == 0)
+            e->null_col = xstrdup(e->cols[i]); /* the key itself says whether a row joined */
+    }
+    if (e->null_col == NULL) {
+        e->null_col = xmalloc(24);
+        snprintf(e->null_col, 24, "_e%uk", (unsigned)k);
+        soom_buf_printf(&b, ", \"_j%u\".\"%s\" AS \"%s\"", (unsigned)k, f->join_remote,
+                        e->null_col);
+    }
+    e->select = soom_buf_detach(&b, NULL);
+    return true;
+}
+
 static bool add_embed(struct soom_plan *p, const struct plan_spec_field *f, struct plan_field *pf,
                       char *err, size_t errlen)
 {
@@ -137,6 +177,8 @@ static bool add_embed(struct soom_plan *p, const struct plan_spec_field *f, stru
     e->field = (int)(pf - p->fields);
     e->many = f->embed_many;
     e->expand = f->embed_expand;
+    if (f->join_table != NULL && !f->embed_many && !add_join(p, e, f, err, errlen))
+        return false;
     pf->embed = (int)p->nembeds++;
     return true;
 }
@@ -439,8 +481,19 @@ void soom_plan_free(struct soom_plan *p)
         free(p->fields[i].name);
         free(p->fields[i].alt);
     }
-    for (size_t i = 0; i < p->nembeds; i++)
-        free(p->embeds[i].sql);
+    for (size_t i = 0; i < p->nembeds; i++) {
+        struct plan_embed *e = &p->embeds[i];
+        free(e->sql);
+        free(e->join);
+        free(e->select);
+        free(e->null_col);
+        for (size_t k = 0; k < e->ncols; k++) {
+            free(e->cols[k]);
+            free(e->names[k]);
+        }
+        free(e->cols);
+        free(e->names);
+    }
     for (size_t i = 0; i < p->nrfilters; i++) {
         free(p->rfilters[i].name);
         free(p->rfilters[i].prefix);

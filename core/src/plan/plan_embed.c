@@ -3,18 +3,22 @@
  * resource's, narrowed by ?fields=, widened by ?expand=), the JSON shape
  * that goes with them, and the statement that computes them.
  *
- * An embed is a correlated subquery written at start-up from the models
- * (lua/soom/core/embed.lua) over the outer row "_t": PostgreSQL builds the
- * related row (json_build_object) or rows (json_agg) for every row of the
- * page within the one statement. The action's own statement becomes the
- * inner part, so its WHERE, ORDER BY and LIMIT (and every unqualified name
- * in them) stay as they are:
+ * Everything happens in the action's one statement, whose own SQL becomes
+ * the inner part, so its WHERE, ORDER BY and LIMIT (and every unqualified
+ * name in them) stay as they are:
  *
- *   SELECT "_t".*, (<embed>) AS "_e0", ... FROM (<select>) AS "_t" ORDER BY ...
- *   WITH "_t" AS (<insert or update ... RETURNING>) SELECT "_t".*, ... FROM "_t"
+ *   SELECT "_t".*, <embeds> FROM (<select>) AS "_t" [LEFT JOIN ...] ORDER BY ...
+ *   WITH "_t" AS (<insert or update ... RETURNING>) SELECT "_t".*, ... FROM "_t" ...
  *
- * The embed's JSON is copied into the response compacted (PostgreSQL's
- * json text has spaces after its separators).
+ * A to-one embed of plain columns is a LEFT JOIN: its columns come back
+ * beside the row's and the core writes them as a nested object, with the
+ * same conversions as the row's own (the cheapest form: PostgreSQL builds
+ * no JSON). Any other embed (to-many, many-to-many, nested) is a
+ * correlated subquery written at start-up from the models
+ * (lua/soom/core/embed.lua) over the outer row "_t", in which PostgreSQL
+ * builds the related row (json_build_object) or rows (json_agg); its JSON
+ * is copied into the response compacted (PostgreSQL's json text has spaces
+ * after its separators).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +41,7 @@ struct soom_pg_shape *plan_shape_new(const struct soom_plan *p, const bool *incl
     const char **cols = xcalloc(p->nfields + 1, sizeof(char *));
     const char **names = xcalloc(p->nfields + 1, sizeof(char *));
     bool *compact = xcalloc(p->nfields + 1, sizeof(bool));
+    int *joined = xcalloc(p->nfields + 1, sizeof(int)); /* embed + 1 of an object field */
     char aliases[PLAN_MAX_EMBEDS][16];
     size_t n = 0;
     *embeds = 0;
@@ -49,7 +54,8 @@ struct soom_pg_shape *plan_shape_new(const struct soom_plan *p, const bool *incl
             if (!e->expand || (expand & (1u << f->embed))) {
                 *embeds |= 1u << f->embed;
                 cols[n] = embed_alias((size_t)f->embed, aliases[f->embed], sizeof aliases[0]);
-                compact[n] = true;
+                compact[n] = e->join == NULL;
+                joined[n] = e->join != NULL ? f->embed + 1 : 0;
             } else if (f->column >= 0) {
                 cols[n] = p->columns[f->column].name; /* the key, not expanded */
             } else {
@@ -64,10 +70,16 @@ struct soom_pg_shape *plan_shape_new(const struct soom_plan *p, const bool *incl
     for (size_t i = 0; i < n; i++) {
         if (compact[i])
             soom_pg_shape_compact(s, i);
+        if (joined[i]) {
+            const struct plan_embed *e = &p->embeds[joined[i] - 1];
+            soom_pg_shape_object(s, i, e->null_col, (const char *const *)e->cols,
+                                 (const char *const *)e->names, e->ncols);
+        }
     }
     free(cols);
     free(names);
     free(compact);
+    free(joined);
     return s;
 }
 
@@ -135,9 +147,21 @@ static void embed_columns(const struct soom_plan *p, unsigned embeds, struct soo
     char alias[16];
     soom_buf_puts(sql, "SELECT \"_t\".*");
     for (size_t i = 0; i < p->nembeds; i++) {
-        if (embeds & (1u << i))
+        if (!(embeds & (1u << i)))
+            continue;
+        if (p->embeds[i].join != NULL)
+            soom_buf_puts(sql, p->embeds[i].select);
+        else
             soom_buf_printf(sql, ", %s AS \"%s\"", p->embeds[i].sql,
                             embed_alias(i, alias, sizeof alias));
+    }
+}
+
+static void embed_joins(const struct soom_plan *p, unsigned embeds, struct soom_buf *sql)
+{
+    for (size_t i = 0; i < p->nembeds; i++) {
+        if ((embeds & (1u << i)) && p->embeds[i].join != NULL)
+            soom_buf_puts(sql, p->embeds[i].join);
     }
 }
 
@@ -146,6 +170,7 @@ void plan_embed_select(const struct soom_plan *p, unsigned embeds, const char *i
 {
     embed_columns(p, embeds, sql);
     soom_buf_printf(sql, " FROM (%s) AS \"_t\"", inner);
+    embed_joins(p, embeds, sql);
     if (order_by != NULL)
         soom_buf_printf(sql, " %s", order_by);
 }
@@ -156,6 +181,7 @@ static void plan_embed_with(const struct soom_plan *p, unsigned embeds, const ch
     soom_buf_printf(sql, "WITH \"_t\" AS (%s) ", write);
     embed_columns(p, embeds, sql);
     soom_buf_puts(sql, " FROM \"_t\"");
+    embed_joins(p, embeds, sql);
 }
 
 void plan_embed_wrap(struct plan_stmt *s, const struct soom_plan *p, unsigned embeds, bool write)

@@ -129,13 +129,7 @@ static void write_rows(const struct soom_plan *p, const struct plan_list_query *
                        unsigned flags, struct soom_buf *out)
 {
     (void)p;
-    soom_buf_putc(out, '[');
-    for (int i = 0; i < n; i++) {
-        if (i > 0)
-            soom_buf_putc(out, ',');
-        soom_pg_json_row(res, reversed ? first + n - 1 - i : first + i, q->shape, flags, out);
-    }
-    soom_buf_putc(out, ']');
+    soom_pg_json_rows_range(res, first, n, reversed, q->shape, flags, out);
 }
 
 static void write_cursor_page(const struct soom_request *r, const struct soom_plan *p,

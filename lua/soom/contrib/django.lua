@@ -18,8 +18,10 @@
 -- A monolith with its own table names (a custom user model in
 -- accounts_user, a schema) gets its own set from define():
 --
---   local auth = django.define { user_table = "accounts_user", schema = "legacy",
---                                user_fields = { { "phone", soom.f.varchar { max_length = 20, null = true } } } }
+--   local auth = django.define {
+--       user_table = "accounts_user", schema = "legacy",
+--       user_fields = { { "phone", soom.f.varchar { max_length = 20, null = true } } },
+--   }
 --
 -- Names for relations and lookups: "django.auth.user", "django.auth.group",
 -- "django.auth.permission", "django.authtoken.token",

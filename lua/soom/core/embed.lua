@@ -105,6 +105,32 @@ local function embed_sql(rel, entry, outer, depth, ctx)
         :format(obj, concat(order, ", "), from, where)
 end
 
+-- A to-one embed of plain columns as a LEFT JOIN (the core writes the
+-- columns itself): { table, remote, columns, names }, or nil.
+local function join_of(rel, entry)
+    if rel.many or rel.through then
+        return nil
+    end
+    local m = rel.target
+    local out = {
+        table = m.schema and (m.schema .. "." .. m.table) or m.table,
+        remote = rel.remote_column, columns = {}, names = {},
+    }
+    for i, item in ipairs(entry.fields or m.field_names) do
+        local name, column
+        if type(item) == "string" and m:field(item) then
+            name, column = item, item
+        elseif type(item) == "table" and not _M.is_embed(item) and type(item[1]) == "string"
+            and m:field(item.source or item[1]) then
+            name, column = item[1], item.source or item[1]
+        else
+            return nil -- a relation inside: the subquery form
+        end
+        out.columns[i], out.names[i] = column, name
+    end
+    return out
+end
+
 local EMBED_KEYS = { fields = true, many = true, expand = true, source = true, ordering = true,
     read_only = true, write_only = true }
 
@@ -168,6 +194,7 @@ function _M.embed(m, entry, what, numeric_number)
         many = rel.many,
         expand = entry.expand == true,
         column = not rel.many and rel.kind == "foreign_key" and rel.local_column or nil,
+        join = join_of(rel, entry),
     }
 end
 

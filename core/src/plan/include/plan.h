@@ -70,6 +70,14 @@ struct plan_spec_field {
     const char *embed_local; /* the outer row's column the subquery reads */
     bool embed_many;
     bool embed_expand; /* only with ?expand=<name>; else the key column */
+    /* a to-one embed of plain columns is a LEFT JOIN instead, its columns
+     * written by the core like the row's own: the target table
+     * ("schema.table" or "table"), its key column, and the fields */
+    const char *join_table;
+    const char *join_remote;
+    const char *const *join_columns;
+    const char *const *join_names;
+    size_t njoin;
 };
 
 /* A filter across relations ("category__name"): the condition on `column`
@@ -152,6 +160,13 @@ struct plan_embed {
     int field;
     bool many;
     bool expand;
+    /* the LEFT JOIN form (join != NULL) */
+    char *join;     /* " LEFT JOIN <table> AS "_j<n>" ON ..." */
+    char *select;   /* ", "_j<n>"."a" AS "_e<n>_0", ..." */
+    char *null_col; /* "_e<n>k": the joined key, NULL when there is no row */
+    char **cols;    /* "_e<n>_<i>" */
+    char **names;
+    size_t ncols;
 };
 
 struct plan_rfilter {
