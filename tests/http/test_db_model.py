@@ -79,6 +79,39 @@ function cases.everything()
              names = m.field_names }
 end
 
+function cases.relations()
+    local parent = model.model { name = "rel.parent", table = "rel_parent",
+        fields = { id = f.serial(), code = f.text() } }
+    local child = model.model {
+        table = "rel_child",
+        fields = {
+            id = f.bigserial(),
+            parent = f.foreign_key { to = "rel.parent", on_delete = "cascade" },
+            other = f.foreign_key { to = parent, on = "other_ref", null = true, related_name = "others" },
+        },
+    }
+    local reverse = parent:relation("rel_child_set")
+    return {
+        names = child.field_names, sql = child:create_table_sql(),
+        parent_type = child:field("parent_id").sql_type,
+        reverse = { reverse.many, reverse.local_column, reverse.remote_column },
+        others = parent:relation("others").remote_column,
+        unknown = err(function()
+            local m = model.model { table = "rel_bad", fields = { x = f.foreign_key { to = "nowhere" } } }
+            return m:create_table_sql()
+        end),
+        option = err(function() f.foreign_key { to = "x", bogus = 1 } end),
+        no_to = err(function() f.foreign_key { on = "x_id" } end),
+    }
+end
+
+function cases.relations_sql()
+    local parent = model.model { table = "rs_parent", fields = { id = f.serial(), code = f.text() } }
+    local child = model.model { table = "rs_child", fields = { id = f.bigserial(),
+        parent = f.foreign_key { to = parent } } }
+    return { sql = parent:create_table_sql() .. child:create_table_sql() }
+end
+
 function cases.errors()
     return {
         table = err(function() model.model { table = "Bad", fields = {} } end),
@@ -189,6 +222,20 @@ def test_create_table_statements():
     assert "foreign key" in err, err
     psql(URL, "DELETE FROM parent")
     eq(psql(URL, "SELECT parent_id IS NULL FROM everything").strip(), "t", "ON DELETE SET NULL")
+
+
+def test_relations():
+    out = case("relations")
+    eq(out["names"], ["id", "parent_id", "other_ref"])
+    eq(out["parent_type"], "integer", "a foreign key takes its target's key type (serial: integer)")
+    assert '"parent_id" integer NOT NULL REFERENCES "rel_parent" ("id") ON DELETE CASCADE' in out["sql"], out["sql"]
+    assert '"other_ref" integer REFERENCES "rel_parent" ("id")' in out["sql"], out["sql"]
+    eq(out["reverse"], [True, "id", "parent_id"])
+    eq(out["others"], "other_ref")
+    assert "no model is named nowhere" in out["unknown"], out["unknown"]
+    assert 'unknown option "bogus"' in out["option"], out["option"]
+    assert "needs `to`" in out["no_to"], out["no_to"]
+    psql(URL, case("relations_sql")["sql"])
 
 
 def test_declaration_errors():

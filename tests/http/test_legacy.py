@@ -411,6 +411,30 @@ def test_each_kind_of_drift_is_named():
         admin('DROP DATABASE "%s" WITH (FORCE)' % name)
 
 
+def test_soom_test_creates_the_unmanaged_tables():
+    app = os.path.join(TMP, "tested")
+    shutil.copytree(os.path.join(APP, "models"), os.path.join(app, "models"))
+    write_app(app, {
+        "app.lua": 'return { name = "tested" }\n',
+        "resources/categories.lua": 'local soom = require "soom"\nreturn soom.ListCreateResource { '
+                                    'route = "/categories", model = require "models.market.category" }\n',
+        "tests/test_categories.lua": r'''
+local t = require "soom.test"
+return {
+    t.case("a fresh database with the legacy tables", function(client)
+        t.eq(#client:get("/categories").json, 0)
+        local res = client:post("/categories", { name = "Catering", rate = "1.25" })
+        t.eq(res.status, 201)
+        t.eq(client:get("/categories").json, { { id = 1, name = "Catering", rate = "1.25" } })
+    end),
+}
+''',
+    })
+    code, out, err = run_soom("test", app, env=ENV, timeout=120)
+    eq(code, 0, "soom test:\n%s%s" % (out, err))
+    assert "1 passed, 0 failed" in out, out
+
+
 # ---- soom.contrib.django ------------------------------------------------------------------------
 
 CONTRIB = r'''

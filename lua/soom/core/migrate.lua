@@ -229,4 +229,54 @@ function _M.make(dir)
     return written
 end
 
+-- ---- unmanaged tables in a test database ----------------------------------------
+
+--- Creates, in the database at `url`, the table of every unmanaged model of
+-- `dir` that does not exist there (a test database: the app's migrations
+-- never create tables it does not own), targets of foreign keys first.
+-- Returns the tables created.
+function _M.create_unmanaged(dir, url)
+    return connected(url, function()
+        local pending = {}
+        local models = loader.models(dir)
+        require("soom.core.relations").resolve_all()
+        for _, entry in ipairs(models) do
+            local m = entry.model
+            local exists = sql("SELECT to_regclass($1) IS NOT NULL AS yes", m:quoted_table())[1].yes
+            if not m.managed and not exists then
+                pending[#pending + 1] = m
+            end
+        end
+        local created, waiting = {}, {}
+        for _, m in ipairs(pending) do
+            waiting[m] = true
+        end
+        local function ready(m)
+            for _, rel in ipairs(m.relations) do
+                if rel.kind == "foreign_key" and rel.target ~= m and waiting[rel.target] then
+                    return false
+                end
+            end
+            return true
+        end
+        local progress = true
+        while #created < #pending and progress do
+            progress = false
+            for _, m in ipairs(pending) do
+                if waiting[m] and ready(m) then
+                    sql(m:create_table_sql())
+                    waiting[m] = nil
+                    created[#created + 1] = m.table
+                    progress = true
+                end
+            end
+        end
+        if #created < #pending then
+            error("the unmanaged models refer to each other in a cycle: create their tables in a "
+                .. "migration", 0)
+        end
+        return created
+    end)
+end
+
 return _M
