@@ -313,6 +313,9 @@ def test_embeds_are_one_statement_and_equal_select_related():
         eq(srv.json("GET", "/orders/expandable?expand=nothing")[0], 400)
     finally:
         srv.stop()
+    lines = [l for l in srv.log_lines() if l.get("msg") == "request"
+             and l["path"].startswith("/orders")]
+    assert len(lines) >= 8 and not any(l["lua"] for l in lines), "embeds ran Lua: %s" % lines
 
 
 # ---- writes through relations ----------------------------------------------------------------

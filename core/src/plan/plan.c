@@ -127,9 +127,11 @@ static bool add_join(struct soom_plan *p, struct plan_embed *e, const struct pla
                      char *err, size_t errlen)
 {
     char *table = quote_table(f->join_table);
-    if (table == NULL || !ident_ok(f->join_remote))
+    if (table == NULL || !ident_ok(f->join_remote)) {
+        free(table);
         FAIL("field \"%s\": the embedded table or its key is not a valid name", f->name);
-    size_t k = p->nembeds;
+    }
+    size_t k = (size_t)(e - p->embeds);
     struct soom_buf b;
     soom_buf_init(&b);
     soom_buf_printf(&b, " LEFT JOIN %s AS \"_j%u\" ON \"_j%u\".\"%s\" = \"_t\".%s", table,
@@ -177,10 +179,8 @@ static bool add_embed(struct soom_plan *p, const struct plan_spec_field *f, stru
     e->field = (int)(pf - p->fields);
     e->many = f->embed_many;
     e->expand = f->embed_expand;
-    if (f->join_table != NULL && !f->embed_many && !add_join(p, e, f, err, errlen))
-        return false;
-    pf->embed = (int)p->nembeds++;
-    return true;
+    pf->embed = (int)p->nembeds++; /* counted first: soom_plan_free frees a half-made one */
+    return f->join_table == NULL || f->embed_many || add_join(p, e, f, err, errlen);
 }
 
 static bool add_field(struct soom_plan *p, const struct plan_spec_field *f, char *err,
