@@ -148,6 +148,8 @@ local function serializer_entry(model, entry, i)
     local rel = not model:field(spec.column) and model:relation(spec.column)
     if embed.is_embed(entry) or rel then
         spec.embed = embed.embed(model, entry, ("fields[%d]"):format(i), numeric_number())
+        spec.embed.entry = entry -- for the OpenAPI document (the core reads the SQL only)
+        spec.embed.relation = model:relation(entry.source or entry[1])
         spec.column = spec.embed.column
         spec.alt = spec.embed.column
         spec.read_only = spec.read_only or spec.column == nil

@@ -311,6 +311,15 @@ def test_embeds_are_one_statement_and_equal_select_related():
         status, _, page = srv.json("GET", "/orders/expandable?expand=customer")
         eq(page["results"][0], {"id": 1, "customer": {"id": 1, "name": "customer 0"}})
         eq(srv.json("GET", "/orders/expandable?expand=nothing")[0], 400)
+        # the OpenAPI document describes the embeds as they are sent
+        doc = srv.json("GET", "/openapi.json")[2]
+        embedded = [s for s in doc["components"]["schemas"].values()
+                    if "lines" in s.get("properties", {})]
+        assert embedded, "no schema with the embedded lines"
+        props = embedded[0]["properties"]
+        eq(props["lines"]["type"], "array")
+        eq(sorted(props["lines"]["items"]["properties"]), ["id", "price", "qty"])
+        eq(sorted(props["customer"]["properties"]), ["id", "name"])
     finally:
         srv.stop()
     lines = [l for l in srv.log_lines() if l.get("msg") == "request"

@@ -203,8 +203,27 @@ end
 
 local INT32 = { -2147483648, 2147483647 }
 
+-- The kind of a column whose declaration names only its SQL type (a
+-- foreign key's column, soom.f.column).
+local SQL_KINDS = {
+    integer = "integer", int = "integer", int4 = "integer", bigint = "bigint", int8 = "bigint",
+    smallint = "smallint", int2 = "smallint", uuid = "uuid", text = "text", varchar = "varchar",
+    ["character varying"] = "varchar", character = "varchar", char = "varchar",
+    numeric = "numeric", boolean = "boolean", date = "date",
+    ["timestamp with time zone"] = "timestamptz", timestamptz = "timestamptz",
+}
+local TEXT_KINDS = { timestamp = true, time = true, interval = true, inet = true, char = true }
+
 local function base_schema(fd, out, numeric_as)
     local k = fd.kind
+    if k == "foreign_key" or k == "column" then
+        local t = (fd.sql_type or ""):lower()
+        k = SQL_KINDS[t:match("^([%a ]-)%s*[%(%[]") or t] or "text"
+    elseif k == "smallserial" then
+        k = "smallint"
+    elseif TEXT_KINDS[k] then
+        k = "text"
+    end
     local s = map()
     if k == "smallint" then
         s.type = "integer"
@@ -300,20 +319,64 @@ function _M.field(fd, out, numeric_as)
 end
 
 --- The ordered list of a plan's output fields with their model fields:
--- { name, fd, read_only, write_only }.
+-- { name, fd, read_only, write_only, embed }. An embedded relation's
+-- `embed` is { relation, entry }; `fd` is its key column (to-one) or nil.
 function _M.serializer(res)
     local model, list = res.model, {}
     for _, f in ipairs(res:serializer_fields()) do
-        local fd = model:field(f.column)
-        if not fd then
-            error(("%s: field %s is not a field of the model"):format(res.route, f.column), 0)
+        local fd = f.column and model:field(f.column)
+        if not fd and not f.embed then
+            error(("%s: field %s is not a field of the model"):format(res.route, tostring(f.column)), 0)
         end
         list[#list + 1] = {
-            name = f.name, fd = fd, write_only = f.write_only,
-            read_only = f.read_only or fd.read_only or fd.kind == "serial" or fd.kind == "bigserial",
+            name = f.name, fd = fd, write_only = f.write_only, embed = f.embed,
+            read_only = f.read_only or (fd and (fd.read_only or fd.kind == "serial"
+                or fd.kind == "bigserial")) or false,
         }
     end
     return list
+end
+
+-- The fields of an embed's target as serializer() lists them.
+local function embed_fields(rel, entry)
+    local m, list = rel.target, {}
+    for _, item in ipairs(entry.fields or m.field_names) do
+        local name = type(item) == "table" and item[1] or item
+        local source = type(item) == "table" and item.source or name
+        local fd = m:field(source)
+        local sub = not fd and m:relation(source)
+        local embedded = type(item) == "table" and (item.fields or item.many ~= nil) or (sub and sub.many)
+        if sub and embedded then
+            list[#list + 1] = { name = name, embed = { relation = sub,
+                entry = type(item) == "table" and item or { item } } }
+        else
+            list[#list + 1] = { name = name, fd = fd or (sub and m:field(sub.local_column)) }
+        end
+    end
+    return list
+end
+
+-- The schema of an embedded relation as the core writes it.
+local function embed_schema(e, numeric_as)
+    local rel = e.relation
+    local obj = _M.output_object(embed_fields(rel, e.entry), numeric_as)
+    if rel.many then
+        local s = map()
+        s.type = "array"
+        s.items = obj
+        return s
+    end
+    local key = rel.kind == "foreign_key" and rel.owner:field(rel.local_column)
+    if key == nil or key.nullable or rel.kind ~= "foreign_key" then
+        obj = with_null(obj)
+    end
+    if e.entry.expand and key then
+        local s = map()
+        s.anyOf = array { _M.field(key, true, numeric_as), obj }
+        s.description = ("the key, or the object with ?expand=%s"):format(e.entry[1])
+        return s
+    end
+    return obj
 end
 
 --- The object a generic resource writes out: every field but write-only
@@ -322,8 +385,8 @@ function _M.output_object(fields, numeric_as)
     local props, required = map(), array()
     for _, f in ipairs(fields) do
         if not f.write_only then
-            local s = _M.field(f.fd, true, numeric_as)
-            if f.read_only then
+            local s = f.embed and embed_schema(f.embed, numeric_as) or _M.field(f.fd, true, numeric_as)
+            if f.read_only and not f.embed then
                 s.readOnly = true
             end
             props[f.name] = s
@@ -344,7 +407,7 @@ end
 function _M.input_object(fields, partial)
     local props, required = map(), array()
     for _, f in ipairs(fields) do
-        if not f.read_only then
+        if not f.read_only and f.fd then -- an embedded to-one relation is written by its key
             local fd = f.fd
             local s = _M.field(fd, false)
             if f.write_only then
