@@ -73,8 +73,9 @@ SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type,
  ORDER BY a.attnum]]
 
 local function label(m)
-    if m.name and m.name ~= m.table then
-        return ("model %s (table %s)"):format(m.name, m.table)
+    local name = m.name or m.path_name
+    if name and name ~= m.table then
+        return ("model %s (table %s)"):format(name, m.table)
     end
     return ("model %s"):format(m.table)
 end

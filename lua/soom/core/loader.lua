@@ -54,9 +54,8 @@ end
 --- The models of the app's models/ folder and its subfolders
 -- (models/market/service.lua, as `soom inspectdb` writes them), in file
 -- order: a list of { file = "models/x.lua", model = ... } (a file may
--- return one model or a list of them). A model without a `name` is named
--- by its path ("market.service"). Raises naming the file that fails to
--- load.
+-- return one model or a list of them). Relations may name a model by its
+-- path ("market.service"). Raises naming the file that fails to load.
 function _M.models(dir)
     files.add_to_path(dir)
     local found = {}

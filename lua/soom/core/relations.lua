@@ -53,11 +53,11 @@ function _M.register(m)
     dirty = true
 end
 
---- Gives a model its name when the declaration has none (the loader, from
--- the file's path under models/: "market.category").
+--- Makes a model known by the path of its file under models/ too (the
+-- loader: "market.category"); its declared `name`, if any, stays its name.
 function _M.name(m, name)
-    if m.name == nil then
-        m.name = name
+    if m.path_name == nil then
+        m.path_name = name
         index(name, m)
         dirty = true
     end
@@ -70,11 +70,11 @@ end
 
 --- The short name of a model: the last part of its name, or its table.
 function _M.short_name(m)
-    return (m.name or m.table):match("([^.]+)$")
+    return (m.name or m.path_name or m.table):match("([^.]+)$")
 end
 
 local function label(m)
-    return m.name or m.table
+    return m.name or m.path_name or m.table
 end
 
 local function candidates(ref)
