@@ -76,6 +76,11 @@ def test_new_app_passes_its_tests_lint_and_check():
         code, out, _ = soom("routes", cwd=app)
         for route in ("/hello", "/items", "/items/{id:int}"):
             assert re.search(r"\s%s\s" % re.escape(route), out), out
+        # soom check on the app's own database: its models match the migrated tables
+        code, out, err = soom("check", cwd=app, env={"DATABASE_URL": None}, timeout=300)
+        assert re.search(r"^ok: 3 routes, 1 model match the database$", out, re.M), out + err
+        code, out, _ = soom("check", "--offline", cwd=app)
+        assert "not compared with a database (--offline)" in out, out
         # on the app's own database, as a new user runs it: no DATABASE_URL
         code, out, err = soom("test", cwd=app, env={"DATABASE_URL": None}, timeout=300)
         assert re.search(r"^8 passed, 0 failed$", out, re.M), out + err
@@ -180,7 +185,7 @@ def test_generate_resource_passes_the_apps_tests_and_lint():
              cwd=root)
         assert os.path.exists(os.path.join(app, "resources/categories.lua"))
         run(["luacheck", "."], cwd=app)
-        soom("routes", cwd=app)
+        soom("check", "--offline", cwd=app)
         code, out, err = soom("test", cwd=app, timeout=300)
         assert re.search(r"^14 passed, 0 failed$", out, re.M), out + err
         for name in ("test_order_lines.lua", "test_categories.lua", "test_items.lua"):

@@ -120,7 +120,7 @@ def test_workflow_validates():
             wf = os.path.join(app, ".github", "workflows", "ci.yml")
             run([validator, wf])
             text = read(wf)
-            for step in ("luacheck .", "soom routes .", "soom test .", "docker build"):
+            for step in ("luacheck .", "soom check .", "soom test .", "docker build"):
                 assert step in text, step
             eq("postgres:15" in text, not args, "a PostgreSQL service with the database")
         bad = os.path.join(root, "bad.yml")
