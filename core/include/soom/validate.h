@@ -112,6 +112,17 @@ SOOM_API int soom_validate_query(const struct soom_validator *v,
                                  struct soom_arena *arena, struct soom_json **out,
                                  struct soom_validate_error **errors, size_t *nerrors);
 
+/* A "format" checker: true when (s, n) is valid. Called from any thread. */
+typedef bool (*soom_validate_format_fn)(const char *s, size_t n, void *ud);
+
+/* Adds the format `name` (a native module's): unlike the built-in ones it
+ * is always asserted, whatever format_assertion says, since adding it is
+ * asking for it. For start-up only, before any schema is compiled that
+ * names it; never removed. Returns SOOM_OK, SOOM_ECONFLICT when the name is
+ * taken (a built-in or an added format) or SOOM_EINVAL (empty name, or
+ * more than 200 added formats). */
+SOOM_API int soom_validate_add_format(const char *name, soom_validate_format_fn fn, void *ud);
+
 /* Appends the JSON array [{"pointer","detail","code","source"}, ...] for the
  * errors; `source` is "body" or "query". */
 SOOM_API void soom_validate_errors_json(const struct soom_validate_error *e, size_t n,

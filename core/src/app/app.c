@@ -105,8 +105,10 @@ static void route_free(struct soom_route *r)
 int soom_app_add_route(struct soom_app *app, const struct soom_route_spec *spec, char *err,
                        size_t errlen)
 {
-    struct soom_route r = {
-        .id = (int)app->nroutes, .methods = spec->methods, .raw_body = spec->raw_body};
+    struct soom_route r = {.id = (int)app->nroutes,
+                           .methods = spec->methods,
+                           .raw_body = spec->raw_body,
+                           .native = spec->native};
     int rc = compile(app, spec->body_schema, "validation_schema", spec->name, &r.body, err, errlen);
     if (rc == SOOM_OK)
         rc = compile(app, spec->patch_schema, "validation_schema (PATCH)", spec->name, &r.patch,

@@ -1,7 +1,7 @@
 /*
  * The route list the Lua layer declares (soom.core.loader's routes: pattern,
- * name, methods, schemas, plan spec per route) into the app's route table
- * (see lua_routes.h).
+ * name, methods, schemas, plan spec, static bytes, or a native module's
+ * route number, per route) into the app's route table (see lua_routes.h).
  */
 #include "lua_routes.h"
 
@@ -10,6 +10,7 @@
 
 #include "app.h"
 #include "lua_plan.h"
+#include "module_registry.h"
 #include "plan.h"
 #include "soom/arena.h"
 #include "soom/error.h"
@@ -56,6 +57,15 @@ static void static_spec(lua_State *L, int idx, struct soom_route_spec *spec,
     }
     spec->static_headers = list;
     spec->static_nheaders = n - n % 2;
+/* A native module's route: its number among the modules' routes. */
+static const struct soom_module_route *native_route(lua_State *L, int idx)
+{
+    if (lua_isnil(L, idx))
+        return NULL;
+    const struct soom_module_route *r = soom_module_route_at((size_t)luaL_checkinteger(L, idx) - 1);
+    if (r == NULL)
+        luaL_error(L, "no native route %d", (int)lua_tointeger(L, idx));
+    return r;
 }
 
 void soom_lua_routes_add(lua_State *L, int idx, struct soom_app *app)
@@ -74,6 +84,7 @@ void soom_lua_routes_add(lua_State *L, int idx, struct soom_app *app)
         lua_getfield(L, t, "query_schema");
         lua_getfield(L, t, "plan");
         lua_getfield(L, t, "static");
+        lua_getfield(L, t, "native");
         struct plan_spec plan;
         struct soom_arena *scratch = soom_arena_new(0);
         if (lua_istable(L, t + 8)) {
@@ -89,6 +100,7 @@ void soom_lua_routes_add(lua_State *L, int idx, struct soom_app *app)
             .patch_schema = lua_tostring(L, t + 6),
             .query_schema = lua_tostring(L, t + 7),
             .plan = lua_istable(L, t + 8) ? &plan : NULL,
+            .native = native_route(L, t + 10),
         };
         if (lua_istable(L, t + 9))
             static_spec(L, t + 9, &spec, scratch);

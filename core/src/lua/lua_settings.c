@@ -29,6 +29,10 @@ static int config_from_table(lua_State *L, int idx, const char *prefix, struct s
             lua_pop(L, 2);
             return SOOM_ECONFIG;
         }
+        if (*prefix == '\0' && strcmp(lua_tostring(L, -2), "modules") == 0) {
+            lua_pop(L, 1); /* native modules' settings: read by their loader */
+            continue;
+        }
         char key[160];
         snprintf(key, sizeof key, "%s%s%s", prefix, *prefix ? "." : "", lua_tostring(L, -2));
         int rc;

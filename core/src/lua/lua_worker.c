@@ -26,6 +26,7 @@
 #include "lua_libs.h"
 #include "lua_plan.h"
 #include "lua_settings.h"
+#include "module_load.h"
 #include "ops_metrics.h"
 #include "ops_report.h"
 #include "request_impl.h"
@@ -78,7 +79,10 @@ lua_State *soom_lua_open(const char *home, const char *app_dir)
     lua_setfield(L, -2, "soom.core.plan");
     lua_pushcfunction(L, luaopen_soom_core_validate);
     lua_setfield(L, -2, "soom.core.validate");
+    lua_pushcfunction(L, luaopen_soom_core_native);
+    lua_setfield(L, -2, "soom.core.native");
     lua_pop(L, 2);
+    soom_lua_modules_preload(L);
     soom_lua_json_setup(L);
     return L;
 }
@@ -114,6 +118,10 @@ static struct soom_lua *worker_load(struct soom_app *app, char *err, size_t errl
         return NULL;
     }
     lua_pop(L, 1);
+    if (soom_module_worker_start(L, err, errlen) != SOOM_OK) {
+        lua_close(L);
+        return NULL;
+    }
     struct soom_lua *w = xcalloc(1, sizeof *w);
     w->L = L;
     w->dispatch_ref = luaL_ref(L, LUA_REGISTRYINDEX);
@@ -127,6 +135,7 @@ fail:
 
 static void worker_free(struct soom_lua *w)
 {
+    soom_module_worker_stop(w->L);
     lua_close(w->L);
     free(w->idle_cos);
     free(w);

@@ -1,7 +1,8 @@
 /*
  * The request pipeline (see pipeline.h). Everything here is plain C over
  * struct soom_request; Lua is entered only in soom_lua_dispatch(), for the
- * resource itself.
+ * resource itself. Native modules' middleware runs at the named phases
+ * (module_run.h) as plain calls.
  */
 #include "pipeline.h"
 
@@ -13,10 +14,12 @@
 #include "app.h"
 #include "builtin.h"
 #include "lua_worker.h"
+#include "module_run.h"
 #include "pipeline_static.h"
 #include "plan.h"
 #include "soom/error.h"
 #include "soom/json.h"
+#include "soom/module.h"
 #include "soom/response.h"
 #include "soom/validate.h"
 
@@ -76,6 +79,8 @@ void soom_pipeline_begin(struct soom_request *r)
     soom_pipeline_identify(r);
     if (soom_builtin_answer(r, cfg->metrics_port == 0))
         return;
+    if (soom_module_phase(r, SOOM_PHASE_REQUEST, 0) != SOOM_MODULE_NEXT)
+        return;
     r->route_status = soom_router_match(r->app->router, r->path, r->path_len, r->method, &r->match);
     if (r->route_status == SOOM_ENOTFOUND) {
         soom_response_problem(r, 404, "no route matches this path", NULL);
@@ -95,6 +100,8 @@ void soom_pipeline_begin(struct soom_request *r)
         soom_response_problem(r, 405, detail, NULL);
         return;
     }
+    if (soom_module_phase(r, SOOM_PHASE_ROUTED, 0) != SOOM_MODULE_NEXT)
+        return;
     if (r->route->statics != NULL) {
         soom_pipeline_static(r); /* the OpenAPI document, the docs pages: bytes made at start-up */
         return;
@@ -254,6 +261,8 @@ static bool validate(struct soom_request *r)
     return false;
 }
 
+static void handle(struct soom_request *r, size_t from);
+
 void soom_pipeline_finish(struct soom_request *r)
 {
     if (r->body_discarding) {
@@ -264,13 +273,51 @@ void soom_pipeline_finish(struct soom_request *r)
     }
     if (!parse_body(r) || !validate(r))
         return;
+    handle(r, 0);
+}
+
+/* The handler phase from its `from`-th middleware, then the resource. */
+static void handle(struct soom_request *r, size_t from)
+{
+    if (soom_module_phase(r, SOOM_PHASE_HANDLER, from) != SOOM_MODULE_NEXT)
+        return;
     const struct soom_plan *plan = r->route->plan;
-    if (plan != NULL && (plan->fast & soom_plan_action(plan, r->method)))
+    if (r->route->native != NULL) {
+        if (soom_module_route_run(r, r->route->native) == SOOM_MODULE_WAIT)
+            return;
+    } else if (plan != NULL && (plan->fast & soom_plan_action(plan, r->method))) {
         soom_plan_respond(r, plan); /* a generic resource that overrides nothing: no Lua */
-    else
+    } else {
         soom_lua_dispatch(r->app->lua, r);
+    }
     if (!r->responded) {
         r->responded = true;
         r->out_len = 0;
     }
+}
+
+void soom_pipeline_resume(struct soom_request *r, void *result, bool timed_out)
+{
+    bool in_phase = r->wait_phase == SOOM_PHASE_HANDLER;
+    enum soom_module_step step = soom_module_resumed(r, result, timed_out);
+    if (step == SOOM_MODULE_NEXT && in_phase)
+        handle(r, r->wait_next);
+    else if (step != SOOM_MODULE_WAIT)
+        r->responded = true;
+}
+
+void soom_pipeline_respond(struct soom_request *r)
+{
+    /* probes and scrapes were answered before any module saw the request,
+     * and stay out of their way (a module cannot break /live) */
+    if (r->response_phase_ran || r->probe)
+        return;
+    r->response_phase_ran = true;
+    soom_module_phase(r, SOOM_PHASE_RESPONSE, 0);
+}
+
+void soom_pipeline_done(struct soom_request *r)
+{
+    if (!r->probe)
+        soom_module_phase(r, SOOM_PHASE_DONE, 0);
 }

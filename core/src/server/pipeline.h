@@ -10,6 +10,12 @@
  *           checks that need no body (413, 415)
  *   body:   collects the body up to max_body
  *   finish: parses JSON (400), then runs the resource
+ *
+ * Native modules' middleware runs at the phases of soom/module.h: request
+ * (in begin, before routing), routed (in begin, after it), handler (in
+ * finish, before the resource), response (soom_pipeline_respond) and done
+ * (soom_pipeline_done). A handler-phase middleware or a module's route may
+ * suspend the request; see soom_pipeline_waiting().
  */
 #ifndef SOOM_PIPELINE_H
 #define SOOM_PIPELINE_H
@@ -32,5 +38,23 @@ void soom_pipeline_finish(struct soom_request *r);
 
 /* True when the request announced a body (Content-Length > 0 or chunked). */
 bool soom_pipeline_expects_body(const struct soom_request *r);
+
+/* True when the step just run suspended the request (a native module is
+ * waiting): the server parks it until its ticket (r->wait_ticket) is
+ * woken, takes the ticket's result, clears r->wait_ticket and calls
+ * soom_pipeline_resume(), which goes on where the request stopped. */
+static inline bool soom_pipeline_waiting(const struct soom_request *r)
+{
+    return r->wait_ticket != 0;
+}
+
+void soom_pipeline_resume(struct soom_request *r, void *result, bool timed_out);
+
+/* The response phase: native modules see (and may change) every response
+ * before it is sent, once. The server calls it right before sending. */
+void soom_pipeline_respond(struct soom_request *r);
+
+/* The done phase, once the response is sent or the client is gone. */
+void soom_pipeline_done(struct soom_request *r);
 
 #endif

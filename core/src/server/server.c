@@ -27,6 +27,13 @@
  * idle connections, answer requests still arriving on open connections with
  * "Connection: close", wait for in-flight requests up to
  * settings.drain_timeout, stop.
+ *
+ * A request that a native module suspends (soom_server_suspend) is parked
+ * with MHD_suspend_connection in the pooled models, holding no thread, and
+ * brought back by MHD_resume_connection when its ticket is woken
+ * (server_wait.c keeps tickets and deadlines); thread-per-connection
+ * cannot suspend in libmicrohttpd, and there the connection's own thread
+ * sleeps until the ticket is woken.
  */
 #include "server.h"
 
@@ -53,10 +60,13 @@
 #include "builtin.h"
 #include "clock.h"
 #include "lua_worker.h"
+#include "module_host.h"
+#include "module_load.h"
 #include "ops_metrics.h"
 #include "ops_trace.h"
 #include "pipeline.h"
 #include "request_impl.h"
+#include "server_wait.h"
 #include "soom/error.h"
 #include "soom/log.h"
 #include "soom/pg.h"
@@ -259,6 +269,7 @@ static struct conn *conn_of(struct MHD_Connection *mc)
 
 static enum MHD_Result send_response(struct MHD_Connection *mc, struct soom_request *r)
 {
+    soom_pipeline_respond(r);
     /* a body in the arena lives until the request completes, after MHD is
      * done with it; a malloc'ed one is MHD's to free */
     struct MHD_Response *resp = MHD_create_response_from_buffer(
@@ -286,6 +297,54 @@ static enum MHD_Result send_response(struct MHD_Connection *mc, struct soom_requ
     enum MHD_Result ret = MHD_queue_response(mc, (unsigned)r->status, resp);
     MHD_destroy_response(resp);
     return ret;
+}
+
+/* ---- suspended requests ---------------------------------------------------- */
+
+uint64_t soom_server_suspend(struct soom_request *r, uint64_t timeout_ns)
+{
+    (void)r;
+    return soom_wait_arm(timeout_ns);
+}
+
+int soom_server_resume(uint64_t ticket, void *result)
+{
+    return soom_wait_wake(ticket, result, false);
+}
+
+static const struct soom_module_server WAITING = {soom_server_suspend, soom_server_resume};
+
+static void unpark(void *conn)
+{
+    MHD_resume_connection(conn);
+}
+
+/* Goes on with a request whose ticket was woken. */
+static void resume_request(struct soom_request *r)
+{
+    void *result;
+    bool timed_out;
+    soom_wait_take(r->wait_ticket, &result, &timed_out);
+    r->wait_ticket = 0;
+    soom_pipeline_resume(r, result, timed_out);
+}
+
+/* After a pipeline step: parks a request that asked to wait (MHD calls
+ * on_request again once it is resumed), or sends the response. */
+static enum MHD_Result after_step(struct MHD_Connection *mc, struct soom_request *r)
+{
+    while (soom_pipeline_waiting(r)) {
+        if (srv.app->config->model == SOOM_SERVER_THREAD_PER_CONNECTION) {
+            soom_wait_block(r->wait_ticket);
+            resume_request(r);
+            continue;
+        }
+        MHD_suspend_connection(mc);
+        if (!soom_wait_park(r->wait_ticket, mc))
+            MHD_resume_connection(mc); /* woken before it was parked */
+        return MHD_YES;
+    }
+    return send_response(mc, r);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const char *url,
@@ -321,6 +380,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
         conn_phase(c, CONN_RECEIVING, r->start_ns);
         return MHD_YES;
     }
+    if (r->wait_ticket != 0) { /* resumed */
+        resume_request(r);
+        return after_step(mc, r);
+    }
     if (r->responded) {
         if (*upload_size != 0) {
             *upload_size = 0;
@@ -336,7 +399,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
     }
     conn_phase(r->conn, CONN_HANDLING, 0);
     soom_pipeline_finish(r);
-    return send_response(mc, r);
+    return after_step(mc, r);
 }
 
 static void log_access(const struct soom_request *r, uint64_t now);
@@ -351,6 +414,12 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
     if (r == NULL)
         return;
     *con_cls = NULL;
+    if (r->wait_ticket != 0) { /* never parked: retire the ticket */
+        void *result;
+        bool timed_out;
+        soom_wait_take(r->wait_ticket, &result, &timed_out);
+    }
+    soom_pipeline_done(r);
     uint64_t now = soom_clock_ns();
     if (!r->probe)
         soom_metrics_request(r->route ? (int)r->route->id : -1, soom_metrics_method(r->method),
@@ -453,7 +522,7 @@ static struct MHD_Daemon *start_daemon(struct soom_app *app, int fd)
     if (cfg->model == SOOM_SERVER_THREAD_PER_CONNECTION) {
         flags |= MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL;
     } else {
-        flags |= MHD_USE_EPOLL | MHD_USE_TURBO;
+        flags |= MHD_USE_EPOLL | MHD_USE_TURBO | MHD_ALLOW_SUSPEND_RESUME;
         pool = cfg->threads > 1 ? (unsigned)cfg->threads : 0;
     }
     /* The logger goes first so that MHD's own start-up messages reach it. */
@@ -590,6 +659,11 @@ static int serve_process(struct soom_app *app, int fd, unsigned index)
         soom_log_msg(SOOM_LOG_ERROR, "cannot set up the database pool");
         return 1;
     }
+    if (soom_wait_setup(unpark) != SOOM_OK) {
+        soom_log_msg(SOOM_LOG_ERROR, "cannot start the timer of suspended requests");
+        return 1;
+    }
+    soom_module_set_server(&WAITING);
     srv.daemon = start_daemon(app, fd);
     if (srv.ops_fd >= 0)
         srv.ops_daemon = start_ops_daemon(app, srv.ops_fd);
@@ -613,10 +687,13 @@ static int serve_process(struct soom_app *app, int fd, unsigned index)
     soom_log_end(&l);
     drain();
     soom_builtin_process_end();
+    soom_module_set_server(NULL);
+    soom_wait_teardown();
     soom_log_flush();
     soom_pg_pool_teardown();
     soom_lua_pool_free(app->lua);
     app->lua = NULL;
+    soom_module_shutdown();
     return 0;
 }
 

@@ -8,11 +8,17 @@
  * (RFC 3339 appendix A), email (RFC 5321 mailbox, dot-atom or quoted local
  * part), uuid (RFC 4122 text form), ipv4 (dotted quad, no leading zeros),
  * ipv6 (RFC 4291 section 2.2, no zone) and uri (RFC 3986 absolute URI).
- * Other format names are accepted as annotations.
+ * Native modules add their own (soom_validate_add_format), always
+ * asserted; the table of added formats is written at start-up only and
+ * read without locks afterwards. Other format names are accepted as
+ * annotations.
  */
 #include <string.h>
 
+#include "alloc.h"
 #include "hex.h"
+#include "soom/error.h"
+#include "soom/validate.h"
 #include "validate_impl.h"
 
 static const struct {
@@ -24,20 +30,52 @@ static const struct {
     {"ipv4", VF_IPV4},           {"ipv6", VF_IPV6},   {"uri", VF_URI},
 };
 
+#define ADDED_MAX 200 /* VF_ADDED + ADDED_MAX fits the node's byte */
+
+static struct {
+    char *name;
+    soom_validate_format_fn fn;
+    void *ud;
+} added[ADDED_MAX];
+static size_t nadded;
+
 enum vformat vformat_lookup(const char *name)
 {
     for (size_t i = 0; i < sizeof FORMATS / sizeof FORMATS[0]; i++)
         if (strcmp(FORMATS[i].name, name) == 0)
             return FORMATS[i].f;
+    for (size_t i = 0; i < nadded; i++)
+        if (strcmp(added[i].name, name) == 0)
+            return (enum vformat)(VF_ADDED + i);
     return VF_NONE;
 }
 
 const char *vformat_name(enum vformat f)
 {
+    if (f >= VF_ADDED && (size_t)(f - VF_ADDED) < nadded)
+        return added[f - VF_ADDED].name;
     for (size_t i = 0; i < sizeof FORMATS / sizeof FORMATS[0]; i++)
         if (FORMATS[i].f == f)
             return FORMATS[i].name;
     return "";
+}
+
+bool vformat_always(enum vformat f)
+{
+    return f >= VF_ADDED;
+}
+
+int soom_validate_add_format(const char *name, soom_validate_format_fn fn, void *ud)
+{
+    if (name == NULL || *name == '\0' || fn == NULL || nadded == ADDED_MAX)
+        return SOOM_EINVAL;
+    if (vformat_lookup(name) != VF_NONE)
+        return SOOM_ECONFLICT;
+    added[nadded].name = xstrdup(name);
+    added[nadded].fn = fn;
+    added[nadded].ud = ud;
+    nadded++;
+    return SOOM_OK;
 }
 
 static bool is_digit(char c)
@@ -365,6 +403,9 @@ bool vformat_check(enum vformat f, const char *s, size_t n)
     case VF_IPV4: return check_ipv4(s, n);
     case VF_IPV6: return check_ipv6(s, n);
     case VF_URI: return check_uri(s, n);
-    default: return true;
+    default:
+        if (f >= VF_ADDED && (size_t)(f - VF_ADDED) < nadded)
+            return added[f - VF_ADDED].fn(s, n, added[f - VF_ADDED].ud);
+        return true;
     }
 }

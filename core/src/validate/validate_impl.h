@@ -76,6 +76,7 @@ enum vformat {
     VF_IPV4,
     VF_IPV6,
     VF_URI,
+    VF_ADDED = 16, /* VF_ADDED + i: the i-th format added by a module */
 };
 
 struct vnode;
@@ -214,6 +215,8 @@ void vregex_set_limit(struct vregex *re, uint32_t match_limit);
 /* validate_format.c */
 enum vformat vformat_lookup(const char *name);
 bool vformat_check(enum vformat f, const char *s, size_t n);
+/* True for a format that is asserted even without format_assertion. */
+bool vformat_always(enum vformat f);
 const char *vformat_name(enum vformat f);
 
 /* validate_meta.c */

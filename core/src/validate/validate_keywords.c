@@ -216,8 +216,9 @@ static int compile_string(const struct kw *k)
     if (f != NULL) {
         if (!cJSON_IsString(f))
             return vc_fail(k->c, at(k, "format"), "must be a string");
-        if (vc_options(k->c)->format_assertion)
-            n->format = (uint8_t)vformat_lookup(f->valuestring);
+        enum vformat vf = vformat_lookup(f->valuestring);
+        if (vc_options(k->c)->format_assertion || vformat_always(vf))
+            n->format = (uint8_t)vf;
     }
     if (n->min_length > 0 || n->max_length != VNONE || n->pattern != NULL || n->format != VF_NONE)
         n->has |= H_STR;

@@ -11,6 +11,7 @@ local files = require "soom.core.files"
 local generics = require "soom.generics"
 local model = require "soom.model"
 local relations = require "soom.core.relations"
+local modules = require "soom.core.modules"
 local settings_of = require "soom.core.settings"
 
 local type, ipairs, pairs, setmetatable, getmetatable, error = type, ipairs, pairs, setmetatable,
@@ -41,9 +42,15 @@ end
 
 --- The effective settings of an app folder: defaults, settings.lua, then
 -- the environment (soom.core.serve is the command line's, so this runs
--- only there).
+-- only there). `modules` (native modules, soom.core.modules) is kept as
+-- settings.lua gives it.
 function _M.settings(dir)
-    return require("soom.core.serve").settings(_M.user_settings(dir))
+    local user = _M.user_settings(dir)
+    local native = user.modules
+    user.modules = nil
+    local settings = require("soom.core.serve").settings(user)
+    settings.modules = native
+    return settings
 end
 
 --- True when the app has models or migrations, and so needs a database.
@@ -167,6 +174,10 @@ function _M.load(dir, settings)
     if files.exists(dir .. "/app.lua") then
         meta = files.load_table(dir .. "/app.lua", "a table of app fields")
     end
+    -- native modules first: models and resources may require their Lua libraries
+    if settings.modules ~= nil then
+        modules.load(settings.modules, dir, require("soom.cli").home)
+    end
     -- every model first, so relations find their targets and reverse sides
     local app_models = _M.models(dir)
     local routes = {}
@@ -180,6 +191,10 @@ function _M.load(dir, settings)
             error(("%s must return a resource or a list of resources"):format(file), 0)
         end
         add_routes(routes, value, file)
+    end
+    -- then the modules' routes, numbered after the app's in every state
+    for _, r in ipairs(modules.routes()) do
+        routes[#routes + 1] = r
     end
     return setmetatable({
         dir = dir,

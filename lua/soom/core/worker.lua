@@ -125,14 +125,17 @@ function _M.init(dir, settings)
     report.setup(settings)
     routes = app.routes
     for i, route in ipairs(routes) do
-        local flat = flatten(route.resource)
-        instance_mts[i] = { __index = flat }
-        if flat.dispatch == Resource.dispatch then
-            -- the common case: call the method's handler directly
-            handlers[i] = {
-                GET = flat.get, HEAD = flat.get, POST = flat.post, PUT = flat.put,
-                PATCH = flat.patch, DELETE = flat.delete,
-            }
+        -- a native module's route has no resource: the core dispatches it in C
+        if route.resource ~= nil then
+            local flat = flatten(route.resource)
+            instance_mts[i] = { __index = flat }
+            if flat.dispatch == Resource.dispatch then
+                -- the common case: call the method's handler directly
+                handlers[i] = {
+                    GET = flat.get, HEAD = flat.get, POST = flat.post, PUT = flat.put,
+                    PATCH = flat.patch, DELETE = flat.delete,
+                }
+            end
         end
     end
     return dispatch, #routes

@@ -17,6 +17,7 @@
 struct soom_lua_pool;
 struct soom_validator;
 struct soom_plan;
+struct soom_module_route;
 
 /* What the Lua layer declares for a route. Schemas are JSON texts (NULL when
  * absent): the body schema for POST and PUT, its partial form (no top-level
@@ -52,6 +53,7 @@ struct soom_route_spec {
     const char *static_cache;
     const char *const *static_headers; /* name, value, ... */
     size_t static_nheaders;
+    const struct soom_module_route *native; /* a native module's route, or NULL */
 };
 
 struct soom_route {
@@ -66,6 +68,7 @@ struct soom_route {
     struct soom_validator *query;
     struct soom_plan *plan;      /* a generic resource's plan, or NULL */
     struct soom_static *statics; /* static bytes, or NULL */
+    const struct soom_module_route *native; /* a native module's route (module_run.h) */
 };
 
 struct soom_app {

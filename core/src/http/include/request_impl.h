@@ -24,6 +24,7 @@ struct soom_app;
 struct soom_config;
 struct soom_route;
 struct soom_pg_conn;
+struct soom_module_handle;
 
 struct soom_kv {
     const char *key;
@@ -91,6 +92,19 @@ struct soom_request {
     struct soom_pg_conn *pg;
 
     bool lua; /* Lua was entered for this request (the access log says so) */
+
+    /* native modules (core/src/module/) */
+    const char *user; /* the authenticated user's id, or NULL */
+    size_t user_len;
+    void **module_ctx; /* each module's context slot, NULL until one is set */
+    const struct soom_module_handle *module_calling; /* whose function runs now */
+    uint8_t module_where;                            /* what kind of call that is (module_run.c) */
+    uint8_t wait_phase;   /* where the pipeline goes on after a suspension */
+    uint16_t wait_next;   /* the next middleware of that phase */
+    uint64_t wait_ticket; /* the suspension in force, 0 when none */
+    void *wait_fn;        /* its soom_module_resume_fn, or NULL */
+    const struct soom_module_handle *wait_module;
+    bool response_phase_ran;
 
     /* response */
     bool responded;

@@ -5,12 +5,28 @@
 #ifndef SOOM_SERVER_H
 #define SOOM_SERVER_H
 
+#include <stdint.h>
+
 struct soom_app;
+struct soom_request;
 
 /* Serves `app` until SIGTERM or SIGINT, then drains in-flight requests
  * (bounded by settings.drain_timeout). Returns the process exit code:
  * 0 after a clean shutdown, 1 when the server could not start (the reason
  * is logged). */
 int soom_server_run(struct soom_app *app);
+
+/* Suspending a request, the server's side (native modules reach it
+ * through module_host.h). Called during a pipeline step: once the step
+ * returns, the server parks the request, holding no thread, until
+ * soom_server_resume() with the returned ticket (from any thread) or until
+ * timeout_ns pass, then goes on with soom_pipeline_resume(). Returns the
+ * ticket, or 0 when this process serves no requests. */
+uint64_t soom_server_suspend(struct soom_request *r, uint64_t timeout_ns);
+
+/* Wakes a suspended request with `result`. Returns SOOM_OK, or
+ * SOOM_ENOTFOUND when it timed out or was woken already (the caller keeps
+ * `result`). */
+int soom_server_resume(uint64_t ticket, void *result);
 
 #endif
