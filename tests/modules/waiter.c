@@ -7,7 +7,8 @@
  *                          answers 503 from the resume callback)
  *   GET /never             suspended and never resumed: the core answers
  *                          504 after settings.never_ms (default 300)
- *   GET /wait-stats        resumes that came too late, and jobs pending
+ *   GET /wait-stats        resumes that came too late, jobs pending, and the
+ *                          most jobs pending at once
  *   X-Wait-Before: ms      a handler-phase middleware waits that long, then
  *                          the request goes on to its handler
  */
@@ -36,7 +37,7 @@ static pthread_t thread;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static bool started, stopping;
 static struct job *jobs; /* by due time */
-static long late, pending;
+static long late, pending, peak;
 
 static uint64_t now_ns(void)
 {
@@ -111,7 +112,8 @@ static void queue(uint64_t ticket, long ms)
         at = &(*at)->next;
     j->next = *at;
     *at = j;
-    pending++;
+    if (++pending > peak)
+        peak = pending;
     pthread_cond_signal(&cv);
     pthread_mutex_unlock(&lock);
 }
@@ -159,7 +161,8 @@ static int stats_route(struct soom_request *req, struct soom_response *resp, voi
     (void)req, (void)ud;
     char body[96];
     pthread_mutex_lock(&lock);
-    snprintf(body, sizeof body, "{\"late\":%ld,\"pending\":%ld}", late, pending);
+    snprintf(body, sizeof body, "{\"late\":%ld,\"pending\":%ld,\"peak\":%ld}", late, pending,
+             peak);
     pthread_mutex_unlock(&lock);
     H->resp_set_body(resp, body, strlen(body), "application/json");
     return SOOM_MODULE_RESPOND;

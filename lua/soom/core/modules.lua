@@ -14,6 +14,7 @@
 -- the app's resources (which may require their Lua libraries); a module
 -- that cannot be loaded stops start-up with the loader's message.
 
+local files = require "soom.core.files"
 local native = require "soom.core.native"
 
 local type, pairs, ipairs, error, tostring = type, pairs, ipairs, error, tostring
@@ -71,7 +72,8 @@ local function path_of(name, spec, dir, home)
         end
         return dir .. "/" .. spec.path
     end
-    return home .. "/" .. native.builtin_dir .. "/" .. name .. ".so"
+    local builtin = home .. "/" .. native.builtin_dir
+    return (files.realpath(builtin) or builtin) .. "/" .. name .. ".so"
 end
 
 local function module_settings(spec)
