@@ -8,7 +8,8 @@
  * through (from its context slot). Routes:
  *   GET|POST /probe/info/{name}   what the accessors return, as JSON
  *   POST     /probe/raw           a raw body (any media type)
- *   GET      /probe/stats         counters: done phase, cleanups, workers
+ *   GET      /probe/stats         counters: done phase, cleanups, workers, reach
+ *   GET|OPTIONS /probe/reach       counts the requests that reach it
  * Format "probe-even": decimal digits of an even number. Lua library
  * soom.ext.probe: greeting(), request_id().
  */
@@ -23,7 +24,7 @@
 static const struct soom_module_host *H;
 static struct soom_module_handle *M;
 static char greeting[64] = "hello";
-static atomic_long done_count, cleanup_count, workers_started, workers_stopped;
+static atomic_long done_count, cleanup_count, workers_started, workers_stopped, reached;
 
 struct trail {
     char text[32];
@@ -180,13 +181,22 @@ static int raw(struct soom_request *req, struct soom_response *resp, void *ud)
     return SOOM_MODULE_CONTINUE;
 }
 
+static int reach(struct soom_request *req, struct soom_response *resp, void *ud)
+{
+    (void)req, (void)ud;
+    atomic_fetch_add(&reached, 1);
+    H->resp_set_body(resp, "{\"reached\":true}", 16, "application/json");
+    return SOOM_MODULE_RESPOND;
+}
+
 static int stats(struct soom_request *req, struct soom_response *resp, void *ud)
 {
     (void)req, (void)ud;
-    char out[160];
-    snprintf(out, sizeof out, "{\"done\":%ld,\"cleanups\":%ld,\"started\":%ld,\"stopped\":%ld}",
+    char out[192];
+    snprintf(out, sizeof out,
+             "{\"done\":%ld,\"cleanups\":%ld,\"started\":%ld,\"stopped\":%ld,\"reached\":%ld}",
              atomic_load(&done_count), atomic_load(&cleanup_count), atomic_load(&workers_started),
-             atomic_load(&workers_stopped));
+             atomic_load(&workers_stopped), atomic_load(&reached));
     H->resp_set_body(resp, out, strlen(out), "application/json");
     return SOOM_MODULE_RESPOND;
 }
@@ -250,6 +260,7 @@ static int init(struct soom_module_handle *mod, const struct soom_module_host *h
     rc |= H->add_route(mod, "GET, POST", "/probe/info/{name}", 0, info, NULL);
     rc |= H->add_route(mod, "POST", "/probe/raw", SOOM_MODULE_ROUTE_RAW_BODY, raw, NULL);
     rc |= H->add_route(mod, "GET", "/probe/stats", 0, stats, NULL);
+    rc |= H->add_route(mod, "GET, OPTIONS", "/probe/reach", 0, reach, NULL);
     rc |= H->add_format(mod, "probe-even", even, NULL);
     rc |= H->add_lua_library(mod, "probe", open_lib);
     if (rc != SOOM_MODULE_OK)
