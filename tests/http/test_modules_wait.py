@@ -119,11 +119,14 @@ def test_shutdown_waits_for_suspended_requests():
     app = make_app()
     srv = Server(app).start()
     try:
-        join = in_thread(srv.json, "GET", "/wait/400")
-        time.sleep(0.15)
+        join = in_thread(srv.json, "GET", "/wait/1000")
+        deadline = time.time() + 10
+        while srv.json("GET", "/wait-stats")[2]["pending"] == 0:  # until it is suspended
+            assert time.time() < deadline, "the request never arrived"
+            time.sleep(0.02)
         srv.signal(signal.SIGTERM)
         status, _, doc = join()
-        eq((status, doc["waited"]), (200, 400))
+        eq((status, doc["waited"]), (200, 1000))
         eq(srv.wait(10), 0)
     finally:
         srv.stop()

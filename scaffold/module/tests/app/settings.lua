@@ -1,0 +1,5 @@
+return {
+    modules = {
+        {{name}} = { path = "../../build/{{name}}.so", greeting = "Hi" },
+    },
+}
