@@ -161,8 +161,7 @@ static int stats_route(struct soom_request *req, struct soom_response *resp, voi
     (void)req, (void)ud;
     char body[96];
     pthread_mutex_lock(&lock);
-    snprintf(body, sizeof body, "{\"late\":%ld,\"pending\":%ld,\"peak\":%ld}", late, pending,
-             peak);
+    snprintf(body, sizeof body, "{\"late\":%ld,\"pending\":%ld,\"peak\":%ld}", late, pending, peak);
     pthread_mutex_unlock(&lock);
     H->resp_set_body(resp, body, strlen(body), "application/json");
     return SOOM_MODULE_RESPOND;
