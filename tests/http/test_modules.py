@@ -280,6 +280,31 @@ def test_bad_module_settings_are_refused():
         assert fragment in log, (fragment, log)
 
 
+def test_the_environment_overrides_module_settings():
+    app = make_app('{ probe = { path = "%s", greeting = "salut" }, '
+                   'cors = { origins = { "https://a.example" }, credentials = false } }'
+                   % module_path("probe"))
+    try:
+        env = {"SOOM_MODULES__PROBE__GREETING": "bonjour",
+               "SOOM_MODULES__CORS__ORIGINS": "https://b.example, https://c.example",
+               "SOOM_MODULES__CORS__CREDENTIALS": "true"}
+        srv = Server(app, env=env).start()
+        try:
+            eq(srv.json("GET", "/hello")[2]["greeting"], "bonjour")
+            for origin, allowed in (("https://a.example", None), ("https://c.example", "https://c.example")):
+                _, headers, _ = srv.request("GET", "/hello", headers={"Origin": origin})
+                eq(headers.get("access-control-allow-origin"), allowed, origin)
+            eq(headers.get("access-control-allow-credentials"), "true")
+        finally:
+            srv.stop()
+        assert "SOOM_MODULES__" not in srv.log(), "not reported as unknown settings"
+        code, log = start_failure(app, env={"SOOM_MODULES__CORS__CREDENTIALS": "maybe"})
+        assert code != 0
+        assert 'SOOM_MODULES__CORS__CREDENTIALS must be a boolean, not "maybe"' in log, log
+    finally:
+        shutil.rmtree(app)
+
+
 def test_modules_load_in_order_and_answer_in_reverse():
     # probe (order 2) runs after cors (order 1) at the request phase, so
     # cors answers the preflight first; at the response phase probe runs

@@ -77,7 +77,7 @@ def test_install_then_build_a_module_with_pkg_config_alone():
         out = run([inst.soom, "createmodule", "knot", "--dir", inst.work], env=env)
         assert "wrote" in out
         mod = os.path.join(inst.work, "knot")
-        for rel in ("knot.c", "CMakeLists.txt", "README.md", ".gitignore",
+        for rel in ("knot.c", "CMakeLists.txt", "README.md", ".gitignore", ".clang-format",
                     "tests/app/settings.lua", "tests/app/tests/test_module.lua"):
             assert os.path.exists(os.path.join(mod, rel)), rel
         with open(os.path.join(mod, "CMakeLists.txt")) as f:

@@ -121,7 +121,8 @@ SOOM_API bool soom_config_is_section(const char *key);
  * A SOOM_ variable that names no key is not an error (environments carry
  * unrelated variables: Kubernetes injects <SERVICE>_PORT, for one), but its
  * name is listed in `unknown` (comma-separated) so the caller can warn about
- * a likely typo. SOOM_HOME (where soom finds its Lua files) is reserved. */
+ * a likely typo. SOOM_HOME (where soom finds its Lua files) is reserved;
+ * SOOM_MODULES__* belong to native modules' settings, read elsewhere. */
 SOOM_API int soom_config_apply_env(struct soom_config *c, char *const *envp, char *unknown,
                                    size_t unknownlen, char *err, size_t errlen);
 

@@ -283,6 +283,8 @@ int soom_config_apply_env(struct soom_config *c, char *const *envp, char *unknow
         } else if (namelen > 5 && strncmp(name, PREFIX, 5) == 0) {
             if (namelen == 9 && strncmp(name, "SOOM_HOME", 9) == 0)
                 continue;
+            if (namelen > 14 && strncmp(name, "SOOM_MODULES__", 14) == 0)
+                continue; /* native modules' settings: soom.core.modules reads them */
             char key[128];
             env_to_key(name + 5, namelen - 5, key, sizeof key);
             if (find_key(key) == NULL) {

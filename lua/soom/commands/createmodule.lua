@@ -3,8 +3,9 @@
 -- `soom createmodule NAME [--dir PARENT]` writes PARENT/NAME (default: the
 -- current folder) with NAME.c (a middleware, a route, a format and a Lua
 -- library through soom/module.h), a CMakeLists.txt that finds Soom with
--- pkg-config alone, a README, and tests/app, an app that loads the built
--- module, with its tests. It refuses a folder that exists.
+-- pkg-config alone, a README, .clang-format (the core's style), and
+-- tests/app, an app that loads the built module, with its tests. It
+-- refuses a folder that exists.
 local soom = require "soom"
 local cli = require "soom.cli"
 local files = require "soom.core.files"
@@ -12,7 +13,7 @@ local files = require "soom.core.files"
 local io, ipairs, error = io, ipairs, error
 
 -- template file -> the file written (after {{name}} is replaced)
-local RENAMED = { ["module.c"] = "{{name}}.c", gitignore = ".gitignore" }
+local RENAMED = { ["module.c"] = "{{name}}.c", gitignore = ".gitignore", ["clang-format"] = ".clang-format" }
 
 local function shell_quote(s)
     return "'" .. s:gsub("'", "'\\''") .. "'"

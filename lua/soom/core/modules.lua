@@ -10,19 +10,66 @@
 -- app folder; without it, the module shipped with soom of that name) and
 -- `order` (a number, default 0: modules load, and their middleware runs,
 -- by order, then by name; the response phase runs in reverse). `true`
--- stands for an empty table. Modules are loaded once per process, before
+-- stands for an empty table. SOOM_MODULES__<NAME>__<KEY> in the
+-- environment overrides a key the table gives (read by that key's type: a
+-- number, a boolean, a list as comma-separated text, else a string), so
+-- one image runs in every environment. Modules are loaded once per process, before
 -- the app's resources (which may require their Lua libraries); a module
 -- that cannot be loaded stops start-up with the loader's message.
 
 local files = require "soom.core.files"
 local native = require "soom.core.native"
 
-local type, pairs, ipairs, error, tostring = type, pairs, ipairs, error, tostring
+local type, pairs, ipairs, error, tostring, tonumber = type, pairs, ipairs, error, tostring,
+    tonumber
 local sort = table.sort
 
 local _M = {}
 
 local LOADER_KEYS = { path = true, order = true }
+
+local TRUE = { ["true"] = true, ["1"] = true, yes = true, on = true }
+local FALSE = { ["false"] = true, ["0"] = true, no = true, off = true }
+
+-- The environment's text for a key, read by the type of what it replaces.
+local function convert(var, old, text)
+    if type(old) == "number" then
+        local n = tonumber(text)
+        if n == nil then
+            error(("%s must be a number, not %q"):format(var, text), 0)
+        end
+        return n
+    elseif type(old) == "boolean" then
+        if TRUE[text] then
+            return true
+        elseif FALSE[text] then
+            return false
+        end
+        error(("%s must be a boolean, not %q"):format(var, text), 0)
+    elseif type(old) == "table" then
+        local list = {}
+        for item in text:gmatch("[^,]+") do
+            list[#list + 1] = item:match("^%s*(.-)%s*$")
+        end
+        return list
+    end
+    return text
+end
+
+local function from_env(name, spec)
+    local copy = {}
+    for key, value in pairs(spec) do
+        copy[key] = value
+        if type(key) == "string" then
+            local var = ("SOOM_MODULES__%s__%s"):format(name:upper(), key:upper())
+            local text = os.getenv(var)
+            if text ~= nil then
+                copy[key] = convert(var, value, text)
+            end
+        end
+    end
+    return copy
+end
 
 local function check(name, spec)
     if type(name) ~= "string" or not name:match("^[a-z][a-z0-9_]*$") then
@@ -34,6 +81,7 @@ local function check(name, spec)
     if type(spec) ~= "table" then
         error(("settings.modules.%s must be a table of the module's settings"):format(name), 0)
     end
+    spec = from_env(name, spec)
     if spec.path ~= nil and type(spec.path) ~= "string" then
         error(("settings.modules.%s.path must be a string"):format(name), 0)
     end
