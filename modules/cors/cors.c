@@ -83,7 +83,7 @@ static void vary(struct soom_request *req, struct soom_response *resp, const cha
 {
     const char *v = H->resp_header(resp, "Vary");
     if (v == NULL) {
-        H->resp_set_header(resp, "Vary", token);
+        H->resp_add_header(resp, "Vary", token);
         return;
     }
     size_t tn = strlen(token);

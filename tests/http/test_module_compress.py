@@ -100,12 +100,14 @@ def test_gzip_and_zstd_decompress_to_the_original():
         status, headers, body = get(srv, "/page", "gzip, deflate, br, zstd")
         eq(headers.get("content-encoding"), "zstd", "zstd preferred when both are accepted")
         eq(unzstd(body), plain)
-        # a large body, past the core's in-arena size
-        status, headers, big = get(srv, "/page?n=2000")
-        _, headers, body = get(srv, "/page?n=2000", "zstd")
-        eq((headers.get("content-encoding"), unzstd(body)), ("zstd", big))
-        _, headers, body = get(srv, "/page?n=2000", "gzip")
-        eq((headers.get("content-encoding"), gzip.decompress(body)), ("gzip", big))
+        # larger bodies (past the 4 KiB and 16 KiB windows, and past the
+        # core's in-arena size)
+        for n in (100, 2000):
+            status, headers, big = get(srv, "/page?n=%d" % n)
+            _, headers, body = get(srv, "/page?n=%d" % n, "zstd")
+            eq((headers.get("content-encoding"), unzstd(body)), ("zstd", big))
+            _, headers, body = get(srv, "/page?n=%d" % n, "gzip")
+            eq((headers.get("content-encoding"), gzip.decompress(body)), ("gzip", big))
 
 
 def test_accept_encoding_qualities():

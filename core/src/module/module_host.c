@@ -8,6 +8,7 @@
  * request: what the module returns decides that (the pipeline reads
  * request->responded), so the setters here leave that flag as it was.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -161,7 +162,7 @@ static void resp_set_status(struct soom_response *resp, int status)
 
 static bool is_content_type(const char *name)
 {
-    return strcasecmp(name, "Content-Type") == 0;
+    return (name[0] | 0x20) == 'c' && strcasecmp(name, "Content-Type") == 0;
 }
 
 static const char *resp_header(const struct soom_response *resp, const char *name)
@@ -177,10 +178,30 @@ static const char *resp_header(const struct soom_response *resp, const char *nam
     return NULL;
 }
 
-static bool header_ok(const char *name, const char *value)
+/* The length of a header name (no CR, LF or ':') or value (no CR or LF);
+ * SIZE_MAX when it holds one. strcspn is one vectorised pass, which
+ * matters: modules set headers on every response. */
+static size_t checked_len(const char *s, bool name)
 {
-    return name != NULL && *name != '\0' && strpbrk(name, "\r\n:") == NULL &&
-           (value == NULL || strpbrk(value, "\r\n") == NULL);
+    size_t n = strcspn(s, name ? "\r\n:" : "\r\n");
+    return s[n] == '\0' ? n : SIZE_MAX;
+}
+
+/* Adds a header, the record and both copies in one piece of the arena. */
+static int add_checked(struct soom_request *r, const char *name, const char *value)
+{
+    size_t nl = checked_len(name, true), vl = checked_len(value, false);
+    if (nl == 0 || nl == SIZE_MAX || vl == SIZE_MAX)
+        return SOOM_MODULE_EINVAL;
+    struct soom_header_out *h = soom_arena_alloc(r->arena, sizeof *h + nl + vl + 2);
+    char *p = (char *)(h + 1);
+    memcpy(p, name, nl + 1);
+    memcpy(p + nl + 1, value, vl + 1);
+    h->name = p;
+    h->value = p + nl + 1;
+    h->next = r->out_headers;
+    r->out_headers = h;
+    return SOOM_MODULE_OK;
 }
 
 static void remove_headers(struct soom_request *r, const char *name)
@@ -193,29 +214,48 @@ static void remove_headers(struct soom_request *r, const char *name)
     }
 }
 
+static int set_content_type(struct soom_request *r, const char *value)
+{
+    size_t vl = value ? checked_len(value, false) : 0;
+    if (vl == SIZE_MAX)
+        return SOOM_MODULE_EINVAL;
+    r->content_type = value ? soom_arena_strndup(r->arena, value, vl) : NULL;
+    return SOOM_MODULE_OK;
+}
+
 static int resp_set_header(struct soom_response *resp, const char *name, const char *value)
 {
     struct soom_request *r = module_request_of(resp);
-    if (!header_ok(name, value))
+    if (name == NULL)
         return SOOM_MODULE_EINVAL;
-    if (is_content_type(name)) {
-        r->content_type = value ? soom_arena_strndup(r->arena, value, strlen(value)) : NULL;
+    if (is_content_type(name))
+        return set_content_type(r, value);
+    if (value == NULL) {
+        if (checked_len(name, true) == SIZE_MAX)
+            return SOOM_MODULE_EINVAL;
+        remove_headers(r, name);
         return SOOM_MODULE_OK;
     }
-    remove_headers(r, name);
-    if (value != NULL)
-        soom_response_header(r, name, value);
-    return SOOM_MODULE_OK;
+    struct soom_header_out *before = r->out_headers;
+    int rc = add_checked(r, name, value);
+    if (rc == SOOM_MODULE_OK && before != NULL) {
+        struct soom_header_out *added = r->out_headers;
+        r->out_headers = before;
+        remove_headers(r, name);
+        added->next = r->out_headers;
+        r->out_headers = added;
+    }
+    return rc;
 }
 
 static int resp_add_header(struct soom_response *resp, const char *name, const char *value)
 {
-    if (value == NULL || !header_ok(name, value))
+    struct soom_request *r = module_request_of(resp);
+    if (name == NULL || value == NULL)
         return SOOM_MODULE_EINVAL;
     if (is_content_type(name))
-        return resp_set_header(resp, name, value);
-    soom_response_header(module_request_of(resp), name, value);
-    return SOOM_MODULE_OK;
+        return set_content_type(r, value);
+    return add_checked(r, name, value);
 }
 
 static const char *resp_body(const struct soom_response *resp, size_t *len)
