@@ -74,9 +74,9 @@ def test_install_then_build_a_module_with_pkg_config_alone():
         assert "-I" + inst.pkgconfig + "/../../include" in cflags, cflags
         eq(run(["pkg-config", "--variable=abi", "soom"], env=env).strip(), "1.0")
 
-        out = run([inst.soom, "createmodule", "knot", "--dir", inst.work], env=env)
-        assert "wrote" in out
         mod = os.path.join(inst.work, "knot")
+        out = run([inst.soom, "createmodule", "knot", "--dir", mod], env=env)
+        assert "wrote" in out
         for rel in ("knot.c", "CMakeLists.txt", "README.md", ".gitignore", ".clang-format",
                     "tests/app/settings.lua", "tests/app/tests/test_module.lua"):
             assert os.path.exists(os.path.join(mod, rel)), rel
@@ -124,19 +124,22 @@ def test_install_then_build_a_module_with_pkg_config_alone():
         assert "/knot/hello/{who:slug}" in code and "module knot" in code, code
 
 
-def test_createmodule_refuses_bad_names_and_existing_folders():
+def test_createmodule_refuses_bad_names_and_folders_in_use():
     with Installed() as inst:
         env = inst.env()
-        for bad in ("Knot", "9lives", "my-mod"):
-            p = subprocess.run([inst.soom, "createmodule", bad, "--dir", inst.work],
-                               capture_output=True, text=True, env=env)
+        for bad in ("Knot", "9lives", "my-mod", "end"):
+            p = subprocess.run([inst.soom, "createmodule", bad],
+                               capture_output=True, text=True, env=env, cwd=inst.work)
             eq(p.returncode, 1, bad)
-            assert "is not a module name" in p.stderr, p.stderr
-        run([inst.soom, "createmodule", "knot", "--dir", inst.work], env=env)
-        p = subprocess.run([inst.soom, "createmodule", "knot", "--dir", inst.work],
-                           capture_output=True, text=True, env=env)
+            assert "module name" in p.stderr or "cannot name a module" in p.stderr, p.stderr
+        eq(os.listdir(inst.work), [], "nothing written")
+        # into ./knot by default
+        run([inst.soom, "createmodule", "knot"], env=env, cwd=inst.work)
+        assert os.path.exists(os.path.join(inst.work, "knot", "knot.c"))
+        p = subprocess.run([inst.soom, "createmodule", "knot"], capture_output=True, text=True,
+                           env=env, cwd=inst.work)
         eq(p.returncode, 1)
-        assert "exists already" in p.stderr, p.stderr
+        assert "is not an empty folder: nothing written" in p.stderr, p.stderr
         eq(sorted(os.listdir(inst.work)), ["knot"])
 
 

@@ -1,2 +1,2 @@
--- An app that loads {{name}} from the build folder, for its tests.
-return { name = "{{name}}-test" }
+-- An app that loads @name@ from the build folder, for its tests.
+return { name = "@name@-test" }

@@ -1,5 +1,5 @@
 return {
     modules = {
-        {{name}} = { path = "../../build/{{name}}.so", greeting = "Hi" },
+        @name@ = { path = "../../build/@name@.so", greeting = "Hi" },
     },
 }

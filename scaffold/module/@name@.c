@@ -1,19 +1,19 @@
 /*
- * {{name}}: a native module for Soom, written by `soom createmodule {{name}}`.
+ * @name@: a native module for Soom, written by `soom createmodule @name@`.
  *
  * What it registers, through the host table of soom/module.h (the only
  * Soom header a module includes):
  *   - a middleware at the response phase that marks every response with
- *     X-{{name}}-Version;
- *   - a route, GET /{{name}}/hello/{who}, answering
+ *     X-@name@-Version;
+ *   - a route, GET /@name@/hello/{who}, answering
  *     {"message": "<greeting>, <who>!"};
- *   - a JSON Schema format, "{{name}}-code": three capital letters then
+ *   - a JSON Schema format, "@name@-code": three capital letters then
  *     three digits ("ABC123");
- *   - a Lua library, require "soom.ext.{{name}}", with greeting() and
+ *   - a Lua library, require "soom.ext.@name@", with greeting() and
  *     shout(text).
  *
  * Settings (settings.lua):
- *   modules = { {{name}} = { path = "path/to/{{name}}.so", greeting = "Hello" } }
+ *   modules = { @name@ = { path = "path/to/@name@.so", greeting = "Hello" } }
  */
 #include <ctype.h>
 #include <lauxlib.h>
@@ -33,7 +33,7 @@ static char greeting[128] = "Hello";
 static int stamp(struct soom_request *req, struct soom_response *resp, void *ud)
 {
     (void)req, (void)ud;
-    H->resp_set_header(resp, "X-{{name}}-Version", VERSION);
+    H->resp_set_header(resp, "X-@name@-Version", VERSION);
     return SOOM_MODULE_CONTINUE;
 }
 
@@ -104,18 +104,18 @@ static int init(struct soom_module_handle *mod, const struct soom_module_host *h
     const struct soom_json *g = H->json_get(settings, "greeting");
     if (g != NULL) {
         if (H->json_type(g) != SOOM_MODULE_JSON_STRING) {
-            H->set_error(mod, "{{name}}: greeting must be a string");
+            H->set_error(mod, "@name@: greeting must be a string");
             return SOOM_MODULE_ERROR;
         }
         snprintf(greeting, sizeof greeting, "%s", H->json_string(g, NULL));
     }
     int rc = H->add_middleware(mod, SOOM_PHASE_RESPONSE, stamp, NULL);
     if (rc == SOOM_MODULE_OK)
-        rc = H->add_route(mod, "GET", "/{{name}}/hello/{who:slug}", 0, hello, NULL);
+        rc = H->add_route(mod, "GET", "/@name@/hello/{who:slug}", 0, hello, NULL);
     if (rc == SOOM_MODULE_OK)
-        rc = H->add_format(mod, "{{name}}-code", is_code, NULL);
+        rc = H->add_format(mod, "@name@-code", is_code, NULL);
     if (rc == SOOM_MODULE_OK)
-        rc = H->add_lua_library(mod, "{{name}}", open_lib);
+        rc = H->add_lua_library(mod, "@name@", open_lib);
     return rc;
 }
 
@@ -123,7 +123,7 @@ static const struct soom_module MODULE = {
     .size = sizeof(struct soom_module),
     .abi_major = SOOM_MODULE_ABI_MAJOR,
     .abi_minor = SOOM_MODULE_ABI_MINOR,
-    .name = "{{name}}",
+    .name = "@name@",
     .version = VERSION,
     .init = init,
 };
