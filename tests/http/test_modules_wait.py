@@ -77,6 +77,12 @@ def check_timeouts(srv):
 def check_wait_before_handler(srv):
     status, headers, doc = srv.json("GET", "/hello", headers={"X-Wait-Before": "30"})
     eq((status, doc, headers.get("x-waited-before")), (200, {"hello": True}, "30"))
+    # suspending is refused without a timeout, twice over, and before the
+    # handler phase (the request goes on as if nothing had been asked)
+    status, _, doc = srv.json("GET", "/wait-checks")
+    eq((status, doc), (200, {"resumed": True}))
+    status, headers, doc = srv.json("GET", "/hello", headers={"X-Wait-Early": "1"})
+    eq((status, doc, headers.get("x-early-suspend")), (200, {"hello": True}, "refused"))
 
 
 def test_200_suspended_requests_with_two_threads():

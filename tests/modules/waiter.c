@@ -9,8 +9,12 @@
  *                          504 after settings.never_ms (default 300)
  *   GET /wait-stats        resumes that came too late, jobs pending, and the
  *                          most jobs pending at once
+ *   GET /wait-checks       suspend() refuses a timeout of 0 and a second
+ *                          suspension; the first stands and is resumed
  *   X-Wait-Before: ms      a handler-phase middleware waits that long, then
  *                          the request goes on to its handler
+ *   X-Wait-Early: 1        a request-phase middleware tries to suspend (it
+ *                          may not) and says so in X-Early-Suspend
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -167,6 +171,39 @@ static int stats_route(struct soom_request *req, struct soom_response *resp, voi
     return SOOM_MODULE_RESPOND;
 }
 
+static int checks_done(struct soom_request *req, struct soom_response *resp, void *result,
+                       bool timed_out)
+{
+    (void)req;
+    free(result);
+    const char *body = timed_out ? "{\"resumed\":false}" : "{\"resumed\":true}";
+    H->resp_set_body(resp, body, strlen(body), "application/json");
+    return SOOM_MODULE_RESPOND;
+}
+
+static int checks_route(struct soom_request *req, struct soom_response *resp, void *ud)
+{
+    (void)resp, (void)ud;
+    if (H->suspend(req, 0, checks_done) != 0)
+        return 500; /* a timeout is mandatory */
+    uint64_t ticket = H->suspend(req, timeout_ms, checks_done);
+    if (ticket == 0 || H->suspend(req, timeout_ms, NULL) != 0)
+        return 500; /* one suspension at a time */
+    queue(ticket, 10);
+    return SOOM_MODULE_CONTINUE;
+}
+
+static int early(struct soom_request *req, struct soom_response *resp, void *ud)
+{
+    (void)ud;
+    size_t n;
+    if (H->req_header(req, "X-Wait-Early", &n) == NULL)
+        return SOOM_MODULE_CONTINUE;
+    uint64_t ticket = H->suspend(req, timeout_ms, NULL);
+    H->resp_set_header(resp, "X-Early-Suspend", ticket == 0 ? "refused" : "accepted");
+    return SOOM_MODULE_CONTINUE;
+}
+
 /* ---- waiting before the handler --------------------------------------- */
 
 static int before_done(struct soom_request *req, struct soom_response *resp, void *result,
@@ -210,7 +247,9 @@ static int init(struct soom_module_handle *mod, const struct soom_module_host *h
     int rc = H->add_route(mod, "GET", "/wait/{ms:int}", 0, wait_route, NULL);
     rc |= H->add_route(mod, "GET", "/never", 0, never_route, NULL);
     rc |= H->add_route(mod, "GET", "/wait-stats", 0, stats_route, NULL);
+    rc |= H->add_route(mod, "GET", "/wait-checks", 0, checks_route, NULL);
     rc |= H->add_middleware(mod, SOOM_PHASE_HANDLER, before, NULL);
+    rc |= H->add_middleware(mod, SOOM_PHASE_REQUEST, early, NULL);
     return rc == SOOM_MODULE_OK ? SOOM_MODULE_OK : SOOM_MODULE_ERROR;
 }
 
