@@ -181,9 +181,19 @@ def test_format_assertion_still_governs_built_in_formats():
         shutil.rmtree(app)
 
 
-def test_routes_lists_module_routes():
+def test_routes_and_the_openapi_document_list_module_routes():
     app = probe_app()
     try:
+        code, out, err = run_soom("openapi", app)
+        eq(code, 0, err)
+        paths = json.loads(out)["paths"]
+        info = paths["/probe/info/{name}"]
+        eq(sorted(info), ["get", "post"])
+        eq(info["get"]["tags"], ["probe"])
+        eq(info["get"]["parameters"][0]["name"], "name")
+        assert "application/json" in info["post"]["requestBody"]["content"], info
+        assert "*/*" in paths["/probe/raw"]["post"]["requestBody"]["content"], paths["/probe/raw"]
+        assert "/hello" in paths and "/wait/{ms}" not in paths
         code, out, err = run_soom("routes", app)
         eq(code, 0, err)
         lines = {tuple(l.split()) for l in out.splitlines()[1:]}

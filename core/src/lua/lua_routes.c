@@ -57,6 +57,8 @@ static void static_spec(lua_State *L, int idx, struct soom_route_spec *spec,
     }
     spec->static_headers = list;
     spec->static_nheaders = n - n % 2;
+}
+
 /* A native module's route: its number among the modules' routes. */
 static const struct soom_module_route *native_route(lua_State *L, int idx)
 {

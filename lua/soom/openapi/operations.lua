@@ -472,17 +472,27 @@ function _M.build(ctx, op)
     return o
 end
 
+-- A native module's route (docs/MODULES.md) has no resource: what the
+-- document says of it is what the loader knows, under the module's name
+-- (its tag and operationIds), with a body as its route takes one.
+local function native_resource(route)
+    return {
+        tags = route.module,
+        summary = ("Served by the native module %s"):format(route.module),
+    }
+end
+
 --- What _M.build needs about one route and method, before names are
 -- settled: { res, route, method, action, generic, base, path, path_params,
 -- fields }.
 function _M.describe(route, method)
-    local res = route.resource
+    local res = route.resource or native_resource(route)
     local path, path_params = params.parse_route(route.pattern)
     local action = generic_action(res, method)
     local op = {
         res = res, route = route, method = method, action = action or method,
         generic = action ~= nil, path = path, path_params = path_params,
-        base = route.name:match("([^/]+)%.lua$") or route.name,
+        base = route.module or route.name:match("([^/]+)%.lua$") or route.name,
     }
     if op.generic then
         op.fields = schemas.serializer(res)
