@@ -66,8 +66,8 @@ struct soom_route {
     struct soom_validator *body; /* compiled at start-up; NULL: none */
     struct soom_validator *patch;
     struct soom_validator *query;
-    struct soom_plan *plan;      /* a generic resource's plan, or NULL */
-    struct soom_static *statics; /* static bytes, or NULL */
+    struct soom_plan *plan;                 /* a generic resource's plan, or NULL */
+    struct soom_static *statics;            /* static bytes, or NULL */
     const struct soom_module_route *native; /* a native module's route (module_run.h) */
 };
 
