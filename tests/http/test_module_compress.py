@@ -1,4 +1,4 @@
-"""End-to-end tests of the compress module (modules/compress/compress.c),
+"""End-to-end tests of the compress module (core/modules/compress/compress.c),
 loaded as an app loads it (no path: the module shipped with soom).
 Compressed bodies are decompressed with Python's gzip and the zstd
 command-line tool and compared with the body sent without compression."""

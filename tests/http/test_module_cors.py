@@ -1,4 +1,4 @@
-"""End-to-end tests of the cors module (modules/cors/cors.c), loaded the
+"""End-to-end tests of the cors module (core/modules/cors/cors.c), loaded the
 way an app loads it (`modules = { cors = {...} }`, no path: the module
 shipped with soom), with the probe test module beside it to see what the
 requests reached."""

@@ -50,6 +50,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -174,13 +175,27 @@ static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_co
         soom_lua_thread_release(srv.app->lua);
 }
 
-/* Shuts down connections that waited too long for their client, or every
- * waiting connection when draining. */
-static void reap(void)
+/* While draining, a waiting connection is closed only once it has had
+ * this long since its last request (or since it was accepted) without
+ * sending anything: a request on its way is served, not reset. */
+#define DRAIN_GRACE_NS (100 * 1000 * 1000ull)
+
+/* True when the client has sent bytes the server has not read yet. */
+static bool bytes_waiting(int fd)
+{
+    int n = 0;
+    return ioctl(fd, FIONREAD, &n) == 0 && n > 0;
+}
+
+/* Shuts down connections that waited too long for their client, and, when
+ * draining, every waiting connection with nothing on its way. Returns how
+ * many waiting connections it spared while draining (a request arriving). */
+static int reap(void)
 {
     uint64_t now = soom_clock_ns();
     uint64_t limit = (uint64_t)(srv.app->config->idle_timeout * 1e9);
     bool draining = atomic_load(&srv.draining);
+    int spared = 0;
     pthread_mutex_lock(&srv.conns_lock);
     for (struct conn *c = srv.conns; c != NULL; c = c->next) {
         int state = atomic_load_explicit(&c->state, memory_order_relaxed);
@@ -189,12 +204,18 @@ static void reap(void)
             continue;
         /* `since` may be a little after `now`: a worker moved on meanwhile */
         bool overdue = since < now && now - since > limit;
-        if ((draining && state == CONN_WAITING) || overdue) {
+        bool closing = draining && state == CONN_WAITING;
+        if (closing && !overdue && (since + DRAIN_GRACE_NS > now || bytes_waiting(c->fd))) {
+            spared++;
+            continue;
+        }
+        if (closing || overdue) {
             shutdown(c->fd, SHUT_RDWR);
             c->fd = -1;
         }
     }
     pthread_mutex_unlock(&srv.conns_lock);
+    return spared;
 }
 
 static void sleep_ns(uint64_t ns)
@@ -609,8 +630,9 @@ static void drain(void)
     soom_builtin_set_draining();
     MHD_quiesce_daemon(srv.daemon);
     uint64_t deadline = soom_clock_ns() + (uint64_t)(cfg->drain_timeout * 1e9);
-    while (atomic_load(&srv.inflight) > 0 && soom_clock_ns() < deadline) {
-        reap();
+    int spared = 1;
+    while ((atomic_load(&srv.inflight) > 0 || spared > 0) && soom_clock_ns() < deadline) {
+        spared = reap();
         sleep_ns(5 * 1000 * 1000);
     }
     int left = atomic_load(&srv.inflight);

@@ -3,8 +3,11 @@
  * acquire timeout, sessions released inside a transaction, terminated
  * backends, and a server that stops and comes back (a private cluster of
  * its own, so the other tests keep theirs). */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/socket.h>
 
 #include "pg_test.h"
 
@@ -300,6 +303,21 @@ static int pg_sh(const char *cmd, const char *dir, int port)
     return system(line);
 }
 
+/* A TCP port free on 127.0.0.1 a moment ago (the kernel's choice). */
+static int free_port(void)
+{
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    int port = -1;
+    if (s >= 0 && bind(s, (struct sockaddr *)&a, sizeof a) == 0 &&
+        getsockname(s, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    if (s >= 0)
+        close(s);
+    return port;
+}
+
 static struct soom_pg_conn *acquire_within(struct soom_pg_pool *pool, double seconds)
 {
     struct soom_pg_conn *c = NULL;
@@ -315,10 +333,19 @@ static struct soom_pg_conn *acquire_within(struct soom_pg_pool *pool, double sec
 static void test_down_and_up(void)
 {
     char dir[128], db[256];
-    int port = 56000 + (int)(getpid() % 2000);
     snprintf(dir, sizeof dir, "/tmp/soom-test-pg-pool-%ld", (long)getpid());
+    /* a cluster of its own, on a port free a moment ago rather than one
+     * derived from the pid (which met ephemeral ports of other tests):
+     * should another process take it first, another port */
+    int port = -1, rc = -1;
+    for (int attempt = 0; attempt < 3 && rc != 0; attempt++) {
+        port = free_port();
+        rc = pg_sh("start", dir, port);
+    }
+    CHECK_INT(rc, 0);
+    if (rc != 0)
+        return;
     snprintf(db, sizeof db, "postgresql://soom:soom@127.0.0.1:%d/soom", port);
-    CHECK_INT(pg_sh("start", dir, port), 0);
     struct soom_pg_pool *pool = make_pool(db, 1, 2, 2000, 10, 60000);
     struct soom_pg_conn *c;
     CHECK_INT(soom_pg_pool_acquire(pool, &c), SOOM_OK);
