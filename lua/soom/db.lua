@@ -28,7 +28,8 @@
 local pg = require "soom.core.pg"
 local errors = require "soom.errors"
 
-local type, select, setmetatable, error, pcall = type, select, setmetatable, error, pcall
+local type, select, setmetatable, error, pcall, tonumber =
+    type, select, setmetatable, error, pcall, tonumber
 local unpack, concat, format = unpack, table.concat, string.format
 
 local _M = {}
@@ -164,6 +165,30 @@ function _M.binary(s)
     return setmetatable({ s }, pg.binary_mt)
 end
 
+--- The text PostgreSQL reads back as exactly the number `v`: an integral
+-- value in full digits, any other in the fewest significant digits (15 to
+-- 17) that give back the same double, so 0.1 is "0.1" and not
+-- "0.10000000000000001", which a numeric column would keep as it is; NaN
+-- and the infinities as PostgreSQL spells them. The one writer of numbers
+-- as SQL values on the Lua side (array elements, queryset parameters,
+-- model defaults and choices).
+function _M.number_text(v)
+    if v ~= v then
+        return "NaN"
+    elseif v == math.huge or v == -math.huge then
+        return v > 0 and "Infinity" or "-Infinity"
+    elseif v % 1 == 0 and v > -2 ^ 63 and v < 2 ^ 63 then
+        return format("%.0f", v)
+    end
+    for digits = 15, 16 do
+        local text = format("%." .. digits .. "g", v)
+        if tonumber(text) == v then
+            return text
+        end
+    end
+    return format("%.17g", v)
+end
+
 local function array_item(v, out)
     local t = type(v)
     if v == nil or v == _M.null then
@@ -178,7 +203,7 @@ local function array_item(v, out)
         if v ~= v or v == math.huge or v == -math.huge then
             error("soom.db.array: NaN and infinities cannot be array elements", 3)
         end
-        out[#out + 1] = v % 1 == 0 and format("%.0f", v) or format("%.17g", v)
+        out[#out + 1] = _M.number_text(v)
     elseif t == "boolean" then
         out[#out + 1] = v and "t" or "f"
     elseif t == "string" then

@@ -50,7 +50,7 @@ local json = require "soom.json"
 
 local type, pairs, ipairs, error, setmetatable, getmetatable, tostring =
     type, pairs, ipairs, error, setmetatable, getmetatable, tostring
-local format, concat, sort = string.format, table.concat, table.sort
+local concat, sort = table.concat, table.sort
 
 local _M = {}
 
@@ -93,10 +93,7 @@ local function number_literal(v)
     if v ~= v or v == math.huge or v == -math.huge then
         error("a default or choice cannot be NaN or infinite", 4)
     end
-    if v % 1 == 0 and v > -2 ^ 63 and v < 2 ^ 63 then
-        return format("%.0f", v)
-    end
-    return format("%.17g", v)
+    return db.number_text(v)
 end
 
 local array_literal = db.array

@@ -16,7 +16,7 @@ local model = require "soom.model"
 
 local type, ipairs, pairs, error, tostring, setmetatable, select, assert =
     type, ipairs, pairs, error, tostring, setmetatable, select, assert
-local format, sort, floor = string.format, table.sort, math.floor
+local sort = table.sort
 
 local _M = {}
 
@@ -27,10 +27,7 @@ local function param_text(v)
         return nil
     end
     if type(v) == "number" then
-        if v == floor(v) and v > -2 ^ 53 and v < 2 ^ 53 then
-            return format("%d", v)
-        end
-        return format("%.17g", v)
+        return db.number_text(v)
     end
     if type(v) == "boolean" then
         return v and "true" or "false"
