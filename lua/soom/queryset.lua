@@ -22,9 +22,11 @@ local _M = {}
 
 -- ---- values as statement parameters -----------------------------------------
 
+-- The parameter of a value: its text, or soom.null for NULL (a nil would
+-- end the condition's list of parameters early).
 local function param_text(v)
     if v == nil or v == json.null then
-        return nil
+        return json.null
     end
     if type(v) == "number" then
         return db.number_text(v)
