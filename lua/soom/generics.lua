@@ -416,7 +416,10 @@ function _M.plan_spec(res, file)
     if res._detail then
         spec.lookup_field = res.lookup_field or model.primary_key
         spec.lookup_param = res.lookup_param or spec.lookup_field
-        if not res.route:find("{" .. spec.lookup_param, 1, true) then
+        -- the parameter itself ({id} or {id:int}), not one whose name
+        -- merely begins the same ({identifier}), which would never match
+        local param = "{" .. spec.lookup_param
+        if not (res.route:find(param .. "}", 1, true) or res.route:find(param .. ":", 1, true)) then
             error(("%s: the route %s has no {%s} parameter for the lookup"):format(file,
                 res.route, spec.lookup_param), 0)
         end
