@@ -1,7 +1,7 @@
--- Specs of lua/soom/resource.lua and lua/soom/errors.lua, run by
--- `soom test tests/lua/resource_spec.lua` in the real runtime.
+-- Specs of lua/soom/resource.lua, run by `soom test
+-- tests/lua/resource_spec.lua` in the real runtime (soom.errors has its
+-- own, errors_spec.lua).
 local soom = require "soom"
-local errors = require "soom.errors"
 local t = require "soom.test"
 
 return {
@@ -37,22 +37,5 @@ return {
 
     t.case("a resource must be declared with a table", function()
         t.raises(function() soom.Resource("nope") end, "declared with a table")
-    end),
-
-    t.case("soom.error builds a problem", function()
-        local p = soom.error(409, "taken", {
-            errors = { { pointer = "/name" } },
-            headers = { ["Retry-After"] = "1" },
-        })
-        t.ok(errors.is_problem(p))
-        t.eq(p.status, 409)
-        t.eq(p.title, "Conflict")
-        local doc, headers = errors.document(p, "/x")
-        t.eq(doc.instance, "/x")
-        t.eq(doc.type, "about:blank")
-        t.eq(doc.headers, nil)
-        t.eq(headers, { ["Retry-After"] = "1" })
-        t.raises(function() soom.error(200) end, "400..599")
-        t.raises(function() soom.error(404, 5) end, "detail")
     end),
 }
