@@ -167,7 +167,9 @@ end
 
 local function simple(kind, sql_type)
     return function(opts)
-        return field(kind, sql_type, opts, nil, 2)
+        -- not a tail call: the error level counts this frame
+        local fd = field(kind, sql_type, opts, nil, 2)
+        return fd
     end
 end
 
