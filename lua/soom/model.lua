@@ -175,18 +175,25 @@ end
 
 local LENGTH = { max_length = true }
 
+-- A text field with an optional max_length; `level` 2 names the caller of
+-- the constructor that calls this.
+local function sized_field(kind, opts, level)
+    local f = field(kind, kind, opts, LENGTH, level + 1)
+    local n = opts and opts.max_length
+    if n ~= nil then
+        if type(n) ~= "number" or n < 1 or n % 1 ~= 0 or n > 10485760 then
+            error(("soom.f.%s: max_length must be a positive integer"):format(kind), level + 1)
+        end
+        f.max_length = n
+        f.sql_type = ("varchar(%d)"):format(n)
+    end
+    return f
+end
+
 local function sized(kind)
     return function(opts)
-        local f = field(kind, kind, opts, LENGTH, 2)
-        local n = opts and opts.max_length
-        if n ~= nil then
-            if type(n) ~= "number" or n < 1 or n % 1 ~= 0 or n > 10485760 then
-                error(("soom.f.%s: max_length must be a positive integer"):format(kind), 2)
-            end
-            f.max_length = n
-            f.sql_type = ("varchar(%d)"):format(n)
-        end
-        return f
+        local fd = sized_field(kind, opts, 2)
+        return fd
     end
 end
 
@@ -216,7 +223,7 @@ local f = {
 }
 
 function f.char(opts)
-    local fd = sized("char")(opts)
+    local fd = sized_field("char", opts, 2)
     fd.sql_type = fd.max_length and ("char(%d)"):format(fd.max_length) or "char(1)"
     return fd
 end
@@ -239,7 +246,8 @@ function f.column(opts)
     if type(t) ~= "string" or not t:match(SQL_TYPE) then
         error("soom.f.column needs a type: soom.f.column { type = \"inet\" }", 2)
     end
-    return field("column", t:lower(), opts, TYPED, 2)
+    local fd = field("column", t:lower(), opts, TYPED, 2) -- not a tail call: see simple()
+    return fd
 end
 
 local NUMERIC = { precision = true, scale = true }
