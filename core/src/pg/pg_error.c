@@ -25,6 +25,10 @@ int soom_pg_error_code(const char *s)
         return state_is(s, "23502") || state_is(s, "23514") ? SOOM_EINVALID : SOOM_ECONFLICT;
     if (strncmp(s, "22", 2) == 0)
         return SOOM_EINVALID;
+    /* The server's protocol_violation is the client's mistake (a statement
+     * given the wrong number of parameters), not an outage to retry. */
+    if (state_is(s, "08P01"))
+        return SOOM_EINTERNAL;
     if (strncmp(s, "08", 2) == 0 || strncmp(s, "53", 2) == 0 || state_is(s, "57P01") ||
         state_is(s, "57P02") || state_is(s, "57P03") || state_is(s, "57014") ||
         state_is(s, "40001") || state_is(s, "40P01") || state_is(s, "55P03"))

@@ -309,6 +309,7 @@ static void test_error_codes(void)
     CHECK_INT(soom_pg_error_code("22001"), SOOM_EINVALID);
     CHECK_INT(soom_pg_error_code("22007"), SOOM_EINVALID);
     CHECK_INT(soom_pg_error_code("08006"), SOOM_EUNAVAIL);
+    CHECK_INT(soom_pg_error_code("08P01"), SOOM_EINTERNAL);
     CHECK_INT(soom_pg_error_code("57P01"), SOOM_EUNAVAIL);
     CHECK_INT(soom_pg_error_code("57P03"), SOOM_EUNAVAIL);
     CHECK_INT(soom_pg_error_code("53300"), SOOM_EUNAVAIL);
