@@ -132,7 +132,9 @@ static void push_number_text(lua_State *L, double d)
         lua_pushliteral(L, "NaN");
     else if (isinf(d))
         lua_pushstring(L, d > 0 ? "Infinity" : "-Infinity");
-    else if (d == floor(d) && fabs(d) < 1e17) {
+    else if (d == floor(d) && fabs(d) < 9223372036854775808.0) {
+        /* every integral double below 2^63 in full digits, as bigint and
+         * numeric read it (2^60 is 1152921504606846976, not 1.15...e+18) */
         snprintf(tmp, sizeof tmp, "%.0f", d);
         lua_pushstring(L, tmp);
     } else {
