@@ -189,19 +189,21 @@ function _M.number_text(v)
     return format("%.17g", v)
 end
 
-local function array_item(v, out)
+-- Appends the literal of `v`; `level` is the error level that names
+-- db.array's caller from this depth of nesting.
+local function array_item(v, out, level)
     local t = type(v)
     if v == nil or v == _M.null then
         out[#out + 1] = "NULL"
     elseif t == "table" then
         local parts = {}
         for i = 1, #v do
-            array_item(v[i], parts)
+            array_item(v[i], parts, level + 1)
         end
         out[#out + 1] = "{" .. concat(parts, ",") .. "}"
     elseif t == "number" then
         if v ~= v or v == math.huge or v == -math.huge then
-            error("soom.db.array: NaN and infinities cannot be array elements", 3)
+            error("soom.db.array: NaN and infinities cannot be array elements", level)
         end
         out[#out + 1] = _M.number_text(v)
     elseif t == "boolean" then
@@ -209,7 +211,7 @@ local function array_item(v, out)
     elseif t == "string" then
         out[#out + 1] = '"' .. v:gsub('[\\"]', "\\%0") .. '"'
     else
-        error("soom.db.array: a " .. t .. " cannot be an array element", 3)
+        error("soom.db.array: a " .. t .. " cannot be an array element", level)
     end
 end
 
@@ -223,7 +225,7 @@ function _M.array(list)
         error("soom.db.array needs a table", 2)
     end
     local out = {}
-    array_item(list, out)
+    array_item(list, out, 3)
     return out[1]
 end
 
