@@ -54,6 +54,64 @@ int plan_stmt_param(struct plan_stmt *s, const char *v, size_t len, bool binary)
     return (int)++s->n;
 }
 
+static bool ident_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '$' || (unsigned char)c >= 0x80;
+}
+
+/* The end of a '...' literal (E'...' with backslash escapes) or a "..."
+ * identifier opening at `t`; a doubled quote stays inside. */
+static const char *quote_end(const char *t, bool escapes)
+{
+    char q = *t++;
+    for (; *t; t++) {
+        if (escapes && *t == '\\' && t[1] != '\0')
+            t++;
+        else if (*t == q && t[1] == q)
+            t++;
+        else if (*t == q)
+            return t + 1;
+    }
+    return t;
+}
+
+/* The end of a $tag$...$tag$ string opening at `t`, or NULL when `t`
+ * opens none ($1 is a parameter, not a tag). */
+static const char *dollar_end(const char *t)
+{
+    const char *p = t + 1;
+    if (*p >= '0' && *p <= '9')
+        return NULL;
+    while (*p != '\0' && *p != '$' && ident_char(*p))
+        p++;
+    if (*p != '$')
+        return NULL;
+    size_t tag = (size_t)(p - t) + 1;
+    for (const char *e = p + 1; *e; e++) {
+        if (strncmp(e, t, tag) == 0)
+            return e + tag;
+    }
+    return t + strlen(t);
+}
+
+/* The end of the quoted text opening at `t` in `sql`, NULL when there is
+ * none: what is inside is copied as it is, never renumbered. */
+static const char *quoted_end(const char *sql, const char *t)
+{
+    bool after_ident = t > sql && ident_char(t[-1]);
+    if (*t == '\'') {
+        bool e =
+            after_ident && (t[-1] == 'E' || t[-1] == 'e') && (t - 1 == sql || !ident_char(t[-2]));
+        return quote_end(t, e);
+    }
+    if (*t == '"')
+        return quote_end(t, false);
+    if (*t == '$' && !after_ident)
+        return dollar_end(t);
+    return NULL;
+}
+
 void plan_stmt_conditions(struct plan_stmt *s, const struct plan_extra *extra, bool *first)
 {
     for (size_t i = 0; extra != NULL && i < extra->nconditions; i++) {
@@ -65,13 +123,19 @@ void plan_stmt_conditions(struct plan_stmt *s, const struct plan_extra *extra, b
         }
         soom_buf_puts(s->sql, *first ? "(" : " AND (");
         *first = false;
-        /* renumber $n by the parameters already in the statement */
+        /* renumber $n by the parameters already in the statement, leaving
+         * literals, quoted identifiers and dollar-quoted text alone */
         for (const char *t = c->sql; *t;) {
-            if (*t == '$' && t[1] >= '0' && t[1] <= '9') {
-                char *end;
-                long n = strtol(t + 1, &end, 10);
-                soom_buf_printf(s->sql, "$%ld", n + base);
+            const char *end = quoted_end(c->sql, t);
+            if (end != NULL) {
+                soom_buf_append(s->sql, t, (size_t)(end - t));
                 t = end;
+            } else if (*t == '$' && t[1] >= '0' && t[1] <= '9' &&
+                       (t == c->sql || !ident_char(t[-1]))) {
+                char *digits_end;
+                long n = strtol(t + 1, &digits_end, 10);
+                soom_buf_printf(s->sql, "$%ld", n + base);
+                t = digits_end;
             } else {
                 soom_buf_putc(s->sql, *t++);
             }
