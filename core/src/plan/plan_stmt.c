@@ -146,15 +146,37 @@ void plan_stmt_conditions(struct plan_stmt *s, const struct plan_extra *extra, b
 
 /* ---- errors -------------------------------------------------------------------- */
 
+/* "/name" as a JSON pointer (~ and / escaped) into `out`. */
+static void pointer_to(char *out, size_t size, const char *name)
+{
+    size_t o = 0;
+    out[o++] = '/';
+    for (; *name != '\0' && o + 3 < size; name++) {
+        if (*name == '~' || *name == '/') {
+            out[o++] = '~';
+            out[o++] = *name == '~' ? '0' : '1';
+        } else {
+            out[o++] = *name;
+        }
+    }
+    out[o] = '\0';
+}
+
 /* A write's error names the serializer's field, not the column it writes
- * ("/category" for category_id). */
+ * ("/category" for category_id, "/title" for name), in its pointer and in
+ * a conflict's detail, the one detail that names the column. */
 static void field_pointer(const struct soom_plan *p, struct soom_pg_problem *pb)
 {
     for (size_t i = 0; p != NULL && pb->pointer[0] == '/' && i < p->nfields; i++) {
         const struct plan_field *f = &p->fields[i];
         if (f->read_only || f->column < 0 || strcmp(p->columns[f->column].name, pb->pointer + 1))
             continue;
-        snprintf(pb->pointer, sizeof pb->pointer, "/%s", f->name);
+        if (pb->code != NULL && strcmp(pb->code, "unique") == 0 &&
+            strcmp(f->name, pb->pointer + 1) != 0) {
+            snprintf(pb->text, sizeof pb->text, "a row with the same %s already exists", f->name);
+            pb->detail = pb->text;
+        }
+        pointer_to(pb->pointer, sizeof pb->pointer, f->name);
         return;
     }
 }
