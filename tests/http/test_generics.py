@@ -80,6 +80,18 @@ return {
         end,
     },
     soom.ListResource {
+        route = "/cheap", model = Item, fields = { "id" }, ordering = { "id" },
+        get_queryset = function(self, req)
+            return self.super.get_queryset(self, req):filter { price = 0.1 }
+        end,
+    },
+    soom.ListResource {
+        route = "/no-secret", model = Item, fields = { "id" }, ordering = { "id" },
+        get_queryset = function(self, req)
+            return self.super.get_queryset(self, req):where("secret IS NOT DISTINCT FROM $1", nil)
+        end,
+    },
+    soom.ListResource {
         route = "/wrapped", model = Item, fields = { "id", "name" }, ordering = { "id" },
         serializer_data = function(self, rows) return { count = #rows, items = rows } end,
     },
@@ -288,6 +300,12 @@ def test_hooks(e):
     eq([r["id"] for r in srv.json("GET", "/active")[2]], [ids[0], ids[2], ids[3]])
     # score is not a filter field of this resource: the parameter is ignored
     eq([r["id"] for r in srv.json("GET", "/active?score=0")[2]], [ids[0], ids[2], ids[3]])
+    # a number is sent as the text that reads back the same (0.1, not
+    # 0.10000000000000001), and a nil parameter is NULL
+    srv.json("PATCH", "/items/%d" % ids[3], body={"price": "0.10", "password": None})
+    for path in ("/cheap", "/no-secret"):
+        status, _, doc = srv.json("GET", path)
+        eq((status, doc), (200, [{"id": ids[3]}]), path)
     # serializer_data shapes the output
     eq(srv.json("GET", "/wrapped")[2]["count"], 4)
     eq(srv.json("GET", "/upper/%d" % ids[0])[2], {"id": ids[0], "name": "ITEM-0"})
@@ -306,7 +324,8 @@ def test_hooks(e):
     eq(srv.request("PATCH", "/capped/%d" % ids[0], body={"score": 1})[0], 404)
     eq(e.db.scalar("SELECT score FROM item WHERE id = %d" % ids[0]), "13")
     # each overridden hook entered Lua for its action
-    for prefix in ("/active", "/wrapped", "/upper", "/stamped", "/soft", "/capped"):
+    for prefix in ("/active", "/cheap", "/no-secret", "/wrapped", "/upper", "/stamped", "/soft",
+                   "/capped"):
         flags = lua_flags(srv, prefix)
         assert flags and all(flags), "%s did not run its Lua hook" % prefix
 
