@@ -442,6 +442,9 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
     }
     soom_pipeline_done(r);
     uint64_t now = soom_clock_ns();
+    /* out of flight before it is counted: a scrape that sees the count
+     * never sees the request still in flight */
+    soom_metrics_in_flight(-1);
     if (!r->probe)
         soom_metrics_request(r->route ? (int)r->route->id : -1, soom_metrics_method(r->method),
                              r->status, now - r->start_ns,
@@ -450,7 +453,6 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
         log_access(r, now);
     conn_phase(r->conn, CONN_WAITING, now);
     soom_request_free(r);
-    soom_metrics_in_flight(-1);
     atomic_fetch_sub_explicit(&srv.inflight, 1, memory_order_relaxed);
 }
 
