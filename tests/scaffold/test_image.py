@@ -10,7 +10,7 @@ import json
 import os
 import time
 
-from common import RUN_FLAGS, TempDir, createapp, eq, run
+from common import RUN_FLAGS, TempDir, createapp, eq, run, soom
 from harness import Database, free_port
 
 DRAIN_TIMEOUT = 10  # settings.lua of a new app
@@ -52,6 +52,14 @@ def test_image_builds_runs_and_stops():
     db = Database()
     with TempDir() as root:
         app = createapp(root, "demo")
+        # a native module of the app's own, built by the image's check stage
+        soom("createmodule", "probe", "--dir", os.path.join(app, "modules", "probe"), cwd=root)
+        settings = os.path.join(app, "settings.lua")
+        with open(settings) as f:
+            text = f.read()
+        with open(settings, "w") as f:
+            f.write(text.replace("return {\n", "return {\n    modules = { probe = { path = "
+                                 "\"modules/probe/probe.so\", greeting = \"Hi\" } },\n", 1))
         t0 = time.time()
         run(["podman", "build", "--isolation", "chroot", "--pull=never", "--format", "docker",
              "-t", tag, app], timeout=600)
@@ -85,6 +93,8 @@ def test_image_builds_runs_and_stops():
         eq(db.scalar("SELECT quantity FROM item WHERE id = %d" % obj["id"]), "8")
         eq(http_json(port, "DELETE", "/items/%d" % obj["id"])[0], 204)
         eq(http_json(port, "GET", "/items/%d" % obj["id"])[0], 404)
+        # the module built in the image answers its own route
+        eq(http_json(port, "GET", "/probe/hello/box"), (200, {"message": "Hi, box!"}))
         # PID 1 of the container is soom, running as 10001 (no user namespace)
         pid = run(["podman", "inspect", "--format", "{{.State.Pid}}", name])[1].strip()
         with open("/proc/%s/status" % pid) as f:
