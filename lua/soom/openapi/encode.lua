@@ -18,36 +18,42 @@ local json = require "soom.json"
 
 local type, pairs, ipairs, next, tostring, setmetatable, getmetatable, rawset, error =
     type, pairs, ipairs, next, tostring, setmetatable, getmetatable, rawset, error
-local concat, sort, rep = table.concat, table.sort, string.rep
+local concat, sort, rep, format, floor = table.concat, table.sort, string.rep, string.format,
+    math.floor
 
 local _M = {}
 
 -- ---- ordered maps ---------------------------------------------------------------
 
-local ORDER = setmetatable({}, { __mode = "k" }) -- map -> its keys, in order
-local MAP = {}
-MAP.__newindex = function(t, k, v)
-    local keys = ORDER[t]
+-- A map's keys, in order, live in its own metatable (`keys`): a document
+-- makes tens of thousands of maps, and one table each is cheaper than an
+-- entry in a weak table the collector must clear.
+local function add_key(t, k, v)
+    local keys = getmetatable(t).keys
     keys[#keys + 1] = k
     rawset(t, k, v)
 end
 
 --- A table that remembers the order its keys were first set in.
 function _M.map()
-    local t = setmetatable({}, MAP)
-    ORDER[t] = {}
-    return t
+    return setmetatable({}, { __newindex = add_key, keys = {} })
+end
+
+-- The ordered keys of a map, or nil for any other table.
+local function map_keys(t)
+    local mt = getmetatable(t)
+    return mt ~= nil and mt.__newindex == add_key and mt.keys or nil
 end
 
 function _M.is_map(t)
-    return getmetatable(t) == MAP
+    return map_keys(t) ~= nil
 end
 
 local function is_array(t)
     if json.is_array(t) then
         return true
     end
-    if getmetatable(t) == MAP or next(t) == nil then
+    if next(t) == nil or map_keys(t) then
         return false
     end
     local n = #t
@@ -74,9 +80,10 @@ end
 
 --- The keys of an object in the order they are written.
 local function keys_of(t)
-    if getmetatable(t) == MAP then
+    local ordered = map_keys(t)
+    if ordered then
         local list = {}
-        for _, k in ipairs(ORDER[t]) do
+        for _, k in ipairs(ordered) do
             if t[k] ~= nil then
                 list[#list + 1] = k
             end
@@ -95,13 +102,23 @@ _M.keys = keys_of
 
 -- ---- JSON -------------------------------------------------------------------------
 
-local function scalar_json(v)
+-- A document of 200 routes holds some hundred thousand scalars: the common
+-- ones are written here as the core's JSON writer would (printable ASCII
+-- without a quote or a backslash needs no escape; integers up to 2^53 are
+-- written whole), the rest by that writer itself.
+local function scalar_text(v)
     if v == json.null then
         return "null"
     end
     local t = type(v)
     if t == "boolean" then
         return v and "true" or "false"
+    end
+    if t == "string" and not v:find('[^ !#-%[%]-~]') then
+        return '"' .. v .. '"'
+    end
+    if t == "number" and v == floor(v) and v > -2 ^ 53 and v < 2 ^ 53 and v ~= 0 then
+        return format("%d", v)
     end
     if t == "number" or t == "string" then
         local text, err = json.encode(v)
@@ -111,6 +128,21 @@ local function scalar_json(v)
         return text
     end
     error("the OpenAPI document holds a " .. t, 0)
+end
+
+-- The same strings (keys, types, references) come back thousands of times:
+-- each is written once per document.
+local memo = {}
+
+local function scalar_json(v)
+    local text = memo[v]
+    if text == nil then
+        text = scalar_text(v)
+        if v ~= nil then
+            memo[v] = text
+        end
+    end
+    return text
 end
 
 local function json_value(out, v, indent)
@@ -148,7 +180,9 @@ end
 --- The document as indented JSON text, ending with a newline.
 function _M.json(doc)
     local out = {}
+    memo = {}
     json_value(out, doc, "")
+    memo = {}
     out[#out + 1] = "\n"
     return concat(out)
 end
@@ -190,8 +224,15 @@ local function plain_ok(s)
         and not RESERVED[s:lower()]
 end
 
+local plain_memo = {}
+
 local function yaml_string(s)
-    if plain_ok(s) then
+    local plain = plain_memo[s]
+    if plain == nil then
+        plain = plain_ok(s)
+        plain_memo[s] = plain
+    end
+    if plain then
         return s
     end
     return scalar_json(s)
@@ -254,7 +295,9 @@ end
 --- The document as YAML text (block style).
 function _M.yaml(doc)
     local out = {}
+    memo, plain_memo = {}, {}
     yaml_block(out, doc, 0, false)
+    memo, plain_memo = {}, {}
     return concat(out)
 end
 

@@ -28,13 +28,22 @@ local _M = {}
 
 -- ---- names ----------------------------------------------------------------------
 
+local pascals = {} -- text -> its PascalCase: the same names come back for every route
+
 --- "auth_user" -> "AuthUser", "/samples/{id}" -> "SamplesId".
 function _M.pascal(text)
+    text = tostring(text)
+    local done = pascals[text]
+    if done then
+        return done
+    end
     local parts = {}
-    for word in tostring(text):gmatch("[%w]+") do
+    for word in text:gmatch("[%w]+") do
         parts[#parts + 1] = word:sub(1, 1):upper() .. word:sub(2)
     end
-    return concat(parts)
+    done = concat(parts)
+    pascals[text] = done
+    return done
 end
 
 --- The display name of a model: its `name`, else its table in PascalCase.
