@@ -66,9 +66,12 @@ int pg_conn_connect(struct soom_pg_conn *c, char *err, size_t errlen)
                                        "client_encoding",
                                        NULL};
     const char *values[] = {"soom", "5", "1", "30", c->set->url, "UTF8", NULL};
-    PGconn *pg = PQconnectdbParams(KEYS, values, 1);
-    if (pg == NULL)
-        soom_oom(0);
+    pg_stmt_cache_clear(c); /* of a session abandoned mid-statement */
+    PGconn *pg = pg_wait_connect(KEYS, values);
+    if (pg == NULL) {
+        copy_error(err, errlen, "could not connect: timeout expired");
+        return SOOM_EUNAVAIL;
+    }
     if (PQstatus(pg) != CONNECTION_OK) {
         copy_error(err, errlen, PQerrorMessage(pg));
         PQfinish(pg);
@@ -83,15 +86,18 @@ int pg_conn_connect(struct soom_pg_conn *c, char *err, size_t errlen)
              "SET IntervalStyle = 'iso_8601'; SET extra_float_digits = 1; "
              "SET bytea_output = 'hex'",
              c->set->statement_timeout_ms);
-    PGresult *res = PQexec(pg, setup);
+    c->pg = pg;
+    PGresult *res = pg_wait_exec(c, setup);
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-        copy_error(err, errlen, PQresultErrorMessage(res));
+        copy_error(err, errlen,
+                   res != NULL     ? PQresultErrorMessage(res)
+                   : c->pg != NULL ? PQerrorMessage(c->pg)
+                                   : "the database did not answer in time");
         PQclear(res);
-        PQfinish(pg);
+        pg_conn_disconnect(c);
         return SOOM_EUNAVAIL;
     }
     PQclear(res);
-    c->pg = pg;
     c->tx_lost = false;
     return SOOM_OK;
 }
@@ -99,6 +105,7 @@ int pg_conn_connect(struct soom_pg_conn *c, char *err, size_t errlen)
 void pg_conn_disconnect(struct soom_pg_conn *c)
 {
     pg_stmt_cache_clear(c);
+    c->timed_out = false;
     if (c->pg != NULL)
         PQfinish(c->pg);
     c->pg = NULL;
@@ -128,10 +135,10 @@ bool pg_conn_alive(struct soom_pg_conn *c, bool roundtrip)
     }
     if (!roundtrip)
         return true;
-    PGresult *res = PQexec(c->pg, "");
+    PGresult *res = pg_wait_exec(c, "");
     bool ok = PQresultStatus(res) == PGRES_EMPTY_QUERY;
     PQclear(res);
-    return ok && PQstatus(c->pg) == CONNECTION_OK;
+    return ok && c->pg != NULL && PQstatus(c->pg) == CONNECTION_OK;
 }
 
 /* Makes the session clean for its next holder: a transaction left open (or
@@ -145,10 +152,10 @@ bool pg_conn_clean(struct soom_pg_conn *c)
     case PQTRANS_IDLE: return true;
     case PQTRANS_INTRANS:
     case PQTRANS_INERROR: {
-        PGresult *res = PQexec(c->pg, "ROLLBACK");
+        PGresult *res = pg_wait_exec(c, "ROLLBACK");
         bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
         PQclear(res);
-        return ok && PQtransactionStatus(c->pg) == PQTRANS_IDLE;
+        return ok && c->pg != NULL && PQtransactionStatus(c->pg) == PQTRANS_IDLE;
     }
     default: return false;
     }
@@ -196,7 +203,9 @@ void pg_conn_set_error(struct soom_pg_conn *c, PGresult *res)
     if (*msg == '\0') {
         /* no server message: libpq's own, which changes with the next call */
         snprintf(c->err_text, sizeof c->err_text, "%s",
-                 res != NULL ? PQresultErrorMessage(res) : PQerrorMessage(c->pg));
+                 res != NULL     ? PQresultErrorMessage(res)
+                 : c->pg != NULL ? PQerrorMessage(c->pg)
+                                 : "the connection was lost");
         size_t n = strlen(c->err_text);
         while (n > 0 && c->err_text[n - 1] == '\n')
             c->err_text[--n] = '\0';

@@ -46,6 +46,9 @@ struct soom_pg_conn {
      * holder rolls back, rather than silently running on a new session
      * outside of the transaction they belong to. */
     bool tx_lost;
+    /* The last wait for the server ran out of time and the session was
+     * abandoned (pg_wait.c): not worth a retry. */
+    bool timed_out;
 
     /* statement cache, open addressing keyed by SQL text */
     struct pg_stmt *stmts;
@@ -114,5 +117,27 @@ void pg_conn_set_error(struct soom_pg_conn *c, PGresult *res);
 /* Records a failure with no server result (a broken connection, a refused
  * parameter). */
 void pg_conn_fail(struct soom_pg_conn *c, const char *sqlstate, const char *message);
+
+/* ---- waiting for the server (pg_wait.c) ----------------------------------- */
+
+/* PQexec, PQexecParams, PQprepare and PQexecPrepared on c->pg, waiting
+ * through wait.h (a fiber switches out, a thread polls). Each returns the
+ * statement's last result (owned by the caller), or NULL when it could not
+ * be sent or the session broke (libpq's message is on c->pg), or when the
+ * answer did not come in time: then the session was abandoned (c->pg is
+ * NULL and c->timed_out set; the caller records the failure, 57014, and
+ * the statement cache is dropped by the next connect). */
+PGresult *pg_wait_exec(struct soom_pg_conn *c, const char *sql);
+PGresult *pg_wait_params(struct soom_pg_conn *c, const char *sql, int n, const char *const *values,
+                         const int *lengths, const int *formats);
+PGresult *pg_wait_prepare(struct soom_pg_conn *c, const char *name, const char *sql, int n);
+PGresult *pg_wait_prepared(struct soom_pg_conn *c, const char *name, int n,
+                           const char *const *values, const int *lengths, const int *formats);
+
+/* PQconnectdbParams through PQconnectStartParams and PQconnectPoll,
+ * bounded by the URL's connect_timeout (5 s by default); the session is
+ * left in non-blocking mode. NULL when it timed out; else check
+ * PQstatus(). */
+PGconn *pg_wait_connect(const char *const *keys, const char *const *values);
 
 #endif

@@ -4,11 +4,14 @@
  *
  * One mutex guards the pool's counters, its idle list (a stack: the most
  * recently used connection goes out first, so the cold ones age and get
- * verified) and a FIFO queue of waiters. Each waiter sleeps on its own
- * condition variable and a releasing thread hands its connection straight
- * to the first one, so a connection cannot be stolen by a newcomer and
- * waiters are served in arrival order. When a broken connection is closed
- * instead, the first waiter receives its "slot" and opens a new one.
+ * verified) and a FIFO queue of waiters. Each waiter waits on its own
+ * soom_waiter (wait.h: a fiber of the async server is switched out, its
+ * thread serves other requests meanwhile; a thread of the other models
+ * sleeps on a condition variable) and a releasing thread hands its
+ * connection straight to the first one, so a connection cannot be stolen
+ * by a newcomer and waiters are served in arrival order. When a broken
+ * connection is closed instead, the first waiter receives its "slot" and
+ * opens a new one.
  *
  * Connecting, verifying and rolling back happen outside the lock. While
  * the database is down (the last connection attempt failed) attempts are
@@ -16,7 +19,6 @@
  * connection fails at once: a request gets a 503, never a hang, and the
  * first attempt after the backoff (one thread probes) brings the pool back.
  */
-#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -31,6 +33,7 @@
 #include "soom/config.h"
 #include "soom/error.h"
 #include "soom/log.h"
+#include "wait.h"
 
 #define MS 1000000ull
 #define BACKOFF_FIRST_NS (100 * MS)
@@ -39,7 +42,7 @@
 enum waiter_state { W_WAITING, W_CONN, W_SLOT };
 
 struct waiter {
-    pthread_cond_t cond;
+    struct soom_waiter wake;
     struct waiter *next;
     struct soom_pg_conn *conn; /* handed over (W_CONN) */
     enum waiter_state state;
@@ -160,18 +163,13 @@ static void give_slot(struct soom_pg_pool *pool)
         return;
     pool->nopening++;
     w->state = W_SLOT;
-    pthread_cond_signal(&w->cond);
+    soom_waiter_wake(&w->wake);
 }
 
 /* Queues the calling thread until it is handed a connection or a slot, or
  * the deadline passes (then it leaves the queue, state W_WAITING). */
 static void wait_turn(struct soom_pg_pool *pool, struct waiter *w, uint64_t deadline)
 {
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&w->cond, &attr);
-    pthread_condattr_destroy(&attr);
     w->state = W_WAITING;
     w->next = NULL;
     if (pool->wtail != NULL)
@@ -180,15 +178,13 @@ static void wait_turn(struct soom_pg_pool *pool, struct waiter *w, uint64_t dead
         pool->whead = w;
     pool->wtail = w;
     pool->nwaiting++;
-    struct timespec ts = {(time_t)(deadline / 1000000000u), (long)(deadline % 1000000000u)};
     while (w->state == W_WAITING) {
-        int rc = pthread_cond_timedwait(&w->cond, &pool->lock, &ts);
-        if (rc == ETIMEDOUT && w->state == W_WAITING) {
+        int rc = soom_waiter_wait(&w->wake, &pool->lock, deadline);
+        if (rc == SOOM_ETIMEDOUT && w->state == W_WAITING) {
             remove_waiter(pool, w);
             break;
         }
     }
-    pthread_cond_destroy(&w->cond);
 }
 
 /* ---- acquire and release ------------------------------------------------- */
@@ -319,7 +315,7 @@ void soom_pg_pool_release(struct soom_pg_conn *c)
             pool->nbusy++;
             w->conn = c;
             w->state = W_CONN;
-            pthread_cond_signal(&w->cond);
+            soom_waiter_wake(&w->wake);
         } else {
             c->idle_since_ns = soom_clock_ns();
             c->next = pool->idle;

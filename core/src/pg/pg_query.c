@@ -1,6 +1,8 @@
 /*
  * Statements, transactions and results (see soom/pg.h); the errors they
- * record are mapped by pg_error.c.
+ * record are mapped by pg_error.c. Every round trip waits through
+ * pg_wait.c, so it switches a fiber out rather than holding the thread
+ * under the async server.
  *
  * A statement runs as a cached named prepared statement (Parse once per
  * session, then Bind/Execute only) or, with pool.prepared off, as an
@@ -37,20 +39,20 @@ static PGresult *run_prepared(struct soom_pg_conn *c, const char *sql, int n,
                               const char *const *values, const int *lengths, const int *formats)
 {
     if (!c->set->prepared || (c->nstmts >= STMT_CACHE_MAX && c->capstmts > 0))
-        return PQexecParams(c->pg, sql, n, NULL, values, lengths, formats, 0);
+        return pg_wait_params(c, sql, n, values, lengths, formats);
     uint32_t h;
     struct pg_stmt *st = pg_stmt_find(c, sql, &h);
     char name[24];
     if (st->sql == NULL) {
         snprintf(name, sizeof name, "soom_%u", c->next_stmt_id);
-        PGresult *res = PQprepare(c->pg, name, sql, n, NULL);
+        PGresult *res = pg_wait_prepare(c, name, sql, n);
         if (PQresultStatus(res) != PGRES_COMMAND_OK)
             return res;
         PQclear(res);
         pg_stmt_store(c, st, sql, h);
     }
     snprintf(name, sizeof name, "soom_%u", st->id);
-    return PQexecPrepared(c->pg, name, n, values, lengths, formats, 0);
+    return pg_wait_prepared(c, name, n, values, lengths, formats);
 }
 
 /* A cached statement the server no longer has or can no longer run. */
@@ -58,6 +60,13 @@ static bool stale_statement(const struct soom_pg_conn *c)
 {
     return strcmp(c->err.sqlstate, "26000") == 0 ||
            (strcmp(c->err.sqlstate, "0A000") == 0 && strstr(c->err.message, "cached plan") != NULL);
+}
+
+/* A session abandoned because its answer did not come in time. */
+static int timed_out(struct soom_pg_conn *c)
+{
+    pg_conn_fail(c, "57014", "the database did not answer in time");
+    return SOOM_EUNAVAIL;
 }
 
 static int error_code(const struct soom_pg_conn *c)
@@ -138,8 +147,10 @@ static bool result_ok(ExecStatusType s)
     return s == PGRES_TUPLES_OK || s == PGRES_COMMAND_OK || s == PGRES_EMPTY_QUERY;
 }
 
-/* Runs a statement (simple: the whole text with PQexec, for scripts and
- * transaction control), with the retries described at the top. */
+/* Runs a statement (simple: the whole text in one simple query, for
+ * scripts and transaction control), with the retries described at the
+ * top. A statement whose answer did not come in time is not retried: its
+ * session was abandoned, and the time is gone. */
 static int run(struct soom_pg_conn *c, const char *sql, bool simple, int n, const struct params *pp,
                struct soom_pg_result **out)
 {
@@ -155,8 +166,13 @@ static int run(struct soom_pg_conn *c, const char *sql, bool simple, int n, cons
             return SOOM_EUNAVAIL;
         }
         bool idle_before = PQtransactionStatus(c->pg) == PQTRANS_IDLE;
-        PGresult *res = simple ? PQexec(c->pg, sql)
+        PGresult *res = simple ? pg_wait_exec(c, sql)
                                : run_prepared(c, sql, n, pp->values, pp->lengths, pp->formats);
+        if (res == NULL && c->timed_out) {
+            if (!idle_before)
+                c->tx_lost = true;
+            return timed_out(c);
+        }
         ExecStatusType s = PQresultStatus(res);
         if (res != NULL && result_ok(s)) {
             pg_conn_clear_error(c);
@@ -182,8 +198,10 @@ static int run(struct soom_pg_conn *c, const char *sql, bool simple, int n, cons
         if (broken)
             continue;
         if (stale_statement(c)) {
-            PQclear(PQexec(c->pg, "DEALLOCATE ALL"));
+            PQclear(pg_wait_exec(c, "DEALLOCATE ALL"));
             pg_stmt_cache_clear(c);
+            if (c->timed_out)
+                return timed_out(c);
             continue;
         }
         return error_code(c);
@@ -224,7 +242,9 @@ int soom_pg_commit(struct soom_pg_conn *c)
 {
     pg_conn_clear_error(c);
     if (!c->tx_lost && !pg_conn_broken(c) && PQtransactionStatus(c->pg) == PQTRANS_INERROR) {
-        PQclear(PQexec(c->pg, "ROLLBACK"));
+        PQclear(pg_wait_exec(c, "ROLLBACK"));
+        if (c->timed_out)
+            return timed_out(c);
         pg_conn_fail(c, "25P02", "the transaction was aborted by an earlier error");
         return SOOM_EINTERNAL;
     }
