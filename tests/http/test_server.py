@@ -10,7 +10,7 @@ import time
 
 from harness import SAMPLE, Server, eq, in_thread, main, run_soom
 
-MODELS = ("threads", "thread-per-connection", "prefork")
+MODELS = ("threads", "thread-per-connection", "prefork", "async")
 
 
 def is_problem(status, headers, body, expected):
@@ -306,7 +306,12 @@ def test_idle_connection_closed():
 
 
 def test_drain_timeout_bounds_shutdown():
-    srv = Server(env={"SOOM_DRAIN_TIMEOUT": "1"}).start()
+    for model in ("threads", "async"):
+        check_drain_timeout(model)
+
+
+def check_drain_timeout(model):
+    srv = Server(env={"SOOM_DRAIN_TIMEOUT": "1", "SOOM_SERVER": model}).start()
     try:
         join = in_thread(lambda: srv.request("GET", "/slow?seconds=20"))
         time.sleep(0.5)
@@ -325,8 +330,9 @@ def test_drain_timeout_bounds_shutdown():
         srv.stop()
 
 
-def test_max_connections():
-    srv = Server(env={"SOOM_MAX_CONNECTIONS": "2", "SOOM_THREADS": "1"}).start()
+def check_max_connections(model):
+    srv = Server(env={"SOOM_MAX_CONNECTIONS": "2", "SOOM_THREADS": "1", "SOOM_SERVER": model,
+                      "SOOM_WORKERS": "1"}).start()
     try:
         a, b = srv.connection(), srv.connection()
         eq(srv.request("GET", "/hello", conn=a)[0], 200)
@@ -338,26 +344,33 @@ def test_max_connections():
             early = s.recv(100)
         except socket.timeout:
             early = None
-        eq(early, None, "no answer over the limit")
+        eq(early, None, "%s: no answer over the limit" % model)
         # ...and is served once a slot frees up
         a.close()
         s.settimeout(5)
-        assert s.recv(100).startswith(b"HTTP/1.1 200"), "served once a slot is free"
+        assert s.recv(100).startswith(b"HTTP/1.1 200"), "%s: served once a slot is free" % model
         s.close()
         b.close()
     finally:
         srv.stop()
 
 
+def test_max_connections():
+    # (a thread per connection refuses the connection over the limit instead)
+    for model in ("threads", "prefork", "async"):
+        check_max_connections(model)
+
+
 def test_many_concurrent_connections():
-    srv = Server(env={"SOOM_THREADS": "2"}).start()
-    try:
-        joins = [in_thread(lambda: [srv.request("GET", "/hello")[0] for _ in range(20)])
-                 for _ in range(16)]
-        for j in joins:
-            eq(set(j(60)), {200})
-    finally:
-        srv.stop()
+    for model in ("threads", "async"):
+        srv = Server(env={"SOOM_THREADS": "2", "SOOM_SERVER": model}).start()
+        try:
+            joins = [in_thread(lambda: [srv.request("GET", "/hello")[0] for _ in range(20)])
+                     for _ in range(16)]
+            for j in joins:
+                eq(set(j(60)), {200})
+        finally:
+            srv.stop()
 
 
 main(globals())

@@ -20,7 +20,8 @@
 enum soom_server_model {
     SOOM_SERVER_THREADS,
     SOOM_SERVER_THREAD_PER_CONNECTION,
-    SOOM_SERVER_PREFORK,
+    SOOM_SERVER_PREFORK, /* its workers run SOOM_SERVER_ASYNC */
+    SOOM_SERVER_ASYNC,
 };
 
 enum soom_config_type {
@@ -42,7 +43,9 @@ struct soom_config {
     long max_header;
     double idle_timeout; /* seconds */
     long max_connections;
-    double drain_timeout; /* seconds */
+    double drain_timeout;   /* seconds */
+    double request_timeout; /* seconds; 0: none */
+    double handler_timeout; /* seconds of Lua without a wait; 0: none */
     long json_max_depth;
     bool format_assertion; /* "format" validates, not only annotates */
     bool debug;

@@ -41,6 +41,8 @@ static const struct key KEYS[] = {
     {"idle_timeout", SOOM_CONFIG_NUMBER, F(idle_timeout), "30", 0.05, 86400},
     {"max_connections", SOOM_CONFIG_INT, F(max_connections), "1024", 1, 1000000},
     {"drain_timeout", SOOM_CONFIG_NUMBER, F(drain_timeout), "10", 0, 3600},
+    {"request_timeout", SOOM_CONFIG_NUMBER, F(request_timeout), "60", 0, 86400},
+    {"handler_timeout", SOOM_CONFIG_NUMBER, F(handler_timeout), "10", 0, 86400},
     {"json_max_depth", SOOM_CONFIG_INT, F(json_max_depth), "64", 1, 512},
     {"format_assertion", SOOM_CONFIG_BOOL, F(format_assertion), "false", 0, 0},
     {"debug", SOOM_CONFIG_BOOL, F(debug), "false", 0, 0},
@@ -323,10 +325,10 @@ static int one_of(const char *key, const char *value, const char *const *names, 
 
 int soom_config_finish(struct soom_config *c, char *err, size_t errlen)
 {
-    static const char *const MODELS[] = {"threads", "thread-per-connection", "prefork"};
+    static const char *const MODELS[] = {"threads", "thread-per-connection", "prefork", "async"};
     static const char *const LEVELS[] = {"debug", "info", "warn", "error"};
     int v = 0;
-    int rc = one_of("server", c->server, MODELS, 3, &v, err, errlen);
+    int rc = one_of("server", c->server, MODELS, 4, &v, err, errlen);
     if (rc != SOOM_OK)
         return rc;
     c->model = (enum soom_server_model)v;

@@ -2,7 +2,8 @@
  * The request's database connection: taken from the process's pool the
  * first time the request needs one, kept in r->pg for the rest of the
  * request, and given back by a callback on the request's arena, so no path
- * (an error, a Lua failure, a client gone) can leak it. With pool.trace the
+ * (an error, a Lua failure, a client gone) can leak it; the pipeline gives it
+ * back earlier, as soon as the response is made. With pool.trace the
  * session's application_name names the request's trace, for the server's
  * slow-query log and pg_stat_activity: one statement when the connection is
  * taken, so it is off by default.
@@ -15,11 +16,15 @@
 #include "soom/error.h"
 #include "soom/pg.h"
 
-static void release_deferred(void *data)
+void soom_request_pg_release(struct soom_request *r)
 {
-    struct soom_request *r = data;
     soom_pg_pool_release(r->pg);
     r->pg = NULL;
+}
+
+static void release_deferred(void *data)
+{
+    soom_request_pg_release(data);
 }
 
 /* A failure here is not the request's: the statement that follows reports

@@ -22,6 +22,7 @@
 #include "soom/module.h"
 #include "soom/response.h"
 #include "soom/validate.h"
+#include "wait.h"
 
 static bool parse_length(const char *p, size_t n, size_t *out)
 {
@@ -263,7 +264,25 @@ static bool validate(struct soom_request *r)
 
 static void handle(struct soom_request *r, size_t from);
 
-void soom_pipeline_finish(struct soom_request *r)
+/* Around the last step and each resumption of it: every wait of the
+ * request (the pool, statements, outbound calls, sleeps) ends by its
+ * request_timeout, and once the request is done (not waiting for a module)
+ * its database connection goes back to the pool, before the response is
+ * even sent. */
+static uint64_t step_begin(const struct soom_request *r)
+{
+    double limit = r->config->request_timeout;
+    return soom_wait_set_budget(limit > 0 ? r->start_ns + (uint64_t)(limit * 1e9) : 0);
+}
+
+static void step_end(struct soom_request *r, uint64_t outer)
+{
+    soom_wait_set_budget(outer);
+    if (!soom_pipeline_waiting(r))
+        soom_request_pg_release(r);
+}
+
+static void finish(struct soom_request *r)
 {
     if (r->body_discarding) {
         char detail[96];
@@ -274,6 +293,13 @@ void soom_pipeline_finish(struct soom_request *r)
     if (!parse_body(r) || !validate(r))
         return;
     handle(r, 0);
+}
+
+void soom_pipeline_finish(struct soom_request *r)
+{
+    uint64_t outer = step_begin(r);
+    finish(r);
+    step_end(r, outer);
 }
 
 /* The handler phase from its `from`-th middleware, then the resource. */
@@ -298,12 +324,14 @@ static void handle(struct soom_request *r, size_t from)
 
 void soom_pipeline_resume(struct soom_request *r, void *result, bool timed_out)
 {
+    uint64_t outer = step_begin(r);
     bool in_phase = r->wait_phase == SOOM_PHASE_HANDLER;
     enum soom_module_step step = soom_module_resumed(r, result, timed_out);
     if (step == SOOM_MODULE_NEXT && in_phase)
         handle(r, r->wait_next);
     else if (step != SOOM_MODULE_WAIT)
         r->responded = true;
+    step_end(r, outer);
 }
 
 void soom_pipeline_respond(struct soom_request *r)

@@ -9,7 +9,10 @@
  *           /live, /ready), routing (404, 405, OPTIONS), size and media-type
  *           checks that need no body (413, 415)
  *   body:   collects the body up to max_body
- *   finish: parses JSON (400), then runs the resource
+ *   finish: parses JSON (400), then runs the resource; every wait in it
+ *           ends by request_timeout, and the database connection goes
+ *           back to the pool as soon as the response is made. Under the
+ *           async server it runs on a fiber (server_async.c).
  *
  * Native modules' middleware runs at the phases of soom/module.h: request
  * (in begin, before routing), routed (in begin, after it), handler (in

@@ -6,9 +6,12 @@
  *                           epoll, settings.threads threads
  *   thread-per-connection   one process; a thread per connection
  *   prefork                 a master that owns the listening socket and
- *                           settings.workers processes, each with its own
- *                           thread pool; the master replaces a worker that
- *                           dies and forwards SIGTERM
+ *                           settings.workers processes, each an async
+ *                           server; the master replaces a worker that dies
+ *                           and forwards SIGTERM
+ *   async                   one process; settings.threads event loops, each
+ *                           driving a daemon of its own and every socket its
+ *                           requests wait on (server_async.c)
  *
  * The listening socket is always opened here and handed to MHD, so every
  * model binds the same way and prefork workers can share it.
@@ -33,9 +36,11 @@
  * brought back by MHD_resume_connection when its ticket is woken
  * (server_wait.c keeps tickets and deadlines); thread-per-connection
  * cannot suspend in libmicrohttpd, and there the connection's own thread
- * sleeps until the ticket is woken.
+ * sleeps until the ticket is woken. Under the async server the request's
+ * fiber waits for its ticket instead (server_async.c).
  */
 #include "server.h"
+#include "server_impl.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -335,9 +340,14 @@ int soom_server_resume(uint64_t ticket, void *result)
 
 static const struct soom_module_server WAITING = {soom_server_suspend, soom_server_resume};
 
+/* A woken ticket's request comes back: its connection (the pooled models)
+ * or, under the async server, its fiber (server_async.c). */
 static void unpark(void *conn)
 {
-    MHD_resume_connection(conn);
+    if (srv.app->config->model >= SOOM_SERVER_PREFORK)
+        server_async_unpark(conn);
+    else
+        MHD_resume_connection(conn);
 }
 
 /* Goes on with a request whose ticket was woken. */
@@ -419,6 +429,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
         return keep ? MHD_YES : MHD_NO;
     }
     conn_phase(r->conn, CONN_HANDLING, 0);
+    if (app->config->model >= SOOM_SERVER_PREFORK)
+        return server_async_finish(mc, r); /* an event loop: on a fiber */
     soom_pipeline_finish(r);
     return after_step(mc, r);
 }
@@ -537,6 +549,26 @@ static int open_listener(const struct soom_config *cfg, long port_number, char *
 
 /* ---- one serving process ------------------------------------------------ */
 
+static size_t mhd_options(struct MHD_OptionItem *opts, const struct soom_config *cfg, int fd,
+                          long connection_limit)
+{
+    /* The logger goes first so that MHD's own start-up messages reach it. */
+    const struct MHD_OptionItem common[] = {
+        {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_logger, NULL},
+        {MHD_OPTION_LISTEN_SOCKET, fd, NULL},
+        {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)connection_limit, NULL},
+        {MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)ceil(cfg->idle_timeout), NULL},
+        /* libmicrohttpd zeroes a connection's memory between its requests:
+         * the size is paid on every request, hence a small default */
+        {MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)cfg->max_header, NULL},
+        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL},
+        {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, NULL},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    memcpy(opts, common, sizeof common);
+    return sizeof common / sizeof common[0] - 1;
+}
+
 static struct MHD_Daemon *start_daemon(struct soom_app *app, int fd)
 {
     const struct soom_config *cfg = app->config;
@@ -548,20 +580,11 @@ static struct MHD_Daemon *start_daemon(struct soom_app *app, int fd)
         flags |= MHD_USE_EPOLL | MHD_USE_TURBO | MHD_ALLOW_SUSPEND_RESUME;
         pool = cfg->threads > 1 ? (unsigned)cfg->threads : 0;
     }
-    /* The logger goes first so that MHD's own start-up messages reach it. */
-    struct MHD_OptionItem opts[] = {
-        {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_logger, NULL},
-        {MHD_OPTION_LISTEN_SOCKET, fd, NULL},
-        {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)cfg->max_connections, NULL},
-        {MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)ceil(cfg->idle_timeout), NULL},
-        /* libmicrohttpd zeroes a connection's memory between its requests:
-         * the size is paid on every request, hence a small default */
-        {MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)cfg->max_header, NULL},
-        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL},
-        {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, NULL},
-        {pool > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, pool, NULL},
-        {MHD_OPTION_END, 0, NULL},
-    };
+    struct MHD_OptionItem opts[SERVER_MHD_OPTIONS];
+    size_t n = mhd_options(opts, cfg, fd, cfg->max_connections);
+    if (pool > 1)
+        opts[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, pool, NULL};
+    opts[n] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
     return MHD_start_daemon(flags, 0, NULL, NULL, on_request, app, MHD_OPTION_ARRAY, opts,
                             MHD_OPTION_END);
 }
@@ -615,6 +638,19 @@ static struct MHD_Daemon *start_ops_daemon(struct soom_app *app, int fd)
         NULL, on_ops_request, app, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
 }
 
+static void set_draining(void)
+{
+    atomic_store(&srv.draining, true);
+}
+
+static int inflight(void)
+{
+    return atomic_load(&srv.inflight);
+}
+
+static const struct server_hooks HOOKS = {mhd_options, on_request,   send_response,
+                                          reap,        set_draining, inflight};
+
 static void block_signals(sigset_t *set)
 {
     sigemptyset(set);
@@ -625,33 +661,43 @@ static void block_signals(sigset_t *set)
     signal(SIGPIPE, SIG_IGN);
 }
 
+/* A handler still running (stuck on a slow call) would make stopping wait
+ * for it: the drain timeout is the promise, so leave now and let the
+ * kernel close the connections. */
+static void drain_timed_out(int left)
+{
+    struct soom_log_line l;
+    soom_log_begin(&l, SOOM_LOG_WARN, "drain timeout: stopping with requests in flight");
+    soom_log_int(&l, "requests", left);
+    soom_log_end(&l);
+    soom_log_flush();
+    _exit(0);
+}
+
 static void drain(void)
 {
     const struct soom_config *cfg = srv.app->config;
-    atomic_store(&srv.draining, true);
     soom_builtin_set_draining();
-    MHD_quiesce_daemon(srv.daemon);
-    uint64_t deadline = soom_clock_ns() + (uint64_t)(cfg->drain_timeout * 1e9);
-    int spared = 1;
-    while ((atomic_load(&srv.inflight) > 0 || spared > 0) && soom_clock_ns() < deadline) {
-        spared = reap();
-        sleep_ns(5 * 1000 * 1000);
-    }
-    int left = atomic_load(&srv.inflight);
-    if (left > 0) {
-        /* A handler still running (stuck on a slow call) would make
-         * MHD_stop_daemon wait for it: the drain timeout is the promise, so
-         * leave now and let the kernel close the connections. */
-        struct soom_log_line l;
-        soom_log_begin(&l, SOOM_LOG_WARN, "drain timeout: stopping with requests in flight");
-        soom_log_int(&l, "requests", left);
-        soom_log_end(&l);
-        soom_log_flush();
-        _exit(0);
+    if (cfg->model >= SOOM_SERVER_PREFORK) {
+        int left = server_async_drain();
+        if (left > 0)
+            drain_timed_out(left);
+    } else {
+        atomic_store(&srv.draining, true);
+        MHD_quiesce_daemon(srv.daemon);
+        uint64_t deadline = soom_clock_ns() + (uint64_t)(cfg->drain_timeout * 1e9);
+        int spared = 1;
+        while ((atomic_load(&srv.inflight) > 0 || spared > 0) && soom_clock_ns() < deadline) {
+            spared = reap();
+            sleep_ns(5 * 1000 * 1000);
+        }
+        int left = atomic_load(&srv.inflight);
+        if (left > 0)
+            drain_timed_out(left);
+        MHD_stop_daemon(srv.daemon);
+        srv.daemon = NULL;
     }
     atomic_store(&srv.stopping, true);
-    MHD_stop_daemon(srv.daemon);
-    srv.daemon = NULL;
     if (srv.ops_daemon != NULL)
         MHD_stop_daemon(srv.ops_daemon);
     srv.ops_daemon = NULL;
@@ -688,10 +734,14 @@ static int serve_process(struct soom_app *app, int fd, unsigned index)
         return 1;
     }
     soom_module_set_server(&WAITING);
-    srv.daemon = start_daemon(app, fd);
+    bool started;
+    if (app->config->model >= SOOM_SERVER_PREFORK)
+        started = server_async_start(app, fd, &HOOKS) == SOOM_OK;
+    else
+        started = (srv.daemon = start_daemon(app, fd)) != NULL;
     if (srv.ops_fd >= 0)
         srv.ops_daemon = start_ops_daemon(app, srv.ops_fd);
-    if (srv.daemon == NULL || (srv.ops_fd >= 0 && srv.ops_daemon == NULL)) {
+    if (!started || (srv.ops_fd >= 0 && srv.ops_daemon == NULL)) {
         soom_log_msg(SOOM_LOG_ERROR, "cannot start the HTTP server");
         return 1;
     }
@@ -721,7 +771,7 @@ static int serve_process(struct soom_app *app, int fd, unsigned index)
     return 0;
 }
 
-static const char *MODEL_NAMES[] = {"threads", "thread-per-connection", "prefork"};
+static const char *MODEL_NAMES[] = {"threads", "thread-per-connection", "prefork", "async"};
 
 static void log_listening(const struct soom_app *app, const char *addr, const char *ops_addr)
 {

@@ -10,7 +10,7 @@ return soom.command {
     arguments = {
         { "port", type = "number", help = "port to listen on (settings.port)" },
         { "host", help = "address to listen on (settings.host)" },
-        { "server", help = "threads, thread-per-connection or prefork (settings.server)" },
+        { "server", help = "async, threads, thread-per-connection or prefork (settings.server)" },
     },
     run = function(args)
         local dir = args.app_dir

@@ -145,4 +145,8 @@ void soom_request_set_current(struct soom_request *r);
  * database configured). */
 int soom_request_pg(struct soom_request *r, struct soom_pg_conn **out);
 
+/* Gives the request's connection back now (once its response is made);
+ * accepts a request holding none. */
+void soom_request_pg_release(struct soom_request *r);
+
 #endif
