@@ -44,8 +44,9 @@ static void answer_json(struct soom_request *r, const char *body)
     soom_response_copy(r, body, strlen(body), "application/json");
 }
 
-static void ready(struct soom_request *r)
+void soom_builtin_ready(struct soom_request *r)
 {
+    r->ready_check = false;
     if (atomic_load(&draining)) {
         soom_response_problem(r, 503, "the server is shutting down", NULL);
         return;
@@ -83,7 +84,7 @@ bool soom_builtin_answer(struct soom_request *r, bool with_metrics)
         soom_response_header(r, "Allow", "GET, HEAD");
         soom_response_problem(r, 405, "this endpoint answers GET and HEAD", NULL);
     } else if (path_is(r, cfg->health_ready_path)) {
-        ready(r);
+        r->ready_check = true; /* waits for a connection: in the last step */
     } else if (path_is(r, cfg->health_live_path)) {
         answer_json(r, "{\"status\":\"ok\"}");
     } else {

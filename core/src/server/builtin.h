@@ -12,8 +12,13 @@
 #include "request_impl.h"
 
 /* Answers `r` when its path is a built-in endpoint (with `metrics` true,
- * /metrics among them) and marks it a probe; returns whether it did. */
+ * /metrics among them) and marks it a probe; returns whether it did. The
+ * answer of /ready waits for a database connection, so it is left to
+ * soom_builtin_ready() (r->ready_check set), which the last step of the
+ * pipeline calls: on a fiber under the async server, where the wait does
+ * not hold the thread. */
 bool soom_builtin_answer(struct soom_request *r, bool metrics);
+void soom_builtin_ready(struct soom_request *r);
 
 /* From now on /ready answers 503 (SIGTERM received). */
 void soom_builtin_set_draining(void);

@@ -284,6 +284,10 @@ static void step_end(struct soom_request *r, uint64_t outer)
 
 static void finish(struct soom_request *r)
 {
+    if (r->ready_check) {
+        soom_builtin_ready(r);
+        return;
+    }
     if (r->body_discarding) {
         char detail[96];
         snprintf(detail, sizeof detail, "the body is larger than %ld bytes", r->config->max_body);

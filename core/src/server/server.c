@@ -620,6 +620,8 @@ static enum MHD_Result on_ops_request(void *cls, struct MHD_Connection *mc, cons
         *upload_size = 0;
         return MHD_YES;
     }
+    if (r->ready_check)
+        soom_builtin_ready(r); /* this daemon's own thread may wait */
     return send_response(mc, r);
 }
 

@@ -71,6 +71,7 @@ struct soom_request {
     struct soom_trace trace; /* W3C trace context, set with the request id */
     bool probe;              /* a health probe or a scrape: kept out of the access log and
                               * of the HTTP metrics */
+    bool ready_check;        /* /ready, its database check left to the last step, which may wait */
 
     /* routing */
     int route_status; /* SOOM_OK, SOOM_ENOTFOUND or SOOM_EMETHOD */
