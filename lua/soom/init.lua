@@ -12,6 +12,8 @@ local json = require "soom.json"
 local model = require "soom.model"
 local resource = require "soom.resource"
 
+local type, error = type, error
+
 local _M = {
     VERSION = c.version,
 
@@ -75,10 +77,18 @@ function _M.log(level, msg, fields)
     c.log(level, msg, fields)
 end
 
---- Blocks the worker thread for `seconds`. For tests and demonstrations:
--- the thread serves nothing else meanwhile.
+--- Waits `seconds`. Under the async server the request's coroutine yields
+-- and the thread serves other requests meanwhile; under the other models
+-- the thread blocks. Raises a 503 problem when the request's
+-- request_timeout comes first.
 function _M.sleep(seconds)
-    c.sleep(seconds)
+    if type(seconds) ~= "number" then
+        error("soom.sleep needs a number of seconds", 2)
+    end
+    if not c.sleep(seconds) then
+        error(errors.error(503, "the request took longer than request_timeout",
+            { headers = { ["Retry-After"] = "1" } }), 0)
+    end
 end
 
 return _M

@@ -1,7 +1,7 @@
 /*
  * soom.core.c: the C functions the Lua layer calls through the classic
  * C API, because they take or build whole Lua values (JSON documents,
- * folder listings) or block (sleep). The many small per-request calls go
+ * folder listings) or wait (sleep, through lua_wait.h). The many small per-request calls go
  * through the FFI instead (ffi_request.c); settings, routes and serving are
  * soom.core.serve (serve.c).
  * Only lua/soom/ modules use this; apps see it through soom.* wrappers.
@@ -20,11 +20,13 @@
 #include "clock.h"
 #include "lua_json.h"
 #include "lua_libs.h"
+#include "lua_wait.h"
 #include "request_impl.h"
 #include "soom/error.h"
 #include "soom/json.h"
 #include "soom/log.h"
 #include "soom/response.h"
+#include "wait.h"
 
 /* ---- files -------------------------------------------------------------- */
 
@@ -162,16 +164,29 @@ static int l_status_reason(lua_State *L)
     return 1;
 }
 
-/* sleep(seconds): blocks the worker thread */
+static int run_sleep(lua_State *L, struct soom_request *r, void *arg)
+{
+    (void)r;
+    lua_pushboolean(L, soom_wait_until(*(uint64_t *)arg) == SOOM_OK);
+    return 1;
+}
+
+/* sleep(seconds) -> true, or false when the request's time ran out first.
+ * Yields under the async server; elsewhere blocks the thread. */
 static int l_sleep(lua_State *L)
 {
     double s = luaL_checknumber(L, 1);
-    if (s > 0) {
-        struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
-        while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-        }
+    if (!(s > 0)) {
+        lua_pushboolean(L, 1);
+        return 1;
     }
-    return 0;
+    uint64_t until = soom_clock_ns() + (uint64_t)(s * 1e9), *held = &until;
+    bool yield = soom_lua_wait_can_yield(L);
+    if (yield) {
+        held = soom_arena_alloc(soom_request_current()->arena, sizeof *held);
+        *held = until;
+    }
+    return soom_lua_wait(L, yield, run_sleep, held);
 }
 
 /* now() -> seconds from a monotonic clock */

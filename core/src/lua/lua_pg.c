@@ -14,6 +14,11 @@
  * code, pointer, sqlstate}) after the SQL error was logged; db.lua turns
  * them into soom.errors problems. Misuse (a parameter that cannot be sent)
  * raises.
+ *
+ * Every call that talks to the server waits through lua_wait.h: under the
+ * async server the request's coroutine yields and the statement runs on
+ * its fiber (the parameters are copied into the request's arena first);
+ * elsewhere it runs at once. The work of a call never raises.
  */
 #include <lauxlib.h>
 #include <lua.h>
@@ -27,6 +32,7 @@
 #include "hex.h"
 #include "lua_json.h"
 #include "lua_libs.h"
+#include "lua_wait.h"
 #include "pg_types.h"
 #include "request_impl.h"
 #include "soom/config.h"
@@ -46,24 +52,33 @@ static _Thread_local char *direct_url;
 static _Thread_local long direct_timeout_ms;
 static _Thread_local bool direct_prepared = true;
 
-/* The connection for this call, or NULL with *code set (the database is
- * unavailable) and the reason in `why`. */
-static struct soom_pg_conn *conn_for_call(lua_State *L, int *code, const char **why)
+static void no_database(lua_State *L)
+{
+    luaL_error(L, "soom.db: no database is configured (settings.database_url is empty)");
+}
+
+/* Raises (before any waiting) when a call could have no database at all. */
+static void check_configured(lua_State *L)
 {
     struct soom_request *r = soom_request_current();
+    if (r != NULL ? soom_pg_pool_global(r->config) == NULL
+                  : direct_conn == NULL && (direct_url == NULL || direct_url[0] == '\0'))
+        no_database(L);
+}
+
+/* The connection for this call: the request's own (request_pg.c), or
+ * outside a request the thread's direct connection; NULL with *code set
+ * (the database is unavailable) and the reason in `why`. */
+static struct soom_pg_conn *conn_for_call(struct soom_request *r, int *code, const char **why)
+{
     *why = "the database is unavailable; try again later";
     if (r != NULL) {
-        /* the request's own connection (request_pg.c) */
         struct soom_pg_conn *c = NULL;
         *code = soom_request_pg(r, &c);
-        if (*code == SOOM_ECONFIG)
-            luaL_error(L, "soom.db: no database is configured (settings.database_url is empty)");
         return c;
     }
     if (direct_conn != NULL)
         return direct_conn;
-    if (direct_url == NULL || direct_url[0] == '\0')
-        luaL_error(L, "soom.db: no database is configured (settings.database_url is empty)");
     struct soom_config *cfg = soom_config_new();
     cfg->pool_statement_timeout_ms = direct_timeout_ms;
     cfg->pool_prepared = direct_prepared;
@@ -85,13 +100,12 @@ static struct soom_pg_conn *held_conn(void)
 
 /* (nil, {status, detail, field_detail, code, pointer, sqlstate}) for a
  * failure, logged. `detail` is PostgreSQL's message outside a request. */
-static int push_failure(lua_State *L, struct soom_pg_conn *c, int code, const char *sql,
-                        const char *why)
+static int push_failure(lua_State *L, struct soom_request *r, struct soom_pg_conn *c, int code,
+                        const char *sql, const char *why)
 {
     const struct soom_pg_error *e = c != NULL ? soom_pg_conn_error(c) : NULL;
     struct soom_pg_problem p;
     soom_pg_error_problem(e, code, &p);
-    struct soom_request *r = soom_request_current();
     if (c != NULL)
         soom_pg_error_log(e, code, sql, r != NULL ? r->request_id : NULL);
     /* Outside a request (a command, a migration) the reader is the
@@ -343,37 +357,27 @@ static void push_rows(lua_State *L, const struct soom_pg_result *res, bool numer
 
 /* ---- functions ----------------------------------------------------------- */
 
-/* query(numeric_as_number, sql, ...) -> rows[, affected] | nil, failure */
-static int l_query(lua_State *L)
+struct query_call {
+    bool numeric_number;
+    const char *sql;
+    int nparams;
+    const char **values;
+    size_t *lengths;
+    bool *binary;
+};
+
+static int run_query(lua_State *L, struct soom_request *r, void *arg)
 {
-    bool numeric_number = lua_toboolean(L, 1);
-    const char *sql = luaL_checkstring(L, 2);
-    int nparams = lua_gettop(L) - 2;
-    if (nparams > 65535)
-        return luaL_error(L, "soom.db.query: more than 65535 parameters");
-    luaL_checkstack(L, nparams + 8, "too many parameters");
-    bool bin_stack[32], *binary = bin_stack;
-    if (nparams > 32)
-        binary = lua_newuserdata(L, (size_t)nparams);
-    int first = lua_gettop(L) + 1;
-    for (int i = 0; i < nparams; i++)
-        push_param(L, 3 + i, &binary[i]);
-    /* Every raise is behind us: the arrays can be malloc'ed. */
-    const char **values = xmalloc((size_t)(nparams ? nparams : 1) * sizeof *values);
-    size_t *lengths = xmalloc((size_t)(nparams ? nparams : 1) * sizeof *lengths);
-    for (int i = 0; i < nparams; i++)
-        values[i] = lua_isnil(L, first + i) ? NULL : lua_tolstring(L, first + i, &lengths[i]);
+    struct query_call *q = arg;
     int code = SOOM_OK;
     const char *why = NULL;
-    struct soom_pg_conn *c = conn_for_call(L, &code, &why);
+    struct soom_pg_conn *c = conn_for_call(r, &code, &why);
     struct soom_pg_result *res = NULL;
     if (c != NULL)
-        code = soom_pg_exec(c, sql, nparams, values, lengths, binary, &res);
-    free(values);
-    free(lengths);
+        code = soom_pg_exec(c, q->sql, q->nparams, q->values, q->lengths, q->binary, &res);
     if (code != SOOM_OK)
-        return push_failure(L, c, code, sql, why);
-    push_rows(L, res, numeric_number);
+        return push_failure(L, r, c, code, q->sql, why);
+    push_rows(L, res, q->numeric_number);
     long long affected = soom_pg_result_has_rows(res) ? -1 : soom_pg_result_affected(res);
     soom_pg_result_free(res);
     if (affected < 0)
@@ -382,28 +386,109 @@ static int l_query(lua_State *L)
     return 2;
 }
 
-/* Runs one of the no-parameter calls: true | nil, failure. */
-static int simple_call(lua_State *L, int (*fn)(struct soom_pg_conn *), const char *what)
+/* The parameters pushed from `first` on: pointers into the Lua stack for a
+ * call that runs at once, copies in the request's arena for one that
+ * yields. */
+static void take_params(lua_State *L, int first, struct query_call *q, bool copy)
 {
+    struct soom_arena *a = copy ? soom_request_current()->arena : NULL;
+    size_t n = (size_t)(q->nparams ? q->nparams : 1);
+    q->values = a ? soom_arena_alloc(a, n * sizeof *q->values) : xmalloc(n * sizeof *q->values);
+    q->lengths = a ? soom_arena_alloc(a, n * sizeof *q->lengths) : xmalloc(n * sizeof *q->lengths);
+    for (int i = 0; i < q->nparams; i++) {
+        q->values[i] = NULL;
+        q->lengths[i] = 0;
+        if (!lua_isnil(L, first + i))
+            q->values[i] = lua_tolstring(L, first + i, &q->lengths[i]);
+        if (a != NULL && q->values[i] != NULL)
+            q->values[i] = soom_arena_strndup(a, q->values[i], q->lengths[i]);
+    }
+    if (a != NULL) {
+        bool *binary = soom_arena_alloc(a, n * sizeof *binary);
+        memcpy(binary, q->binary, (size_t)q->nparams * sizeof *binary);
+        q->binary = binary;
+        q->sql = soom_arena_strndup(a, q->sql, strlen(q->sql));
+    }
+}
+
+/* query(numeric_as_number, sql, ...) -> rows[, affected] | nil, failure */
+static int l_query(lua_State *L)
+{
+    struct query_call q = {
+        lua_toboolean(L, 1), luaL_checkstring(L, 2), lua_gettop(L) - 2, NULL, NULL, NULL};
+    if (q.nparams > 65535)
+        return luaL_error(L, "soom.db.query: more than 65535 parameters");
+    check_configured(L);
+    luaL_checkstack(L, q.nparams + 8, "too many parameters");
+    bool bin_stack[32];
+    q.binary = q.nparams > 32 ? lua_newuserdata(L, (size_t)q.nparams) : bin_stack;
+    int first = lua_gettop(L) + 1;
+    for (int i = 0; i < q.nparams; i++)
+        push_param(L, 3 + i, &q.binary[i]);
+    /* Every raise is behind us: the arrays can be allocated. */
+    bool yield = soom_lua_wait_can_yield(L);
+    take_params(L, first, &q, yield);
+    if (yield) {
+        struct query_call *held = soom_arena_alloc(soom_request_current()->arena, sizeof *held);
+        *held = q;
+        return soom_lua_wait(L, true, run_query, held);
+    }
+    int n = soom_lua_wait(L, false, run_query, &q);
+    free(q.values);
+    free(q.lengths);
+    return n;
+}
+
+/* One of the calls without parameters: true | nil, failure. */
+struct simple_call {
+    int (*fn)(struct soom_pg_conn *);
+    const char *what;
+    const char *script; /* or a script to run, whose failure carries
+                         * PostgreSQL's own words */
+};
+
+static int run_simple(lua_State *L, struct soom_request *r, void *arg)
+{
+    const struct simple_call *s = arg;
     int code = SOOM_OK;
     const char *why = NULL;
-    struct soom_pg_conn *c = conn_for_call(L, &code, &why);
+    struct soom_pg_conn *c = conn_for_call(r, &code, &why);
     if (c != NULL)
-        code = fn(c);
-    if (code != SOOM_OK)
-        return push_failure(L, c, code, what, why);
-    lua_pushboolean(L, 1);
-    return 1;
+        code = s->script != NULL ? soom_pg_exec_script(c, s->script) : s->fn(c);
+    if (code == SOOM_OK) {
+        lua_pushboolean(L, 1);
+        return 1;
+    }
+    int n = push_failure(L, r, c, code, s->what, why);
+    const struct soom_pg_error *e = c != NULL ? soom_pg_conn_error(c) : NULL;
+    if (s->script && e != NULL) {
+        /* the operator running a script needs PostgreSQL's own words */
+        lua_pushstring(L, e->message);
+        lua_setfield(L, -2, "message");
+    }
+    return n;
+}
+
+static int simple(lua_State *L, int (*fn)(struct soom_pg_conn *), const char *what)
+{
+    check_configured(L);
+    bool yield = soom_lua_wait_can_yield(L);
+    struct simple_call local = {fn, what, NULL}, *s = &local;
+    if (yield) {
+        s = soom_arena_alloc(soom_request_current()->arena, sizeof *s);
+        *s = local;
+    }
+    return soom_lua_wait(L, yield, run_simple, s);
 }
 
 static int l_begin(lua_State *L)
 {
-    return simple_call(L, soom_pg_begin, "BEGIN");
+    return simple(L, soom_pg_begin, "BEGIN");
 }
 
 static int l_commit(lua_State *L)
 {
-    return simple_call(L, soom_pg_commit, "COMMIT");
+    return simple(L, soom_pg_commit, "COMMIT");
 }
 
 static int l_rollback(lua_State *L)
@@ -413,30 +498,16 @@ static int l_rollback(lua_State *L)
         lua_pushboolean(L, 1);
         return 1;
     }
-    return simple_call(L, soom_pg_rollback, "ROLLBACK");
+    return simple(L, soom_pg_rollback, "ROLLBACK");
 }
 
-/* script(sql) -> true | nil, failure: several statements, no parameters */
+/* script(sql) -> true | nil, failure: several statements, no parameters
+ * (migrations, run by commands outside of requests: at once) */
 static int l_script(lua_State *L)
 {
-    const char *sql = luaL_checkstring(L, 1);
-    int code = SOOM_OK;
-    const char *why = NULL;
-    struct soom_pg_conn *c = conn_for_call(L, &code, &why);
-    if (c != NULL)
-        code = soom_pg_exec_script(c, sql);
-    if (code != SOOM_OK) {
-        int n = push_failure(L, c, code, NULL, why);
-        /* the operator running a script needs PostgreSQL's own words */
-        const struct soom_pg_error *e = c != NULL ? soom_pg_conn_error(c) : NULL;
-        if (e != NULL) {
-            lua_pushstring(L, e->message);
-            lua_setfield(L, -2, "message");
-        }
-        return n;
-    }
-    lua_pushboolean(L, 1);
-    return 1;
+    struct simple_call s = {NULL, NULL, luaL_checkstring(L, 1)};
+    check_configured(L);
+    return soom_lua_wait(L, false, run_simple, &s);
 }
 
 /* in_transaction() -> whether the held connection is inside a transaction */

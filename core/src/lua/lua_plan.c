@@ -16,6 +16,7 @@
 #include "lua_json.h"
 #include "lua_libs.h"
 #include "lua_plan.h"
+#include "lua_wait.h"
 #include "plan.h"
 #include "request_impl.h"
 #include "soom/error.h"
@@ -267,27 +268,19 @@ static void use_data(lua_State *L, int idx, struct soom_request *r)
     r->json = doc;
 }
 
-/* run(request, action, conditions, capture, data) -> status[, body]
- * Runs the action in C for the request. With `capture`, a successful
- * response's status and JSON body text are returned to Lua and taken off
- * the request; otherwise (or on failure) the response stays on the request
- * and run returns its status and soom.core.plan.RESPONDED, which the
- * handler returns in turn. */
-static int l_run(lua_State *L)
-{
-    struct soom_request *r = lua_touserdata(L, 1);
-    static const char *const ACTIONS[] = {"list", "create", "retrieve", "update", "destroy", NULL};
-    int action = luaL_checkoption(L, 2, NULL, ACTIONS);
-    if (r == NULL || r->route == NULL || r->route->plan == NULL)
-        return luaL_error(L, "soom: not a request of a generic resource");
+struct plan_call {
+    unsigned action;
     struct plan_extra extra;
-    read_conditions(L, 3, r, &extra);
-    bool capture = lua_toboolean(L, 4);
-    if (!lua_isnoneornil(L, 5))
-        use_data(L, 5, r);
-    soom_plan_run(r, r->route->plan, 1u << action, &extra);
+    bool capture;
+};
+
+/* The action's statements, on the request's fiber when the call yielded. */
+static int run_plan(lua_State *L, struct soom_request *r, void *arg)
+{
+    const struct plan_call *c = arg;
+    soom_plan_run(r, r->route->plan, c->action, &c->extra);
     lua_pushinteger(L, r->status);
-    if (capture && r->status < 300) {
+    if (c->capture && r->status < 300) {
         lua_pushlstring(L, r->out_body ? r->out_body : "", r->out_len);
         soom_response_clear_body(r);
         r->responded = false; /* headers (a Location) stay for the final response */
@@ -295,6 +288,28 @@ static int l_run(lua_State *L)
     }
     lua_pushlightuserdata(L, &responded_key);
     return 2;
+}
+
+/* run(request, action, conditions, capture, data) -> status[, body]
+ * Runs the action in C for the request. With `capture`, a successful
+ * response's status and JSON body text are returned to Lua and taken off
+ * the request; otherwise (or on failure) the response stays on the request
+ * and run returns its status and soom.core.plan.RESPONDED, which the
+ * handler returns in turn. The statements wait through lua_wait.h. */
+static int l_run(lua_State *L)
+{
+    struct soom_request *r = lua_touserdata(L, 1);
+    static const char *const ACTIONS[] = {"list", "create", "retrieve", "update", "destroy", NULL};
+    int action = luaL_checkoption(L, 2, NULL, ACTIONS);
+    if (r == NULL || r->route == NULL || r->route->plan == NULL)
+        return luaL_error(L, "soom: not a request of a generic resource");
+    struct plan_call *c = soom_arena_alloc(r->arena, sizeof *c);
+    c->action = 1u << action;
+    read_conditions(L, 3, r, &c->extra);
+    c->capture = lua_toboolean(L, 4);
+    if (!lua_isnoneornil(L, 5))
+        use_data(L, 5, r);
+    return soom_lua_wait(L, soom_lua_wait_can_yield(L), run_plan, c);
 }
 
 bool soom_lua_plan_responded(lua_State *L, int idx)

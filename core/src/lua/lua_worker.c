@@ -6,6 +6,14 @@
  * (status, body, headers, content_type, log_error), which this file turns
  * into the response. Only a failure of the dispatcher itself (out of memory,
  * a yield across the C boundary) is caught here.
+ *
+ * A request's coroutine may yield for a call that waits (lua_wait.h): the
+ * dispatch then does the waiting and resumes it, as often as it asks.
+ * Under the async server several requests interleave on one state this
+ * way, each on its own coroutine. Each run of a coroutine is watched by
+ * handler_timeout (lua_watch.h); a state left by a hard stop is taken out
+ * of service: the requests still on it are answered 503, and it is never
+ * used (nor closed: its insides cannot be trusted) again.
  */
 #include "lua_worker.h"
 
@@ -26,6 +34,8 @@
 #include "lua_libs.h"
 #include "lua_plan.h"
 #include "lua_settings.h"
+#include "lua_wait.h"
+#include "lua_watch.h"
 #include "module_load.h"
 #include "ops_metrics.h"
 #include "ops_report.h"
@@ -41,6 +51,8 @@ struct soom_lua {
     size_t nidle, capidle;
     struct soom_lua *next;   /* in the pool's idle list */
     _Atomic uint64_t memory; /* bytes the state held after its last request */
+    struct soom_lua_watch watch;
+    bool lost; /* left by a hard stop: out of service */
 };
 
 struct soom_lua_pool {
@@ -124,6 +136,7 @@ static struct soom_lua *worker_load(struct soom_app *app, char *err, size_t errl
     }
     struct soom_lua *w = xcalloc(1, sizeof *w);
     w->L = L;
+    soom_lua_watch_init(&w->watch, L);
     w->dispatch_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_settop(L, 0);
     return w;
@@ -135,8 +148,10 @@ fail:
 
 static void worker_free(struct soom_lua *w)
 {
-    soom_module_worker_stop(w->L);
-    lua_close(w->L);
+    if (!w->lost) {
+        soom_module_worker_stop(w->L);
+        lua_close(w->L);
+    }
     free(w->idle_cos);
     free(w);
 }
@@ -147,6 +162,7 @@ int soom_lua_pool_new(struct soom_app *app, size_t initial, struct soom_lua_pool
     struct soom_lua_pool *pool = xcalloc(1, sizeof *pool);
     pool->app = app;
     pthread_mutex_init(&pool->lock, NULL);
+    soom_lua_watch_setup();
     *out = NULL;
     for (size_t i = 0; i < initial; i++) {
         struct soom_lua *w = worker_load(app, err, errlen);
@@ -365,6 +381,72 @@ static void note_memory(struct soom_lua *w)
     atomic_store_explicit(&w->memory, bytes, memory_order_relaxed);
 }
 
+/* Takes a state left by a hard stop out of service. Its memory stays
+ * mapped (closing it would run code in a heap that cannot be trusted). */
+static void lose_state(struct soom_lua *w, struct soom_request *r)
+{
+    soom_lua_watch_lost(&w->watch);
+    w->lost = true;
+    if (thread_lua == w)
+        thread_lua = NULL;
+    struct soom_log_line l;
+    soom_log_begin(&l, SOOM_LOG_ERROR,
+                   "a handler ran past handler_timeout in compiled code: its Lua state was "
+                   "stopped and replaced");
+    soom_log_strn(&l, "request_id", r->request_id, r->request_id_len);
+    if (r->route != NULL)
+        soom_log_str(&l, "route", r->route->pattern);
+    soom_log_int(&l, "abandoned_bytes", (long long)atomic_load(&w->memory));
+    soom_log_end(&l);
+}
+
+#define RESUME_LOST (-1)
+
+/* One lua_resume under the watch; RESUME_LOST after a hard stop. */
+static int resume_watched(struct soom_lua *w, lua_State *co, struct soom_request *r, int nargs)
+{
+    sigjmp_buf jump;
+    if (sigsetjmp(jump, 0) != 0) {
+        r->lua_stopped = true;
+        lose_state(w, r);
+        return RESUME_LOST;
+    }
+    soom_request_set_current(r);
+    soom_lua_watch_begin(&w->watch, r->config->handler_timeout, &jump);
+    int rc = lua_resume(co, nargs);
+    if (soom_lua_watch_end(&w->watch))
+        r->lua_stopped = true;
+    soom_request_set_current(NULL);
+    return rc;
+}
+
+/* Runs the coroutine until it returns or fails, doing the waits it yields
+ * for in between; RESUME_LOST when its state was lost meanwhile. */
+static int run_coroutine(struct soom_lua *w, lua_State *co, struct soom_request *r)
+{
+    int nargs = 3;
+    for (;;) {
+        if (w->lost)
+            return RESUME_LOST;
+        int rc = resume_watched(w, co, r, nargs);
+        if (rc != LUA_YIELD)
+            return rc;
+        nargs = soom_lua_wait_pending(co, r); /* on the request's fiber */
+        if (nargs < 0)
+            return LUA_YIELD;
+    }
+}
+
+static void handler_stopped(struct soom_request *r, int status, const char *trace)
+{
+    log_lua_error(r, "a handler ran past handler_timeout without waiting: stopped",
+                  trace != NULL ? trace : "");
+    r->out_headers = NULL;
+    if (status == 503)
+        soom_response_header(r, "Retry-After", "1");
+    soom_response_problem(r, status, "the request took too long to process", NULL);
+}
+
 void soom_lua_dispatch(struct soom_lua_pool *pool, struct soom_request *r)
 {
     struct soom_lua *w = worker_for_thread(pool);
@@ -379,9 +461,22 @@ void soom_lua_dispatch(struct soom_lua_pool *pool, struct soom_request *r)
     lua_pushlightuserdata(co, r);
     lua_pushinteger(co, (lua_Integer)r->method);
     r->lua = true;
-    soom_request_set_current(r);
-    int rc = lua_resume(co, 3);
-    soom_request_set_current(NULL);
+    r->lua_co = co;
+    int rc = run_coroutine(w, co, r);
+    r->lua_co = NULL;
+    if (rc == RESUME_LOST) {
+        /* stopped the hard way (500), or another request's stop took the
+         * state this one was waiting on (503) */
+        handler_stopped(r, r->lua_stopped ? 500 : 503, NULL);
+        return;
+    }
+    if (rc == 0 && r->lua_stopped) {
+        lua_settop(co, 6);
+        handler_stopped(r, 503, lua_tostring(co, 5));
+        lua_settop(co, 0);
+        keep_coroutine(w, ref);
+        return;
+    }
     if (rc == 0) {
         lua_settop(co, 6);
         take_results(co, r);
@@ -395,11 +490,24 @@ void soom_lua_dispatch(struct soom_lua_pool *pool, struct soom_request *r)
     const char *msg = rc == LUA_YIELD ? "a resource yielded outside of a coroutine it owns"
                                       : lua_tostring(co, -1);
     luaL_traceback(w->L, co, msg ? msg : "(no message)", 0);
-    log_lua_error(r, "error in Lua code", lua_tostring(w->L, -1));
+    log_lua_error(r,
+                  r->lua_stopped ? "a handler ran past handler_timeout without waiting: stopped"
+                                 : "error in Lua code",
+                  lua_tostring(w->L, -1));
     soom_metrics_lua_error(r->route->id);
     lua_pop(w->L, 1);
     luaL_unref(w->L, LUA_REGISTRYINDEX, ref);
     internal_error(r);
+}
+
+void soom_lua_pool_watch(struct soom_lua_pool *pool, uint64_t now, uint64_t grace_ns)
+{
+    pthread_mutex_lock(&pool->lock);
+    for (size_t i = 0; i < pool->nall; i++) {
+        if (!pool->all[i]->lost)
+            soom_lua_watch_check(&pool->all[i]->watch, now, grace_ns);
+    }
+    pthread_mutex_unlock(&pool->lock);
 }
 
 uint64_t soom_lua_pool_memory(struct soom_lua_pool *pool)

@@ -229,18 +229,28 @@ static void sleep_ns(uint64_t ns)
     nanosleep(&ts, NULL);
 }
 
-/* Enforces the idle timeout and writes out buffered access lines. */
+/* Enforces the idle timeout and handler_timeout, and writes out buffered
+ * access lines. */
 static void *reaper_main(void *arg)
 {
     (void)arg;
-    double period = srv.app->config->idle_timeout / 10;
+    const struct soom_config *cfg = srv.app->config;
+    double period = cfg->idle_timeout / 10;
+    if (cfg->handler_timeout > 0 && cfg->handler_timeout / 4 < period)
+        period = cfg->handler_timeout / 4;
     if (period < 0.02)
         period = 0.02;
     if (period > 0.1)
         period = 0.1; /* access lines reach the log within this */
+    /* a stretch of Lua past handler_timeout gets this long to take its
+     * error before it is stopped the hard way */
+    double grace = cfg->handler_timeout / 10 < 0.05 ? 0.05 : cfg->handler_timeout / 10;
+    if (grace > 1)
+        grace = 1;
     uint64_t sampled = 0;
     while (!atomic_load(&srv.stopping)) {
         sleep_ns((uint64_t)(period * 1e9));
+        soom_lua_pool_watch(srv.app->lua, soom_clock_ns(), (uint64_t)(grace * 1e9));
         reap();
         soom_log_flush();
         uint64_t now = soom_clock_ns();

@@ -93,6 +93,12 @@ struct soom_request {
     struct soom_pg_conn *pg;
 
     bool lua; /* Lua was entered for this request (the access log says so) */
+    /* Lua (lua_worker.c, lua_wait.c): the coroutine running the request,
+     * the waiting call it yielded for, and whether handler_timeout stopped
+     * it */
+    void *lua_co;
+    void *lua_wait;
+    bool lua_stopped;
 
     /* native modules (core/src/module/) */
     const char *user; /* the authenticated user's id, or NULL */

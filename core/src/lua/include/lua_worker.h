@@ -49,6 +49,10 @@ void soom_lua_dispatch(struct soom_lua_pool *pool, struct soom_request *r);
  * when a connection's thread ends). */
 void soom_lua_thread_release(struct soom_lua_pool *pool);
 
+/* The reaper's pass for handler_timeout (lua_watch.h): signals the states
+ * running Lua past their deadline, and again after `grace_ns`. */
+void soom_lua_pool_watch(struct soom_lua_pool *pool, uint64_t now, uint64_t grace_ns);
+
 /* Bytes held by the pool's states, as each last noted after a request. */
 uint64_t soom_lua_pool_memory(struct soom_lua_pool *pool);
 
