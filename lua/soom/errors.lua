@@ -7,7 +7,7 @@
 
 local c = require "soom.core.c"
 
-local setmetatable, getmetatable, type = setmetatable, getmetatable, type
+local setmetatable, getmetatable, type, rawget = setmetatable, getmetatable, type, rawget
 
 local _M = {}
 
@@ -47,6 +47,18 @@ end
 
 function _M.is_problem(v)
     return getmetatable(v) == Problem
+end
+
+--- The problem a raised value stands for, when it is not one itself but
+-- its metatable knows (`to_problem`: an unhandled soom.http error is a 502
+-- or a 504); nil for anything else, which is a 500.
+function _M.to_problem(v)
+    local mt = getmetatable(v)
+    local convert = type(mt) == "table" and rawget(mt, "to_problem")
+    if type(convert) == "function" then
+        return convert(v)
+    end
+    return nil
 end
 
 --- The metatable of problems (the dispatcher compares it inline).

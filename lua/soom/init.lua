@@ -37,6 +37,9 @@ local _M = {
     f = model.f,
     db = require "soom.db",
 
+    -- calls to other services (soom.http)
+    http = require "soom.http",
+
     -- an app's own Prometheus metrics (counter, gauge, histogram)
     metrics = require "soom.metrics",
 

@@ -65,6 +65,11 @@ struct soom_config {
     bool pool_prepared;
     bool pool_trace;  /* application_name carries the request's trace id */
     char *numeric_as; /* "string" (as Django REST framework) or "number" */
+    /* outbound HTTP (soom.http) */
+    double http_timeout;         /* seconds per call; 0: none */
+    double http_connect_timeout; /* seconds */
+    long http_max_per_host;      /* connections per host and worker thread */
+    char *http_ca_file;          /* "": the system's CA bundle */
     /* pagination */
     char *secret_key;
     bool trust_proxy;

@@ -67,6 +67,12 @@ struct soom_loop {
 
     soom_loop_prepare_fn prepare;
     void *prepare_arg;
+
+    struct at_free {
+        soom_loop_free_fn fn;
+        void *arg;
+    } * at_free;
+    size_t nat_free;
 };
 
 static _Thread_local struct soom_loop *current_loop;
@@ -148,15 +154,23 @@ int soom_loop_new(struct soom_loop **out)
         soom_loop_free(l);
         return SOOM_EIO;
     }
-    current_loop = l;
     *out = l;
     return SOOM_OK;
+}
+
+void soom_loop_at_free(struct soom_loop *l, soom_loop_free_fn fn, void *arg)
+{
+    l->at_free = xrealloc(l->at_free, (l->nat_free + 1) * sizeof *l->at_free);
+    l->at_free[l->nat_free++] = (struct at_free){fn, arg};
 }
 
 void soom_loop_free(struct soom_loop *l)
 {
     if (l == NULL)
         return;
+    for (size_t i = l->nat_free; i-- > 0;)
+        l->at_free[i].fn(l->at_free[i].arg);
+    free(l->at_free);
     if (current_loop == l)
         current_loop = NULL;
     if (l->epfd >= 0)
@@ -372,6 +386,7 @@ static int wait_ms(struct soom_loop *l, uint64_t max_ns)
 
 void soom_loop_turn(struct soom_loop *l, uint64_t max_ns)
 {
+    struct soom_loop *outer = current_loop; /* a private loop may turn inside a turn */
     current_loop = l;
     run_posted(l);
     if (l->prepare != NULL) {
@@ -394,10 +409,13 @@ void soom_loop_turn(struct soom_loop *l, uint64_t max_ns)
     }
     l->nevents = l->cur = 0;
     run_timers(l);
+    current_loop = outer;
 }
 
 void soom_loop_run(struct soom_loop *l)
 {
+    current_loop = l;
     while (!atomic_load(&l->stopping))
         soom_loop_turn(l, UINT64_MAX);
+    current_loop = NULL;
 }

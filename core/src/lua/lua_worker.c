@@ -83,6 +83,8 @@ lua_State *soom_lua_open(const char *home, const char *app_dir)
     lua_setfield(L, -2, "soom.core.c");
     lua_pushcfunction(L, luaopen_soom_core_testing);
     lua_setfield(L, -2, "soom.core.testing");
+    lua_pushcfunction(L, luaopen_soom_core_http);
+    lua_setfield(L, -2, "soom.core.http");
     lua_pushcfunction(L, luaopen_soom_core_metrics);
     lua_setfield(L, -2, "soom.core.metrics");
     lua_pushcfunction(L, luaopen_soom_core_pg);

@@ -48,6 +48,10 @@ local function on_error(err)
     if errors.is_problem(err) or err == RESPONDED then
         return err -- a problem to send, or a response C already made
     end
+    local p = errors.to_problem(err) -- an unhandled soom.http error: a 502 or a 504
+    if p then
+        return p
+    end
     return {
         traceback = traceback(tostring(err), 2),
         message = err,

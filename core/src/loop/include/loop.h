@@ -31,14 +31,13 @@ struct soom_loop;
 #define SOOM_LOOP_ERR 0x008u
 #define SOOM_LOOP_HUP 0x010u
 
-/* A loop for the calling thread (it becomes the thread's loop, see
- * soom_loop_current). Returns SOOM_OK with *out owned by the caller
+/* A loop for the calling thread. Returns SOOM_OK with *out owned by the caller
  * (soom_loop_free, which accepts NULL), or SOOM_EIO when the kernel
  * refuses an epoll set or an eventfd. */
 int soom_loop_new(struct soom_loop **out);
 void soom_loop_free(struct soom_loop *l);
 
-/* The loop of the calling thread, NULL when it has none. */
+/* The loop the calling thread is running (turning), NULL when none. */
 struct soom_loop *soom_loop_current(void);
 
 /* Runs the loop until soom_loop_stop(). */
@@ -51,6 +50,11 @@ void soom_loop_turn(struct soom_loop *l, uint64_t max_ns);
 
 /* Makes soom_loop_run() return after the current turn. Any thread. */
 void soom_loop_stop(struct soom_loop *l);
+
+/* Runs fn(arg) in soom_loop_free(), before the loop goes, for what was
+ * built on it (a thread's outbound HTTP client). */
+typedef void (*soom_loop_free_fn)(void *arg);
+void soom_loop_at_free(struct soom_loop *l, soom_loop_free_fn fn, void *arg);
 
 /* Called before the loop blocks; returns the longest the loop may block
  * in ns (UINT64_MAX: no limit). The server runs libmicrohttpd from it. */
