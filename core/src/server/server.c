@@ -56,6 +56,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -915,10 +916,24 @@ static int run_prefork(struct soom_app *app, int fd)
     return code;
 }
 
+/* A server holds a descriptor per connection, outbound call and database
+ * session: the soft limit goes up to the hard one (as nginx's
+ * worker_rlimit_nofile would, and Go does by itself). Every model polls
+ * with epoll or poll, so descriptors past 1024 are fine. */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
 int soom_server_run(struct soom_app *app)
 {
     sigset_t set;
     block_signals(&set);
+    raise_fd_limit();
     char addr[128] = "?", ops_addr[128] = "?";
     int fd = open_listener(app->config, app->config->port, addr, sizeof addr);
     if (fd < 0)
