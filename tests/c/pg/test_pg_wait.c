@@ -92,6 +92,10 @@ static void test_statements_overlap_on_one_thread(void)
     CHECK_INT(soom_loop_new(&l), SOOM_OK);
     struct soom_pg_pool *pool = make_pool(20, 5000);
     struct job jobs[20];
+    /* the twenty sessions first (password hashing makes connecting cost CPU) */
+    for (int i = 0; i < 20; i++)
+        jobs[i] = (struct job){pool, "SELECT 1", 0, -1, -1, false, 0};
+    run_all(l, jobs, 20);
     for (int i = 0; i < 20; i++)
         jobs[i] = (struct job){pool, "SELECT pg_sleep(0.3)", 0, -1, -1, false, 0};
     struct ticker k = {{tick, 0, 0}, l, 0};
@@ -102,8 +106,9 @@ static void test_statements_overlap_on_one_thread(void)
     double took = pg_test_now() - t0;
     for (int i = 0; i < 20; i++)
         CHECK_INT(jobs[i].rc, SOOM_OK);
-    /* twenty 0.3 s statements on one thread: together, not one by one */
-    CHECK(took < 2.5);
+    /* twenty 0.3 s statements on one thread: together (0.3 s), not one by
+     * one (6 s) */
+    CHECK(took < 2.0);
     CHECK(k.ticks >= 20); /* the loop kept turning meanwhile */
     soom_loop_timer_stop(l, &k.t);
     soom_pg_pool_free(pool);
