@@ -52,6 +52,7 @@ struct soom_loop {
     struct soom_loop_watch post_watch;
     pthread_mutex_t post_lock;
     struct task_list posted; /* under post_lock */
+    atomic_size_t nposted;   /* posted.n, read without the lock */
     struct task_list running;
     atomic_bool wakeup_sent;
     atomic_bool stopping;
@@ -97,6 +98,7 @@ void soom_loop_post(struct soom_loop *l, soom_loop_task_fn fn, void *arg, uint64
 {
     pthread_mutex_lock(&l->post_lock);
     task_push(&l->posted, fn, arg, token);
+    atomic_store_explicit(&l->nposted, l->posted.n, memory_order_release);
     pthread_mutex_unlock(&l->post_lock);
     /* the loop's own thread sees the queue before it blocks */
     if (current_loop == l || atomic_exchange(&l->wakeup_sent, true))
@@ -117,10 +119,13 @@ static void drain_eventfd(struct soom_loop_watch *w, unsigned events)
 /* Runs what was posted until now; returns whether there was anything. */
 static bool run_posted(struct soom_loop *l)
 {
+    if (atomic_load_explicit(&l->nposted, memory_order_acquire) == 0)
+        return false; /* the common case: no lock taken */
     pthread_mutex_lock(&l->post_lock);
     struct task_list batch = l->posted;
     l->posted = l->running;
     l->posted.n = 0;
+    atomic_store_explicit(&l->nposted, 0, memory_order_relaxed);
     atomic_store(&l->wakeup_sent, false);
     pthread_mutex_unlock(&l->post_lock);
     for (size_t i = 0; i < batch.n; i++)
@@ -133,10 +138,7 @@ static bool run_posted(struct soom_loop *l)
 
 static bool has_posted(struct soom_loop *l)
 {
-    pthread_mutex_lock(&l->post_lock);
-    bool any = l->posted.n > 0;
-    pthread_mutex_unlock(&l->post_lock);
-    return any;
+    return atomic_load_explicit(&l->nposted, memory_order_acquire) > 0;
 }
 
 /* ---- the loop ------------------------------------------------------------- */

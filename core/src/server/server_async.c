@@ -110,10 +110,13 @@ static void daemon_ready(struct soom_loop_watch *watch, unsigned events)
 static uint64_t prepare(void *arg)
 {
     struct worker *w = arg;
+    if (w->mhd_due == UINT64_MAX && !w->mhd_dirty)
+        return UINT64_MAX; /* no timeout to keep: no clock read either */
     uint64_t now = soom_clock_ns();
-    if (w->mhd_dirty || now >= w->mhd_due)
+    if (w->mhd_dirty || now >= w->mhd_due) {
         run_daemon(w);
-    now = soom_clock_ns();
+        now = soom_clock_ns();
+    }
     return w->mhd_due == UINT64_MAX ? UINT64_MAX : w->mhd_due > now ? w->mhd_due - now : 0;
 }
 
