@@ -31,7 +31,7 @@ struct key {
 #define BIG 1e15
 
 static const struct key KEYS[] = {
-    {"server", SOOM_CONFIG_STRING, F(server), "threads", 0, 0},
+    {"server", SOOM_CONFIG_STRING, F(server), "async", 0, 0},
     {"threads", SOOM_CONFIG_INT, F(threads), "0", 0, 1024},
     {"workers", SOOM_CONFIG_INT, F(workers), "0", 0, 1024},
     {"host", SOOM_CONFIG_STRING, F(host), "127.0.0.1", 0, 0},

@@ -12,7 +12,7 @@ static char unknown[256];
 static void test_defaults(void)
 {
     struct soom_config *c = soom_config_new();
-    CHECK_STR(c->server, "threads");
+    CHECK_STR(c->server, "async");
     CHECK_INT(c->port, 8000);
     CHECK_INT(c->max_body, 1048576);
     CHECK_INT(c->json_max_depth, 64);
@@ -20,7 +20,9 @@ static void test_defaults(void)
     CHECK_STR(c->database_url, "");
     CHECK_INT(soom_config_finish(c, err, sizeof err), SOOM_OK);
     CHECK(c->threads >= 1);
-    CHECK_INT(c->model, SOOM_SERVER_THREADS);
+    CHECK_INT(c->model, SOOM_SERVER_ASYNC);
+    CHECK(c->request_timeout == 60 && c->handler_timeout == 10);
+    CHECK(c->http_timeout == 10 && c->http_max_per_host == 256);
     soom_config_free(c);
 }
 
