@@ -5,7 +5,9 @@
 return {
     host = "127.0.0.1", -- the image listens on 0.0.0.0 (SOOM_HOST)
     port = 8000,
-    server = "threads",
+    -- an event loop per core: a request waiting on the database or another
+    -- service holds no thread (threads, thread-per-connection, prefork also)
+    server = "async",
     -- every line on stdout is one JSON object, one per request included
     log_level = "info",
     access_log = true,
