@@ -45,7 +45,8 @@ return {
         t.eq(res, nil)
         t.eq(err.kind, "refused")
         t.ok(took >= 0.3, "three pauses of 0.05, 0.1 and 0.2 s: " .. took)
-        _, err = http.get(dead_url(), { retries = 10, retry_backoff = 0.2, total_timeout = 0.5 })
+        res, err = http.get(dead_url(), { retries = 10, retry_backoff = 0.2, total_timeout = 0.5 })
+        t.eq(res, nil)
         t.eq(err.kind, "refused")
     end),
 
