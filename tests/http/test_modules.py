@@ -151,7 +151,8 @@ def check_lifecycle(srv, states):
 def test_a_module_serves_under_each_model():
     app = probe_app()
     try:
-        for model, env, states in (("threads", {"SOOM_THREADS": "2"}, 2),
+        for model, env, states in (("async", {"SOOM_THREADS": "2"}, 2),
+                                   ("threads", {"SOOM_THREADS": "2"}, 2),
                                    ("thread-per-connection", {}, None),
                                    ("prefork", {"SOOM_WORKERS": "1", "SOOM_THREADS": "2"}, 2)):
             env = dict(env, SOOM_SERVER=model)

@@ -1,8 +1,8 @@
 """End-to-end tests of suspended requests: the waiter module
 (tests/modules/waiter.c) suspends requests and resumes them from a thread
 of its own, or never; the server must answer every one, hold no thread
-while they wait (threads and prefork), and answer by the timeout when no
-resume comes."""
+while they wait (async, threads and prefork), and answer by the timeout when
+no resume comes."""
 
 import json
 import os
@@ -86,8 +86,13 @@ def check_wait_before_handler(srv):
 
 
 def test_200_suspended_requests_with_two_threads():
+    for model in ("async", "threads"):
+        check_200_suspended(model)
+
+
+def check_200_suspended(model):
     app = make_app(", timeout_ms = 300")
-    srv = Server(app, env={"SOOM_THREADS": "2"}).start()
+    srv = Server(app, env={"SOOM_THREADS": "2", "SOOM_SERVER": model}).start()
     try:
         check_many(srv, 200)
         # two threads served them, so they were suspended side by side
