@@ -75,6 +75,14 @@ return {
             return { hello = true }
         end,
     },
+    -- a blocking call that is none of soom's: it works, holding its thread
+    soom.Resource {
+        route = "/block",
+        get = function(_, req)
+            os.execute("sleep " .. (tonumber(req.query.s) or 0.2))
+            return { blocked = true }
+        end,
+    },
     -- runaway loops: one the JIT compiles into a trace that never leaves
     -- (a hard stop), one the interpreter runs (the hook stops it), one that
     -- swallows the error
@@ -249,6 +257,22 @@ def test_sleeps_and_transactions_interleave_on_one_thread():
     finally:
         srv.stop()
         db.drop()
+
+
+def test_a_blocking_call_still_works_on_its_thread():
+    srv = async_server({"SOOM_THREADS": "1", "DATABASE_URL": ""})
+    try:
+        t0 = time.time()
+        results = many(srv.port, ["/block?s=0.2"] * 3 + ["/sleep?s=0.2"] * 3)
+        took = time.time() - t0
+        eq([s for s, _ in results], [200] * 6)
+        eq(json.loads(results[0][1]), {"blocked": True})
+        # the three blocking calls held the one thread in turn; the sleeps
+        # overlapped with the rest
+        assert took >= 0.58, "three 0.2 s blocking calls on one thread took %.2fs" % took
+        assert took < 2.0 * SLOW, took
+    finally:
+        srv.stop()
 
 
 def test_upstream_failures_are_values():
