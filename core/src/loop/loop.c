@@ -68,6 +68,7 @@ struct soom_loop {
 
     soom_loop_prepare_fn prepare;
     void *prepare_arg;
+    uint64_t now; /* read at each wake-up */
 
     struct at_free {
         soom_loop_free_fn fn;
@@ -300,9 +301,14 @@ void soom_loop_timer_start(struct soom_loop *l, struct soom_loop_timer *t, uint6
     heap_up(l, l->nheap);
 }
 
+uint64_t soom_loop_now(const struct soom_loop *l)
+{
+    return l->now;
+}
+
 static void run_timers(struct soom_loop *l)
 {
-    uint64_t now = soom_clock_ns();
+    uint64_t now = l->now;
     while (l->nheap > 0 && l->heap[1]->at <= now) {
         struct soom_loop_timer *t = l->heap[1];
         soom_loop_timer_stop(l, t);
@@ -373,7 +379,7 @@ static int wait_ms(struct soom_loop *l, uint64_t max_ns)
 {
     uint64_t wait = max_ns;
     if (l->nheap > 0) {
-        uint64_t now = soom_clock_ns();
+        uint64_t now = l->now;
         uint64_t at = l->heap[1]->at;
         uint64_t until = at > now ? at - now : 0;
         if (until < wait)
@@ -390,7 +396,9 @@ void soom_loop_turn(struct soom_loop *l, uint64_t max_ns)
 {
     struct soom_loop *outer = current_loop; /* a private loop may turn inside a turn */
     current_loop = l;
-    run_posted(l);
+    l->now = soom_clock_ns();
+    if (run_posted(l))
+        l->now = soom_clock_ns(); /* the tasks (fibers resumed) took time */
     if (l->prepare != NULL) {
         uint64_t limit = l->prepare(l->prepare_arg);
         if (limit < max_ns)
@@ -399,6 +407,7 @@ void soom_loop_turn(struct soom_loop *l, uint64_t max_ns)
     if (has_posted(l) || atomic_load(&l->stopping))
         max_ns = 0;
     int n = epoll_wait(l->epfd, l->events, MAX_EVENTS, wait_ms(l, max_ns));
+    l->now = soom_clock_ns();
     l->nevents = n > 0 ? n : 0;
     for (l->cur = 0; l->cur < l->nevents; l->cur++) {
         struct epoll_event *ev = &l->events[l->cur];

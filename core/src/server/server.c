@@ -141,11 +141,20 @@ static void conn_phase(struct conn *c, enum conn_state state, uint64_t since)
     atomic_store_explicit(&c->state, state, memory_order_relaxed);
 }
 
+/* Connections open on this thread (its daemon's, under the async server). */
+static _Thread_local long thread_connections;
+
+static long connections(void)
+{
+    return thread_connections;
+}
+
 static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_context,
                           enum MHD_ConnectionNotificationCode code)
 {
     (void)cls;
     if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        thread_connections++;
         struct conn *c = xcalloc(1, sizeof *c);
         const union MHD_ConnectionInfo *info =
             MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
@@ -164,6 +173,7 @@ static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_co
     struct conn *c = *socket_context;
     if (c == NULL)
         return;
+    thread_connections--;
     pthread_mutex_lock(&srv.conns_lock);
     if (c->linked) {
         if (c->prev)
@@ -661,8 +671,8 @@ static int inflight(void)
     return atomic_load(&srv.inflight);
 }
 
-static const struct server_hooks HOOKS = {mhd_options, on_request,   send_response,
-                                          reap,        set_draining, inflight};
+static const struct server_hooks HOOKS = {mhd_options,  on_request, send_response, reap,
+                                          set_draining, inflight,   connections};
 
 static void block_signals(sigset_t *set)
 {

@@ -75,25 +75,18 @@ static _Thread_local struct worker *self;
 
 /* ---- running the daemon --------------------------------------------------- */
 
-static unsigned connections(struct worker *w)
-{
-    const union MHD_DaemonInfo *i =
-        MHD_get_daemon_info(w->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
-    return i != NULL ? i->num_connections : 0;
-}
-
 static void run_daemon(struct worker *w)
 {
-    unsigned before = connections(w);
+    long before = hooks->connections();
     MHD_run(w->daemon);
     /* A daemon at its connection limit takes its listening socket out of
      * its epoll set and puts it back only at the start of its next run,
      * which nothing would trigger: a connection closed at the limit asks
      * for that run. */
-    w->mhd_dirty = before >= (unsigned)w->connection_limit && connections(w) < before;
+    w->mhd_dirty = before >= w->connection_limit && hooks->connections() < before;
     MHD_UNSIGNED_LONG_LONG ms;
     if (MHD_get_timeout(w->daemon, &ms) == MHD_YES)
-        w->mhd_due = soom_clock_ns() + (uint64_t)ms * 1000000u;
+        w->mhd_due = soom_loop_now(w->loop) + (uint64_t)ms * 1000000u;
     else
         w->mhd_due = UINT64_MAX;
 }
@@ -110,13 +103,9 @@ static void daemon_ready(struct soom_loop_watch *watch, unsigned events)
 static uint64_t prepare(void *arg)
 {
     struct worker *w = arg;
-    if (w->mhd_due == UINT64_MAX && !w->mhd_dirty)
-        return UINT64_MAX; /* no timeout to keep: no clock read either */
-    uint64_t now = soom_clock_ns();
-    if (w->mhd_dirty || now >= w->mhd_due) {
+    uint64_t now = soom_loop_now(w->loop);
+    if (w->mhd_dirty || now >= w->mhd_due)
         run_daemon(w);
-        now = soom_clock_ns();
-    }
     return w->mhd_due == UINT64_MAX ? UINT64_MAX : w->mhd_due > now ? w->mhd_due - now : 0;
 }
 

@@ -41,6 +41,8 @@ struct server_hooks {
     void (*set_draining)(void);
     /* The number of requests in flight. */
     int (*inflight)(void);
+    /* Connections open on the calling thread. */
+    long (*connections)(void);
 };
 
 /* ---- the async model (server_async.c) ------------------------------------- */

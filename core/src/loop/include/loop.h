@@ -48,6 +48,10 @@ void soom_loop_run(struct soom_loop *l);
  * timer, and handles what came. */
 void soom_loop_turn(struct soom_loop *l, uint64_t max_ns);
 
+/* The soom_clock_ns() time read when the current turn began or last woke
+ * (one clock read per wake-up, for the loop and its callbacks). */
+uint64_t soom_loop_now(const struct soom_loop *l);
+
 /* Makes soom_loop_run() return after the current turn. Any thread. */
 void soom_loop_stop(struct soom_loop *l);
 
