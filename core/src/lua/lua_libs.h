@@ -8,6 +8,7 @@
 struct lua_State;
 
 int luaopen_soom_core_c(struct lua_State *L);        /* lua_api.c */
+int luaopen_soom_core_document(struct lua_State *L); /* lua_document.c */
 int luaopen_soom_core_metrics(struct lua_State *L);  /* lua_metrics.c */
 int luaopen_soom_core_native(struct lua_State *L);   /* lua_modules.c */
 int luaopen_soom_core_pg(struct lua_State *L);       /* lua_pg.c */

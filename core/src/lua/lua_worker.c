@@ -69,6 +69,8 @@ lua_State *soom_lua_open(const char *home, const char *app_dir)
     lua_getfield(L, -1, "preload");
     lua_pushcfunction(L, luaopen_soom_core_c);
     lua_setfield(L, -2, "soom.core.c");
+    lua_pushcfunction(L, luaopen_soom_core_document);
+    lua_setfield(L, -2, "soom.core.document");
     lua_pushcfunction(L, luaopen_soom_core_testing);
     lua_setfield(L, -2, "soom.core.testing");
     lua_pushcfunction(L, luaopen_soom_core_metrics);
