@@ -5,6 +5,7 @@
 -- lives in its own module (soom.resource, soom.errors, soom.json,
 -- soom.cli); this file only gathers them.
 
+local auth = require "soom.auth"
 local c = require "soom.core.c"
 local errors = require "soom.errors"
 local generics = require "soom.generics"
@@ -37,6 +38,8 @@ local _M = {
 
     -- an app's own Prometheus metrics (counter, gauge, histogram)
     metrics = require "soom.metrics",
+    -- authentication (soom.auth): password hashes in Django's formats
+    auth = auth,
 
     error = errors.error,
     is_error = errors.is_problem,

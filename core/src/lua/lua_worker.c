@@ -67,6 +67,8 @@ lua_State *soom_lua_open(const char *home, const char *app_dir)
         lua_pushfstring(L, "%s/lua/?.lua;%s/lua/?/init.lua", home, home);
     lua_setfield(L, -2, "path");
     lua_getfield(L, -1, "preload");
+    lua_pushcfunction(L, luaopen_soom_core_auth);
+    lua_setfield(L, -2, "soom.core.auth");
     lua_pushcfunction(L, luaopen_soom_core_c);
     lua_setfield(L, -2, "soom.core.c");
     lua_pushcfunction(L, luaopen_soom_core_document);
