@@ -65,6 +65,19 @@ return {
         t.eq({ auth.check_password("pw", hash, { hasher = "bcrypt", rounds = 5 }) }, { true, true })
     end),
 
+    t.case("parallelism is argon2's lanes or scrypt's p, as the hasher says", function()
+        local hash = auth.hash_password("pw", "scrypt", { work_factor = 16, block_size = 2,
+            parallelism = 2 })
+        t.match(hash, "^scrypt%$16%$%w+%$2%$2%$")
+        hash = auth.hash_password("pw", "argon2", { time_cost = 1, memory_cost = 64,
+            parallelism = 2 })
+        t.match(hash, "^argon2%$argon2id%$v=19%$m=64,t=1,p=2%$")
+        t.eq({ auth.check_password("pw", hash, { hasher = "argon2", time_cost = 1,
+            memory_cost = 64, parallelism = 2 }) }, { true, false })
+        t.eq({ auth.check_password("pw", hash, { hasher = "argon2", time_cost = 1,
+            memory_cost = 64, parallelism = 4 }) }, { true, true })
+    end),
+
     t.case("unusable, missing and malformed hashes never match", function()
         local p = policy("pbkdf2_sha256")
         t.eq({ auth.check_password("pw", "!x9Tz", p) }, { false, false })

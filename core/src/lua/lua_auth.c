@@ -31,10 +31,13 @@ static void param_field(lua_State *L, const char *key, struct soom_auth_password
     } else if (strcmp(key, "memory_cost") == 0) {
         p->argon2_memory_cost = param_uint(L, key, 1024 * 1024);
     } else if (strcmp(key, "parallelism") == 0) {
-        /* Django names both argon2's lanes and scrypt's p so */
+        /* Django names both argon2's lanes and scrypt's p so: the hasher
+         * decides which it is */
         uint32_t v = param_uint(L, key, 1024);
-        p->argon2_parallelism = v;
-        p->scrypt_parallelism = v;
+        if (p->hasher == SOOM_AUTH_SCRYPT)
+            p->scrypt_parallelism = v;
+        else
+            p->argon2_parallelism = v;
     } else if (strcmp(key, "rounds") == 0) {
         p->bcrypt_rounds = param_uint(L, key, 31);
     } else if (strcmp(key, "work_factor") == 0) {
