@@ -159,10 +159,45 @@ int soom_auth_jwt_new(const struct soom_auth_jwt_options *o, struct soom_auth_jw
     return SOOM_OK;
 }
 
+void jwt_headers_add(struct soom_auth_jwt *j, const struct jwt_key *k)
+{
+    for (int a = 0; a < SOOM_AUTH_JWT_NALGS; a++) {
+        if ((k->algs & j->algorithms & JWT_BIT(a)) == 0)
+            continue;
+        struct soom_buf text, seg;
+        soom_buf_init(&text);
+        soom_buf_init(&seg);
+        soom_buf_printf(&text, "{\"alg\":\"%s\"", JWT_ALGS[a].name);
+        if (k->kid != NULL) {
+            soom_buf_puts(&text, ",\"kid\":");
+            soom_json_write_string(&text, k->kid, strlen(k->kid));
+        }
+        soom_buf_puts(&text, ",\"typ\":\"JWT\"}");
+        soom_base64_encode((const unsigned char *)text.data, text.len, true, &seg);
+        soom_buf_cleanup(&text);
+        bool known = false;
+        for (size_t i = 0; i < j->nheaders && !known; i++)
+            known =
+                j->headers[i].len == seg.len && memcmp(j->headers[i].seg, seg.data, seg.len) == 0;
+        if (known) {
+            soom_buf_cleanup(&seg);
+            continue;
+        }
+        j->headers = xrealloc(j->headers, (j->nheaders + 1) * sizeof *j->headers);
+        struct jwt_header *h = &j->headers[j->nheaders++];
+        h->seg = soom_buf_detach(&seg, &h->len);
+        h->alg = a;
+        h->kid = k->kid;
+    }
+}
+
 void soom_auth_jwt_free(struct soom_auth_jwt *j)
 {
     if (j == NULL)
         return;
+    for (size_t i = 0; i < j->nheaders; i++)
+        free(j->headers[i].seg);
+    free(j->headers);
     jwt_keys_free(j);
     for (int m = 0; m < JWT_NMD; m++)
         EVP_MD_free(j->md[m]);
@@ -262,6 +297,14 @@ static enum soom_auth_jwt_reason read_header(const struct soom_auth_jwt *j, stru
     t->sig_len = n - (size_t)(t->sig - t->p);
     if (t->head_len == 0 || t->body_len == 0)
         return SOOM_AUTH_JWT_MALFORMED;
+    for (size_t i = 0; i < j->nheaders; i++) {
+        const struct jwt_header *k = &j->headers[i];
+        if (k->len == t->head_len && memcmp(k->seg, t->p, k->len) == 0) {
+            t->alg = k->alg;
+            t->kid = k->kid;
+            return t->sig_len == 0 ? SOOM_AUTH_JWT_BAD_SIGNATURE : SOOM_AUTH_JWT_NONE;
+        }
+    }
     size_t len;
     unsigned char *raw = decode_segment(t->p, t->head_len, HEADER_MAX, &len);
     if (raw == NULL)
@@ -387,10 +430,20 @@ static bool read_user(const cJSON *v, struct soom_auth_jwt_claims *out)
         return false;
     out->user_id_is_int = true;
     out->user_id_int = (int64_t)v->valuedouble;
-    int len =
-        snprintf(out->user_id_buf_, sizeof out->user_id_buf_, "%lld", (long long)out->user_id_int);
-    out->user_id = out->user_id_buf_;
-    out->user_id_len = (size_t)len;
+    /* digits written backwards from the end of the buffer: no printf on
+     * the request path */
+    char *end = out->user_id_buf_ + sizeof out->user_id_buf_ - 1, *w = end;
+    *w = '\0';
+    uint64_t mag =
+        out->user_id_int < 0 ? (uint64_t)(-out->user_id_int) : (uint64_t)out->user_id_int;
+    do {
+        *--w = (char)('0' + mag % 10);
+        mag /= 10;
+    } while (mag != 0);
+    if (out->user_id_int < 0)
+        *--w = '-';
+    out->user_id = w;
+    out->user_id_len = (size_t)(end - w);
     return true;
 }
 

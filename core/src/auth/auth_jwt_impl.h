@@ -43,6 +43,16 @@ struct jwt_key {
     struct evp_pkey_st *pkey; /* RSA, EC, OKP */
 };
 
+/* A header segment as PyJWT (and this signer) writes it for a key and an
+ * algorithm: {"alg":...,"kid":...,"typ":"JWT"}, base64url'ed. A token
+ * whose header is one of these is read without decoding or parsing it. */
+struct jwt_header {
+    char *seg; /* owned */
+    size_t len;
+    int alg;
+    const char *kid; /* the key's */
+};
+
 struct soom_auth_jwt {
     unsigned algorithms; /* accepted: JWT_BIT set */
     int sign_alg;        /* -1: the signing key's first */
@@ -53,11 +63,17 @@ struct soom_auth_jwt {
     bool require_exp;
     struct jwt_key **keys;
     size_t nkeys;
+    struct jwt_header *headers;
+    size_t nheaders;
     struct evp_md_st *md[JWT_NMD]; /* fetched once */
 };
 
 /* Frees every key of the configuration (auth_jwt_keys.c). */
 void jwt_keys_free(struct soom_auth_jwt *j);
+
+/* Adds the header segments tokens signed with `k` usually carry
+ * (auth_jwt.c). */
+void jwt_headers_add(struct soom_auth_jwt *j, const struct jwt_key *k);
 
 /* The algorithm named (p, n), or -1. */
 int jwt_alg_lookup(const char *p, size_t n);

@@ -93,6 +93,8 @@ static int commit(struct soom_auth_jwt *j, struct jwt_key **keys, size_t n, char
     j->keys = xrealloc(j->keys, (j->nkeys + n) * sizeof *j->keys);
     memcpy(j->keys + j->nkeys, keys, n * sizeof *keys);
     j->nkeys += n;
+    for (size_t i = 0; i < n; i++)
+        jwt_headers_add(j, keys[i]);
     return SOOM_OK;
 }
 

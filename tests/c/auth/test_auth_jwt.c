@@ -262,6 +262,41 @@ static void test_header_table(void)
     soom_auth_jwt_free(j);
 }
 
+/* Headers as PyJWT writes them are recognised without being parsed; the
+ * answers are the same as for any other spelling of the same header. */
+static void test_known_headers(void)
+{
+    struct soom_auth_jwt *j = hs_config("HS256,HS384", NULL);
+    CHECK_INT(soom_auth_jwt_add_secret(j, "k1", "kid secret", 10, NULL, 0), SOOM_OK);
+    const struct {
+        const char *header;
+        const char *secret;
+        const EVP_MD *md;
+        enum soom_auth_jwt_reason want;
+    } cases[] = {
+        {"{\"alg\":\"HS256\",\"typ\":\"JWT\"}", SECRET, EVP_sha256(), SOOM_AUTH_JWT_NONE},
+        {"{\"typ\":\"JWT\",\"alg\":\"HS256\"}", SECRET, EVP_sha256(), SOOM_AUTH_JWT_NONE},
+        {"{\"alg\":\"HS384\",\"typ\":\"JWT\"}", SECRET, EVP_sha384(), SOOM_AUTH_JWT_NONE},
+        {"{\"alg\":\"HS512\",\"typ\":\"JWT\"}", SECRET, EVP_sha512(), SOOM_AUTH_JWT_BAD_ALG},
+        {"{\"alg\":\"HS256\",\"kid\":\"k1\",\"typ\":\"JWT\"}", "kid secret", EVP_sha256(),
+         SOOM_AUTH_JWT_NONE},
+        {"{\"kid\":\"k1\",\"alg\":\"HS256\"}", "kid secret", EVP_sha256(), SOOM_AUTH_JWT_NONE},
+        {"{\"alg\":\"HS256\",\"kid\":\"k1\",\"typ\":\"JWT\"}", SECRET, EVP_sha256(),
+         SOOM_AUTH_JWT_BAD_SIGNATURE},
+        {"{\"alg\":\"HS256\",\"typ\":\"JWT\"}", "kid secret", EVP_sha256(),
+         SOOM_AUTH_JWT_BAD_SIGNATURE},
+        {"{\"alg\":\"HS256\",\"kid\":\"k2\",\"typ\":\"JWT\"}", "kid secret", EVP_sha256(),
+         SOOM_AUTH_JWT_UNKNOWN_KID},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *t = jt_hs(cases[i].header, JT_CLAIMS, cases[i].secret, strlen(cases[i].secret),
+                        cases[i].md);
+        CHECK_REASON(j, t, cases[i].want);
+        free(t);
+    }
+    soom_auth_jwt_free(j);
+}
+
 static void test_alg_none_without_signature(void)
 {
     struct soom_auth_jwt *j = hs_config(NULL, NULL);
@@ -511,6 +546,7 @@ int main(void)
     RUN(test_claims_table);
     RUN(test_untyped_and_optional_exp);
     RUN(test_header_table);
+    RUN(test_known_headers);
     RUN(test_alg_none_without_signature);
     RUN(test_allowed_algorithms);
     RUN(test_secret_lengths);
