@@ -3,6 +3,8 @@
  * refuse, tables of malformed encodings, every truncation and one-character
  * corruption of valid tokens, and RFC 7515's own example. simplejwt's and
  * PyJWT's tokens are checked in tests/http/test_auth_django.py. */
+#include <pthread.h>
+
 #include "jwt_test.h"
 
 static const char SECRET[] = "a secret of the test";
@@ -411,6 +413,28 @@ static void test_malformed_table(void)
     soom_auth_jwt_free(j);
 }
 
+/* Signatures of every length around the largest one read (1024 bytes, an
+ * RSA-8192 signature): refused, nothing written past a buffer. */
+static void test_long_signatures(void)
+{
+    struct soom_auth_jwt *j = hs_config(NULL, NULL);
+    char *t = hs(JT_HS256, JT_CLAIMS);
+    char *dot = strrchr(t, '.');
+    struct soom_buf b;
+    soom_buf_init(&b);
+    for (size_t n = 1355; n < 1375; n++) {
+        soom_buf_clear(&b);
+        soom_buf_append(&b, t, (size_t)(dot + 1 - t));
+        for (size_t i = 0; i < n; i++)
+            soom_buf_putc(&b, 'A');
+        enum soom_auth_jwt_reason r = jt_verify(j, b.data);
+        CHECK(r == SOOM_AUTH_JWT_MALFORMED || r == SOOM_AUTH_JWT_BAD_SIGNATURE);
+    }
+    soom_buf_cleanup(&b);
+    free(t);
+    soom_auth_jwt_free(j);
+}
+
 static void tweak_short(struct soom_auth_jwt_options *o)
 {
     o->max_length = 200;
@@ -498,6 +522,60 @@ static void test_rfc7515_example(void)
     soom_auth_jwt_free(j);
 }
 
+struct shared {
+    const struct soom_auth_jwt *j;
+    const char *good, *bad;
+    int rounds, failures;
+};
+
+static void *verify_many(void *arg)
+{
+    struct shared *s = arg;
+    for (int i = 0; i < s->rounds; i++) {
+        if (jt_verify(s->j, s->good) != SOOM_AUTH_JWT_NONE)
+            s->failures++;
+        if (jt_verify(s->j, s->bad) != SOOM_AUTH_JWT_BAD_SIGNATURE)
+            s->failures++;
+    }
+    return NULL;
+}
+
+/* One configuration, read by several threads at once (as worker threads
+ * will): every answer stays right. */
+static void test_shared_between_threads(void)
+{
+    struct soom_auth_jwt *j = hs_config(NULL, NULL);
+    EVP_PKEY *ec = jt_keygen("EC", "P-256", 0);
+    char *pem = jt_pem(ec, false);
+    CHECK_INT(soom_auth_jwt_add_pem(j, NULL, pem, strlen(pem), NULL, 0), SOOM_OK);
+    char *hs_good = hs(JT_HS256, JT_CLAIMS);
+    char *hs_bad = jt_hs(JT_HS256, JT_CLAIMS, "other", 5, EVP_sha256());
+    char *ec_good = jt_pk("{\"alg\":\"ES256\",\"typ\":\"JWT\"}", JT_CLAIMS, ec, EVP_sha256(), 32);
+    EVP_PKEY *other = jt_keygen("EC", "P-256", 0);
+    char *ec_bad = jt_pk("{\"alg\":\"ES256\",\"typ\":\"JWT\"}", JT_CLAIMS, other, EVP_sha256(), 32);
+    struct shared work[4] = {
+        {j, hs_good, hs_bad, 2000, 0},
+        {j, hs_good, hs_bad, 2000, 0},
+        {j, ec_good, ec_bad, 100, 0},
+        {j, ec_good, ec_bad, 100, 0},
+    };
+    pthread_t threads[4];
+    for (int i = 0; i < 4; i++)
+        pthread_create(&threads[i], NULL, verify_many, &work[i]);
+    for (int i = 0; i < 4; i++) {
+        pthread_join(threads[i], NULL);
+        CHECK_INT(work[i].failures, 0);
+    }
+    free(hs_good);
+    free(hs_bad);
+    free(ec_good);
+    free(ec_bad);
+    free(pem);
+    EVP_PKEY_free(ec);
+    EVP_PKEY_free(other);
+    soom_auth_jwt_free(j);
+}
+
 static void test_reason_texts(void)
 {
     CHECK_STR(soom_auth_jwt_reason_code(SOOM_AUTH_JWT_EXPIRED), "expired");
@@ -552,8 +630,10 @@ int main(void)
     RUN(test_secret_lengths);
     RUN(test_malformed_table);
     RUN(test_too_long);
+    RUN(test_long_signatures);
     RUN(test_truncations_and_corruptions);
     RUN(test_rfc7515_example);
+    RUN(test_shared_between_threads);
     RUN(test_reason_texts);
     RUN(test_options_refused);
     return test_summary();
