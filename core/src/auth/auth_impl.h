@@ -3,10 +3,10 @@
  * points of each hasher, called by auth_password.c once it has read the
  * algorithm name. Each check gets the text after "<algorithm>$" and returns
  * what soom_auth_password_check() returns; each make appends a whole
- * encoded hash. Third-party headers stay in the files that use them:
- * libcrypto in auth_kdf.c, auth_jwt*.c and auth_key.c, libargon2 in
- * auth_argon2.c, libcrypt in auth_bcrypt.c, cJSON (walked in C, on the
- * hot path of JWT verification) in auth_jwt.c and auth_jwt_keys.c.
+ * encoded hash. Third-party headers stay in the files that need them:
+ * libcrypto's throughout, libargon2's in auth_argon2.c only, libcrypt's in
+ * auth_bcrypt.c only, and cJSON's (trees walked in C, on the hot path of
+ * JWT verification) in auth_jwt.c and auth_jwt_keys.c only.
  */
 #ifndef SOOM_AUTH_IMPL_H
 #define SOOM_AUTH_IMPL_H
