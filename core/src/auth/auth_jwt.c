@@ -1,6 +1,6 @@
 /*
- * JWT configurations and verification (see auth_jwt.h): the algorithm
- * table, options, and reading a compact token in the order that keeps
+ * JWT configurations and verification (see auth_jwt.h): options, and
+ * reading a compact token in the order that keeps
  * untrusted bytes away from anything costly: length, shape, header, key
  * choice, signature, and only then the claims. The header and the claims
  * are parsed with the core's JSON parser and walked as cJSON trees (the
@@ -19,58 +19,10 @@
 #include "soom/base64.h"
 #include "soom/error.h"
 
-const struct jwt_alg_info JWT_ALGS[SOOM_AUTH_JWT_NALGS] = {
-    [SOOM_AUTH_JWT_HS256] = {"HS256", JWT_OCT, 0, 0},
-    [SOOM_AUTH_JWT_HS384] = {"HS384", JWT_OCT, 1, 0},
-    [SOOM_AUTH_JWT_HS512] = {"HS512", JWT_OCT, 2, 0},
-    [SOOM_AUTH_JWT_RS256] = {"RS256", JWT_RSA, 0, 0},
-    [SOOM_AUTH_JWT_RS384] = {"RS384", JWT_RSA, 1, 0},
-    [SOOM_AUTH_JWT_RS512] = {"RS512", JWT_RSA, 2, 0},
-    [SOOM_AUTH_JWT_ES256] = {"ES256", JWT_EC, 0, 32},
-    [SOOM_AUTH_JWT_ES384] = {"ES384", JWT_EC, 1, 48},
-    [SOOM_AUTH_JWT_ES512] = {"ES512", JWT_EC, 2, 66},
-    [SOOM_AUTH_JWT_EDDSA] = {"EdDSA", JWT_OKP, -1, 0},
-};
-
 #define ALL_ALGS ((1u << SOOM_AUTH_JWT_NALGS) - 1)
 #define HEADER_MAX 1024              /* decoded header bytes */
 #define MEMBERS_MAX 256              /* members of the header or the claims */
 #define EXACT_INT 9007199254740992.0 /* 2^53 */
-
-const char *soom_auth_jwt_alg_name(enum soom_auth_jwt_alg a)
-{
-    return (unsigned)a < SOOM_AUTH_JWT_NALGS ? JWT_ALGS[a].name : "unknown";
-}
-
-int jwt_alg_lookup(const char *p, size_t n)
-{
-    for (int a = 0; a < SOOM_AUTH_JWT_NALGS; a++)
-        if (strlen(JWT_ALGS[a].name) == n && memcmp(JWT_ALGS[a].name, p, n) == 0)
-            return a;
-    return -1;
-}
-
-const char *soom_auth_jwt_reason_code(enum soom_auth_jwt_reason r)
-{
-    switch (r) {
-#define REASON_CODE(name, code, msg)                                                               \
-    case SOOM_AUTH_JWT_##name: return code;
-        SOOM_AUTH_JWT_REASONS(REASON_CODE)
-#undef REASON_CODE
-    }
-    return "unknown";
-}
-
-const char *soom_auth_jwt_reason_message(enum soom_auth_jwt_reason r)
-{
-    switch (r) {
-#define REASON_MSG(name, code, msg)                                                                \
-    case SOOM_AUTH_JWT_##name: return msg;
-        SOOM_AUTH_JWT_REASONS(REASON_MSG)
-#undef REASON_MSG
-    }
-    return "unknown";
-}
 
 /* ---- configurations ------------------------------------------------------ */
 
@@ -157,38 +109,6 @@ int soom_auth_jwt_new(const struct soom_auth_jwt_options *o, struct soom_auth_jw
             soom_oom(0);
     *out = j;
     return SOOM_OK;
-}
-
-void jwt_headers_add(struct soom_auth_jwt *j, const struct jwt_key *k)
-{
-    for (int a = 0; a < SOOM_AUTH_JWT_NALGS; a++) {
-        if ((k->algs & j->algorithms & JWT_BIT(a)) == 0)
-            continue;
-        struct soom_buf text, seg;
-        soom_buf_init(&text);
-        soom_buf_init(&seg);
-        soom_buf_printf(&text, "{\"alg\":\"%s\"", JWT_ALGS[a].name);
-        if (k->kid != NULL) {
-            soom_buf_puts(&text, ",\"kid\":");
-            soom_json_write_string(&text, k->kid, strlen(k->kid));
-        }
-        soom_buf_puts(&text, ",\"typ\":\"JWT\"}");
-        soom_base64_encode((const unsigned char *)text.data, text.len, true, &seg);
-        soom_buf_cleanup(&text);
-        bool known = false;
-        for (size_t i = 0; i < j->nheaders && !known; i++)
-            known =
-                j->headers[i].len == seg.len && memcmp(j->headers[i].seg, seg.data, seg.len) == 0;
-        if (known) {
-            soom_buf_cleanup(&seg);
-            continue;
-        }
-        j->headers = xrealloc(j->headers, (j->nheaders + 1) * sizeof *j->headers);
-        struct jwt_header *h = &j->headers[j->nheaders++];
-        h->seg = soom_buf_detach(&seg, &h->len);
-        h->alg = a;
-        h->kid = k->kid;
-    }
 }
 
 void soom_auth_jwt_free(struct soom_auth_jwt *j)
