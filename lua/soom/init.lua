@@ -38,8 +38,11 @@ local _M = {
 
     -- an app's own Prometheus metrics (counter, gauge, histogram)
     metrics = require "soom.metrics",
-    -- authentication (soom.auth): password hashes in Django's formats
+    -- authentication classes and Django's password hashes (soom.auth),
+    -- permissions (soom.perm), throttles (soom.throttle): docs/AUTH.md
     auth = auth,
+    perm = require "soom.perm",
+    throttle = require "soom.throttle",
 
     error = errors.error,
     is_error = errors.is_problem,

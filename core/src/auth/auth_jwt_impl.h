@@ -93,6 +93,9 @@ bool jwt_key_sign(const struct soom_auth_jwt *j, const struct jwt_key *key,
                   enum soom_auth_jwt_alg alg, const unsigned char *msg, size_t n,
                   unsigned char *sig, size_t *siglen);
 
+/* A new jti: a uuid4 in hex, as simplejwt's uuid4().hex (auth_jwt_sign.c). */
+void jwt_new_jti(char out[SOOM_AUTH_JWT_JTI_LEN + 1]);
+
 /* The key and algorithm tokens are signed with, or NULL. */
 const struct jwt_key *jwt_signing_key(const struct soom_auth_jwt *j, enum soom_auth_jwt_alg *alg);
 

@@ -210,7 +210,7 @@ int soom_auth_jwt_sign(const struct soom_auth_jwt *j, const char *claims, size_t
 }
 
 /* A uuid4's 32 hex digits, as simplejwt's uuid4().hex. */
-static void new_jti(char out[SOOM_AUTH_JWT_JTI_LEN + 1])
+void jwt_new_jti(char out[SOOM_AUTH_JWT_JTI_LEN + 1])
 {
     static const char HEX[] = "0123456789abcdef";
     unsigned char u[16];
@@ -242,7 +242,7 @@ int soom_auth_jwt_issue(const struct soom_auth_jwt *j, const struct soom_auth_jw
         (t->user_id_is_int && !integer_text(t->user_id, t->user_id_len)))
         return SOOM_EINVAL;
     char id[SOOM_AUTH_JWT_JTI_LEN + 1];
-    new_jti(id);
+    jwt_new_jti(id);
     struct soom_buf c;
     soom_buf_init(&c);
     soom_buf_putc(&c, '{');

@@ -34,6 +34,17 @@ void soom_auth_key_sha256(const char *p, size_t n, char out[SOOM_AUTH_KEY_SHA256
     hex(d, sizeof d, out);
 }
 
+void soom_auth_sha256_parts(const void *a, size_t an, const void *b, size_t bn,
+                            unsigned char out[32])
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+    EVP_DigestUpdate(ctx, a, an);
+    EVP_DigestUpdate(ctx, b, bn);
+    EVP_DigestFinal_ex(ctx, out, NULL);
+    EVP_MD_CTX_free(ctx);
+}
+
 bool soom_auth_key_valid(const char *p, size_t n)
 {
     if (n == 0 || n > SOOM_AUTH_KEY_LEN)

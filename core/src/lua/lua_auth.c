@@ -1,6 +1,6 @@
 /*
  * soom.core.auth: Django's password hashes for Lua (soom.auth.hash_password
- * and soom.auth.check_password), one crossing per call. The parameters
+ * and soom.auth.check_password) and DRF token keys, one crossing per call. The parameters
  * table is read into a caller-stack struct before any work starts, so a
  * misuse raises before anything is allocated; hashes cross back as Lua
  * strings (copies) and the C buffer is freed before returning.
@@ -9,6 +9,7 @@
 #include <lua.h>
 #include <string.h>
 
+#include "auth_key.h"
 #include "auth_password.h"
 #include "lua_libs.h"
 #include "soom/error.h"
@@ -138,10 +139,33 @@ static int l_check_password(lua_State *L)
     return 2;
 }
 
+/* make_token_key() -> 40 hex digits, as DRF's Token.generate_key() */
+static int l_make_token_key(lua_State *L)
+{
+    char key[SOOM_AUTH_KEY_LEN + 1];
+    soom_auth_key_generate(key);
+    lua_pushlstring(L, key, SOOM_AUTH_KEY_LEN);
+    return 1;
+}
+
+/* sha256(text) -> its lowercase hex SHA-256 */
+static int l_sha256(lua_State *L)
+{
+    size_t n;
+    const char *p = luaL_checklstring(L, 1, &n);
+    char d[SOOM_AUTH_KEY_SHA256 + 1];
+    soom_auth_key_sha256(p, n, d);
+    lua_pushlstring(L, d, SOOM_AUTH_KEY_SHA256);
+    return 1;
+}
+
 int luaopen_soom_core_auth(lua_State *L)
 {
-    static const luaL_Reg FUNCS[] = {
-        {"hash_password", l_hash_password}, {"check_password", l_check_password}, {NULL, NULL}};
+    static const luaL_Reg FUNCS[] = {{"hash_password", l_hash_password},
+                                     {"check_password", l_check_password},
+                                     {"make_token_key", l_make_token_key},
+                                     {"sha256", l_sha256},
+                                     {NULL, NULL}};
     lua_newtable(L);
     luaL_register(L, NULL, FUNCS);
     return 1;

@@ -388,6 +388,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
         collect(mc, MHD_GET_ARGUMENT_KIND, r, &r->query, &r->nquery);
         struct conn *c = conn_of(mc);
         r->conn = c;
+        const union MHD_ConnectionInfo *peer =
+            MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        r->peer = peer ? peer->client_addr : NULL;
         soom_pipeline_begin(r);
         if (r->responded && soom_pipeline_expects_body(r)) {
             /* Refused from the headers alone (413, 415, ...): answer before

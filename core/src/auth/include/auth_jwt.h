@@ -193,4 +193,14 @@ struct soom_auth_jwt_issue {
 int soom_auth_jwt_issue(const struct soom_auth_jwt *j, const struct soom_auth_jwt_issue *t,
                         struct soom_buf *out, char jti[SOOM_AUTH_JWT_JTI_LEN + 1]);
 
+/* Signs a token made from the claims of a verified one, as simplejwt
+ * derives an access token from a refresh token (every claim copied but the
+ * type, exp and jti, which are new) or rotates a refresh token (`new_iat`:
+ * iat is new too). exp is `now` + `lifetime`. Writes the new jti at `jti`
+ * when not NULL. Returns SOOM_OK, SOOM_EINVAL when `claims` is not an
+ * object, or SOOM_ECONFIG (no signing key). */
+int soom_auth_jwt_reissue(const struct soom_auth_jwt *j, const struct soom_json *claims,
+                          const char *token_type, int64_t now, int64_t lifetime, bool new_iat,
+                          struct soom_buf *out, char jti[SOOM_AUTH_JWT_JTI_LEN + 1]);
+
 #endif

@@ -23,6 +23,11 @@ void soom_auth_key_generate(char out[SOOM_AUTH_KEY_LEN + 1]);
  * up, when only digests of keys are kept. */
 void soom_auth_key_sha256(const char *p, size_t n, char out[SOOM_AUTH_KEY_SHA256 + 1]);
 
+/* Writes the SHA-256 of the bytes of (a, an) followed by (b, bn) at `out`
+ * (32 bytes): keys of tables that must not hold credentials themselves. */
+void soom_auth_sha256_parts(const void *a, size_t an, const void *b, size_t bn,
+                            unsigned char out[32]);
+
 /* Whether (p, n) has the shape of a DRF key: 1 to 40 characters, none of
  * them a space or a control character (DRF keys made by hand may be
  * shorter than 40; anything else cannot be a key and needs no lookup). */
