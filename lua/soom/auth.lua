@@ -69,13 +69,14 @@ _M.sha256 = core.sha256
 -- `www_authenticate` (the header of their 401s; false: none, so a 403),
 -- and the OpenAPI fields `name`, `openapi`, `scopes`.
 
---- Django's auth_user, as every class reads it by default; a class's `user`
--- option overrides any name (`user = { table = "accounts", is_staff = false }`,
--- false for a column the table lacks).
-_M.DJANGO_USER = {
-    table = "auth_user", id = "id", username = "username", password = "password",
-    is_active = "is_active", is_staff = "is_staff", is_superuser = "is_superuser",
-}
+-- Users are read from Django's auth_user and tokens from DRF's
+-- authtoken_token (soom.contrib.django's User and Token when the app
+-- requires that module, with their drift check) unless a class says
+-- otherwise: `user = MyUser` (a model: its table and the columns it has of
+-- username, password, is_active, is_staff, is_superuser) or `user = { table
+-- = "accounts", is_staff = false }` (names over the defaults; false for a
+-- column the table lacks); `token = MyToken`, or `table`, `key_column` and
+-- `user_column`.
 
 local Class = {}
 local CLASS_MT
@@ -84,7 +85,7 @@ local CLASS_MT
 -- computed). A class is configured by calling it: soom.auth.token { ... }.
 local OPTIONS = {
     token = {
-        keyword = true, table = "authtoken_token", key_column = "key", user_column = "user_id",
+        keyword = true, token = true, table = true, key_column = true, user_column = true,
         hashed = false, user = true, cache = true,
     },
     jwt = {

@@ -60,7 +60,7 @@ static int parse_keys(struct access_class *c, const char *list, char *err, size_
 static int table_sql(struct access_class *c, const struct access_class_spec *s, char *err,
                      size_t errlen)
 {
-    char *table = access_ident(s->key_table), *key = access_ident(s->key_column),
+    char *table = access_table(s->key_table), *key = access_ident(s->key_column),
          *name = access_ident(s->key_name), *user = access_ident(s->key_user);
     int rc = SOOM_OK;
     if (table == NULL || key == NULL || name == NULL || (s->key_user && user == NULL)) {

@@ -283,6 +283,9 @@ void access_jwt_view(struct soom_request *r, const struct soom_access *a,
  * is not [a-z_][a-z0-9_]* of at most 63 bytes (`name` NULL: NULL too). */
 char *access_ident(const char *name);
 
+/* The same for a table, "table" or "schema.table". */
+char *access_table(const char *name);
+
 void access_class_free(struct access_class *c);
 
 #endif

@@ -63,7 +63,7 @@ static int add_keys(struct access_class *c, const struct access_class_spec *s, c
 static int blacklist_sql(struct access_class *c, const struct access_class_spec *s, char *err,
                          size_t errlen)
 {
-    char *out = access_ident(s->outstanding_table), *bl = access_ident(s->blacklisted_table);
+    char *out = access_table(s->outstanding_table), *bl = access_table(s->blacklisted_table);
     int rc = SOOM_OK;
     if (out == NULL || bl == NULL) {
         snprintf(err, errlen, "%s: the blacklist tables must be table names", c->name);

@@ -68,7 +68,7 @@ int access_authorization(const struct soom_request *r, const char *scheme, bool 
 int access_token_init(struct access_class *c, const struct access_class_spec *s, char *err,
                       size_t errlen)
 {
-    char *table = access_ident(s->token_table), *key = access_ident(s->token_key),
+    char *table = access_table(s->token_table), *key = access_ident(s->token_key),
          *user = access_ident(s->token_user);
     int rc = SOOM_OK;
     if (table == NULL || key == NULL || user == NULL || s->keyword == NULL || !*s->keyword ||

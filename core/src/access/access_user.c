@@ -41,6 +41,28 @@ char *access_ident(const char *name)
     return q;
 }
 
+char *access_table(const char *name)
+{
+    const char *dot = name ? strchr(name, '.') : NULL;
+    if (dot == NULL)
+        return access_ident(name);
+    char schema[64];
+    size_t n = (size_t)(dot - name);
+    if (n >= sizeof schema)
+        return NULL;
+    memcpy(schema, name, n);
+    schema[n] = '\0';
+    char *a = access_ident(schema), *b = access_ident(dot + 1);
+    char *q = NULL;
+    if (a != NULL && b != NULL) {
+        q = xmalloc(strlen(a) + strlen(b) + 2);
+        sprintf(q, "%s.%s", a, b);
+    }
+    free(a);
+    free(b);
+    return q;
+}
+
 /* Quotes `name` into *out; false (with the message) when it is not a plain
  * identifier. A NULL name is allowed when `optional`. */
 static bool ident_into(char **out, const char *name, bool optional, const char *what,
@@ -58,8 +80,13 @@ int access_user_init(struct access_user *u, const struct access_user_spec *s, co
                      char *err, size_t errlen)
 {
     memset(u, 0, sizeof *u);
-    if (!ident_into(&u->table, s->table, false, "the user table", owner, err, errlen) ||
-        !ident_into(&u->id, s->id, false, "the user id column", owner, err, errlen) ||
+    u->table = access_table(s->table);
+    if (u->table == NULL) {
+        snprintf(err, errlen, "%s: the user table must be a table name, not \"%s\"", owner,
+                 s->table ? s->table : "");
+        return SOOM_ECONFIG;
+    }
+    if (!ident_into(&u->id, s->id, false, "the user id column", owner, err, errlen) ||
         !ident_into(&u->username, s->username, true, "the username column", owner, err, errlen) ||
         !ident_into(&u->password, s->password, true, "the password column", owner, err, errlen) ||
         !ident_into(&u->is_active, s->is_active, true, "is_active", owner, err, errlen) ||

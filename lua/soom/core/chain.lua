@@ -20,6 +20,7 @@ local throttle = require "soom.throttle"
 local core = require "soom.core.access"
 
 local type, pairs, ipairs, error, tostring, pcall = type, pairs, ipairs, error, tostring, pcall
+local package = package
 local concat, sort = table.concat, table.sort
 
 local _M = {}
@@ -58,10 +59,50 @@ end
 
 -- ---- classes ---------------------------------------------------------------------------
 
+local function is_model(v)
+    return type(v) == "table" and v.fields ~= nil and v.table ~= nil and v.primary_key ~= nil
+end
+
+local function qualified(m)
+    return m.schema and (m.schema .. "." .. m.table) or m.table
+end
+
+-- A user model's table and the columns the classes read (those it lacks
+-- read as false: every user active, none staff).
+local function model_user(m)
+    local function col(name)
+        return m:field(name) and name or nil
+    end
+    return { table = qualified(m), id = m.primary_key, username = col("username"),
+             password = col("password"), is_active = col("is_active"),
+             is_staff = col("is_staff"), is_superuser = col("is_superuser") }
+end
+
+-- Django's tables, as soom.contrib.django's User and Token name them: the
+-- defaults when the app does not use those models (requiring them makes
+-- every Django auth table part of the app, drift check included).
+local DJANGO_USER = {
+    table = "auth_user", id = "id", username = "username", password = "password",
+    is_active = "is_active", is_staff = "is_staff", is_superuser = "is_superuser",
+}
+
+local function django_models()
+    return package.loaded["soom.contrib.django"]
+end
+
+-- The user table: another model, a table of names over the defaults
+-- (false: no such column), or by default soom.contrib.django's User (when
+-- the app uses it) or Django's auth_user names.
 local function user_spec(opts)
-    local u = {}
-    for k, v in pairs(auth.DJANGO_USER) do
-        u[k] = v
+    if is_model(opts.user) then
+        return model_user(opts.user)
+    end
+    local django = django_models()
+    local u = django and model_user(django.User) or {}
+    if not django then
+        for k, v in pairs(DJANGO_USER) do
+            u[k] = v
+        end
     end
     if type(opts.user) == "table" then
         for k, v in pairs(opts.user) do
@@ -69,6 +110,25 @@ local function user_spec(opts)
         end
     end
     return u
+end
+
+-- The token table from a token model (soom.contrib.django's Token by
+-- default): its key, and the column of its user.
+local function token_tables(o)
+    local django = django_models()
+    local m = is_model(o.token) and o.token or django and django.Token
+    if m == nil then
+        return o.table or "authtoken_token", o.key_column or "key", o.user_column or "user_id"
+    end
+    local user_col = o.user_column
+    if user_col == nil then
+        for _, f in ipairs(m.fields) do
+            if f.kind == "foreign_key" then
+                user_col = f.name
+            end
+        end
+    end
+    return o.table or qualified(m), o.key_column or m.primary_key, user_col or "user_id"
 end
 
 local function nonempty(v)
@@ -154,7 +214,7 @@ local function builtin_spec(cls, owner)
     local s = { kind = kind, name = owner, user = user_spec(o) }
     if kind == "token" then
         s.keyword = o.keyword or (settings.auth or {}).token_keyword or "Token"
-        s.token_table, s.token_key, s.token_user = o.table, o.key_column, o.user_column
+        s.token_table, s.token_key, s.token_user = token_tables(o)
         s.hashed, s.uncached = o.hashed, o.cache == false
         s.header = s.keyword
         if not cls.openapi_given then
