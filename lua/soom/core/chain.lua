@@ -151,19 +151,26 @@ end
 
 local function jwt_spec(o, s, owner)
     local js = settings.jwt or {}
-    local signing = nonempty(o.secret) or nonempty(js.signing_key)
-    if o.secret == nil and o.private_key == nil and o.public_key == nil and o.jwks == nil
-        and signing == nil and nonempty(js.verifying_key) == nil and nonempty(js.jwks) == nil then
-        signing = nonempty(settings.secret_key) -- simplejwt's default: Django's SECRET_KEY
-    end
+    -- a class with keys of its own uses those only; otherwise simplejwt's
+    -- settings: SIGNING_KEY (a secret, or a private PEM key), VERIFYING_KEY,
+    -- and by default Django's SECRET_KEY
+    local own = o.secret ~= nil or o.private_key ~= nil or o.public_key ~= nil or o.jwks ~= nil
+    local signing = nonempty(o.secret)
     local pem = content(o.private_key or o.public_key, "-----BEGIN", "PEM key", owner)
-    if pem == nil and signing and signing:find("-----BEGIN", 1, true) then
-        pem, signing = signing, nil -- a private key signs and verifies
+    local jwks = content(o.jwks, "{", "JWKS", owner)
+    if not own then
+        signing = nonempty(js.signing_key)
+        if signing and signing:find("-----BEGIN", 1, true) then
+            pem, signing = signing, nil -- a private key signs and verifies
+        end
+        pem = pem or content(js.verifying_key, "-----BEGIN", "PEM key", owner)
+        jwks = content(js.jwks, "{", "JWKS", owner)
+        if signing == nil and pem == nil and jwks == nil then
+            signing = nonempty(settings.secret_key)
+        end
     end
-    pem = pem or content(js.verifying_key, "-----BEGIN", "PEM key", owner)
-    s.secret, s.pem = signing, pem
-    s.jwks = content(o.jwks or js.jwks, "{", "JWKS", owner)
-    local alg = o.algorithm or js.algorithm
+    s.secret, s.pem, s.jwks = signing, pem, jwks
+    local alg = o.algorithm or (not own and js.algorithm) or nil
     s.algorithm = type(alg) == "table" and concat(alg, ",") or nonempty(alg)
     s.audience = o.audience or nonempty(js.audience)
     s.issuer = o.issuer or nonempty(js.issuer)

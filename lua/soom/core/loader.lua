@@ -173,6 +173,18 @@ local function add_routes(routes, value, file)
     local list = value
     if value.route ~= nil or getmetatable(value) ~= nil then
         list = { value }
+    else
+        -- a list may hold lists of resources (jwt:views{...} is one)
+        list = {}
+        for _, item in ipairs(value) do
+            if type(item) == "table" and item.route == nil and getmetatable(item) == nil then
+                for _, res in ipairs(item) do
+                    list[#list + 1] = res
+                end
+            else
+                list[#list + 1] = item
+            end
+        end
     end
     for _, res in ipairs(list) do
         if type(res) ~= "table" or type(res.route) ~= "string" then
