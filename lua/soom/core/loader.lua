@@ -170,7 +170,7 @@ local function access_spec(res, file)
 end
 
 local function add_routes(routes, value, file)
-    local list = value
+    local list
     if value.route ~= nil or getmetatable(value) ~= nil then
         list = { value }
     else
