@@ -122,4 +122,67 @@ return {
         t.raises(function() auth.check_password("pw", {}) end, "string expected")
         t.raises(function() auth.check_password("pw", "x", { hasher = 5 }) end, "hasher")
     end),
+
+    -- ---- authentication classes, as soom.core.chain compiles them --------------------
+
+    t.case("the built-in classes carry their defaults and OpenAPI schemes", function()
+        local chain = require "soom.core.chain"
+        chain.reset({ auth = { token_keyword = "Token" }, jwt = { signing_key = "k" } })
+        local spec = chain.route_spec({ authentication = { auth.token, auth.jwt, auth.basic } },
+            "resources/x.lua")
+        t.eq(spec.classes, { 0, 1, 2 })
+        local specs = chain.class_specs()
+        t.eq(specs[1].kind, "token")
+        t.eq({ specs[1].token_table, specs[1].token_key, specs[1].token_user, specs[1].header },
+            { "authtoken_token", "key", "user_id", "Token" })
+        t.eq(specs[1].user.table, "auth_user")
+        t.eq({ specs[2].kind, specs[2].secret, specs[2].header }, { "jwt", "k", 'Bearer realm="api"' })
+        t.eq(specs[3].header, 'Basic realm="api"')
+        t.eq(auth.jwt.openapi, { type = "http", scheme = "bearer", bearerFormat = "JWT" })
+        t.eq(auth.basic.name, "basicAuth")
+    end),
+
+    t.case("configured copies leave the class alone", function()
+        local chain = require "soom.core.chain"
+        local bearer = auth.token { keyword = "Bearer", hashed = true }
+        t.eq(auth.token.options.keyword, nil)
+        chain.reset({})
+        chain.route_spec({ authentication = { bearer } }, "resources/x.lua")
+        local s = chain.class_specs()[1]
+        t.eq({ s.keyword, s.hashed, s.header }, { "Bearer", true, "Bearer" })
+        t.eq(bearer.openapi, { type = "http", scheme = "bearer" })
+        local q = auth.api_key { query = "key", keys = { ci = "x" } }
+        t.eq(q.openapi, { type = "apiKey", ["in"] = "query", name = "key" })
+        t.eq(auth.basic { www_authenticate = false }.header, nil)
+    end),
+
+    t.case("a class is registered once however many routes use it", function()
+        local chain = require "soom.core.chain"
+        chain.reset({})
+        local mine = { authenticate = function() return nil end, header = 'Key realm="x"' }
+        t.eq(chain.route_spec({ authentication = { mine, auth.basic } }, "a").classes, { 0, 1 })
+        t.eq(chain.route_spec({ authentication = { auth.basic, mine } }, "b").classes, { 1, 0 })
+        t.eq(#chain.class_specs(), 2)
+        t.eq(chain.class_specs()[1], { kind = "lua", lua = 1, name = "a", header = 'Key realm="x"' })
+    end),
+
+    t.case("misuse of classes raises naming what is wrong", function()
+        local chain = require "soom.core.chain"
+        t.raises(function() auth.token { keywrd = "x" } end, "soom.auth.token: unknown option keywrd")
+        t.raises(function() auth.jwt "secret" end, "options are a table")
+        chain.reset({})
+        t.raises(function() chain.route_spec({ authentication = { {} } }, "resources/x.lua") end,
+            "resources/x.lua: authentication classes are soom.auth.token")
+        t.raises(function() auth.token:views {} end, "only soom.auth.jwt classes")
+        t.raises(function()
+            chain.route_spec({ authentication = { auth.jwt { jwks = "missing.json" } } }, "r.lua")
+        end, "cannot read the JWKS file missing.json")
+    end),
+
+    t.case("token keys", function()
+        local k = auth.make_token_key()
+        t.match(k, "^[0-9a-f]+$")
+        t.eq(#k, 40)
+        t.eq(auth.sha256("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    end),
 }

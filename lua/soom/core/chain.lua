@@ -325,8 +325,12 @@ local function perm_tree(list, owner)
     local nodes = {}
     if #list == 1 then
         add_node(list[1], nodes, owner)
-    elseif #list > 1 then
-        add_node(perm.all_of(list), nodes, owner)
+    elseif #list > 1 then -- every one of them: an all_of at the root
+        local root = { kind = "all_of", children = {} }
+        nodes[1] = root
+        for _, p in ipairs(list) do
+            root.children[#root.children + 1] = add_node(p, nodes, owner)
+        end
     end
     return nodes
 end
