@@ -87,6 +87,8 @@ int soom_access_add_class(struct soom_access *a, const struct access_class_spec 
     c->header = s->header && *s->header ? xstrdup(s->header) : NULL;
     c->hashed = s->hashed;
     c->uncached = s->uncached;
+    static const char *const TAGS[] = {"token", "jwtuser", "basic", "apikey", "lua"};
+    c->tag_len = (size_t)snprintf(c->tag, sizeof c->tag, "%s:%d", TAGS[s->kind], c->index);
     if (c->header != NULL && strpbrk(c->header, "\r\n") != NULL) {
         snprintf(err, errlen, "%s: its header must be one line", c->name);
         access_class_free(c);

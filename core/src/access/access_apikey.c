@@ -148,9 +148,7 @@ static int table_lookup(struct soom_request *r, const struct soom_access *a,
                         struct access_result *res)
 {
     unsigned char ck[ACCESS_DIGEST];
-    char tag[24];
-    int tl = snprintf(tag, sizeof tag, "apikey:%d", c->index);
-    access_cache_key(tag, (size_t)tl, key, n, ck);
+    access_cache_key(c->tag, c->tag_len, key, n, ck);
     struct soom_buf b;
     soom_buf_init(&b);
     if (!c->uncached && access_cache_get(a->cache, ck, &b))

@@ -77,10 +77,9 @@ void access_user_serialize(const struct soom_request_user *u, struct soom_buf *o
 const struct soom_request_user *access_user_deserialize(struct soom_request *r, const char *p,
                                                         size_t n);
 
-/* A user made of its id alone (a JWT read without a lookup), with `auth`
- * (JSON, copied) as req.auth. */
+/* A user made of its id alone (a JWT read without a lookup). */
 const struct soom_request_user *access_user_of_id(struct soom_request *r, const char *id, size_t n,
-                                                  bool is_int, const char *auth, size_t auth_len);
+                                                  bool is_int);
 
 /* Runs `sql` with parameters on the request's connection; the result
  * belongs to the request. A failure is logged, answers the request (503,
@@ -98,6 +97,8 @@ int access_query(struct soom_request *r, const char *sql, int n, const char *con
 struct access_class {
     enum access_class_kind kind;
     int index;
+    char tag[24]; /* what the cache keys of this class start with */
+    size_t tag_len;
     char *name;
     char *header;
     struct access_user user;
@@ -161,12 +162,13 @@ int access_apikey_init(struct access_class *c, const struct access_class_spec *s
 int access_apikey_run(struct soom_request *r, const struct soom_access *a,
                       const struct access_class *c, struct access_result *res);
 
-/* The user a JWT names, looked up (and cached) or made from its claims;
- * NULL with *failure set when there is none or it is inactive. Returns
+/* The user a JWT names, looked up (and cached) or made from its claims,
+ * which it takes (into the request's arena, as req.auth); NULL with
+ * *failure set when there is none or it is inactive. Returns
  * SOOM_OK or a database failure's code (answered). */
 struct soom_auth_jwt_claims;
 int access_jwt_user(struct soom_request *r, const struct soom_access *a,
-                    const struct access_class *c, const struct soom_auth_jwt_claims *claims,
+                    const struct access_class *c, struct soom_auth_jwt_claims *claims,
                     const struct soom_request_user **out, enum soom_auth_failure *failure);
 
 /* The credentials after "<scheme> " in Authorization: the header's value

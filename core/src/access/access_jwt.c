@@ -135,26 +135,19 @@ int access_jwt_init(struct access_class *c, const struct access_class_spec *s,
     return s->blacklist ? blacklist_sql(c, s, err, errlen) : SOOM_OK;
 }
 
-/* The claims as JSON text in the request's arena: req.auth. */
-static const char *claims_text(struct soom_request *r, const struct soom_auth_jwt_claims *claims,
-                               size_t *n)
-{
-    struct soom_buf b;
-    soom_buf_init(&b);
-    soom_json_print(claims->claims, &b);
-    const char *t = soom_arena_strndup(r->arena, b.data, b.len);
-    *n = b.len;
-    soom_buf_cleanup(&b);
-    return t;
-}
-
-static const struct soom_request_user *
-with_auth(struct soom_request *r, const struct soom_request_user *u, const char *auth, size_t n)
+/* The user with the token's claims as req.auth: the claims document
+ * passes to the request's arena (written out only if Lua reads req.auth). */
+static const struct soom_request_user *with_claims(struct soom_request *r,
+                                                   const struct soom_request_user *u,
+                                                   struct soom_auth_jwt_claims *claims)
 {
     struct soom_request_user *copy = soom_arena_alloc(r->arena, sizeof *copy);
     *copy = *u;
-    copy->auth = auth;
-    copy->auth_len = n;
+    copy->auth = NULL;
+    copy->auth_len = 0;
+    copy->auth_doc = claims->claims;
+    soom_json_defer(r->arena, claims->claims);
+    claims->claims = NULL;
     return copy;
 }
 
@@ -175,21 +168,18 @@ static int user_lookup(struct soom_request *r, const struct access_class *c, con
 }
 
 int access_jwt_user(struct soom_request *r, const struct soom_access *a,
-                    const struct access_class *c, const struct soom_auth_jwt_claims *claims,
+                    const struct access_class *c, struct soom_auth_jwt_claims *claims,
                     const struct soom_request_user **out, enum soom_auth_failure *failure)
 {
-    size_t alen;
-    const char *auth = claims_text(r, claims, &alen);
     *out = NULL;
     if (c->claims_user) {
-        *out = access_user_of_id(r, claims->user_id, claims->user_id_len, claims->user_id_is_int,
-                                 auth, alen);
+        const struct soom_request_user *u =
+            access_user_of_id(r, claims->user_id, claims->user_id_len, claims->user_id_is_int);
+        *out = with_claims(r, u, claims);
         return SOOM_OK;
     }
     unsigned char ck[ACCESS_DIGEST];
-    char tag[24];
-    int tl = snprintf(tag, sizeof tag, "jwtuser:%d", c->index);
-    access_cache_key(tag, (size_t)tl, claims->user_id, claims->user_id_len, ck);
+    access_cache_key(c->tag, c->tag_len, claims->user_id, claims->user_id_len, ck);
     struct soom_buf cached;
     soom_buf_init(&cached);
     const struct soom_request_user *u = NULL;
@@ -211,7 +201,7 @@ int access_jwt_user(struct soom_request *r, const struct soom_access *a,
         access_cache_put(a->cache, ck, b.data, b.len);
         soom_buf_cleanup(&b);
     }
-    *out = with_auth(r, u, auth, alen);
+    *out = with_claims(r, u, claims);
     return SOOM_OK;
 }
 

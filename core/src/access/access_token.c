@@ -37,30 +37,25 @@ int access_authorization(const struct soom_request *r, const char *scheme, bool 
     const char *v = soom_request_header(r, "Authorization", 13, &len);
     if (v == NULL)
         return 0;
-    /* DRF splits the value on runs of whitespace */
-    size_t i = 0;
-    while (i < len && is_space(v[i]))
-        i++;
-    size_t s0 = i;
-    while (i < len && !is_space(v[i]))
-        i++;
-    size_t slen = i - s0;
-    if (slen != strlen(scheme) ||
-        (exact ? strncmp(v + s0, scheme, slen) : strncasecmp(v + s0, scheme, slen)) != 0)
+    /* DRF splits the value on runs of whitespace: the scheme, then one word
+     * (a credential is a few hundred bytes: memchr, not a loop per byte) */
+    while (len > 0 && is_space(*v))
+        v++, len--;
+    size_t slen = strlen(scheme);
+    if (len < slen || (exact ? strncmp(v, scheme, slen) : strncasecmp(v, scheme, slen)) != 0 ||
+        (len > slen && !is_space(v[slen])))
         return 0;
-    while (i < len && is_space(v[i]))
-        i++;
-    size_t c0 = i;
-    while (i < len && !is_space(v[i]))
-        i++;
-    size_t clen = i - c0;
-    while (i < len && is_space(v[i]))
-        i++;
+    const char *c = v + slen;
+    size_t clen = len - slen;
+    while (clen > 0 && is_space(*c))
+        c++, clen--;
+    while (clen > 0 && is_space(c[clen - 1]))
+        clen--;
     if (clen == 0)
         return -1; /* "Token" alone */
-    if (i < len)
+    if (memchr(c, ' ', clen) != NULL || memchr(c, '\t', clen) != NULL)
         return -2; /* more than one word */
-    *cred = v + c0;
+    *cred = c;
     *n = clen;
     return 1;
 }
@@ -159,9 +154,7 @@ int access_token_run(struct soom_request *r, const struct soom_access *a,
     if (!key_chars_ok(key, n))
         return access_header_failure(res, -3, "token");
     unsigned char ck[ACCESS_DIGEST];
-    char tag[24];
-    int tl = snprintf(tag, sizeof tag, "token:%d", c->index);
-    access_cache_key(tag, (size_t)tl, key, n, ck);
+    access_cache_key(c->tag, c->tag_len, key, n, ck);
     struct soom_buf cached;
     soom_buf_init(&cached);
     if (!c->uncached && access_cache_get(a->cache, ck, &cached)) {

@@ -180,7 +180,7 @@ const struct soom_request_user *access_user_from_row(struct soom_request *r,
 }
 
 const struct soom_request_user *access_user_of_id(struct soom_request *r, const char *id, size_t n,
-                                                  bool is_int, const char *auth, size_t auth_len)
+                                                  bool is_int)
 {
     struct soom_request_user *u = soom_arena_calloc(r->arena, sizeof *u);
     u->id = soom_arena_strndup(r->arena, id, n);
@@ -197,10 +197,6 @@ const struct soom_request_user *access_user_of_id(struct soom_request *r, const 
     u->doc = soom_arena_strndup(r->arena, b.data, b.len);
     u->doc_len = b.len;
     soom_buf_cleanup(&b);
-    if (auth != NULL) {
-        u->auth = soom_arena_strndup(r->arena, auth, auth_len);
-        u->auth_len = auth_len;
-    }
     return u;
 }
 

@@ -39,6 +39,12 @@ bool auth_parse_uint(const char *p, size_t n, uint64_t max, uint64_t *out);
 /* The position of `c` in (p, n), or n. */
 size_t auth_find(const char *p, size_t n, char c);
 
+/* The calling thread's digest context (valid until the thread ends; reset
+ * by each EVP_DigestInit_ex or EVP_MD_CTX_copy_ex into it), and SHA-256
+ * fetched once. (evp_md_ctx_st and evp_md_st are OpenSSL's.) */
+struct evp_md_ctx_st *auth_thread_ctx(void);
+const struct evp_md_st *auth_sha256_md(void);
+
 /* Appends standard base64 without padding (argon2's encoding). */
 void auth_b64_nopad(const unsigned char *p, size_t n, struct soom_buf *out);
 

@@ -24,14 +24,10 @@ static bool hmac(const struct jwt_key *k, int m, const unsigned char *msg, size_
 {
     unsigned char inner[EVP_MAX_MD_SIZE];
     unsigned ilen;
-    EVP_MD_CTX *t = EVP_MD_CTX_new();
-    if (t == NULL)
-        soom_oom(0);
-    bool ok = EVP_MD_CTX_copy_ex(t, k->inner[m]) && EVP_DigestUpdate(t, msg, n) &&
-              EVP_DigestFinal_ex(t, inner, &ilen) && EVP_MD_CTX_copy_ex(t, k->outer[m]) &&
-              EVP_DigestUpdate(t, inner, ilen) && EVP_DigestFinal_ex(t, out, outlen);
-    EVP_MD_CTX_free(t);
-    return ok;
+    EVP_MD_CTX *t = auth_thread_ctx();
+    return EVP_MD_CTX_copy_ex(t, k->inner[m]) && EVP_DigestUpdate(t, msg, n) &&
+           EVP_DigestFinal_ex(t, inner, &ilen) && EVP_MD_CTX_copy_ex(t, k->outer[m]) &&
+           EVP_DigestUpdate(t, inner, ilen) && EVP_DigestFinal_ex(t, out, outlen);
 }
 
 /* JOSE's r||s as the DER OpenSSL verifies, at `der` (cap bytes). */

@@ -30,19 +30,18 @@ void soom_auth_key_generate(char out[SOOM_AUTH_KEY_LEN + 1])
 void soom_auth_key_sha256(const char *p, size_t n, char out[SOOM_AUTH_KEY_SHA256 + 1])
 {
     unsigned char d[SOOM_AUTH_KEY_SHA256 / 2];
-    EVP_Digest(n ? p : "", n, d, NULL, EVP_sha256(), NULL);
+    soom_auth_sha256_parts(n ? p : "", n, "", 0, d);
     hex(d, sizeof d, out);
 }
 
 void soom_auth_sha256_parts(const void *a, size_t an, const void *b, size_t bn,
                             unsigned char out[32])
 {
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+    EVP_MD_CTX *ctx = auth_thread_ctx();
+    EVP_DigestInit_ex(ctx, auth_sha256_md(), NULL);
     EVP_DigestUpdate(ctx, a, an);
     EVP_DigestUpdate(ctx, b, bn);
     EVP_DigestFinal_ex(ctx, out, NULL);
-    EVP_MD_CTX_free(ctx);
 }
 
 bool soom_auth_key_valid(const char *p, size_t n)

@@ -320,7 +320,9 @@ static int l_auth(lua_State *L)
     const struct soom_request *r = lua_touserdata(L, 1);
     if (r == NULL)
         return luaL_error(L, "auth: no request");
-    if (r->user == NULL || r->user->auth == NULL)
+    if (r->user != NULL && r->user->auth_doc != NULL)
+        soom_lua_push_json(L, r->user->auth_doc);
+    else if (r->user == NULL || r->user->auth == NULL)
         lua_pushnil(L);
     else
         push_doc(L, r->user->auth, r->user->auth_len);

@@ -27,6 +27,7 @@ struct soom_pg_conn;
 struct soom_module_handle;
 struct sockaddr;
 struct soom_access_route;
+struct soom_json;
 
 struct soom_kv {
     const char *key;
@@ -55,8 +56,11 @@ struct soom_request_user {
     bool is_superuser;
     const char *doc;
     size_t doc_len;
-    const char *auth; /* NULL: none */
+    const char *auth; /* NULL: none, or see auth_doc */
     size_t auth_len;
+    const struct soom_json *auth_doc; /* req.auth as a parsed document (a JWT's
+                                       * claims, owned by the arena), written
+                                       * out only when Lua asks */
 };
 
 struct soom_request {
