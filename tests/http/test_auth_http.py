@@ -266,6 +266,19 @@ def test_every_jwt_refusal():
            "%s counted as %s" % (case, reason))
 
 
+def test_a_kept_token_expires_with_itself():
+    # verified tokens are kept (the credential cache) no longer than they are valid
+    import jwt as pyjwt
+    from authkit import JWT_SECRET
+    now = int(time.time())
+    token = pyjwt.encode({"token_type": "access", "exp": now + 2, "iat": now, "jti": "short-lived",
+                          "user_id": SEED["ada"]["id"]}, JWT_SECRET, algorithm="HS256")
+    eq(get("/me/jwt", "Bearer " + token)[0], 200)
+    eq(get("/me/jwt", "Bearer " + token)[2]["auth"]["jti"], "short-lived", "the kept claims")
+    time.sleep(2.6)
+    refused(*get("/me/jwt", "Bearer " + token), 'Bearer realm="api"')
+
+
 # ---- simplejwt's views --------------------------------------------------------------------
 
 def jti(token):

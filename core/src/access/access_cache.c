@@ -10,6 +10,10 @@
  * number of clients). A full bucket drops the slot that expires first.
  * Keys are SHA-256 digests, compared in constant time; values are copies
  * owned by their slot (malloc'ed, freed when replaced or with the table).
+ * Entries keyed by a long text that is already a proof of itself (a JWT
+ * whose signature verified) are found by a seeded fast hash of it and
+ * matched on the whole text, in constant time: hashing a token with
+ * SHA-256 would cost as much as checking its HMAC.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -19,6 +23,7 @@
 #include "alloc.h"
 #include "auth_key.h"
 #include "clock.h"
+#include "soom/buf.h"
 
 #define WAYS 8
 
@@ -27,6 +32,8 @@ struct slot {
     uint64_t expires; /* monotonic ns; 0: empty */
     char *value;
     size_t len;
+    char *text; /* an entry keyed by its text (a verified JWT): the text; else NULL */
+    size_t text_len;
 };
 
 struct bucket {
@@ -38,6 +45,7 @@ struct access_cache {
     struct bucket *buckets;
     size_t nbuckets;
     uint64_t ttl_ns;
+    uint64_t seed; /* of the texts' hash: drawn at start-up */
 };
 
 struct access_cache *access_cache_new(size_t entries, double ttl_seconds)
@@ -50,6 +58,9 @@ struct access_cache *access_cache_new(size_t entries, double ttl_seconds)
     for (size_t i = 0; i < c->nbuckets; i++)
         pthread_mutex_init(&c->buckets[i].lock, NULL);
     c->ttl_ns = (uint64_t)(ttl_seconds * 1e9);
+    unsigned char seed[8];
+    soom_auth_random(seed, sizeof seed);
+    memcpy(&c->seed, seed, sizeof c->seed);
     return c;
 }
 
@@ -58,8 +69,10 @@ void access_cache_free(struct access_cache *c)
     if (c == NULL)
         return;
     for (size_t i = 0; i < c->nbuckets; i++) {
-        for (int k = 0; k < WAYS; k++)
+        for (int k = 0; k < WAYS; k++) {
             free(c->buckets[i].slots[k].value);
+            free(c->buckets[i].slots[k].text);
+        }
         pthread_mutex_destroy(&c->buckets[i].lock);
     }
     free(c->buckets);
@@ -107,22 +120,27 @@ bool access_cache_get(struct access_cache *c, const unsigned char key[ACCESS_DIG
     return found;
 }
 
-void access_cache_put(struct access_cache *c, const unsigned char key[ACCESS_DIGEST],
-                      const char *value, size_t n)
+/* Stores (value, n) in the bucket under `key` (and `text` when keyed by
+ * text): the same key's slot, else an empty or expired one, else the one
+ * that expires first. */
+static void store(struct access_cache *c, struct bucket *b, const unsigned char key[ACCESS_DIGEST],
+                  const char *text, size_t tn, const char *value, size_t n, uint64_t expires)
 {
-    if (c == NULL)
-        return;
-    struct bucket *b = bucket_of(c, key);
     char *copy = xmalloc(n ? n : 1);
     memcpy(copy, value, n);
+    char *tcopy = NULL;
+    if (text != NULL) {
+        tcopy = xmalloc(tn ? tn : 1);
+        memcpy(tcopy, text, tn);
+    }
     uint64_t now = soom_clock_ns();
     pthread_mutex_lock(&b->lock);
-    /* the same key, else an empty or expired slot, else the one that
-     * expires first */
     struct slot *victim = &b->slots[0];
     for (int k = 0; k < WAYS; k++) {
         struct slot *s = &b->slots[k];
-        if (s->expires != 0 && memcmp(s->key, key, ACCESS_DIGEST) == 0) {
+        if (s->expires != 0 && memcmp(s->key, key, ACCESS_DIGEST) == 0 &&
+            (text == NULL) == (s->text == NULL) &&
+            (text == NULL || (s->text_len == tn && memcmp(s->text, text, tn) == 0))) {
             victim = s;
             break;
         }
@@ -133,11 +151,78 @@ void access_cache_put(struct access_cache *c, const unsigned char key[ACCESS_DIG
             victim = s;
         }
     }
-    char *old = victim->value;
+    char *old = victim->value, *oldtext = victim->text;
     memcpy(victim->key, key, ACCESS_DIGEST);
     victim->value = copy;
     victim->len = n;
-    victim->expires = now + c->ttl_ns;
+    victim->text = tcopy;
+    victim->text_len = tn;
+    uint64_t ttl = now + c->ttl_ns;
+    victim->expires = expires != 0 && expires < ttl ? expires : ttl;
     pthread_mutex_unlock(&b->lock);
     free(old);
+    free(oldtext);
+}
+
+void access_cache_put(struct access_cache *c, const unsigned char key[ACCESS_DIGEST],
+                      const char *value, size_t n)
+{
+    if (c == NULL)
+        return;
+    store(c, bucket_of(c, key), key, NULL, 0, value, n, 0);
+}
+
+/* ---- entries keyed by their text ----------------------------------------------------- */
+
+/* A seeded 64-bit hash of the text (FNV-1a over 8-byte words): what picks
+ * the bucket and rejects most slots; the whole text decides. */
+static void text_key(const struct access_cache *c, const char *p, size_t n,
+                     unsigned char out[ACCESS_DIGEST])
+{
+    uint64_t h = 14695981039346656037ULL ^ c->seed;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        h = (h ^ w) * 1099511628211ULL;
+        h ^= h >> 29;
+    }
+    for (; i < n; i++)
+        h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
+    h ^= h >> 32;
+    memset(out, 0, ACCESS_DIGEST);
+    memcpy(out, &h, sizeof h);
+    memcpy(out + 8, &n, sizeof n);
+}
+
+bool access_cache_get_text(struct access_cache *c, const char *text, size_t n, struct soom_buf *out)
+{
+    if (c == NULL)
+        return false;
+    unsigned char key[ACCESS_DIGEST];
+    text_key(c, text, n, key);
+    struct bucket *b = bucket_of(c, key);
+    uint64_t now = soom_clock_ns();
+    bool found = false;
+    pthread_mutex_lock(&b->lock);
+    for (int k = 0; k < WAYS && !found; k++) {
+        struct slot *s = &b->slots[k];
+        if (s->expires > now && s->text != NULL && memcmp(s->key, key, 16) == 0 &&
+            soom_auth_equal(s->text, s->text_len, text, n)) {
+            soom_buf_append(out, s->value, s->len);
+            found = true;
+        }
+    }
+    pthread_mutex_unlock(&b->lock);
+    return found;
+}
+
+void access_cache_put_text(struct access_cache *c, const char *text, size_t n, const char *value,
+                           size_t vn, uint64_t expires)
+{
+    if (c == NULL)
+        return;
+    unsigned char key[ACCESS_DIGEST];
+    text_key(c, text, n, key);
+    store(c, bucket_of(c, key), key, text, n, value, vn, expires);
 }

@@ -47,6 +47,14 @@ bool access_cache_get(struct access_cache *c, const unsigned char key[ACCESS_DIG
 void access_cache_put(struct access_cache *c, const unsigned char key[ACCESS_DIGEST],
                       const char *value, size_t n);
 
+/* The same for entries keyed by a text that proves itself (a verified
+ * JWT, tag included), kept whole and matched whole in constant time;
+ * `expires` (monotonic ns, 0: none) ends an entry before the TTL does. */
+bool access_cache_get_text(struct access_cache *c, const char *text, size_t n,
+                           struct soom_buf *out);
+void access_cache_put_text(struct access_cache *c, const char *text, size_t n, const char *value,
+                           size_t vn, uint64_t expires);
+
 /* ---- users (access_user.c) ------------------------------------------------------ */
 
 /* The SELECT list every user lookup returns, in this order: id (text),
@@ -110,6 +118,7 @@ struct access_class {
     struct soom_auth_jwt *jwt;
     bool claims_user, rotate_refresh, blacklist_after_rotation, blacklist;
     double access_lifetime, refresh_lifetime;
+    int64_t leeway;
     char *sql_outstanding, *sql_blacklisted, *sql_blacklist; /* the blacklist's statements */
     char *sql_login;      /* the obtain view's user by username, with the hash */
     char *username_field; /* the obtain view's body member for it */

@@ -19,6 +19,7 @@
 #include "access_impl.h"
 #include "alloc.h"
 #include "auth_jwt.h"
+#include "clock.h"
 #include "soom/error.h"
 #include "soom/json.h"
 #include "soom/pg.h"
@@ -120,6 +121,7 @@ int access_jwt_init(struct access_class *c, const struct access_class_spec *s,
     c->blacklist_after_rotation = s->blacklist_after_rotation;
     c->blacklist = s->blacklist;
     c->access_lifetime = s->access_lifetime;
+    c->leeway = (int64_t)s->leeway;
     c->refresh_lifetime = s->refresh_lifetime;
     struct soom_buf b;
     soom_buf_init(&b);
@@ -205,6 +207,45 @@ int access_jwt_user(struct soom_request *r, const struct soom_access *a,
     return SOOM_OK;
 }
 
+/* The cache's text for a token of this class: the class's tag, then the
+ * token (in the arena). */
+static const char *cache_text(struct soom_request *r, const struct access_class *c,
+                              const char *token, size_t n, size_t *len)
+{
+    char *t = soom_arena_alloc(r->arena, c->tag_len + 1 + n);
+    memcpy(t, c->tag, c->tag_len);
+    t[c->tag_len] = '|';
+    memcpy(t + c->tag_len + 1, token, n);
+    *len = c->tag_len + 1 + n;
+    return t;
+}
+
+/* Keeps a verified token's user and claims until the cache's TTL or the
+ * token's expiry, whichever comes first: a client sends the same access
+ * token for minutes, and checking it again would cost more than the rest
+ * of a by-id read. */
+static void remember(const struct soom_access *a, const struct soom_request_user *u,
+                     const struct soom_json *claims, int64_t exp, int64_t leeway, const char *text,
+                     size_t n)
+{
+    int64_t left = exp + leeway - (int64_t)time(NULL);
+    if (a->cache == NULL || left <= 0)
+        return;
+    struct soom_buf doc, b;
+    soom_buf_init(&doc);
+    soom_buf_init(&b);
+    soom_json_print(claims, &doc);
+    struct soom_request_user copy = *u;
+    copy.auth = doc.data;
+    copy.auth_len = doc.len;
+    copy.auth_doc = NULL;
+    access_user_serialize(&copy, &b);
+    access_cache_put_text(a->cache, text, n, b.data, b.len,
+                          soom_clock_ns() + (uint64_t)left * 1000000000ull);
+    soom_buf_cleanup(&doc);
+    soom_buf_cleanup(&b);
+}
+
 int access_jwt_run(struct soom_request *r, const struct soom_access *a,
                    const struct access_class *c, struct access_result *res)
 {
@@ -219,6 +260,17 @@ int access_jwt_run(struct soom_request *r, const struct soom_access *a,
         res->outcome = ACCESS_FAIL;
         res->failure = SOOM_AF_BAD_HEADER;
         res->detail = "Authorization header must contain two space-delimited values";
+        return SOOM_OK;
+    }
+    size_t tlen;
+    const char *text = cache_text(r, c, token, n, &tlen);
+    struct soom_buf hit;
+    soom_buf_init(&hit);
+    if (access_cache_get_text(a->cache, text, tlen, &hit))
+        res->user = access_user_deserialize(r, hit.data, hit.len);
+    soom_buf_cleanup(&hit);
+    if (res->user != NULL) {
+        res->outcome = ACCESS_OK;
         return SOOM_OK;
     }
     struct soom_auth_jwt_claims claims;
@@ -243,6 +295,7 @@ int access_jwt_run(struct soom_request *r, const struct soom_access *a,
     }
     res->outcome = ACCESS_OK;
     res->user = user;
+    remember(a, user, user->auth_doc, claims.exp, c->leeway, text, tlen);
 out:
     soom_auth_jwt_claims_cleanup(&claims);
     return rc;

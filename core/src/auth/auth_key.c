@@ -20,6 +20,11 @@ static void hex(const unsigned char *p, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
+void soom_auth_random(void *p, size_t n)
+{
+    auth_random(p, n);
+}
+
 void soom_auth_key_generate(char out[SOOM_AUTH_KEY_LEN + 1])
 {
     unsigned char r[SOOM_AUTH_KEY_LEN / 2];

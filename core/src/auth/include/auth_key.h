@@ -23,6 +23,10 @@ void soom_auth_key_generate(char out[SOOM_AUTH_KEY_LEN + 1]);
  * up, when only digests of keys are kept. */
 void soom_auth_key_sha256(const char *p, size_t n, char out[SOOM_AUTH_KEY_SHA256 + 1]);
 
+/* Fills (p, n) with random bytes from the system's generator (aborts the
+ * process when there is none). */
+void soom_auth_random(void *p, size_t n);
+
 /* Writes the SHA-256 of the bytes of (a, an) followed by (b, bn) at `out`
  * (32 bytes): keys of tables that must not hold credentials themselves. */
 void soom_auth_sha256_parts(const void *a, size_t an, const void *b, size_t bn,
