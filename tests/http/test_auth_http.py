@@ -208,6 +208,7 @@ def test_declarative_resource_behind_tokens_stays_in_c():
              and l.get("route") == "/orders/{id:int}"]
     eq(len(lines) >= 2, True)
     eq([l["lua"] for l in lines], [False] * len(lines))
+    eq(set(l.get("user") for l in lines), {str(SEED["ada"]["id"])}, "the access line names the user")
 
 
 # ---- simplejwt's tokens -------------------------------------------------------------------

@@ -476,6 +476,8 @@ static void log_access(const struct soom_request *r, uint64_t now)
         .lua = r->lua,
         .trace_id = r->trace.trace_id,
         .span_id = r->trace.span_id,
+        .user = r->user ? r->user->id : NULL,
+        .user_len = r->user ? r->user->id_len : 0,
     };
     soom_log_access(&a);
 }
