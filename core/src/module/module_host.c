@@ -16,9 +16,9 @@
 #include "module_host.h"
 #include "module_impl.h"
 #include "request_impl.h"
-#include "soom/json.h"
 #include "soom/arena.h"
 #include "soom/error.h"
+#include "soom/json.h"
 #include "soom/log.h"
 #include "soom/response.h"
 
