@@ -120,7 +120,6 @@ struct access_perm_spec {
     const char *app_label;   /* ACCESS_DJANGO_MODEL: Django's app label, */
     const char *model;       /* the model's name (lower case), */
     bool authenticated_only; /* and whether anonymous users always fail */
-    const char *tables;      /* "perm,ct,user_perms,groups,group_perms": Django's */
 };
 
 enum access_throttle_kind { ACCESS_THROTTLE_ANON, ACCESS_THROTTLE_USER, ACCESS_THROTTLE_SCOPED };
