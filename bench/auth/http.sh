@@ -7,8 +7,10 @@
 # 1. Instructions per request (callgrind, one thread, keep-alive, access log
 #    on) of GET /samples/7, /token/samples/7 (DRF token, credential cache
 #    on) and /jwt/samples/7 (simplejwt HS256 token): the repeatable figure.
-# 2. Requests/s and server CPU µs per request with wrk (2 threads, 16
-#    connections), the three endpoints alternating, P passes; medians.
+# 2. Requests/s and server CPU µs per request with wrk (--threads server
+#    threads, 4 by default as bench/app; --connections, 32), the three
+#    endpoints alternating, P passes; medians, and the median of each
+#    pass's ratios (the machine's load moves between passes).
 # Every request carries the same Authorization header, which the open
 # endpoint ignores, so the three parse the same bytes.
 #
@@ -18,9 +20,10 @@ set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 SOOM=${SOOM_BIN:-$ROOT/build/bin/soom}
-N=3000; WRK_S=5; PASSES=3
+N=3000; WRK_S=5; PASSES=3; THREADS=4; CONNS=32
 while [ $# -gt 0 ]; do case $1 in
   --requests) N=$2; shift 2;; --wrk-seconds) WRK_S=$2; shift 2;; --passes) PASSES=$2; shift 2;;
+  --threads) THREADS=$2; shift 2;; --connections) CONNS=$2; shift 2;;
   *) echo "unknown argument $1" >&2; exit 2;; esac; done
 : "${DATABASE_URL:?set DATABASE_URL}"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
@@ -81,12 +84,12 @@ done
 # --- 2. throughput and CPU per request ------------------------------------------------
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 run_wrk() { # PATH -> "rps cpu_us_per_request"
-  SOOM_THREADS=2 "$SOOM" run "$HERE/app" --port 9322 >/dev/null 2>&1 &
+  SOOM_THREADS=$THREADS "$SOOM" run "$HERE/app" --port 9322 >/dev/null 2>&1 &
   local pid=$! h; h=$(header_of "$1")
   for _ in $(seq 1 100); do curl -s -o /dev/null http://127.0.0.1:9322/samples/1 && break; sleep 0.1; done
-  wrk -t1 -c16 -d1s -H "Authorization: ${h}" "http://127.0.0.1:9322$1" >/dev/null
+  wrk -t1 -c"$CONNS" -d1s -H "Authorization: ${h}" "http://127.0.0.1:9322$1" >/dev/null
   local t0; t0=$(cpu_ticks $pid)
-  local out; out=$(wrk -t1 -c16 -d"${WRK_S}s" -H "Authorization: ${h}" "http://127.0.0.1:9322$1")
+  local out; out=$(wrk -t1 -c"$CONNS" -d"${WRK_S}s" -H "Authorization: ${h}" "http://127.0.0.1:9322$1")
   local t1; t1=$(cpu_ticks $pid)
   kill -TERM $pid; wait $pid 2>/dev/null || true
   local reqs; reqs=$(echo "$out" | awk '/requests in/ {print $1}')
@@ -97,7 +100,7 @@ run_wrk() { # PATH -> "rps cpu_us_per_request"
   echo "$rps $(awk -v d=$((t1 - t0)) -v n="$reqs" -v hz="$hz" 'BEGIN{printf "%.2f", d / hz * 1e6 / n}')"
 }
 echo
-echo "## wrk -t1 -c16 -d${WRK_S}s, 2 threads, the three alternating ($PASSES passes), medians"
+echo "## wrk -t1 -c$CONNS -d${WRK_S}s, $THREADS server threads, the three alternating ($PASSES passes), medians"
 : >"$tmp/open"; : >"$tmp/token"; : >"$tmp/jwt"
 for _ in $(seq 1 "$PASSES"); do
   run_wrk /samples/7 >>"$tmp/open"
@@ -112,5 +115,7 @@ for e in open token jwt; do
   r=$(med "$tmp/$e" 1); c=$(med "$tmp/$e" 2)
   echo "| $e | $r | $(awk -v a="$r" -v b="$o" 'BEGIN{printf "%.3f", a/b}') | $c |"
 done
+paste -d' ' "$tmp/open" "$tmp/token" "$tmp/jwt" | awk '{print $3 / $1, $5 / $1}' >"$tmp/ratios"
 echo
-echo "(each pass: $(paste -d' ' "$tmp/open" "$tmp/token" "$tmp/jwt" | tr '\n' ';'))"
+echo "median of the passes' ratios: token $(sort -n -k1 "$tmp/ratios" | awk '{v[NR]=$1} END {printf "%.3f", v[int((NR+1)/2)]}'), jwt $(sort -n -k2 "$tmp/ratios" | awk '{v[NR]=$2} END {printf "%.3f", v[int((NR+1)/2)]}')"
+echo "(each pass, req/s and CPU µs: $(paste -d' ' "$tmp/open" "$tmp/token" "$tmp/jwt" | tr '\n' ';'))"
