@@ -102,6 +102,8 @@ bool access_rate_parse(const char *rate, long *limit, long *period)
     for (p++; *p; p++)
         if (!(*p >= 'a' && *p <= 'z'))
             return false;
+    if (unit * k > 10L * 366 * 86400)
+        return false; /* ten years at most: windows' ends stay far from overflow */
     *limit = n;
     *period = unit * k;
     return true;

@@ -29,9 +29,10 @@ static const char CREATE_SQL[] =
     "NOT NULL, hits bigint NOT NULL)";
 
 static const char HIT_SQL[] =
-    "INSERT INTO soom_throttle AS t (key, expires, hits) VALUES ($1, now() + $2::int * interval "
+    "INSERT INTO soom_throttle AS t (key, expires, hits) VALUES ($1, now() + $2::bigint * interval "
     "'1 second', 1) ON CONFLICT (key) DO UPDATE SET hits = CASE WHEN t.expires <= now() THEN 1 "
-    "ELSE t.hits + 1 END, expires = CASE WHEN t.expires <= now() THEN now() + $2::int * interval "
+    "ELSE t.hits + 1 END, expires = CASE WHEN t.expires <= now() THEN now() + $2::bigint * "
+    "interval "
     "'1 second' ELSE t.expires END RETURNING hits, ceil(extract(epoch FROM t.expires - "
     "now()))::bigint";
 

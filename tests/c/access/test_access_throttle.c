@@ -22,8 +22,8 @@ static void test_rates(void)
     CHECK(access_rate_parse("20/min", &n, &p) && n == 20 && p == 60);
     CHECK(access_rate_parse("5/10m", &n, &p) && n == 5 && p == 600);
     CHECK(access_rate_parse("3/2hours", &n, &p) && n == 3 && p == 7200);
-    const char *bad[] = {"",      "100",   "/h",   "0/h",   "x/h",        "10/", "10/y",
-                         "10/10", "10/h!", "-1/s", "10/0m", "5 per hour", NULL};
+    const char *bad[] = {"",      "100",   "/h",   "0/h",   "x/h",        "10/",     "10/y",
+                         "10/10", "10/h!", "-1/s", "10/0m", "5 per hour", "1/4000d", NULL};
     for (int i = 0; bad[i] != NULL; i++)
         CHECK(!access_rate_parse(bad[i], &n, &p));
     CHECK(!access_rate_parse(NULL, &n, &p));
