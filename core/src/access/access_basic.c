@@ -112,24 +112,18 @@ int access_basic_run(struct soom_request *r, const struct soom_access *a,
         res->detail = "Invalid basic header. Credentials not correctly base64 encoded.";
         return SOOM_OK;
     }
-    struct soom_pg_result *row;
-    const char *param = user;
-    int rc = access_query(r, c->sql, 1, &param, &row, ACCESS_Q_BAD_VALUE_MISSES);
-    if (rc != SOOM_OK && rc != SOOM_ENOTFOUND)
+    struct access_login login;
+    int rc = access_login_lookup(r, c->sql, user, &login);
+    if (rc != SOOM_OK)
         return rc;
-    bool found = rc == SOOM_OK && soom_pg_result_rows(row) > 0;
-    const char *encoded = NULL;
-    size_t elen = 0;
-    if (found && !soom_pg_result_isnull(row, 0, ACCESS_USER_COLUMNS))
-        encoded = soom_pg_result_value(row, 0, ACCESS_USER_COLUMNS, &elen);
     struct soom_auth_password_params p;
     policy(c, &p);
     bool must_update = false;
     /* a missing user is checked against no hash: the same time as a wrong
      * password (Django's ModelBackend does the same) */
-    int ok = soom_auth_password_check(&p, pw, plen, encoded, elen, &must_update);
-    bool active = false;
-    const struct soom_request_user *u = found ? access_user_from_row(r, row, -1, &active) : NULL;
+    int ok = soom_auth_password_check(&p, pw, plen, login.hash, login.hash_len, &must_update);
+    bool found = login.user != NULL, active = login.active;
+    const struct soom_request_user *u = login.user;
     res->detail = "Invalid username/password.";
     res->outcome = ACCESS_FAIL;
     if (!found)

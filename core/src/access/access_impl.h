@@ -89,6 +89,21 @@ const struct soom_request_user *access_user_deserialize(struct soom_request *r, 
 const struct soom_request_user *access_user_of_id(struct soom_request *r, const char *id, size_t n,
                                                   bool is_int);
 
+/* A user found by username with its stored hash (Basic, the obtain view):
+ * `sql` is the class's login statement (the user columns, then the hash).
+ * user NULL when there is none; hash NULL when it has none. */
+struct access_login {
+    const struct soom_request_user *user;
+    bool active;
+    const char *hash; /* the result's, the request's until it ends */
+    size_t hash_len;
+};
+
+/* Returns SOOM_OK with *out filled, or a database failure's code
+ * (answered). */
+int access_login_lookup(struct soom_request *r, const char *sql, const char *username,
+                        struct access_login *out);
+
 /* Runs `sql` with parameters on the request's connection; the result
  * belongs to the request. A failure is logged, answers the request (503,
  * 500) unless ACCESS_Q_QUIET, and returns the code; with

@@ -111,20 +111,15 @@ static void obtain(struct soom_request *r, const struct access_class *c)
     if (c->sql_login == NULL)
         return refuse(r, "No active account found with the given credentials",
                       SOOM_AF_UNKNOWN_USER);
-    struct soom_pg_result *row;
-    int rc = access_query(r, c->sql_login, 1, &username, &row, ACCESS_Q_BAD_VALUE_MISSES);
-    if (rc != SOOM_OK && rc != SOOM_ENOTFOUND)
+    struct access_login login;
+    if (access_login_lookup(r, c->sql_login, username, &login) != SOOM_OK)
         return;
-    bool found = rc == SOOM_OK && soom_pg_result_rows(row) > 0;
-    const char *encoded = NULL;
-    size_t elen = 0;
-    if (found && !soom_pg_result_isnull(row, 0, ACCESS_USER_COLUMNS))
-        encoded = soom_pg_result_value(row, 0, ACCESS_USER_COLUMNS, &elen);
     struct soom_auth_password_params p;
     soom_auth_password_params_init(&p);
-    bool active = false;
-    int ok = soom_auth_password_check(&p, password, strlen(password), encoded, elen, NULL);
-    const struct soom_request_user *u = found ? access_user_from_row(r, row, -1, &active) : NULL;
+    int ok =
+        soom_auth_password_check(&p, password, strlen(password), login.hash, login.hash_len, NULL);
+    bool found = login.user != NULL, active = login.active;
+    const struct soom_request_user *u = login.user;
     if (ok != SOOM_OK || !active)
         return refuse(r, "No active account found with the given credentials",
                       !found          ? SOOM_AF_UNKNOWN_USER
@@ -137,7 +132,7 @@ static void obtain(struct soom_request *r, const struct access_class *c)
     soom_buf_init(&refresh);
     soom_buf_init(&access);
     char jti[SOOM_AUTH_JWT_JTI_LEN + 1];
-    rc = soom_auth_jwt_issue(c->jwt, &t, &refresh, jti);
+    int rc = soom_auth_jwt_issue(c->jwt, &t, &refresh, jti);
     t.token_type = "access";
     t.lifetime = (int64_t)c->access_lifetime;
     if (rc == SOOM_OK)

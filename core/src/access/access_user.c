@@ -255,6 +255,22 @@ const struct soom_request_user *access_user_deserialize(struct soom_request *r, 
 
 /* ---- statements ------------------------------------------------------------------ */
 
+int access_login_lookup(struct soom_request *r, const char *sql, const char *username,
+                        struct access_login *out)
+{
+    memset(out, 0, sizeof *out);
+    struct soom_pg_result *row;
+    int rc = access_query(r, sql, 1, &username, &row, ACCESS_Q_BAD_VALUE_MISSES);
+    if (rc == SOOM_ENOTFOUND || (rc == SOOM_OK && soom_pg_result_rows(row) == 0))
+        return SOOM_OK;
+    if (rc != SOOM_OK)
+        return rc;
+    out->user = access_user_from_row(r, row, -1, &out->active);
+    if (!soom_pg_result_isnull(row, 0, ACCESS_USER_COLUMNS))
+        out->hash = soom_pg_result_value(row, 0, ACCESS_USER_COLUMNS, &out->hash_len);
+    return SOOM_OK;
+}
+
 int access_query(struct soom_request *r, const char *sql, int n, const char *const *values,
                  struct soom_pg_result **out, unsigned flags)
 {
