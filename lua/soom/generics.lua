@@ -68,8 +68,8 @@ end
 
 -- Runs `action` in C; raises RESPONDED (caught by the dispatcher, which then
 -- sends the response C made) when C answered with an error.
-local function run(req, action, conds, data)
-    local status, body = plan.run(request.handle(req), action, conds, true, data)
+local function run(req, action, conds, data, for_update)
+    local status, body = plan.run(request.handle(req), action, conds, true, data, for_update)
     if body == RESPONDED then
         if status == 404 and (action == "retrieve") then
             return nil, status
@@ -87,14 +87,23 @@ local Generic = resource.Resource:extend {
     pagination = nil,
     lookup_field = nil,
     lookup_param = nil,
+    owner_field = nil,
 }
 
 function Generic:get_queryset()
     return queryset.new(self)
 end
 
+-- the object of an update or destroy is locked until the write is done,
+-- so that what its permissions were checked on is what is written
+local LOCKING = { PUT = true, PATCH = true, DELETE = true }
+
 function Generic:get_object(req)
-    return (run(req, "retrieve", self:get_queryset(req):conditions()))
+    local obj = run(req, "retrieve", self:get_queryset(req):conditions(), nil, LOCKING[req.method])
+    if obj ~= nil and self._object_check then
+        self:check_object_permissions(req, obj)
+    end
+    return obj
 end
 
 function Generic:perform_create(req, data)
@@ -290,6 +299,8 @@ function _M.is_generic(res)
     return type(res) == "table" and res._actions ~= nil
 end
 
+local DETAIL = { retrieve = true, update = true, destroy = true }
+
 local function overrides(res, action)
     for _, hook in ipairs(HOOKS[action]) do
         if res[hook] ~= DEFAULTS[hook] then
@@ -393,11 +404,19 @@ function _M.plan_spec(res, file)
                 .. "not %s"):format(file, name), 0)
         end
     end
+    -- object permissions written in Lua are checked on the object: the
+    -- detail actions then run in Lua (their statements stay the C ones)
+    local object_check = require("soom.core.chain").needs_object_check(res)
+    rawset(res, "_object_check", object_check or nil)
     local fast = {}
     for _, a in ipairs(res._actions) do
-        if not overrides(res, a) then
+        if not overrides(res, a) and not (object_check and DETAIL[a]) then
             fast[#fast + 1] = a
         end
+    end
+    if res.owner_field ~= nil and not model:field(res.owner_field) then
+        error(("%s: owner_field %s is not a field of the model"):format(file,
+            tostring(res.owner_field)), 0)
     end
     local spec = {
         table = model.schema and (model.schema .. "." .. model.table) or model.table,
@@ -411,6 +430,7 @@ function _M.plan_spec(res, file)
         ordering = (pagination and pagination.ordering) or res.ordering or {},
         actions = res._actions,
         fast = fast,
+        owner_field = res.owner_field,
         pagination = pagination,
     }
     if res._detail then

@@ -5,6 +5,7 @@
 -- lives in its own module (soom.resource, soom.errors, soom.json,
 -- soom.cli); this file only gathers them.
 
+local auth = require "soom.auth"
 local c = require "soom.core.c"
 local errors = require "soom.errors"
 local generics = require "soom.generics"
@@ -42,6 +43,11 @@ local _M = {
 
     -- an app's own Prometheus metrics (counter, gauge, histogram)
     metrics = require "soom.metrics",
+    -- authentication classes and Django's password hashes (soom.auth),
+    -- permissions (soom.perm), throttles (soom.throttle): docs/AUTH.md
+    auth = auth,
+    perm = require "soom.perm",
+    throttle = require "soom.throttle",
 
     error = errors.error,
     is_error = errors.is_problem,

@@ -57,6 +57,15 @@ function Resource:methods()
     return list
 end
 
+--- Raises the 401 or 403 Django REST framework answers when the
+-- resource's permissions do not allow the request at `obj` (their
+-- has_object_permission). Generic resources call it on the object of
+-- retrieve, update and destroy; a handler written by hand calls it on the
+-- objects it serves.
+function Resource:check_object_permissions(req, obj)
+    require("soom.core.chain").check_object_permissions(self, req, obj)
+end
+
 --- Runs the handler for the request's method. Override to wrap every
 -- method of a resource (timing, a common check, ...).
 function Resource:dispatch(req)

@@ -73,6 +73,27 @@ struct soom_config {
     /* pagination */
     char *secret_key;
     bool trust_proxy;
+    long proxy_count; /* proxies in front that append to X-Forwarded-For */
+    /* authentication, permissions, throttling (docs/AUTH.md) */
+    double auth_cache_ttl; /* seconds a credential lookup is kept; 0: off */
+    long auth_cache_size;  /* entries of that cache, per process */
+    char *auth_token_keyword;
+    char *auth_api_keys; /* "name:key,..." for API keys kept in settings */
+    char *jwt_signing_key;
+    char *jwt_verifying_key;
+    char *jwt_jwks;
+    char *jwt_algorithm;
+    char *jwt_audience;
+    char *jwt_issuer;
+    double jwt_leeway;
+    char *jwt_user_id_claim;
+    double jwt_access_lifetime;
+    double jwt_refresh_lifetime;
+    bool jwt_rotate_refresh;
+    bool jwt_blacklist_after_rotation;
+    char *throttle_backend;
+    bool throttle_postgres; /* derived: throttle_backend is "postgres" */
+    long throttle_cache_size;
     /* operations: metrics, health probes, error reports */
     bool metrics_enabled;
     char *metrics_path;

@@ -31,7 +31,8 @@
     XX(ECONFLICTROUTE, 500, "conflicting routes")                                                  \
     XX(ELUA, 500, "error in Lua code")                                                             \
     XX(EIO, 500, "input/output error")                                                             \
-    XX(EINTERNAL, 500, "internal error")
+    XX(EINTERNAL, 500, "internal error")                                                           \
+    XX(EAUTH, 401, "authentication failed")
 
 enum soom_error {
     SOOM_OK = 0,

@@ -66,6 +66,8 @@ struct soom_log_access {
     bool lua;             /* whether Lua ran for the request */
     const char *trace_id; /* W3C trace context (hex), or NULL */
     const char *span_id;
+    const char *user; /* the authenticated user's id, or NULL */
+    size_t user_len;
 };
 
 /* Writes the access line of one request, when enabled. Lines are buffered

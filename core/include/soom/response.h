@@ -49,6 +49,11 @@ SOOM_API void soom_response_copy(struct soom_request *r, const char *p, size_t n
 SOOM_API void soom_response_problem(struct soom_request *r, int status, const char *detail,
                                     const char *errors);
 
+/* The same with a problem `type` (a URI naming the case; NULL:
+ * "about:blank"). */
+SOOM_API void soom_response_problem_type(struct soom_request *r, int status, const char *type,
+                                         const char *detail, const char *errors);
+
 /* The reason phrase of a status ("Not Found"); "Unknown" when unknown. */
 SOOM_API const char *soom_response_reason(int status);
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "access.h"
 #include "alloc.h"
 #include "plan.h"
 #include "soom/error.h"
@@ -23,6 +24,7 @@ struct soom_app *soom_app_new(struct soom_config *config, const char *dir, const
     app->dir = xstrdup(dir);
     app->home = xstrdup(home);
     app->router = soom_router_new();
+    app->access = soom_access_new(config);
     return app;
 }
 
@@ -34,6 +36,7 @@ void soom_app_free(struct soom_app *app)
         route_free(&app->routes[i]);
     free(app->routes);
     soom_router_free(app->router);
+    soom_access_free(app->access);
     soom_config_free(app->config);
     free(app->dir);
     free(app->home);
@@ -99,7 +102,14 @@ static void route_free(struct soom_route *r)
     soom_validate_free(r->patch);
     soom_validate_free(r->query);
     soom_plan_free(r->plan);
+    soom_access_route_free(r->access);
     static_free(r->statics);
+}
+
+int soom_app_add_class(struct soom_app *app, const struct access_class_spec *spec, char *err,
+                       size_t errlen)
+{
+    return soom_access_add_class(app->access, spec, err, errlen);
 }
 
 int soom_app_add_route(struct soom_app *app, const struct soom_route_spec *spec, char *err,
@@ -118,6 +128,12 @@ int soom_app_add_route(struct soom_app *app, const struct soom_route_spec *spec,
     if (rc == SOOM_OK && spec->plan != NULL) {
         char why[512];
         rc = soom_plan_new(spec->plan, &r.plan, why, sizeof why);
+        if (rc != SOOM_OK)
+            snprintf(err, errlen, "%s: %s", spec->name, why);
+    }
+    if (rc == SOOM_OK && spec->access != NULL) {
+        char why[512];
+        rc = soom_access_route_new(app->access, spec->access, &r.access, why, sizeof why);
         if (rc != SOOM_OK)
             snprintf(err, errlen, "%s: %s", spec->name, why);
     }

@@ -66,6 +66,26 @@ static const struct key KEYS[] = {
     {"numeric_as", SOOM_CONFIG_STRING, F(numeric_as), "string", 0, 0},
     {"secret_key", SOOM_CONFIG_STRING, F(secret_key), "", 0, 0},
     {"trust_proxy", SOOM_CONFIG_BOOL, F(trust_proxy), "false", 0, 0},
+    {"proxy_count", SOOM_CONFIG_INT, F(proxy_count), "1", 0, 64},
+    {"auth.cache_ttl", SOOM_CONFIG_NUMBER, F(auth_cache_ttl), "5", 0, 86400},
+    {"auth.cache_size", SOOM_CONFIG_INT, F(auth_cache_size), "10000", 16, 10000000},
+    {"auth.token_keyword", SOOM_CONFIG_STRING, F(auth_token_keyword), "Token", 0, 0},
+    {"auth.api_keys", SOOM_CONFIG_STRING, F(auth_api_keys), "", 0, 0},
+    {"jwt.signing_key", SOOM_CONFIG_STRING, F(jwt_signing_key), "", 0, 0},
+    {"jwt.verifying_key", SOOM_CONFIG_STRING, F(jwt_verifying_key), "", 0, 0},
+    {"jwt.jwks", SOOM_CONFIG_STRING, F(jwt_jwks), "", 0, 0},
+    {"jwt.algorithm", SOOM_CONFIG_STRING, F(jwt_algorithm), "", 0, 0},
+    {"jwt.audience", SOOM_CONFIG_STRING, F(jwt_audience), "", 0, 0},
+    {"jwt.issuer", SOOM_CONFIG_STRING, F(jwt_issuer), "", 0, 0},
+    {"jwt.leeway", SOOM_CONFIG_NUMBER, F(jwt_leeway), "0", 0, 86400},
+    {"jwt.user_id_claim", SOOM_CONFIG_STRING, F(jwt_user_id_claim), "user_id", 0, 0},
+    {"jwt.access_lifetime", SOOM_CONFIG_NUMBER, F(jwt_access_lifetime), "300", 1, 1e9},
+    {"jwt.refresh_lifetime", SOOM_CONFIG_NUMBER, F(jwt_refresh_lifetime), "86400", 1, 1e9},
+    {"jwt.rotate_refresh_tokens", SOOM_CONFIG_BOOL, F(jwt_rotate_refresh), "false", 0, 0},
+    {"jwt.blacklist_after_rotation", SOOM_CONFIG_BOOL, F(jwt_blacklist_after_rotation), "false", 0,
+     0},
+    {"throttle_backend", SOOM_CONFIG_STRING, F(throttle_backend), "memory", 0, 0},
+    {"throttle_cache_size", SOOM_CONFIG_INT, F(throttle_cache_size), "100000", 16, 100000000},
     {"metrics.enabled", SOOM_CONFIG_BOOL, F(metrics_enabled), "true", 0, 0},
     {"metrics.path", SOOM_CONFIG_STRING, F(metrics_path), "/metrics", 0, 0},
     {"metrics.port", SOOM_CONFIG_INT, F(metrics_port), "0", 0, 65535},
@@ -348,6 +368,11 @@ int soom_config_finish(struct soom_config *c, char *err, size_t errlen)
     rc = one_of("check.drift", c->check_drift, DRIFT, 3, &v, err, errlen);
     if (rc != SOOM_OK)
         return rc;
+    static const char *const THROTTLE[] = {"memory", "postgres"};
+    rc = one_of("throttle_backend", c->throttle_backend, THROTTLE, 2, &v, err, errlen);
+    if (rc != SOOM_OK)
+        return rc;
+    c->throttle_postgres = v == 1;
     if (c->pool_min > c->pool_max) {
         snprintf(err, errlen, "setting \"pool.min\" (%ld) exceeds \"pool.max\" (%ld)", c->pool_min,
                  c->pool_max);

@@ -292,6 +292,10 @@ void soom_log_access(const struct soom_log_access *a)
         PUT_LITERAL(&b, ",\"lua\":true");
     else
         PUT_LITERAL(&b, ",\"lua\":false");
+    if (a->user != NULL) {
+        PUT_LITERAL(&b, ",\"user\":");
+        soom_json_write_string(&b, a->user, a->user_len);
+    }
     PUT_LITERAL(&b, "}\n");
     ab->buf = b;
     if (ab->buf.len >= buffer_bytes || now - ab->since >= FLUSH_NS)

@@ -47,6 +47,7 @@ struct soom_request *soom_request_new(const struct soom_app *app, const struct s
     r->config = config;
     r->start_ns = soom_clock_ns();
     r->status = 200;
+    r->auth_class = -1;
     return r;
 }
 

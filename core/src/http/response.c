@@ -147,9 +147,20 @@ const char *soom_response_reason(int status)
 void soom_response_problem(struct soom_request *r, int status, const char *detail,
                            const char *errors)
 {
+    soom_response_problem_type(r, status, NULL, detail, errors);
+}
+
+void soom_response_problem_type(struct soom_request *r, int status, const char *type,
+                                const char *detail, const char *errors)
+{
     struct soom_buf *bp = soom_response_buffer(), b = *bp;
     const char *title = soom_response_reason(status);
-    soom_buf_puts(&b, "{\"type\":\"about:blank\",\"title\":");
+    soom_buf_puts(&b, "{\"type\":");
+    if (type == NULL)
+        soom_buf_puts(&b, "\"about:blank\"");
+    else
+        soom_json_write_string(&b, type, strlen(type));
+    soom_buf_puts(&b, ",\"title\":");
     soom_json_write_string(&b, title, strlen(title));
     soom_buf_puts(&b, ",\"status\":");
     soom_json_write_int(&b, status);

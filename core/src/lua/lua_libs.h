@@ -7,7 +7,10 @@
 
 struct lua_State;
 
+int luaopen_soom_core_access(struct lua_State *L);   /* lua_access.c */
+int luaopen_soom_core_auth(struct lua_State *L);     /* lua_auth.c */
 int luaopen_soom_core_c(struct lua_State *L);        /* lua_api.c */
+int luaopen_soom_core_document(struct lua_State *L); /* lua_document.c */
 int luaopen_soom_core_http(struct lua_State *L);     /* lua_http.c */
 int luaopen_soom_core_metrics(struct lua_State *L);  /* lua_metrics.c */
 int luaopen_soom_core_native(struct lua_State *L);   /* lua_modules.c */

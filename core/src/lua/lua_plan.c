@@ -210,6 +210,7 @@ void soom_lua_plan_spec(lua_State *L, int t, struct plan_spec *s, struct soom_ar
     read_relations(L, t, s, a);
     s->lookup_field = opt_string(L, t, "lookup_field", a);
     s->lookup_param = opt_string(L, t, "lookup_param", a);
+    s->owner_field = opt_string(L, t, "owner_field", a);
     s->filters = string_list(L, t, "filters", &s->nfilters, a);
     s->ordering_fields = string_list(L, t, "ordering_fields", &s->nordering_fields, a);
     s->ordering = string_list(L, t, "ordering", &s->nordering, a);
@@ -290,12 +291,14 @@ static int run_plan(lua_State *L, struct soom_request *r, void *arg)
     return 2;
 }
 
-/* run(request, action, conditions, capture, data) -> status[, body]
+/* run(request, action, conditions, capture, data, for_update) -> status[, body]
  * Runs the action in C for the request. With `capture`, a successful
  * response's status and JSON body text are returned to Lua and taken off
  * the request; otherwise (or on failure) the response stays on the request
  * and run returns its status and soom.core.plan.RESPONDED, which the
- * handler returns in turn. The statements wait through lua_wait.h. */
+ * handler returns in turn. `for_update` locks a retrieved row until the
+ * transaction ends (the object an update or destroy checks first). The
+ * statements wait through lua_wait.h. */
 static int l_run(lua_State *L)
 {
     struct soom_request *r = lua_touserdata(L, 1);
@@ -306,6 +309,7 @@ static int l_run(lua_State *L)
     struct plan_call *c = soom_arena_alloc(r->arena, sizeof *c);
     c->action = 1u << action;
     read_conditions(L, 3, r, &c->extra);
+    c->extra.for_update = lua_toboolean(L, 6);
     c->capture = lua_toboolean(L, 4);
     if (!lua_isnoneornil(L, 5))
         use_data(L, 5, r);

@@ -1,14 +1,17 @@
 /*
  * The route list the Lua layer declares (soom.core.loader's routes: pattern,
  * name, methods, schemas, plan spec, static bytes, or a native module's
- * route number, per route) into the app's route table (see lua_routes.h).
+ * route number, and the access chain, per route; and the list's
+ * `access_classes`) into the app's route table (see lua_routes.h).
  */
 #include "lua_routes.h"
 
 #include <lauxlib.h>
 #include <lua.h>
 
+#include "access.h"
 #include "app.h"
+#include "lua_access.h"
 #include "lua_plan.h"
 #include "module_registry.h"
 #include "plan.h"
@@ -73,6 +76,9 @@ static const struct soom_module_route *native_route(lua_State *L, int idx)
 void soom_lua_routes_add(lua_State *L, int idx, struct soom_app *app)
 {
     luaL_checktype(L, idx, LUA_TTABLE);
+    lua_getfield(L, idx, "access_classes");
+    soom_lua_access_classes(L, lua_gettop(L), app);
+    lua_pop(L, 1);
     size_t n = lua_objlen(L, idx);
     for (size_t i = 1; i <= n; i++) {
         lua_rawgeti(L, idx, (int)i);
@@ -87,7 +93,9 @@ void soom_lua_routes_add(lua_State *L, int idx, struct soom_app *app)
         lua_getfield(L, t, "plan");
         lua_getfield(L, t, "static");
         lua_getfield(L, t, "native");
+        lua_getfield(L, t, "access");
         struct plan_spec plan;
+        struct access_route_spec access;
         struct soom_arena *scratch = soom_arena_new(0);
         if (lua_istable(L, t + 8)) {
             soom_lua_plan_spec(L, t + 8, &plan, scratch);
@@ -104,6 +112,10 @@ void soom_lua_routes_add(lua_State *L, int idx, struct soom_app *app)
             .plan = lua_istable(L, t + 8) ? &plan : NULL,
             .native = native_route(L, t + 10),
         };
+        if (lua_istable(L, t + 11)) {
+            soom_lua_access_route(L, t + 11, &access, scratch);
+            spec.access = &access;
+        }
         if (lua_istable(L, t + 9))
             static_spec(L, t + 9, &spec, scratch);
         char err[1024];

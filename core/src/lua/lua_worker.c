@@ -28,8 +28,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "access.h"
 #include "alloc.h"
 #include "app.h"
+#include "lua_access.h"
 #include "lua_json.h"
 #include "lua_libs.h"
 #include "lua_plan.h"
@@ -47,6 +49,8 @@
 struct soom_lua {
     lua_State *L;
     int dispatch_ref;
+    int hook_ref;  /* soom.core.worker's hook: authentication classes and
+                    * permissions written in Lua */
     int *idle_cos; /* registry refs of finished coroutines */
     size_t nidle, capidle;
     struct soom_lua *next;   /* in the pool's idle list */
@@ -79,8 +83,14 @@ lua_State *soom_lua_open(const char *home, const char *app_dir)
         lua_pushfstring(L, "%s/lua/?.lua;%s/lua/?/init.lua", home, home);
     lua_setfield(L, -2, "path");
     lua_getfield(L, -1, "preload");
+    lua_pushcfunction(L, luaopen_soom_core_access);
+    lua_setfield(L, -2, "soom.core.access");
+    lua_pushcfunction(L, luaopen_soom_core_auth);
+    lua_setfield(L, -2, "soom.core.auth");
     lua_pushcfunction(L, luaopen_soom_core_c);
     lua_setfield(L, -2, "soom.core.c");
+    lua_pushcfunction(L, luaopen_soom_core_document);
+    lua_setfield(L, -2, "soom.core.document");
     lua_pushcfunction(L, luaopen_soom_core_testing);
     lua_setfield(L, -2, "soom.core.testing");
     lua_pushcfunction(L, luaopen_soom_core_http);
@@ -121,17 +131,19 @@ static struct soom_lua *worker_load(struct soom_app *app, char *err, size_t errl
     lua_getfield(L, -1, "init");
     lua_pushstring(L, app->dir);
     soom_lua_settings_push(L, app->config);
-    if (lua_pcall(L, 2, 2, 1) != 0)
+    if (lua_pcall(L, 2, 3, 1) != 0)
         goto fail;
     /* routes of static bytes (the OpenAPI document) never reach Lua */
     size_t lua_routes = app->nroutes - app->nstatic;
-    if (!lua_isfunction(L, -2) || (size_t)lua_tonumber(L, -1) != lua_routes) {
+    if (!lua_isfunction(L, -3) || (size_t)lua_tonumber(L, -2) != lua_routes ||
+        !lua_isfunction(L, -1)) {
         snprintf(err, errlen, "the app declared %zu routes in a worker, %zu at start-up",
-                 (size_t)lua_tonumber(L, -1), lua_routes);
+                 (size_t)lua_tonumber(L, -2), lua_routes);
         lua_close(L);
         return NULL;
     }
-    lua_pop(L, 1);
+    int hook = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_pop(L, 1); /* the count */
     if (soom_module_worker_start(L, err, errlen) != SOOM_OK) {
         lua_close(L);
         return NULL;
@@ -139,6 +151,7 @@ static struct soom_lua *worker_load(struct soom_app *app, char *err, size_t errl
     struct soom_lua *w = xcalloc(1, sizeof *w);
     w->L = L;
     soom_lua_watch_init(&w->watch, L);
+    w->hook_ref = hook;
     w->dispatch_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_settop(L, 0);
     return w;
@@ -424,9 +437,8 @@ static int resume_watched(struct soom_lua *w, lua_State *co, struct soom_request
 
 /* Runs the coroutine until it returns or fails, doing the waits it yields
  * for in between; RESUME_LOST when its state was lost meanwhile. */
-static int run_coroutine(struct soom_lua *w, lua_State *co, struct soom_request *r)
+static int run_coroutine(struct soom_lua *w, lua_State *co, struct soom_request *r, int nargs)
 {
-    int nargs = 3;
     for (;;) {
         if (w->lost)
             return RESUME_LOST;
@@ -449,45 +461,52 @@ static void handler_stopped(struct soom_request *r, int status, const char *trac
     soom_response_problem(r, status, "the request took too long to process", NULL);
 }
 
-void soom_lua_dispatch(struct soom_lua_pool *pool, struct soom_request *r)
+/* Resumes `fn` (0 the dispatcher, 1 the access hook) on a coroutine of
+ * the thread's state with the route's number, the request and its method,
+ * then `nargs` of a1 and a2, and runs it to its end, doing the waits it
+ * yields for. Returns the coroutine with the results on its stack (its
+ * reference in *ref), or NULL after answering: 500 with no state or when
+ * the function itself failed or yielded (the coroutine is unusable then,
+ * and left to be collected), 503 or 500 when handler_timeout stopped it. */
+static lua_State *resume(struct soom_lua_pool *pool, struct soom_request *r, int fn, int a1, int a2,
+                         int nargs, struct soom_lua **wout, int *ref)
 {
     struct soom_lua *w = worker_for_thread(pool);
     if (w == NULL) {
         internal_error(r);
-        return;
+        return NULL;
     }
-    int ref;
-    lua_State *co = take_coroutine(w, &ref);
-    lua_rawgeti(co, LUA_REGISTRYINDEX, w->dispatch_ref);
+    lua_State *co = take_coroutine(w, ref);
+    lua_rawgeti(co, LUA_REGISTRYINDEX, fn == 0 ? w->dispatch_ref : w->hook_ref);
     lua_pushinteger(co, r->route->id + 1);
     lua_pushlightuserdata(co, r);
     lua_pushinteger(co, (lua_Integer)r->method);
+    if (nargs > 0)
+        lua_pushinteger(co, a1);
+    if (nargs > 1)
+        lua_pushinteger(co, a2);
     r->lua = true;
     r->lua_co = co;
-    int rc = run_coroutine(w, co, r);
+    int rc = run_coroutine(w, co, r, 3 + nargs);
     r->lua_co = NULL;
+    *wout = w;
     if (rc == RESUME_LOST) {
         /* stopped the hard way (500), or another request's stop took the
          * state this one was waiting on (503) */
         handler_stopped(r, r->lua_stopped ? 500 : 503, NULL);
-        return;
+        return NULL;
     }
     if (rc == 0 && r->lua_stopped) {
-        lua_settop(co, 6);
-        handler_stopped(r, 503, lua_tostring(co, 5));
+        int first = fn == 0 ? 1 : 2; /* the hook's answers open with their kind */
+        lua_settop(co, first + 5);
+        handler_stopped(r, 503, lua_tostring(co, first + 4));
         lua_settop(co, 0);
-        keep_coroutine(w, ref);
-        return;
+        keep_coroutine(w, *ref);
+        return NULL;
     }
-    if (rc == 0) {
-        lua_settop(co, 6);
-        take_results(co, r);
-        lua_settop(co, 0);
-        keep_coroutine(w, ref);
-        note_memory(w);
-        return;
-    }
-    /* The dispatcher itself failed, or the resource yielded: the coroutine
+    if (rc == 0)
+        return co;
+    /* The function itself failed, or the resource yielded: the coroutine
      * is unusable; log, answer 500 and let it be collected. */
     const char *msg = rc == LUA_YIELD ? "a resource yielded outside of a coroutine it owns"
                                       : lua_tostring(co, -1);
@@ -498,8 +517,62 @@ void soom_lua_dispatch(struct soom_lua_pool *pool, struct soom_request *r)
                   lua_tostring(w->L, -1));
     soom_metrics_lua_error(r->route->id);
     lua_pop(w->L, 1);
-    luaL_unref(w->L, LUA_REGISTRYINDEX, ref);
+    luaL_unref(w->L, LUA_REGISTRYINDEX, *ref);
     internal_error(r);
+    return NULL;
+}
+
+static void done(struct soom_lua *w, lua_State *co, int ref)
+{
+    lua_settop(co, 0);
+    keep_coroutine(w, ref);
+    note_memory(w);
+}
+
+void soom_lua_dispatch(struct soom_lua_pool *pool, struct soom_request *r)
+{
+    struct soom_lua *w;
+    int ref;
+    lua_State *co = resume(pool, r, 0, 0, 0, 0, &w, &ref);
+    if (co == NULL)
+        return;
+    lua_settop(co, 6);
+    take_results(co, r);
+    done(w, co, ref);
+}
+
+enum access_outcome soom_lua_access_hook(struct soom_lua_pool *pool, struct soom_request *r,
+                                         int what, int lua, const struct soom_request_user **user,
+                                         const char **detail)
+{
+    struct soom_lua *w;
+    int ref;
+    lua_State *co = resume(pool, r, 1, what, lua, 2, &w, &ref);
+    if (co == NULL)
+        return ACCESS_ANSWERED;
+    const char *kind = lua_tostring(co, 1);
+    enum access_outcome o = ACCESS_NONE;
+    if (kind == NULL || strcmp(kind, "answer") == 0) {
+        /* a problem the class raised, or an error: the dispatcher's six */
+        lua_remove(co, 1);
+        lua_settop(co, 6);
+        take_results(co, r);
+        o = ACCESS_ANSWERED;
+    } else if (strcmp(kind, "ok") == 0) {
+        o = ACCESS_OK;
+        const char *why = user ? soom_lua_access_user(co, 2, 3, r, user) : NULL;
+        if (why != NULL) {
+            log_lua_error(r, "an authentication class returned a bad user", why);
+            internal_error(r);
+            o = ACCESS_ANSWERED;
+        }
+    } else if (strcmp(kind, "fail") == 0) {
+        o = ACCESS_FAIL;
+        if (detail && lua_isstring(co, 2))
+            *detail = soom_arena_strndup(r->arena, lua_tostring(co, 2), lua_objlen(co, 2));
+    }
+    done(w, co, ref);
+    return o;
 }
 
 void soom_lua_pool_watch(struct soom_lua_pool *pool, uint64_t now, uint64_t grace_ns)

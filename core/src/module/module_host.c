@@ -18,6 +18,7 @@
 #include "request_impl.h"
 #include "soom/arena.h"
 #include "soom/error.h"
+#include "soom/json.h"
 #include "soom/log.h"
 #include "soom/response.h"
 
@@ -106,14 +107,36 @@ static const struct soom_json *req_json(const struct soom_request *r)
 
 static const char *req_user(const struct soom_request *r, size_t *len)
 {
-    *len = r->user_len;
-    return r->user;
+    *len = r->user ? r->user->id_len : 0;
+    return r->user ? r->user->id : NULL;
 }
 
+/* A module's user is its id alone: Lua sees req.user = { id = ... }, and
+ * the access chain's permissions and owner filters see it authenticated. */
 static void req_set_user(struct soom_request *r, const char *id, size_t len)
 {
-    r->user = id != NULL ? soom_arena_strndup(r->arena, id, len) : NULL;
-    r->user_len = id != NULL ? len : 0;
+    if (id == NULL) {
+        r->user = NULL;
+        return;
+    }
+    struct soom_request_user *u = soom_arena_calloc(r->arena, sizeof *u);
+    u->id = soom_arena_strndup(r->arena, id, len);
+    u->id_len = len;
+    u->id_is_int = len > 0 && len <= 15;
+    for (size_t i = 0; i < len && u->id_is_int; i++)
+        u->id_is_int = id[i] >= '0' && id[i] <= '9';
+    struct soom_buf b;
+    soom_buf_init(&b);
+    soom_buf_puts(&b, "{\"id\":");
+    if (u->id_is_int)
+        soom_buf_append(&b, id, len);
+    else
+        soom_json_write_string(&b, id, len);
+    soom_buf_putc(&b, '}');
+    u->doc = soom_arena_strndup(r->arena, b.data, b.len);
+    u->doc_len = b.len;
+    soom_buf_cleanup(&b);
+    r->user = u;
 }
 
 static const char *req_id(const struct soom_request *r, size_t *len)

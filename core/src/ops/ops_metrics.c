@@ -31,6 +31,11 @@ static const double SIZE_BOUNDS[] = {100, 1000, 10000, 100000, 1e6, 1e7};
 static const double WAIT_BOUNDS[] = {.0001, .0005, .001, .005, .01, .05, .1, .5, 1, 5};
 static const char *const POOL_STATES[] = {"idle", "in_use"};
 static const char *const DROP_REASONS[] = {"queue_full", "send_failed", "rate_limited"};
+static const char *const AUTH_REASONS[] = {
+#define AUTH_REASON_LABEL(name, label) label,
+    SOOM_AUTH_FAILURES(AUTH_REASON_LABEL)
+#undef AUTH_REASON_LABEL
+};
 
 static void ensure_builtins(void);
 static _Atomic uint64_t cpu_recorded_us;
@@ -327,6 +332,13 @@ static void builtins_rest(void)
     f = builtin("soom_error_reports_dropped_total", "Error reports not delivered, by reason",
                 SOOM_METRIC_COUNTER, OPS_SHARDED, OPS_FIXED);
     fixed(f, "reason", DROP_REASONS, SOOM_DROP_COUNT);
+    f = builtin("soom_auth_failures_total",
+                "Requests refused by authentication or permissions (401, 403), by reason",
+                SOOM_METRIC_COUNTER, OPS_SHARDED, OPS_FIXED);
+    fixed(f, "reason", AUTH_REASONS, SOOM_AF_COUNT);
+    f = builtin("soom_throttled_requests_total", "Requests answered 429 by a throttle, by route",
+                SOOM_METRIC_COUNTER, OPS_SHARDED, OPS_ROUTE);
+    add_labels(f, (const char *const[]){"route"}, 1);
     f = builtin("process_cpu_seconds_total", "User and system CPU time spent, in seconds",
                 SOOM_METRIC_COUNTER, OPS_SHARDED, OPS_FIXED);
     fixed(f, NULL, NULL, 1);
@@ -693,6 +705,19 @@ void soom_metrics_lua_error(int route)
 void soom_metrics_lua_memory(uint64_t bytes)
 {
     proc_set(SOOM_M_LUA_MEMORY, 0, bytes);
+}
+
+void soom_metrics_auth_failure(enum soom_auth_failure reason)
+{
+    if ((unsigned)reason < SOOM_AF_COUNT)
+        count(SOOM_M_AUTH_FAILURES, (uint32_t)reason, 1);
+}
+
+void soom_metrics_throttled(int route)
+{
+    uint32_t r =
+        route < 0 || (size_t)route >= ops_reg.nroutes ? (uint32_t)ops_reg.nroutes : (uint32_t)route;
+    count(SOOM_M_THROTTLED, r, 1);
 }
 
 void soom_metrics_report_sent(void)

@@ -434,6 +434,16 @@ static bool compile(struct soom_plan *p, const struct plan_spec *s, char *err, s
             FAIL("lookup_field \"%s\" is not a field of the model", s->lookup_field);
         p->lookup_param = xstrdup(s->lookup_param ? s->lookup_param : s->lookup_field);
     }
+    p->owner = -1;
+    if (s->owner_field != NULL) {
+        p->owner = column_index(p, s->owner_field);
+        if (p->owner < 0)
+            FAIL("owner_field \"%s\" is not a field of the model", s->owner_field);
+        p->columns[p->owner].read_only = true; /* set from the user, never from a body */
+        for (size_t i = 0; i < p->nfields; i++)
+            if (p->fields[i].column == p->owner)
+                p->fields[i].read_only = true;
+    }
     p->filters = field_list(p, s->filters, s->nfilters, "filter field", err, errlen);
     if (p->filters == NULL)
         return false;

@@ -134,7 +134,7 @@ static void run_retrieve(struct soom_request *r, const struct soom_plan *p,
     soom_buf_printf(s.sql, "SELECT %s FROM %s", p->returning, p->table_quoted);
     if (!where_lookup(r, p, extra, &s))
         return;
-    soom_buf_puts(s.sql, " LIMIT 1");
+    soom_buf_puts(s.sql, extra != NULL && extra->for_update ? " LIMIT 1 FOR UPDATE" : " LIMIT 1");
     plan_embed_wrap(&s, p, out.embeds, false);
     respond_found(r, &out, &s);
 }
@@ -163,6 +163,18 @@ static bool body_object(struct soom_request *r)
     return true;
 }
 
+/* The owner column set to the request's user, after the body's values. */
+static int owner_value(struct soom_request *r, const struct soom_plan *p, struct plan_stmt *s,
+                       int n, struct soom_buf *cols, struct soom_buf *vals)
+{
+    if (n < 0 || p->owner < 0)
+        return n;
+    int param = plan_stmt_param(s, r->user->id, r->user->id_len, false);
+    soom_buf_printf(cols, "%s%s", n ? ", " : "", p->columns[p->owner].quoted);
+    soom_buf_printf(vals, "%s$%d", n ? ", " : "", param);
+    return n + 1;
+}
+
 static void run_create(struct soom_request *r, const struct soom_plan *p)
 {
     struct plan_output out;
@@ -174,7 +186,8 @@ static void run_create(struct soom_request *r, const struct soom_plan *p)
     struct soom_buf cols, vals;
     soom_buf_init(&cols);
     soom_buf_init(&vals);
-    int n = plan_write_values(r, p, r->json, &s, false, &cols, &vals);
+    int n = owner_value(r, p, &s, plan_write_values(r, p, r->json, &s, false, &cols, &vals), &cols,
+                        &vals);
     if (n >= 0) {
         if (n == 0)
             soom_buf_printf(s.sql, "INSERT INTO %s DEFAULT VALUES RETURNING %s", p->table_quoted,
@@ -236,9 +249,37 @@ static void run_destroy(struct soom_request *r, const struct soom_plan *p,
     r->responded = true;
 }
 
+/* The conditions of `extra` and the owner's: the request's user. */
+static const struct plan_extra *owned(struct soom_request *r, const struct soom_plan *p,
+                                      const struct plan_extra *extra, struct plan_extra *out)
+{
+    if (p->owner < 0)
+        return extra;
+    size_t n = extra ? extra->nconditions : 0;
+    struct plan_condition *c = soom_arena_calloc(r->arena, (n + 1) * sizeof *c);
+    if (n > 0)
+        memcpy(c, extra->conditions, n * sizeof *c);
+    const char **param = soom_arena_alloc(r->arena, sizeof *param);
+    *param = soom_arena_strndup(r->arena, r->user->id, r->user->id_len);
+    c[n].sql = soom_arena_printf(r->arena, "%s = $1", p->columns[p->owner].quoted);
+    c[n].nparams = 1;
+    c[n].params = param;
+    *out = (struct plan_extra){c, n + 1, extra ? extra->for_update : false};
+    return out;
+}
+
 void soom_plan_run(struct soom_request *r, const struct soom_plan *p, unsigned action,
                    const struct plan_extra *extra)
 {
+    struct plan_extra mine;
+    if (p->owner >= 0 && r->user == NULL) {
+        /* the access chain refuses anonymous requests first; a handler
+         * that runs an action by hand without a user sees nothing */
+        soom_response_problem(r, 403, "You do not have permission to perform this action.", NULL);
+        r->responded = true;
+        return;
+    }
+    extra = owned(r, p, extra, &mine);
     switch (action) {
     case PLAN_LIST: run_list(r, p, extra); break;
     case PLAN_RETRIEVE: run_retrieve(r, p, extra); break;

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "access.h"
 #include "app.h"
 #include "builtin.h"
 #include "lua_worker.h"
@@ -264,6 +265,19 @@ static bool validate(struct soom_request *r)
 
 static void handle(struct soom_request *r, size_t from);
 
+/* The access chain's steps written in Lua, on the thread's state. */
+static enum access_outcome lua_authenticate(void *ud, struct soom_request *r, int lua,
+                                            const struct soom_request_user **user,
+                                            const char **detail)
+{
+    return soom_lua_access_hook(ud, r, 0, lua, user, detail);
+}
+
+static enum access_outcome lua_permission(void *ud, struct soom_request *r, int lua)
+{
+    return soom_lua_access_hook(ud, r, 1, lua, NULL, NULL);
+}
+
 /* Around the last step and each resumption of it: every wait of the
  * request (the pool, statements, outbound calls, sleeps) ends by its
  * request_timeout, and once the request is done (not waiting for a module)
@@ -294,6 +308,14 @@ static void finish(struct soom_request *r)
         soom_response_problem(r, 413, detail, NULL);
         return;
     }
+    /* authentication, permissions and throttles before the body is even
+     * parsed: who may not use the resource learns nothing from its errors */
+    const struct soom_access_route *access = r->route->access;
+    if (access != NULL) {
+        struct soom_access_hooks hooks = {r->app->lua, lua_authenticate, lua_permission};
+        if (!soom_access_run(r, access, &hooks))
+            return;
+    }
     if (!parse_body(r) || !validate(r))
         return;
     handle(r, 0);
@@ -312,9 +334,12 @@ static void handle(struct soom_request *r, size_t from)
     if (soom_module_phase(r, SOOM_PHASE_HANDLER, from) != SOOM_MODULE_NEXT)
         return;
     const struct soom_plan *plan = r->route->plan;
+    const struct soom_access_route *access = r->route->access;
     if (r->route->native != NULL) {
         if (soom_module_route_run(r, r->route->native) == SOOM_MODULE_WAIT)
             return;
+    } else if (soom_access_is_view(access)) {
+        soom_access_view(r, access); /* the token views: no Lua */
     } else if (plan != NULL && (plan->fast & soom_plan_action(plan, r->method))) {
         soom_plan_respond(r, plan); /* a generic resource that overrides nothing: no Lua */
     } else {

@@ -9,16 +9,19 @@
  *           /live, /ready), routing (404, 405, OPTIONS), size and media-type
  *           checks that need no body (413, 415)
  *   body:   collects the body up to max_body
- *   finish: parses JSON (400), then runs the resource; every wait in it
- *           ends by request_timeout, and the database connection goes
- *           back to the pool as soon as the response is made. Under the
- *           async server it runs on a fiber (server_async.c).
+ *   finish: authentication, permissions and throttles (401, 403, 429),
+ *           parses JSON (400), validates (422), then runs the resource;
+ *           every wait in it ends by request_timeout, and the database
+ *           connection goes back to the pool as soon as the response is
+ *           made. Under the async server it runs on a fiber
+ *           (server_async.c).
  *
  * Native modules' middleware runs at the phases of soom/module.h: request
  * (in begin, before routing), routed (in begin, after it), handler (in
- * finish, before the resource), response (soom_pipeline_respond) and done
- * (soom_pipeline_done). A handler-phase middleware or a module's route may
- * suspend the request; see soom_pipeline_waiting().
+ * finish, after the access chain and validation, before the resource),
+ * response (soom_pipeline_respond) and done (soom_pipeline_done). A
+ * handler-phase middleware or a module's route may suspend the request;
+ * see soom_pipeline_waiting().
  */
 #ifndef SOOM_PIPELINE_H
 #define SOOM_PIPELINE_H

@@ -419,6 +419,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
         collect(mc, MHD_GET_ARGUMENT_KIND, r, &r->query, &r->nquery);
         struct conn *c = conn_of(mc);
         r->conn = c;
+        const union MHD_ConnectionInfo *peer =
+            MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        r->peer = peer ? peer->client_addr : NULL;
         soom_pipeline_begin(r);
         if (r->responded && soom_pipeline_expects_body(r)) {
             /* Refused from the headers alone (413, 415, ...): answer before
@@ -506,6 +509,8 @@ static void log_access(const struct soom_request *r, uint64_t now)
         .lua = r->lua,
         .trace_id = r->trace.trace_id,
         .span_id = r->trace.span_id,
+        .user = r->user ? r->user->id : NULL,
+        .user_len = r->user ? r->user->id_len : 0,
     };
     soom_log_access(&a);
 }

@@ -30,10 +30,11 @@ return soom.command {
             require("soom.core.drift").startup(loaded, settings)
             -- the OpenAPI document and the docs pages, built once, after the app's routes
             local routes = { unpack(loaded.routes) }
+            routes.access_classes = loaded.routes.access_classes
             for _, r in ipairs(require("soom.openapi.routes").routes(loaded, cli.home)) do
                 routes[#routes + 1] = r
             end
-            return serve.serve(settings, dir, routes, cli.home)
+            return serve.serve(loader.core_settings(settings), dir, routes, cli.home)
         end)
         if pgserver then
             pgserver.stop()

@@ -7,6 +7,7 @@
 -- file of resources/ is loaded, in name order. Loading is deterministic, so
 -- the start-up state and every worker state number the routes alike.
 
+local access = require "soom.core.chain"
 local files = require "soom.core.files"
 local generics = require "soom.generics"
 local model = require "soom.model"
@@ -40,17 +41,46 @@ function _M.user_settings(dir)
     return {}
 end
 
+-- Splits settings.lua's table: the core's settings, and the ones whose
+-- values are Lua values (authentication classes, permissions...).
+local function split_settings(t)
+    local core, lua = {}, {}
+    for k, v in pairs(t) do
+        core[k] = v
+    end
+    for _, k in ipairs(access.LUA_SETTINGS) do
+        lua[k] = core[k]
+        core[k] = nil
+    end
+    return core, lua
+end
+
+local function with_lua_settings(settings, lua)
+    for _, k in ipairs(access.LUA_SETTINGS) do
+        if settings[k] == nil then
+            settings[k] = lua[k]
+        end
+    end
+    return settings
+end
+
+--- The settings without the Lua-valued ones: what the core checks.
+function _M.core_settings(settings)
+    return (split_settings(settings))
+end
+
 --- The effective settings of an app folder: defaults, settings.lua, then
 -- the environment (soom.core.serve is the command line's, so this runs
--- only there). `modules` (native modules, soom.core.modules) is kept as
--- settings.lua gives it.
+-- only there), with settings.lua's Lua-valued settings (authentication,
+-- permissions, throttles, throttle_rates) as they are. `modules` (native
+-- modules, soom.core.modules) is kept as settings.lua gives it.
 function _M.settings(dir)
-    local user = _M.user_settings(dir)
-    local native = user.modules
-    user.modules = nil
-    local settings = require("soom.core.serve").settings(user)
+    local core, lua = split_settings(_M.user_settings(dir))
+    local native = core.modules
+    core.modules = nil
+    local settings = require("soom.core.serve").settings(core)
     settings.modules = native
-    return settings
+    return with_lua_settings(settings, lua)
 end
 
 --- True when the app has models or migrations, and so needs a database.
@@ -132,10 +162,29 @@ local function partial(schema)
     return copy
 end
 
+-- The access chain of a route, and whether a generic resource filters by
+-- its owner.
+local function access_spec(res, file)
+    local owned = generics.is_generic(res) and res.owner_field ~= nil
+    return access.route_spec(res, file, owned)
+end
+
 local function add_routes(routes, value, file)
-    local list = value
+    local list
     if value.route ~= nil or getmetatable(value) ~= nil then
         list = { value }
+    else
+        -- a list may hold lists of resources (jwt:views{...} is one)
+        list = {}
+        for _, item in ipairs(value) do
+            if type(item) == "table" and item.route == nil and getmetatable(item) == nil then
+                for _, res in ipairs(item) do
+                    list[#list + 1] = res
+                end
+            else
+                list[#list + 1] = item
+            end
+        end
     end
     for _, res in ipairs(list) do
         if type(res) ~= "table" or type(res.route) ~= "string" then
@@ -158,6 +207,7 @@ local function add_routes(routes, value, file)
                 and schema_json(res, "validation_schema", file, partial) or nil,
             query_schema = schema_json(res, "query_schema", file),
             plan = generics.is_generic(res) and generics.plan_spec(res, file) or nil,
+            access = access_spec(res, file),
         }
     end
 end
@@ -167,8 +217,14 @@ end
 -- from settings.lua and the environment. Returns
 -- { dir, name, settings, routes = { { pattern, methods, name, raw_body, resource } } }.
 function _M.load(dir, settings)
-    settings = settings or _M.settings(dir)
+    if settings then -- a worker's, from the core: without the Lua-valued ones
+        local _, lua = split_settings(_M.user_settings(dir))
+        settings = with_lua_settings(settings, lua)
+    else
+        settings = _M.settings(dir)
+    end
     settings_of.set(settings)
+    access.reset(settings, dir)
     files.add_to_path(dir)
     local meta = {}
     if files.exists(dir .. "/app.lua") then
@@ -196,6 +252,7 @@ function _M.load(dir, settings)
     for _, r in ipairs(modules.routes()) do
         routes[#routes + 1] = r
     end
+    routes.access_classes = access.class_specs()
     return setmetatable({
         dir = dir,
         name = meta.name or dir:match("([^/]+)/*$"),

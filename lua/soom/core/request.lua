@@ -14,6 +14,10 @@
 --                parent_id (nil when the trace starts here), sampled,
 --                tracestate (or nil), traceparent (to send on, with this
 --                request's span as the parent)
+--   req.user     the authenticated user's fields (never its password) and
+--                is_authenticated = true, or { is_authenticated = false }
+--   req.auth     what authenticated it: the token's row, the JWT's claims...
+--                (nil when anonymous)
 --   req:header(name)       one header, any case
 --   req:query_all(name)    every value of a repeated query parameter
 -- The C request (a light userdata) is kept in a table private to this
@@ -24,6 +28,7 @@
 
 local ffi = require "ffi"
 local c = require "soom.core.c"
+local access = require "soom.core.access"
 
 ffi.cdef(require "soom.core.cdef")
 
@@ -105,6 +110,14 @@ end
 
 function getters.body(self)
     return c.request_body(handle(self))
+end
+
+function getters.user(self)
+    return access.user(handle(self))
+end
+
+function getters.auth(self)
+    return access.auth(handle(self))
 end
 
 function getters.params(self)

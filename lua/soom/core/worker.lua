@@ -10,7 +10,14 @@
 -- where body is a table (encoded to JSON in C), a string or nil,
 -- log_error, when set, is a traceback for the log, and report, with error
 -- reporting on, the error's event as JSON for the core's sender.
+--
+-- The core also calls hook for the steps of a route's access chain written
+-- in Lua (an authentication class's authenticate, a permission's
+-- has_permission), with the route, the request, its method, what (0:
+-- authenticate, 1: has_permission) and the class's number; hook returns
+--   "none" | "ok"[, user, auth] | "fail"[, detail] | "answer", <dispatch's six>
 
+local access = require "soom.core.chain"
 local errors = require "soom.errors"
 local loader = require "soom.core.loader"
 local request = require "soom.core.request"
@@ -18,7 +25,7 @@ local Resource = require("soom.resource").Resource
 local report = require "soom.core.report"
 
 local setmetatable, getmetatable, xpcall = setmetatable, getmetatable, xpcall
-local pairs, ipairs, tostring, traceback = pairs, ipairs, tostring, debug.traceback
+local pairs, ipairs, tostring, traceback, type = pairs, ipairs, tostring, debug.traceback, type
 
 local _M = {}
 
@@ -102,6 +109,45 @@ local function dispatch(route_id, ptr, method)
     return a, b, c, d, e, f
 end
 
+local function answer(body, req)
+    if errors.is_problem(body) then
+        local a, b, c, d = problem(body, req)
+        return "answer", a, b, c, d
+    end
+    if body == RESPONDED then
+        return "answer", 0, RESPONDED
+    end
+    local doc = {}
+    for k, v in pairs(INTERNAL) do
+        doc[k] = v
+    end
+    doc.instance = req.path
+    local event
+    if reporting then
+        event = report.event(body.message, body.frames, req, req.route, settings_)
+    end
+    return "answer", 500, doc, nil, PROBLEM, body.traceback, event
+end
+
+local function hook(route_id, ptr, method, what, n)
+    local req = request.new(ptr, METHOD_NAMES[method], routes[route_id])
+    local ok, a, b = xpcall(access.hook, on_error, what, n, req)
+    local r1, r2, r3, r4, r5, r6, r7
+    if not ok or errors.is_problem(a) then
+        r1, r2, r3, r4, r5, r6, r7 = answer(a, req)
+    elseif what == 1 then
+        r1 = a and "ok" or "fail"
+    elseif a == nil then
+        r1 = "none"
+    elseif a == false then
+        r1, r2 = "fail", type(b) == "string" and b or nil
+    else
+        r1, r2, r3 = "ok", a, b
+    end
+    request.close(req)
+    return r1, r2, r3, r4, r5, r6, r7
+end
+
 -- Every field a resource has, its own and inherited, in one table: an
 -- instance then finds any method in one step instead of walking the class
 -- chain on each lookup. Resources are declarations, fixed once loaded.
@@ -142,7 +188,7 @@ function _M.init(dir, settings)
             end
         end
     end
-    return dispatch, #routes
+    return dispatch, #routes, hook
 end
 
 return _M

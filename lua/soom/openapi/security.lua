@@ -6,7 +6,7 @@
 -- ({ type = "http", scheme = "bearer", bearerFormat = "JWT" }), it is
 -- documented under components.securitySchemes by its `name`, with the
 -- scopes of its `scopes` list (oauth2, openIdConnect). A resource's
--- `authentication` list gives each of its operations one alternative per
+-- `authentication` list (or settings.authentication) gives each of its operations one alternative per
 -- class (any one authenticates the request), plus the empty requirement
 -- when an anonymous request may pass: always without `permissions`, and
 -- with them only when every permission says so with `openapi_anonymous =
@@ -14,6 +14,7 @@
 -- 403, one with permissions 403 (and 401), one with `throttles` 429. An
 -- operation without authentication says so with `security: []`.
 
+local chain = require "soom.core.chain"
 local encode = require "soom.openapi.encode"
 local json = require "soom.json"
 
@@ -30,17 +31,18 @@ end
 
 --- Adds the statuses authentication, permissions and throttles answer.
 function _M.statuses(res, s)
-    if nonempty(res.authentication) or nonempty(res.permissions) then
+    local a, p, t = chain.effective(res)
+    if nonempty(a) or nonempty(p) then
         s[401] = true
         s[403] = true
     end
-    if nonempty(res.throttles) then
+    if nonempty(t) then
         s[429] = true
     end
 end
 
 local function anonymous(res, method)
-    local perms = res.permissions
+    local _, perms = chain.effective(res)
     if not nonempty(perms) then
         return true
     end
@@ -97,10 +99,11 @@ end
 --- The operation's security requirements (an empty list: none).
 function _M.requirements(ctx, res, method, owner)
     local list = array()
-    if not nonempty(res.authentication) then
+    local classes = chain.effective(res)
+    if not nonempty(classes) then
         return list
     end
-    for i, class in ipairs(res.authentication) do
+    for i, class in ipairs(classes) do
         if type(class) == "table" and type(class.openapi) == "table" then
             if type(class.name) ~= "string" or class.name == "" then
                 error(("%s: authentication[%d] has an openapi scheme but no name"):format(

@@ -74,11 +74,43 @@ static void test_pieces(void)
     CHECK(memcmp(whole, parts, (size_t)(w - parts)) == 0);
 }
 
+/* Every byte in every position of a group: accepted exactly when it is in
+ * the alphabet (strict: the URL-safe one; else either), decoded to its
+ * value. */
+static void test_every_byte(void)
+{
+    static const char URL[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    for (int strict = 0; strict < 2; strict++) {
+        for (int c = 0; c < 256; c++) {
+            if (!strict && c == '=')
+                continue; /* padding, read by test_decode_rules */
+            const char *at = c ? memchr(URL, c, 64) : NULL;
+            int value = at                      ? (int)(at - URL)
+                        : (!strict && c == '+') ? 62
+                        : (!strict && c == '/') ? 63
+                                                : -1;
+            for (int pos = 0; pos < 4; pos++) {
+                char text[4] = {'A', 'A', 'A', 'A'};
+                text[pos] = (char)c;
+                unsigned char out[4];
+                size_t n;
+                bool ok = soom_base64_decode(text, 4, strict, out, &n);
+                CHECK(ok == (value >= 0));
+                if (ok) {
+                    unsigned v = (unsigned)out[0] << 16 | (unsigned)out[1] << 8 | out[2];
+                    CHECK_INT((v >> (18 - 6 * pos)) & 63, value);
+                }
+            }
+        }
+    }
+}
+
 int main(void)
 {
     RUN(test_standard);
     RUN(test_url);
     RUN(test_decode_rules);
     RUN(test_pieces);
+    RUN(test_every_byte);
     return test_summary();
 }

@@ -601,7 +601,7 @@ static void test_conditions(void)
         {"a IS NOT DISTINCT FROM $1 OR b = $2", 2, either},
         {"price::text <> '$1' AND note <> $$", 0, NULL},
     };
-    struct plan_extra extra = {conds, COUNT(conds)};
+    struct plan_extra extra = {conds, COUNT(conds), false};
     struct listing l;
     STMT_IS(list(&l, plain, "score=5", &extra),
             "SELECT " SELECT_LIST " FROM \"sample\" WHERE (owner_id = $1) AND (a IS NOT DISTINCT "
@@ -614,14 +614,14 @@ static void test_conditions(void)
     const char *many[12] = {"1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12"};
     struct plan_condition wide = {"x IN ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)", 12,
                                   many};
-    struct plan_extra two = {conds, 1};
+    struct plan_extra two = {conds, 1, false};
     struct plan_stmt s;
     struct soom_request *r = request("");
     plan_stmt_init(&s, r->arena);
     bool first = true;
     plan_stmt_conditions(&s, &two, &first);
     CHECK(!first);
-    struct plan_extra more = {&wide, 1};
+    struct plan_extra more = {&wide, 1, false};
     plan_stmt_conditions(&s, &more, &first);
     STMT_IS(&s, "(owner_id = $1) AND (x IN ($2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13))",
             "7", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12");
@@ -656,7 +656,7 @@ static void test_condition_quoting(void)
         plan_stmt_param(&s, "x", 1, false);
         plan_stmt_param(&s, "y", 1, false);
         struct plan_condition c = {cases[i].sql, 1, one};
-        struct plan_extra extra = {&c, 1};
+        struct plan_extra extra = {&c, 1, false};
         bool first = true;
         plan_stmt_conditions(&s, &extra, &first);
         STMT_IS(&s, cases[i].renumbered, "x", "y", "v");
@@ -913,7 +913,7 @@ static void test_on_postgres(void)
     soom_request_free(r);
     const char *active[] = {"true"};
     struct plan_condition not_dollar = {"name <> '$1' AND active = $1", 1, active};
-    struct plan_extra extra = {&not_dollar, 1};
+    struct plan_extra extra = {&not_dollar, 1, false};
     r = run_with(plain, PLAN_LIST, "fields=title&ordering=id", NULL, &extra);
     CHECK_STR(body_of(r), "[{\"title\":\"first\"}]");
     soom_request_free(r);

@@ -18,6 +18,10 @@ struct soom_lua_pool;
 struct soom_validator;
 struct soom_plan;
 struct soom_module_route;
+struct soom_access;
+struct soom_access_route;
+struct access_route_spec;
+struct access_class_spec;
 
 /* What the Lua layer declares for a route. Schemas are JSON texts (NULL when
  * absent): the body schema for POST and PUT, its partial form (no top-level
@@ -46,6 +50,8 @@ struct soom_route_spec {
     const char *patch_schema;
     const char *query_schema;
     const struct plan_spec *plan; /* a generic resource's plan, or NULL */
+    /* authentication, permissions, throttles, or a token view; NULL: none */
+    const struct access_route_spec *access;
     /* static bytes (copied), or static_data NULL */
     const char *static_data;
     size_t static_len;
@@ -67,6 +73,7 @@ struct soom_route {
     struct soom_validator *patch;
     struct soom_validator *query;
     struct soom_plan *plan;                 /* a generic resource's plan, or NULL */
+    struct soom_access_route *access;       /* its access chain, or NULL: anyone, unthrottled */
     struct soom_static *statics;            /* static bytes, or NULL */
     const struct soom_module_route *native; /* a native module's route (module_run.h) */
 };
@@ -78,15 +85,22 @@ struct soom_app {
     struct soom_router *router;
     struct soom_route *routes;
     size_t nroutes;
-    size_t nstatic;            /* routes of static bytes: the last ones, never dispatched to Lua */
-    struct soom_lua_pool *lua; /* per process: made after any fork and freed by
-                                * the server (server.c) */
+    size_t nstatic;             /* routes of static bytes: the last ones, never dispatched to Lua */
+    struct soom_lua_pool *lua;  /* per process: made after any fork and freed by
+                                 * the server (server.c) */
+    struct soom_access *access; /* the authentication classes, the credential
+                                 * cache and the throttle counters (owned) */
 };
 
 /* An app with no routes, taking ownership of `config`; freed with
  * soom_app_free(), which accepts NULL. */
 struct soom_app *soom_app_new(struct soom_config *config, const char *dir, const char *home);
 void soom_app_free(struct soom_app *app);
+
+/* Adds an authentication class under the next number (the order the Lua
+ * layer numbers them in). Errors as soom_access_add_class(). */
+int soom_app_add_class(struct soom_app *app, const struct access_class_spec *spec, char *err,
+                       size_t errlen);
 
 /* Adds a route and compiles its schemas; its id is the number of routes
  * before it. Errors as soom_router_add(), and SOOM_EINVAL for a schema the

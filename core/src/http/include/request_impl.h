@@ -25,6 +25,9 @@ struct soom_config;
 struct soom_route;
 struct soom_pg_conn;
 struct soom_module_handle;
+struct sockaddr;
+struct soom_access_route;
+struct soom_json;
 
 struct soom_kv {
     const char *key;
@@ -40,6 +43,25 @@ struct soom_header_out {
 };
 
 #define SOOM_REQUEST_ID_MAX 128
+
+/* Who sent the request, once authentication succeeded (core/src/access/):
+ * every string in the request's arena. `doc` is what Lua sees as req.user
+ * (the user row's fields, never its password), `auth` what it sees as
+ * req.auth (the token row, the JWT's claims...), both JSON objects. */
+struct soom_request_user {
+    const char *id; /* the user's primary key as text */
+    size_t id_len;
+    bool id_is_int;
+    bool is_staff;
+    bool is_superuser;
+    const char *doc;
+    size_t doc_len;
+    const char *auth; /* NULL: none, or see auth_doc */
+    size_t auth_len;
+    const struct soom_json *auth_doc; /* req.auth as a parsed document (a JWT's
+                                       * claims, owned by the arena), written
+                                       * out only when Lua asks */
+};
 
 struct soom_request {
     struct soom_arena *arena;
@@ -73,6 +95,8 @@ struct soom_request {
                               * of the HTTP metrics */
     bool ready_check;        /* /ready, its database check left to the last step, which may wait */
 
+    const struct sockaddr *peer; /* the client's address, the HTTP layer's (may be NULL) */
+
     /* routing */
     int route_status; /* SOOM_OK, SOOM_ENOTFOUND or SOOM_EMETHOD */
     const struct soom_route *route;
@@ -101,8 +125,6 @@ struct soom_request {
     bool lua_stopped;
 
     /* native modules (core/src/module/) */
-    const char *user; /* the authenticated user's id, or NULL */
-    size_t user_len;
     void **module_ctx; /* each module's context slot, NULL until one is set */
     const struct soom_module_handle *module_calling; /* whose function runs now */
     uint8_t module_where;                            /* what kind of call that is (module_run.c) */
@@ -112,6 +134,11 @@ struct soom_request {
     void *wait_fn;        /* its soom_module_resume_fn, or NULL */
     const struct soom_module_handle *wait_module;
     bool response_phase_ran;
+    /* authentication: the user, NULL while anonymous; the class that
+     * authenticated the request (-1: none) */
+    const struct soom_request_user *user;
+    int auth_class;
+    const struct soom_access_route *access; /* the route's chain, set when it runs */
 
     /* response */
     bool responded;

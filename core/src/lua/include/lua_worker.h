@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "access.h"
+
 struct lua_State;
 struct soom_app;
 struct soom_request;
@@ -44,6 +46,15 @@ void soom_lua_pool_free(struct soom_lua_pool *pool);
  * `pool` on the thread's first request, and fills the response. Never
  * fails: a Lua error becomes a 500 with the traceback in the log. */
 void soom_lua_dispatch(struct soom_lua_pool *pool, struct soom_request *r);
+
+/* Runs a step of the request's access chain written in Lua on the
+ * thread's state: `what` 0 is authentication class `lua`'s authenticate
+ * (on ACCESS_OK *user is set; on ACCESS_FAIL *detail may be), 1 is
+ * permission `lua`'s has_permission. ACCESS_ANSWERED: the step answered
+ * the request (a problem it raised, or a 500 for an error). */
+enum access_outcome soom_lua_access_hook(struct soom_lua_pool *pool, struct soom_request *r,
+                                         int what, int lua, const struct soom_request_user **user,
+                                         const char **detail);
 
 /* Gives the calling thread's state back to the pool (thread-per-connection,
  * when a connection's thread ends). */

@@ -72,6 +72,8 @@ enum soom_builtin_metric {
     SOOM_M_LUA_MEMORY,
     SOOM_M_REPORTS_SENT,
     SOOM_M_REPORTS_DROPPED, /* soom_error_reports_dropped_total{reason} */
+    SOOM_M_AUTH_FAILURES,   /* soom_auth_failures_total{reason} */
+    SOOM_M_THROTTLED,       /* soom_throttled_requests_total{route} */
     SOOM_M_CPU,
     SOOM_M_RSS,
     SOOM_M_OPEN_FDS,
@@ -87,6 +89,47 @@ enum soom_report_drop {
     SOOM_DROP_SEND_FAILED,
     SOOM_DROP_RATE_LIMITED,
     SOOM_DROP_COUNT,
+};
+
+/* Why authentication or a permission refused a request: the `reason`
+ * label of soom_auth_failures_total, a fixed list so that no client can
+ * make series (JWT refusals carry the verifier's reason codes). */
+#define SOOM_AUTH_FAILURES(XX)                                                                     \
+    XX(NO_CREDENTIALS, "no_credentials")                                                           \
+    XX(BAD_HEADER, "bad_header")                                                                   \
+    XX(UNKNOWN_TOKEN, "unknown_token")                                                             \
+    XX(INACTIVE_USER, "inactive_user")                                                             \
+    XX(UNKNOWN_USER, "unknown_user")                                                               \
+    XX(BAD_PASSWORD, "bad_password")                                                               \
+    XX(UNKNOWN_KEY, "unknown_api_key")                                                             \
+    XX(LUA, "lua_class")                                                                           \
+    XX(PERMISSION, "permission_denied")                                                            \
+    XX(JWT_TOO_LONG, "jwt_too_long")                                                               \
+    XX(JWT_MALFORMED, "jwt_malformed")                                                             \
+    XX(JWT_BAD_HEADER, "jwt_bad_header")                                                           \
+    XX(JWT_UNSIGNED, "jwt_unsigned")                                                               \
+    XX(JWT_BAD_ALG, "jwt_bad_algorithm")                                                           \
+    XX(JWT_CRIT, "jwt_critical_header")                                                            \
+    XX(JWT_UNKNOWN_KID, "jwt_unknown_kid")                                                         \
+    XX(JWT_NO_KEY, "jwt_no_key")                                                                   \
+    XX(JWT_BAD_SIGNATURE, "jwt_bad_signature")                                                     \
+    XX(JWT_BAD_CLAIMS, "jwt_bad_claims")                                                           \
+    XX(JWT_BAD_TIME, "jwt_bad_time_claim")                                                         \
+    XX(JWT_NO_EXP, "jwt_no_exp")                                                                   \
+    XX(JWT_EXPIRED, "jwt_expired")                                                                 \
+    XX(JWT_NOT_YET_VALID, "jwt_not_yet_valid")                                                     \
+    XX(JWT_ISSUED_IN_FUTURE, "jwt_issued_in_future")                                               \
+    XX(JWT_BAD_ISSUER, "jwt_bad_issuer")                                                           \
+    XX(JWT_BAD_AUDIENCE, "jwt_bad_audience")                                                       \
+    XX(JWT_WRONG_TYPE, "jwt_wrong_token_type")                                                     \
+    XX(JWT_NO_USER, "jwt_no_user_id")                                                              \
+    XX(JWT_BLACKLISTED, "jwt_blacklisted")
+
+enum soom_auth_failure {
+#define SOOM_AF_ENUM(name, label) SOOM_AF_##name,
+    SOOM_AUTH_FAILURES(SOOM_AF_ENUM)
+#undef SOOM_AF_ENUM
+        SOOM_AF_COUNT
 };
 
 /* Versions for soom_build_info, each borrowed for the life of the process. */
@@ -191,6 +234,11 @@ void soom_metrics_pool_state(size_t idle, size_t in_use, size_t waiting, size_t 
 void soom_metrics_lua_error(int route);
 /* Bytes held by this process's Lua states. */
 void soom_metrics_lua_memory(uint64_t bytes);
+
+/* A request refused by authentication or a permission, and why. */
+void soom_metrics_auth_failure(enum soom_auth_failure reason);
+/* A request of route `route` answered 429 by a throttle. */
+void soom_metrics_throttled(int route);
 
 void soom_metrics_report_sent(void);
 void soom_metrics_report_dropped(enum soom_report_drop reason);

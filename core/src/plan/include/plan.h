@@ -10,6 +10,11 @@
  * come from the spec (validated, quoted); request values only ever travel
  * as statement parameters.
  *
+ * With an owner field, every action is the request's user's: lists,
+ * retrieves, updates and destroys see only the rows whose owner is the
+ * user (r->user, set by authentication), and a create sets the owner
+ * itself whatever the body says.
+ *
  * Actions run in two ways. When the resource overrides no Lua step for an
  * action, soom_plan_respond() runs it from the route to the response
  * without entering Lua: SQL on the request's pooled connection, rows
@@ -111,6 +116,7 @@ struct plan_spec {
     size_t nfields;
     const char *lookup_field;   /* column matched by the route parameter (detail routes) */
     const char *lookup_param;   /* the route parameter */
+    const char *owner_field;    /* column holding the user who owns a row, or NULL */
     const char *const *filters; /* output names usable as ?name=, ?name__gt=... */
     size_t nfilters;
     const char *const *ordering_fields; /* output names usable in ?ordering= */
@@ -205,6 +211,7 @@ struct soom_plan {
     size_t nfields;
     int pk;
     int lookup; /* column, -1 on collection routes */
+    int owner;  /* column of the owning user's id, -1 when rows have no owner */
     char *lookup_param;
     int *filters; /* field indexes */
     size_t nfilters;
@@ -263,6 +270,7 @@ struct plan_condition {
 struct plan_extra {
     const struct plan_condition *conditions;
     size_t nconditions;
+    bool for_update; /* retrieve: lock the row (an update or destroy follows) */
 };
 
 /* Runs `action` for the request with the conditions `extra` (NULL: none)

@@ -1,24 +1,13 @@
--- Authentication classes, permissions and throttles as plain tables of the
--- shape the OpenAPI generator reads (docs/OPENAPI.md).
+-- The authentication classes, permissions and throttles of the app: the
+-- real ones, which carry the OpenAPI fields the generator reads
+-- (docs/OPENAPI.md's contract).
+local soom = require "soom"
+
 return {
-    bearer = {
-        name = "bearerAuth",
-        header = 'Bearer realm="api"',
-        openapi = { type = "http", scheme = "bearer", bearerFormat = "JWT" },
-    },
-    token = {
-        name = "tokenAuth",
-        header = "Token",
-        openapi = {
-            type = "apiKey", ["in"] = "header", name = "Authorization",
-            description = "Authorization: Token <key>",
-        },
-    },
-    api_key = {
-        name = "apiKeyQuery",
-        openapi = { type = "apiKey", ["in"] = "query", name = "api_key" },
-    },
-    is_authenticated = { openapi_anonymous = false },
-    read_only = { openapi_anonymous = "read" },
-    user_rate = { rate = "1000/h" },
+    bearer = soom.auth.jwt { name = "bearerAuth", secret = "the OpenAPI tests' JWT secret" },
+    token = soom.auth.token,
+    api_key = soom.auth.api_key { name = "apiKeyQuery", query = "api_key", keys = { docs = "k" } },
+    is_authenticated = soom.perm.is_authenticated,
+    read_only = soom.perm.is_authenticated_or_read_only,
+    user_rate = soom.throttle.user "1000/h",
 }
