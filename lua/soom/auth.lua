@@ -44,7 +44,15 @@ local _M = {}
 -- work_factor, block_size and parallelism (scrypt). Raises on an unknown
 -- hasher or parameter; returns nil and a message for a password no hash
 -- can be made of (longer than 4096 bytes, or with a NUL byte for bcrypt).
-_M.hash_password = core.hash_password
+-- Under the async server the hash is computed on a helper thread while the
+-- request waits, as check_password's check is.
+function _M.hash_password(password, hasher, params)
+    local hash, err, misuse = core.hash_password(password, hasher, params)
+    if misuse then
+        error(err, 2)
+    end
+    return hash, err
+end
 
 --- check_password(password, encoded [, params]) -> ok, must_update
 --

@@ -16,7 +16,7 @@ import string
 import time
 
 from authkit import Django, app, basic, metric, rsa_keys, serve
-from harness import eq, main
+from harness import eq, in_thread, main
 
 PRIVATE, PUBLIC, JWKS = rsa_keys()
 DJ = Django()
@@ -52,6 +52,15 @@ DJ.sql("INSERT INTO soom_token VALUES ('%s', %d)"
 DJ.sql("CREATE TABLE service_key (key text PRIMARY KEY, name text NOT NULL)")
 DJ.sql("INSERT INTO service_key VALUES ('query-key-1', 'billing')")
 
+# a hash that takes Soom about half a second to check: long enough to see
+# whether a check holds the loop it was asked on
+SLOW_SALT = "slowsaltslowsalt"
+SLOW_HASH = "pbkdf2_sha256$2000000$%s$%s" % (SLOW_SALT, base64.b64encode(hashlib.pbkdf2_hmac(
+    "sha256", b"slow but right", SLOW_SALT.encode(), 2000000)).decode())
+DJ.sql("INSERT INTO auth_user (password, is_superuser, username, first_name, last_name, email, "
+       "is_staff, is_active, date_joined) VALUES ('%s', false, 'slow', '', '', '', false, true, "
+       "now())" % SLOW_HASH)
+
 RESOURCES = r"""
 local soom = require "soom"
 local keys = require "lib.keys"
@@ -83,6 +92,13 @@ return {
         table = "service_key", name_column = "name" }),
     soom.RetrieveResource { route = "/orders/{id:int}", model = Order,
         authentication = { soom.auth.token, jwt }, permissions = { soom.perm.is_authenticated } },
+    soom.Resource { route = "/hello", get = function() return { hello = true } end },
+    soom.Resource { route = "/check", post = function(_, req)
+        local ok, must_update = soom.auth.check_password(req.body.password, req.body.hash)
+        local made = soom.auth.hash_password(req.body.password, "pbkdf2_sha256",
+                                             { iterations = 1000 })
+        return { ok = ok, must_update = must_update, made = made }
+    end },
     jwt:views { obtain = "/api/token", refresh = "/api/token/refresh",
                 verify = "/api/token/verify", blacklist = "/api/token/blacklist" },
 }
@@ -125,6 +141,51 @@ def reasons(labels):
 
 
 # ---- Django's users, through HTTP Basic ---------------------------------------------------
+
+def hellos_while(srv, call):
+    """Starts call() and asks /hello five times while it runs: the slowest
+    /hello's seconds, and whether call() was still running after them."""
+    done = {}
+
+    def timed():
+        out = call()
+        done["at"] = time.time()
+        return out
+
+    join = in_thread(timed)
+    time.sleep(0.1)
+    slowest = 0.0
+    for _ in range(5):
+        t0 = time.time()
+        eq(srv.json("GET", "/hello")[0], 200)
+        slowest = max(slowest, time.time() - t0)
+    after = time.time()
+    result = join()
+    return slowest, done["at"] > after, result
+
+
+def test_password_hashes_leave_the_loop_free():
+    # one loop thread: a check computed on it would hold every other
+    # request for its half second; on a helper thread, /hello goes on
+    srv = serve(ROOT, DJ.url, env={"SOOM_SERVER": "async", "SOOM_THREADS": "1"})
+    try:
+        slowest, longer, (status, _, body) = hellos_while(
+            srv, lambda: srv.json("GET", "/me/basic",
+                                  headers={"Authorization": basic("slow", "slow but right")}))
+        eq(status, 200)
+        eq(body["user"]["username"], "slow")
+        eq(longer, True, "the check ended before the hellos: nothing was measured")
+        assert slowest < 0.2, "a /hello waited %.3fs behind a Basic check" % slowest
+        slowest, longer, (status, _, body) = hellos_while(
+            srv, lambda: srv.json("POST", "/check", {"password": "slow but right",
+                                                     "hash": SLOW_HASH}))
+        eq((status, body["ok"]), (200, True))
+        eq(body["made"].startswith("pbkdf2_sha256$1000$"), True)
+        eq(longer, True, "the check ended before the hellos: nothing was measured")
+        assert slowest < 0.2, "a /hello waited %.3fs behind soom.auth.check_password" % slowest
+    finally:
+        srv.stop()
+
 
 def test_django_hashes_authenticate():
     for u in USERS + [{"username": "scrypt", "password": "scrypt pass"}]:

@@ -24,6 +24,7 @@
 #include "soom/error.h"
 #include "soom/log.h"
 #include "soom/pg.h"
+#include "work.h"
 
 int access_basic_init(struct access_class *c, const struct access_class_spec *s, char *err,
                       size_t errlen)
@@ -47,6 +48,39 @@ int access_basic_init(struct access_class *c, const struct access_class_spec *s,
     return SOOM_OK;
 }
 
+struct password_call {
+    const struct soom_auth_password_params *p;
+    const char *pw, *hash;
+    size_t n, hash_len;
+    bool *must_update;
+    struct soom_buf *out;
+    int rc;
+};
+
+static void password_work(void *arg)
+{
+    struct password_call *c = arg;
+    c->rc = c->out != NULL
+                ? soom_auth_password_make(c->p, c->pw, c->n, c->out)
+                : soom_auth_password_check(c->p, c->pw, c->n, c->hash, c->hash_len, c->must_update);
+}
+
+int access_password_check(const struct soom_auth_password_params *p, const char *pw, size_t n,
+                          const char *hash, size_t hash_len, bool *must_update)
+{
+    struct password_call c = {p, pw, hash, n, hash_len, must_update, NULL, 0};
+    soom_work_run(password_work, &c);
+    return c.rc;
+}
+
+int access_password_make(const struct soom_auth_password_params *p, const char *pw, size_t n,
+                         struct soom_buf *out)
+{
+    struct password_call c = {p, pw, NULL, n, 0, NULL, out, 0};
+    soom_work_run(password_work, &c);
+    return c.rc;
+}
+
 static void policy(const struct access_class *c, struct soom_auth_password_params *p)
 {
     soom_auth_password_params_init(p);
@@ -62,7 +96,7 @@ static void rehash(struct soom_request *r, const struct access_class *c,
     policy(c, &p);
     struct soom_buf h;
     soom_buf_init(&h);
-    if (soom_auth_password_make(&p, pw, n, &h) == SOOM_OK) {
+    if (access_password_make(&p, pw, n, &h) == SOOM_OK) {
         const char *values[] = {h.data, u->id};
         struct soom_pg_result *res;
         /* a failure is logged; the password was right all the same */
@@ -121,7 +155,7 @@ int access_basic_run(struct soom_request *r, const struct soom_access *a,
     bool must_update = false;
     /* a missing user is checked against no hash: the same time as a wrong
      * password (Django's ModelBackend does the same) */
-    int ok = soom_auth_password_check(&p, pw, plen, login.hash, login.hash_len, &must_update);
+    int ok = access_password_check(&p, pw, plen, login.hash, login.hash_len, &must_update);
     bool found = login.user != NULL, active = login.active;
     const struct soom_request_user *u = login.user;
     res->detail = "Invalid username/password.";

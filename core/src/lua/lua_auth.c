@@ -7,12 +7,16 @@
  */
 #include <lauxlib.h>
 #include <lua.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "auth_key.h"
 #include "auth_password.h"
 #include "lua_libs.h"
+#include "lua_wait.h"
+#include "request_impl.h"
 #include "soom/error.h"
+#include "work.h"
 
 /* The parameter value on the stack top, an integer from 1 to `max`. */
 static uint32_t param_uint(lua_State *L, const char *key, uint32_t max)
@@ -89,54 +93,109 @@ static void read_params(lua_State *L, int hidx, int tidx, struct soom_auth_passw
     }
 }
 
-/* hash_password(password [, hasher [, params]]) -> hash | nil, message */
+/* A hash made or checked: the call's inputs, copied into the request's
+ * arena when the call yields, and what came out. */
+struct password_call {
+    struct soom_auth_password_params p;
+    const char *pw, *enc;
+    size_t n, elen;
+    bool check, update;
+    int rc;
+    struct soom_buf out;
+};
+
+static void password_work(void *arg)
+{
+    struct password_call *c = arg;
+    if (c->check)
+        c->rc = soom_auth_password_check(&c->p, c->pw, c->n, c->enc, c->elen, &c->update);
+    else
+        c->rc = soom_auth_password_make(&c->p, c->pw, c->n, &c->out);
+}
+
+/* hash_password's results; a misuse (parameters no hash can be made with)
+ * comes back as nil, message, true for soom.auth to raise, since a waiting
+ * call cannot raise. */
+static int hash_results(lua_State *L, struct password_call *c)
+{
+    if (c->rc == SOOM_OK) {
+        lua_pushlstring(L, c->out.data, c->out.len);
+        soom_buf_cleanup(&c->out);
+        return 1;
+    }
+    soom_buf_cleanup(&c->out);
+    lua_pushnil(L);
+    /* the password is the caller's input: nil and a message */
+    if (c->n > SOOM_AUTH_PASSWORD_MAX) {
+        lua_pushfstring(L, "the password is longer than %d bytes", SOOM_AUTH_PASSWORD_MAX);
+        return 2;
+    }
+    if (c->p.hasher == SOOM_AUTH_BCRYPT && memchr(c->pw, '\0', c->n) != NULL) {
+        lua_pushliteral(L, "bcrypt cannot hash a password with a NUL byte");
+        return 2;
+    }
+    lua_pushfstring(L, "the %s parameters are out of range", soom_auth_hasher_name(c->p.hasher));
+    lua_pushboolean(L, 1);
+    return 3;
+}
+
+static int check_results(lua_State *L, const struct password_call *c)
+{
+    lua_pushboolean(L, c->rc == SOOM_OK);
+    lua_pushboolean(L, c->rc == SOOM_OK && c->update);
+    if (c->rc == SOOM_EINVAL) {
+        lua_pushliteral(L, "the password hash is malformed or of an unknown algorithm");
+        return 3;
+    }
+    return 2;
+}
+
+/* On the request's fiber after a yield, or at once: the hash on a helper
+ * thread under the async server (a quarter of a second of CPU must not
+ * stall the loop's other connections), on this thread elsewhere. */
+static int run_password(lua_State *L, struct soom_request *r, void *arg)
+{
+    (void)r;
+    struct password_call *c = arg;
+    soom_work_run(password_work, c);
+    return c->check ? check_results(L, c) : hash_results(L, c);
+}
+
+/* The call on the caller's stack, or in the request's arena when it will
+ * yield (the Lua strings it points to may be collected meanwhile). */
+static int password_wait(lua_State *L, struct password_call *c)
+{
+    bool yield = soom_lua_wait_can_yield(L);
+    if (yield) {
+        struct soom_arena *a = soom_request_current()->arena;
+        struct password_call *held = soom_arena_alloc(a, sizeof *held);
+        *held = *c;
+        held->pw = soom_arena_strndup(a, c->pw, c->n);
+        held->enc = c->enc != NULL ? soom_arena_strndup(a, c->enc, c->elen) : NULL;
+        c = held;
+    }
+    return soom_lua_wait(L, yield, run_password, c);
+}
+
+/* hash_password(password [, hasher [, params]]) -> hash | nil, message [, misuse] */
 static int l_hash_password(lua_State *L)
 {
-    size_t n;
-    const char *pw = luaL_checklstring(L, 1, &n);
-    struct soom_auth_password_params p;
-    read_params(L, 2, 3, &p);
-    struct soom_buf b;
-    soom_buf_init(&b);
-    int rc = soom_auth_password_make(&p, pw, n, &b);
-    if (rc != SOOM_OK) {
-        soom_buf_cleanup(&b);
-        /* the password is the caller's input: nil and a message; anything
-         * else is parameters no hash can be made with, a misuse */
-        if (n > SOOM_AUTH_PASSWORD_MAX) {
-            lua_pushnil(L);
-            lua_pushfstring(L, "the password is longer than %d bytes", SOOM_AUTH_PASSWORD_MAX);
-            return 2;
-        }
-        if (p.hasher == SOOM_AUTH_BCRYPT && memchr(pw, '\0', n) != NULL) {
-            lua_pushnil(L);
-            lua_pushliteral(L, "bcrypt cannot hash a password with a NUL byte");
-            return 2;
-        }
-        return luaL_error(L, "the %s parameters are out of range", soom_auth_hasher_name(p.hasher));
-    }
-    lua_pushlstring(L, b.data, b.len);
-    soom_buf_cleanup(&b);
-    return 1;
+    struct password_call c = {.check = false};
+    c.pw = luaL_checklstring(L, 1, &c.n);
+    read_params(L, 2, 3, &c.p);
+    soom_buf_init(&c.out);
+    return password_wait(L, &c);
 }
 
 /* check_password(password, encoded [, params]) -> ok, must_update [, why] */
 static int l_check_password(lua_State *L)
 {
-    size_t n, elen = 0;
-    const char *pw = luaL_checklstring(L, 1, &n);
-    const char *enc = lua_isnoneornil(L, 2) ? NULL : luaL_checklstring(L, 2, &elen);
-    struct soom_auth_password_params p;
-    read_params(L, 0, 3, &p);
-    bool update = false;
-    int rc = soom_auth_password_check(&p, pw, n, enc, elen, &update);
-    lua_pushboolean(L, rc == SOOM_OK);
-    lua_pushboolean(L, rc == SOOM_OK && update);
-    if (rc == SOOM_EINVAL) {
-        lua_pushliteral(L, "the password hash is malformed or of an unknown algorithm");
-        return 3;
-    }
-    return 2;
+    struct password_call c = {.check = true};
+    c.pw = luaL_checklstring(L, 1, &c.n);
+    c.enc = lua_isnoneornil(L, 2) ? NULL : luaL_checklstring(L, 2, &c.elen);
+    read_params(L, 0, 3, &c.p);
+    soom_buf_init(&c.out);
+    return password_wait(L, &c);
 }
 
 /* make_token_key() -> 40 hex digits, as DRF's Token.generate_key() */

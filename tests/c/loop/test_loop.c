@@ -1,7 +1,7 @@
 /* The event loop, fibers and waits (core/src/loop/): timers in order,
  * tasks posted from other threads, fibers waiting on sockets, sleeps and
  * wake-ups from another thread, budgets, and the same waits on a plain
- * thread. */
+ * thread, and work handed to helper threads while the loop goes on. */
 #include <pthread.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -13,6 +13,7 @@
 #include "soom/error.h"
 #include "test.h"
 #include "wait.h"
+#include "work.h"
 
 #define MS 1000000ull
 
@@ -299,6 +300,68 @@ static void test_fibers_are_reused(void)
     soom_loop_free(l);
 }
 
+/* ---- work off the loop ------------------------------------------------------ */
+
+struct busy {
+    pthread_t caller, ran_on;
+    uint64_t until;
+};
+
+static void busy_work(void *arg)
+{
+    struct busy *b = arg;
+    b->ran_on = pthread_self();
+    while (soom_clock_ns() < b->until)
+        ; /* CPU, as a password hash spends it */
+}
+
+struct worker_fiber {
+    struct busy busy;
+    uint64_t finished;
+    bool done;
+};
+
+static void work_fiber(void *arg)
+{
+    struct worker_fiber *w = arg;
+    soom_wait_set_budget(soom_clock_ns() + 10 * MS); /* no end to a wait on a helper */
+    soom_work_run(busy_work, &w->busy);
+    w->finished = soom_clock_ns();
+    w->done = true;
+}
+
+static void test_work_leaves_the_loop_free(void)
+{
+    struct soom_loop *l;
+    CHECK_INT(soom_loop_new(&l), SOOM_OK);
+    struct worker_fiber w;
+    memset(&w, 0, sizeof w);
+    w.busy.caller = pthread_self();
+    w.busy.until = soom_clock_ns() + 300 * MS;
+    CHECK(!soom_fiber_run(l, work_fiber, &w));
+    /* while the helper computes, the loop runs a thousand other fibers */
+    slept = 0;
+    for (int i = 0; i < 1000; i++)
+        CHECK(!soom_fiber_run(l, sleep_fiber, NULL));
+    uint64_t t0 = soom_clock_ns(), slept_at = 0;
+    while ((!w.done || slept < 1000) && soom_clock_ns() - t0 < 5000 * MS) {
+        soom_loop_turn(l, 50 * MS);
+        if (slept == 1000 && slept_at == 0)
+            slept_at = soom_clock_ns();
+    }
+    CHECK(w.done);
+    CHECK_INT(slept, 1000);
+    CHECK(slept_at < w.finished); /* the sleeps ended while the work went on */
+    CHECK(!pthread_equal(w.busy.ran_on, w.busy.caller));
+    CHECK(w.finished >= w.busy.until); /* the 10 ms budget did not cut the wait */
+    /* on a plain thread it runs there */
+    struct busy b = {pthread_self(), 0, soom_clock_ns() + MS};
+    soom_work_run(busy_work, &b);
+    CHECK(pthread_equal(b.ran_on, b.caller));
+    soom_fiber_thread_cleanup();
+    soom_loop_free(l);
+}
+
 int main(void)
 {
     RUN(test_timers_fire_in_order);
@@ -308,6 +371,7 @@ int main(void)
     RUN(test_waiter_woken_across_threads);
     RUN(test_budget_ends_waits);
     RUN(test_fibers_are_reused);
+    RUN(test_work_leaves_the_loop_free);
     soom_fiber_thread_cleanup();
     return test_summary();
 }
