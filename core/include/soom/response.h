@@ -19,6 +19,11 @@ SOOM_API void soom_response_status(struct soom_request *r, int status);
 /* Adds a header; name and value are copied. */
 SOOM_API void soom_response_header(struct soom_request *r, const char *name, const char *value);
 
+/* Adds a header without copying: name and value must outlive the request
+ * (strings made at start-up). */
+SOOM_API void soom_response_header_borrow(struct soom_request *r, const char *name,
+                                          const char *value);
+
 /* The calling thread's scratch buffer, empty: build a body in it, then give
  * it to soom_response_take(). Valid until the thread's next call. */
 SOOM_API struct soom_buf *soom_response_buffer(void);

@@ -28,6 +28,13 @@ void soom_response_header(struct soom_request *r, const char *name, const char *
     r->out_headers = h;
 }
 
+void soom_response_header_borrow(struct soom_request *r, const char *name, const char *value)
+{
+    struct soom_header_out *h = soom_arena_alloc(r->arena, sizeof *h);
+    *h = (struct soom_header_out){r->out_headers, name, value};
+    r->out_headers = h;
+}
+
 /* Bodies up to this size are copied into the arena, larger ones taken. */
 #define ARENA_BODY_MAX 16384
 

@@ -40,7 +40,7 @@ static bool path_is(const struct soom_request *r, const char *path)
 
 static void answer_json(struct soom_request *r, const char *body)
 {
-    soom_response_header(r, "Cache-Control", "no-store");
+    soom_response_header_borrow(r, "Cache-Control", "no-store");
     soom_response_copy(r, body, strlen(body), "application/json");
 }
 
@@ -66,7 +66,7 @@ static void metrics(struct soom_request *r)
 {
     struct soom_buf *b = soom_response_buffer();
     soom_metrics_expose(b);
-    soom_response_header(r, "Cache-Control", "no-store");
+    soom_response_header_borrow(r, "Cache-Control", "no-store");
     soom_response_take(r, b, SOOM_METRICS_CONTENT_TYPE);
 }
 

@@ -40,10 +40,11 @@ static bool etag_listed(const char *v, size_t n, const char *etag)
 void soom_pipeline_static(struct soom_request *r)
 {
     const struct soom_static *s = r->route->statics;
-    soom_response_header(r, "ETag", s->etag);
-    soom_response_header(r, "Cache-Control", s->cache_control);
+    /* the route table outlives every request: its strings are not copied */
+    soom_response_header_borrow(r, "ETag", s->etag);
+    soom_response_header_borrow(r, "Cache-Control", s->cache_control);
     for (size_t i = 0; i + 1 < s->nheaders; i += 2)
-        soom_response_header(r, s->headers[i], s->headers[i + 1]);
+        soom_response_header_borrow(r, s->headers[i], s->headers[i + 1]);
     size_t n;
     const char *inm = soom_request_header(r, "If-None-Match", 13, &n);
     if (inm != NULL && etag_listed(inm, n, s->etag)) {

@@ -57,6 +57,20 @@ static void test_status_and_headers(void)
     soom_request_free(r);
 }
 
+static void test_borrowed_header(void)
+{
+    struct soom_request *r = request("/x");
+    static const char name[] = "ETag", value[] = "\"abc\"";
+    soom_response_header(r, "X-Copied", "yes");
+    soom_response_header_borrow(r, name, value);
+    /* the strings themselves, not copies; in order with the copied ones */
+    const struct soom_header_out *h = r->out_headers;
+    CHECK(h->name == name && h->value == value);
+    CHECK_STR(h->next->name, "X-Copied");
+    CHECK(h->next->next == NULL);
+    soom_request_free(r);
+}
+
 static void test_small_body_in_arena(void)
 {
     struct soom_request *r = request("/x");
@@ -283,6 +297,7 @@ static void test_reasons(void)
 int main(void)
 {
     RUN(test_status_and_headers);
+    RUN(test_borrowed_header);
     RUN(test_small_body_in_arena);
     RUN(test_large_body_taken);
     RUN(test_boundary);
