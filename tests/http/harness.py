@@ -38,6 +38,32 @@ def free_port():
     return port
 
 
+PG_SH = os.path.join(SOURCE, "tests", "support", "pg.sh")
+
+
+def pg_sh(cmd, env):
+    """tests/support/pg.sh `cmd` (start, stop, url) for the cluster `env` names."""
+    p = subprocess.run(["bash", PG_SH, cmd], env=env, capture_output=True, text=True, timeout=120)
+    if p.returncode != 0:
+        raise AssertionError("pg.sh %s: %s %s" % (cmd, p.stdout, p.stderr))
+    return p.stdout.strip()
+
+
+def private_cluster(name):
+    """Starts a PostgreSQL cluster of the test's own, so stopping it disturbs
+    no other test, on a port free a moment ago (another test may take it
+    first: then another). Returns the environment that names it for pg_sh."""
+    for attempt in range(3):
+        env = dict(os.environ, SOOM_TEST_PG_DIR="/tmp/soom-test-pg-%s-%d" % (name, os.getpid()),
+                   SOOM_TEST_PG_PORT=str(free_port()))
+        try:
+            pg_sh("start", env)
+            return env
+        except AssertionError:
+            if attempt == 2:
+                raise
+
+
 def _complete(data):
     """True when `data` holds a whole response with a Content-Length body."""
     head, sep, body = data.partition(b"\r\n\r\n")

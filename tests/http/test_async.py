@@ -4,13 +4,13 @@ errors, request_timeout, handler_timeout stopping a runaway loop, and the
 database stopped and started under load."""
 
 import json
-import os
 import subprocess
 import tempfile
 import threading
 import time
 
-from harness import Database, SOURCE, Server, eq, free_port, in_thread, main, write_app
+from harness import (Database, Server, eq, free_port, in_thread, main, pg_sh, private_cluster,
+                     write_app)
 from upstream import Upstream, many
 
 APP = {
@@ -146,7 +146,6 @@ return {
 ''',
 }
 
-PG = os.path.join(SOURCE, "tests", "support", "pg.sh")
 
 
 
@@ -478,23 +477,11 @@ def test_runaway_loops_are_stopped():
     assert status in (500, 503)
 
 
-def pg(cmd, env):
-    p = subprocess.run(["bash", PG, cmd], env=env, capture_output=True, text=True, timeout=120)
-    if p.returncode != 0:
-        raise AssertionError("pg.sh %s: %s %s" % (cmd, p.stdout, p.stderr))
-    return p.stdout.strip()
+pg = pg_sh
 
 
 def test_database_stopped_and_started_under_load():
-    for attempt in range(3):
-        env = dict(os.environ, SOOM_TEST_PG_DIR="/tmp/soom-test-pg-async-outage-%d" % os.getpid(),
-                   SOOM_TEST_PG_PORT=str(free_port()))
-        try:
-            pg("start", env)
-            break
-        except AssertionError:
-            if attempt == 2:
-                raise
+    env = private_cluster("async-outage")
     url = pg("url", env)
     subprocess.run(["psql", "-X", "-q", url, "-c",
                     "DROP TABLE IF EXISTS item; CREATE TABLE item (id serial PRIMARY KEY, n int)"],

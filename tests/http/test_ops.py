@@ -18,7 +18,7 @@ import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from harness import SOURCE, Server, eq, free_port, in_thread, main, write_app
+from harness import Server, eq, free_port, in_thread, main, pg_sh, private_cluster, write_app
 
 APP = {
     "resources/ops.lua": """
@@ -66,7 +66,6 @@ return {
 
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
 PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
-PG = os.path.join(SOURCE, "tests", "support", "pg.sh")
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
@@ -276,23 +275,11 @@ def test_prefork_counts_the_whole_service_and_survive_sigkill():
 
 # ---- /ready and /live --------------------------------------------------------------
 
-def pg(cmd, env):
-    p = subprocess.run(["bash", PG, cmd], env=env, capture_output=True, text=True, timeout=120)
-    if p.returncode != 0:
-        raise AssertionError("pg.sh %s: %s %s" % (cmd, p.stdout, p.stderr))
-    return p.stdout.strip()
+pg = pg_sh
 
 
 def test_ready_follows_the_database_and_the_drain():
-    for attempt in range(3):
-        env = dict(os.environ, SOOM_TEST_PG_DIR="/tmp/soom-test-pg-ready-%d" % os.getpid(),
-                   SOOM_TEST_PG_PORT=str(free_port()))
-        try:
-            pg("start", env)
-            break
-        except AssertionError:
-            if attempt == 2:
-                raise
+    env = private_cluster("ready")
     url = pg("url", env)
     mport = free_port()
     with tempfile.TemporaryDirectory() as d:

@@ -2,12 +2,10 @@
 503s past its bounds, a database that goes away and comes back, and
 connections killed under the server's feet."""
 
-import os
-import subprocess
 import tempfile
 import time
 
-from harness import Database, SOURCE, Server, eq, free_port, in_thread, main, write_app
+from harness import Database, Server, eq, in_thread, main, pg_sh, private_cluster, write_app
 
 APP = {
     "resources/db.lua": """
@@ -31,7 +29,6 @@ return {
 """,
 }
 
-PG = os.path.join(SOURCE, "tests", "support", "pg.sh")
 
 
 def app_dir(tmp):
@@ -93,25 +90,11 @@ def test_terminated_connections_are_replaced():
             db.drop()
 
 
-def pg(cmd, env):
-    p = subprocess.run(["bash", PG, cmd], env=env, capture_output=True, text=True, timeout=120)
-    if p.returncode != 0:
-        raise AssertionError("pg.sh %s: %s %s" % (cmd, p.stdout, p.stderr))
-    return p.stdout.strip()
+pg = pg_sh
 
 
 def test_database_down_then_back():
-    # a cluster of its own, so stopping it disturbs no other test, on a port
-    # free a moment ago (another test may take it first: then try another)
-    for attempt in range(3):
-        env = dict(os.environ, SOOM_TEST_PG_DIR="/tmp/soom-test-pg-outage-%d" % os.getpid(),
-                   SOOM_TEST_PG_PORT=str(free_port()))
-        try:
-            pg("start", env)
-            break
-        except AssertionError:
-            if attempt == 2:
-                raise
+    env = private_cluster("outage")
     url = pg("url", env)
     with tempfile.TemporaryDirectory() as d:
         srv = Server(app_dir(d), env={"DATABASE_URL": url, "SOOM_THREADS": "4",
