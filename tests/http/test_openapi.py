@@ -78,8 +78,16 @@ def test_etag_304_and_head():
         status, h5, _ = srv.request("POST", "/openapi.json", body={"x": 1})
         eq(status, 405, "POST")
         eq(h5["allow"], "GET, HEAD", "Allow")
+        eq(srv.request("GET", "/openapi.yaml")[1]["etag"] != etag, True, "YAML's own ETag")
     finally:
         srv.stop()
+    # replicas serving the same bytes give the same ETag (a cache in front
+    # of several revalidates against any of them)
+    again = Server(SAMPLE).start()
+    try:
+        eq(again.request("GET", "/openapi.json")[1]["etag"], etag, "the same ETag in another process")
+    finally:
+        again.stop()
 
 
 def test_pages_off_by_default_on_with_debug_or_setting():

@@ -59,7 +59,25 @@ static int compile(const struct soom_app *app, const char *text, const char *wha
     return rc;
 }
 
-/* FNV-1a over the bytes: an ETag that changes whenever they do. */
+/* An ETag that changes whenever the bytes do: FNV-1a's step over 8-byte
+ * words, each step a bijection of the state, so one changed word always
+ * changes the result (a byte at a time took milliseconds of start-up for
+ * a large document). */
+static uint64_t bytes_hash(const char *p, size_t n)
+{
+    uint64_t h = 14695981039346656037ULL;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        h = (h ^ w) * 1099511628211ULL;
+        h ^= h >> 32;
+    }
+    for (; i < n; i++)
+        h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
+    return h;
+}
+
 static struct soom_static *static_new(const struct soom_route_spec *spec)
 {
     struct soom_static *s = xcalloc(1, sizeof *s);
@@ -73,10 +91,8 @@ static struct soom_static *static_new(const struct soom_route_spec *spec)
     s->headers = xcalloc(s->nheaders + 1, sizeof *s->headers);
     for (size_t i = 0; i < s->nheaders; i++)
         s->headers[i] = xstrdup(spec->static_headers[i]);
-    uint64_t h = 14695981039346656037ULL;
-    for (size_t i = 0; i < s->len; i++)
-        h = (h ^ (unsigned char)s->data[i]) * 1099511628211ULL;
-    snprintf(s->etag, sizeof s->etag, "\"%016llx\"", (unsigned long long)h);
+    snprintf(s->etag, sizeof s->etag, "\"%016llx\"",
+             (unsigned long long)bytes_hash(s->data, s->len));
     return s;
 }
 
