@@ -109,12 +109,20 @@ void soom_loop_post(struct soom_loop *l, soom_loop_task_fn fn, void *arg, uint64
     (void)w;
 }
 
+/* The eventfd is read before wakeup_sent is cleared: a post in between
+ * finds it set and writes nothing, but its task is in the queue, which
+ * the next turn runs; a post after it writes the eventfd again. Clearing
+ * it anywhere else (when the queue is taken, say) can leave it set with
+ * the eventfd already read, and every later post from another thread then
+ * waits for some other event to wake the loop. */
 static void drain_eventfd(struct soom_loop_watch *w, unsigned events)
 {
     (void)events;
+    struct soom_loop *l = (struct soom_loop *)((char *)w - offsetof(struct soom_loop, post_watch));
     uint64_t n;
     ssize_t r = read(w->fd, &n, sizeof n);
     (void)r;
+    atomic_store(&l->wakeup_sent, false);
 }
 
 /* Runs what was posted until now; returns whether there was anything. */
@@ -127,7 +135,6 @@ static bool run_posted(struct soom_loop *l)
     l->posted = l->running;
     l->posted.n = 0;
     atomic_store_explicit(&l->nposted, 0, memory_order_relaxed);
-    atomic_store(&l->wakeup_sent, false);
     pthread_mutex_unlock(&l->post_lock);
     for (size_t i = 0; i < batch.n; i++)
         batch.items[i].fn(batch.items[i].arg, batch.items[i].token);
