@@ -3,6 +3,8 @@
  * wake-ups from another thread, budgets, and the same waits on a plain
  * thread, and work handed to helper threads while the loop goes on. */
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -93,6 +95,91 @@ static void test_posts_from_other_threads(void)
     soom_loop_turn(c.l, 0);
     CHECK_INT(c.n, 4000);
     soom_loop_free(c.l);
+}
+
+/* ---- every post wakes a blocked loop ------------------------------------------ */
+
+/* This program is linked with --wrap=pthread_mutex_unlock
+ * (tests/CMakeLists.txt): on a thread that asks, each unlock is followed by
+ * a pause, which widens the moment between a post's unlock of the queue and
+ * its wake-up of the loop, so that the loop, woken by another post, takes
+ * the queue in between. A wake-up flag cleared then (instead of when the
+ * eventfd is read) stayed set with nothing left to read, and every later
+ * post waited for some other event to wake the loop. */
+int __real_pthread_mutex_unlock(pthread_mutex_t *m);
+static _Thread_local bool slow_unlock;
+
+int __wrap_pthread_mutex_unlock(pthread_mutex_t *m)
+{
+    int rc = __real_pthread_mutex_unlock(m);
+    if (slow_unlock)
+        usleep(100);
+    return rc;
+}
+
+#define PINGERS 2
+#define PINGS 3000
+
+struct pingpong {
+    struct soom_loop *l;
+    atomic_int done[PINGERS];
+    _Atomic uint64_t slowest;
+};
+
+struct ping {
+    struct pingpong *pp;
+    int side;
+};
+
+static void pinged(void *arg, uint64_t token)
+{
+    (void)token;
+    struct ping *p = arg;
+    atomic_fetch_add(&p->pp->done[p->side], 1);
+}
+
+/* Posts a task and waits for it to run, PINGS times. */
+static void *pinger(void *arg)
+{
+    struct ping *p = arg;
+    slow_unlock = true;
+    for (int k = 1; k <= PINGS; k++) {
+        uint64_t t0 = soom_clock_ns();
+        soom_loop_post(p->pp->l, pinged, p, 0);
+        while (atomic_load(&p->pp->done[p->side]) < k) {
+            if (soom_clock_ns() - t0 > 3000 * MS)
+                return NULL; /* lost for good: the checks below say so */
+        }
+        uint64_t took = soom_clock_ns() - t0, was = atomic_load(&p->pp->slowest);
+        while (took > was && !atomic_compare_exchange_weak(&p->pp->slowest, &was, took))
+            ;
+    }
+    return NULL;
+}
+
+static void test_every_post_wakes_a_blocked_loop(void)
+{
+    struct pingpong pp = {.slowest = 0};
+    CHECK_INT(soom_loop_new(&pp.l), SOOM_OK);
+    struct ping pings[PINGERS];
+    pthread_t t[PINGERS];
+    for (int i = 0; i < PINGERS; i++) {
+        atomic_init(&pp.done[i], 0);
+        pings[i] = (struct ping){&pp, i};
+        pthread_create(&t[i], NULL, pinger, &pings[i]);
+    }
+    /* the loop blocks up to a second a turn: only a post's wake-up ends a
+     * turn sooner */
+    uint64_t end = soom_clock_ns() + 30000 * MS;
+    for (int i = 0; i < PINGERS; i++)
+        while (atomic_load(&pp.done[i]) < PINGS && soom_clock_ns() < end)
+            soom_loop_turn(pp.l, 1000 * MS);
+    for (int i = 0; i < PINGERS; i++) {
+        pthread_join(t[i], NULL);
+        CHECK_INT(atomic_load(&pp.done[i]), PINGS);
+    }
+    CHECK(atomic_load(&pp.slowest) < 500 * MS);
+    soom_loop_free(pp.l);
 }
 
 /* ---- fibers on sockets ------------------------------------------------------- */
@@ -366,6 +453,7 @@ int main(void)
 {
     RUN(test_timers_fire_in_order);
     RUN(test_posts_from_other_threads);
+    RUN(test_every_post_wakes_a_blocked_loop);
     RUN(test_fiber_waits_for_a_socket);
     RUN(test_thousand_fibers_sleep_at_once);
     RUN(test_waiter_woken_across_threads);
