@@ -65,16 +65,16 @@ static void password_work(void *arg)
                 : soom_auth_password_check(c->p, c->pw, c->n, c->hash, c->hash_len, c->must_update);
 }
 
-int access_password_check(const struct soom_auth_password_params *p, const char *pw, size_t n,
-                          const char *hash, size_t hash_len, bool *must_update)
+int soom_access_password_check(const struct soom_auth_password_params *p, const char *pw, size_t n,
+                               const char *hash, size_t hash_len, bool *must_update)
 {
     struct password_call c = {p, pw, hash, n, hash_len, must_update, NULL, 0};
     soom_work_run(password_work, &c);
     return c.rc;
 }
 
-int access_password_make(const struct soom_auth_password_params *p, const char *pw, size_t n,
-                         struct soom_buf *out)
+int soom_access_password_make(const struct soom_auth_password_params *p, const char *pw, size_t n,
+                              struct soom_buf *out)
 {
     struct password_call c = {p, pw, NULL, n, 0, NULL, out, 0};
     soom_work_run(password_work, &c);
@@ -96,7 +96,7 @@ static void rehash(struct soom_request *r, const struct access_class *c,
     policy(c, &p);
     struct soom_buf h;
     soom_buf_init(&h);
-    if (access_password_make(&p, pw, n, &h) == SOOM_OK) {
+    if (soom_access_password_make(&p, pw, n, &h) == SOOM_OK) {
         const char *values[] = {h.data, u->id};
         struct soom_pg_result *res;
         /* a failure is logged; the password was right all the same */
@@ -155,7 +155,7 @@ int access_basic_run(struct soom_request *r, const struct soom_access *a,
     bool must_update = false;
     /* a missing user is checked against no hash: the same time as a wrong
      * password (Django's ModelBackend does the same) */
-    int ok = access_password_check(&p, pw, plen, login.hash, login.hash_len, &must_update);
+    int ok = soom_access_password_check(&p, pw, plen, login.hash, login.hash_len, &must_update);
     bool found = login.user != NULL, active = login.active;
     const struct soom_request_user *u = login.user;
     res->detail = "Invalid username/password.";

@@ -20,8 +20,6 @@
 #include "request_impl.h"
 #include "soom/buf.h"
 
-struct soom_auth_password_params;
-
 struct soom_auth_jwt;
 struct soom_pg_result;
 
@@ -100,14 +98,6 @@ struct access_login {
     const char *hash; /* the result's, the request's until it ends */
     size_t hash_len;
 };
-
-/* soom_auth_password_check and soom_auth_password_make (auth_password.h)
- * on a helper thread under the async server, so that a hash's quarter of a
- * second of CPU does not stall the loop's other connections (work.h). */
-int access_password_check(const struct soom_auth_password_params *p, const char *pw, size_t n,
-                          const char *hash, size_t hash_len, bool *must_update);
-int access_password_make(const struct soom_auth_password_params *p, const char *pw, size_t n,
-                         struct soom_buf *out);
 
 /* Returns SOOM_OK with *out filled, or a database failure's code
  * (answered). */

@@ -116,8 +116,8 @@ static void obtain(struct soom_request *r, const struct access_class *c)
         return;
     struct soom_auth_password_params p;
     soom_auth_password_params_init(&p);
-    int ok =
-        access_password_check(&p, password, strlen(password), login.hash, login.hash_len, NULL);
+    int ok = soom_access_password_check(&p, password, strlen(password), login.hash, login.hash_len,
+                                        NULL);
     bool found = login.user != NULL, active = login.active;
     const struct soom_request_user *u = login.user;
     if (ok != SOOM_OK || !active)

@@ -10,13 +10,13 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "access.h"
 #include "auth_key.h"
 #include "auth_password.h"
 #include "lua_libs.h"
 #include "lua_wait.h"
 #include "request_impl.h"
 #include "soom/error.h"
-#include "work.h"
 
 /* The parameter value on the stack top, an integer from 1 to `max`. */
 static uint32_t param_uint(lua_State *L, const char *key, uint32_t max)
@@ -104,15 +104,6 @@ struct password_call {
     struct soom_buf out;
 };
 
-static void password_work(void *arg)
-{
-    struct password_call *c = arg;
-    if (c->check)
-        c->rc = soom_auth_password_check(&c->p, c->pw, c->n, c->enc, c->elen, &c->update);
-    else
-        c->rc = soom_auth_password_make(&c->p, c->pw, c->n, &c->out);
-}
-
 /* hash_password's results; a misuse (parameters no hash can be made with)
  * comes back as nil, message, true for soom.auth to raise, since a waiting
  * call cannot raise. */
@@ -151,14 +142,17 @@ static int check_results(lua_State *L, const struct password_call *c)
 }
 
 /* On the request's fiber after a yield, or at once: the hash on a helper
- * thread under the async server (a quarter of a second of CPU must not
- * stall the loop's other connections), on this thread elsewhere. */
+ * thread under the async server, on this thread elsewhere (access.h). */
 static int run_password(lua_State *L, struct soom_request *r, void *arg)
 {
     (void)r;
     struct password_call *c = arg;
-    soom_work_run(password_work, c);
-    return c->check ? check_results(L, c) : hash_results(L, c);
+    if (c->check) {
+        c->rc = soom_access_password_check(&c->p, c->pw, c->n, c->enc, c->elen, &c->update);
+        return check_results(L, c);
+    }
+    c->rc = soom_access_password_make(&c->p, c->pw, c->n, &c->out);
+    return hash_results(L, c);
 }
 
 /* The call on the caller's stack, or in the request's arena when it will

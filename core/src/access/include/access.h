@@ -37,6 +37,8 @@ struct soom_request_user;
 
 struct soom_access;
 struct soom_access_route;
+struct soom_auth_password_params;
+struct soom_buf;
 
 /* ---- what the Lua layer declares -------------------------------------------- */
 
@@ -218,5 +220,14 @@ const struct soom_access *soom_access_of(const struct soom_access_route *route);
  * answered). */
 int soom_access_model_permission(struct soom_request *r, const char *app_label,
                                  const char *codename, bool *granted);
+
+/* soom_auth_password_check and soom_auth_password_make (auth_password.h)
+ * on a helper thread under the async server, so that a hash's quarter of a
+ * second of CPU does not stall the loop's other connections (work.h); the
+ * C classes, the token views and soom.auth all hash through these. */
+int soom_access_password_check(const struct soom_auth_password_params *p, const char *pw, size_t n,
+                               const char *hash, size_t hash_len, bool *must_update);
+int soom_access_password_make(const struct soom_auth_password_params *p, const char *pw, size_t n,
+                              struct soom_buf *out);
 
 #endif
