@@ -23,6 +23,7 @@
 #include "alloc.h"
 #include "auth_key.h"
 #include "clock.h"
+#include "hash.h"
 #include "soom/buf.h"
 
 #define WAYS 8
@@ -174,22 +175,12 @@ void access_cache_put(struct access_cache *c, const unsigned char key[ACCESS_DIG
 
 /* ---- entries keyed by their text ----------------------------------------------------- */
 
-/* A seeded 64-bit hash of the text (FNV-1a over 8-byte words): what picks
- * the bucket and rejects most slots; the whole text decides. */
+/* A seeded 64-bit hash of the text: what picks the bucket and rejects most
+ * slots; the whole text decides. */
 static void text_key(const struct access_cache *c, const char *p, size_t n,
                      unsigned char out[ACCESS_DIGEST])
 {
-    uint64_t h = 14695981039346656037ULL ^ c->seed;
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        uint64_t w;
-        memcpy(&w, p + i, 8);
-        h = (h ^ w) * 1099511628211ULL;
-        h ^= h >> 29;
-    }
-    for (; i < n; i++)
-        h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
-    h ^= h >> 32;
+    uint64_t h = soom_hash_bytes(p, n, c->seed);
     memset(out, 0, ACCESS_DIGEST);
     memcpy(out, &h, sizeof h);
     memcpy(out + 8, &n, sizeof n);

@@ -10,6 +10,7 @@
 
 #include "access.h"
 #include "alloc.h"
+#include "hash.h"
 #include "plan.h"
 #include "soom/error.h"
 #include "soom/json.h"
@@ -59,25 +60,6 @@ static int compile(const struct soom_app *app, const char *text, const char *wha
     return rc;
 }
 
-/* An ETag that changes whenever the bytes do: FNV-1a's step over 8-byte
- * words, each step a bijection of the state, so one changed word always
- * changes the result (a byte at a time took milliseconds of start-up for
- * a large document). */
-static uint64_t bytes_hash(const char *p, size_t n)
-{
-    uint64_t h = 14695981039346656037ULL;
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        uint64_t w;
-        memcpy(&w, p + i, 8);
-        h = (h ^ w) * 1099511628211ULL;
-        h ^= h >> 32;
-    }
-    for (; i < n; i++)
-        h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
-    return h;
-}
-
 static struct soom_static *static_new(const struct soom_route_spec *spec)
 {
     struct soom_static *s = xcalloc(1, sizeof *s);
@@ -92,7 +74,7 @@ static struct soom_static *static_new(const struct soom_route_spec *spec)
     for (size_t i = 0; i < s->nheaders; i++)
         s->headers[i] = xstrdup(spec->static_headers[i]);
     snprintf(s->etag, sizeof s->etag, "\"%016llx\"",
-             (unsigned long long)bytes_hash(s->data, s->len));
+             (unsigned long long)soom_hash_bytes(s->data, s->len, 0));
     return s;
 }
 
