@@ -130,6 +130,19 @@ def test_any_origin():
         eq((status, headers.get("access-control-allow-origin")), (200, "*"))
         eq(headers.get("vary"), None, "the same answer for every origin")
         eq(headers.get("access-control-allow-credentials"), None)
+        # the same answer for every request: "*" without an Origin too, and
+        # once on a preflight, which sets it itself
+        status, headers, _ = srv.request("GET", "/nowhere")
+        eq((status, headers.get("access-control-allow-origin")), (404, "*"))
+        raw = srv.raw(b"OPTIONS /things HTTP/1.1\r\nHost: x\r\nOrigin: https://x.org\r\n"
+                      b"Access-Control-Request-Method: POST\r\nConnection: close\r\n\r\n")
+        raw = raw.decode("latin-1").lower()
+        assert raw.startswith("http/1.1 204"), raw
+        eq(raw.count("access-control-allow-origin:"), 1, raw)
+    with Served('{ origins = "*", expose_headers = { "X-Total" } }') as srv:
+        status, headers, _ = srv.request("GET", "/things")
+        eq((headers.get("access-control-allow-origin"),
+            headers.get("access-control-expose-headers")), ("*", "X-Total"))
     # with credentials the origin is echoed: "*" is not allowed there
     with Served('{ origins = "*", credentials = true }') as srv:
         status, headers, _ = srv.request("GET", "/things", headers={"Origin": "https://x.org"})

@@ -88,6 +88,19 @@ def check_phases(srv):
     status, _, doc = srv.json("GET", "/nowhere", headers={"X-Probe-Rewrite": "1"})
     eq((status, doc), (200, {"rewritten": True, "status": 404}))
 
+    # a constant header (add_response_header) goes on every response the
+    # response phase sees, errors included, but not on the probes; a header
+    # of its name set for the response wins, and is the only one sent
+    for path, status in (("/hello", 200), ("/nowhere", 404), ("/probe/stats", 200)):
+        got, headers, _ = srv.request("GET", path)
+        eq((got, headers.get("x-probe-constant")), (status, "on every response"), path)
+    for probe in ("/live", "/ready", "/metrics"):
+        eq(srv.request("GET", probe)[1].get("x-probe-constant"), None, probe)
+    raw = srv.raw(b"GET /hello HTTP/1.1\r\nHost: x\r\nX-Probe-Own-Constant: 1\r\n"
+                  b"Connection: close\r\n\r\n").decode("latin-1").lower()
+    eq(raw.count("x-probe-constant:"), 1, raw)
+    assert "x-probe-constant: set by the response" in raw, raw
+
 
 def check_route(srv):
     body = {"word": "w\u00e9", "items": [1, 2, 3]}
@@ -243,14 +256,14 @@ def one_message(text, name, path, fragments):
 
 
 def test_refusals_name_the_module_the_file_and_both_versions():
-    provides = "provides module ABI 1.0"
+    provides = "provides module ABI 1.1"
     cases = {
-        "refuse_major": ["built for module ABI 2, not 1", "module ABI 2.0, version 9.9.9", provides],
-        "refuse_minor": ["needs module ABI 1.1, newer than this soom's", "module ABI 1.1",
+        "refuse_major": ["built for module ABI 2, not 1", "module ABI 2.1, version 9.9.9", provides],
+        "refuse_minor": ["needs module ABI 1.2, newer than this soom's", "module ABI 1.2",
                          provides],
         "refuse_no_entry": ["no soom_module_v1() returning a descriptor", "module ABI unknown",
                             provides],
-        "refuse_init": ["init failed: the sky is falling", "module ABI 1.0", provides],
+        "refuse_init": ["init failed: the sky is falling", "module ABI 1.1", provides],
         "refuse_name": ['holds the module "someone_else"', provides],
     }
     for name, fragments in cases.items():
@@ -263,7 +276,7 @@ def test_a_missing_file_is_refused():
     missing = os.path.join(MODULES, "no_such_module.so")
     log, _ = refused("ghost", path=missing)
     one_message(log, "ghost", missing, ["cannot be opened", "module ABI unknown",
-                                        "provides module ABI 1.0"])
+                                        "provides module ABI 1.1"])
     # without a path: the module shipped with soom of that name
     app = make_app("{ ghost = {} }")
     try:

@@ -72,7 +72,7 @@ def test_install_then_build_a_module_with_pkg_config_alone():
             assert os.path.exists(os.path.join(inst.prefix, rel)), rel
         cflags = run(["pkg-config", "--cflags", "soom"], env=env)
         assert "-I" + inst.pkgconfig + "/../../include" in cflags, cflags
-        eq(run(["pkg-config", "--variable=abi", "soom"], env=env).strip(), "1.0")
+        eq(run(["pkg-config", "--variable=abi", "soom"], env=env).strip(), "1.1")
 
         mod = os.path.join(inst.work, "knot")
         out = run([inst.soom, "createmodule", "knot", "--dir", mod], env=env)

@@ -108,6 +108,9 @@ static int on_response(struct soom_request *req, struct soom_response *resp, voi
         H->resp_set_status(resp, 200);
         H->resp_set_body(resp, body, strlen(body), "application/json");
     }
+    /* a header of the constant one's name wins over it */
+    if (H->req_header(req, "X-Probe-Own-Constant", &n) != NULL)
+        H->resp_set_header(resp, "X-Probe-Constant", "set by the response");
     return SOOM_MODULE_CONTINUE;
 }
 
@@ -263,6 +266,14 @@ static int init(struct soom_module_handle *mod, const struct soom_module_host *h
     rc |= H->add_route(mod, "GET, OPTIONS", "/probe/reach", 0, reach, NULL);
     rc |= H->add_format(mod, "probe-even", even, NULL);
     rc |= H->add_lua_library(mod, "probe", open_lib);
+    rc |= H->add_response_header(mod, "X-Probe-Constant", "on every response");
+    if (H->add_response_header(mod, "content-type", "text/plain") != SOOM_MODULE_EINVAL ||
+        H->add_response_header(mod, "X-Request-Id", "mine") != SOOM_MODULE_EINVAL ||
+        H->add_response_header(mod, "Bad Name", "x") != SOOM_MODULE_EINVAL ||
+        H->add_response_header(mod, "X-Split", "a\r\nb") != SOOM_MODULE_EINVAL) {
+        H->set_error(mod, "add_response_header took a header it must refuse");
+        return SOOM_MODULE_ERROR;
+    }
     if (rc != SOOM_MODULE_OK)
         H->set_error(mod, "a registration failed");
     return rc == SOOM_MODULE_OK ? SOOM_MODULE_OK : SOOM_MODULE_ERROR;
@@ -273,7 +284,8 @@ static int worker_start(struct soom_module_handle *mod, lua_State *L)
     (void)L;
     atomic_fetch_add(&workers_started, 1);
     /* registration is closed once init returned */
-    if (H->add_route(mod, "GET", "/probe/late", 0, stats, NULL) != SOOM_MODULE_ESTATE) {
+    if (H->add_route(mod, "GET", "/probe/late", 0, stats, NULL) != SOOM_MODULE_ESTATE ||
+        H->add_response_header(mod, "X-Probe-Late", "1") != SOOM_MODULE_ESTATE) {
         H->set_error(mod, "registration was accepted after init");
         return SOOM_MODULE_ERROR;
     }

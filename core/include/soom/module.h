@@ -41,7 +41,7 @@
 #include <stdint.h>
 
 #define SOOM_MODULE_ABI_MAJOR 1
-#define SOOM_MODULE_ABI_MINOR 0
+#define SOOM_MODULE_ABI_MINOR 1
 
 /* The name of the entry point, for the host's dlsym(). */
 #define SOOM_MODULE_ENTRY "soom_module_v1"
@@ -300,6 +300,18 @@ struct soom_module_host {
      * current_request: the request whose Lua handler the calling thread is
      *   running (for a module's Lua library), NULL otherwise. */
     struct soom_request *(*current_request)(void);
+
+    /* ---- 1.1: constant response headers ---------------------------------
+     * add_response_header: during init, a header sent with every response
+     *   the response phase sees (the app's, errors, other modules'; not the
+     *   probes /live, /ready and /metrics), unless the response has a header
+     *   of that name already, which wins. For a header whose value never
+     *   depends on the request: checked and copied once, it costs no
+     *   middleware call and no copy per request. SOOM_MODULE_EINVAL for a
+     *   bad name or value, or a header the server writes itself
+     *   (Content-Type, Content-Length, Transfer-Encoding, Connection, Date,
+     *   X-Request-Id, traceparent, tracestate). */
+    int (*add_response_header)(struct soom_module_handle *mod, const char *name, const char *value);
 };
 
 #endif

@@ -17,7 +17,8 @@
  * browser learns it is refused (django-cors-headers does the same). When
  * the answer depends on the origin, every response says Vary: Origin, so a
  * cache never hands one origin's answer to another. With credentials and
- * origins "*", the origin is echoed: the standard forbids "*" there.
+ * origins "*", the origin is echoed: the standard forbids "*" there;
+ * without credentials, "*" goes on every response, Origin or not.
  *
  * Origins compare case-insensitively; patterns are POSIX extended regular
  * expressions matched against the whole origin. Settings are read once at
@@ -295,6 +296,18 @@ static int check_keys(const struct soom_json *settings)
     return SOOM_MODULE_OK;
 }
 
+/* With origins "*" and no credentials the answer is the same whatever the
+ * request's Origin, so it goes on every response as constant headers, with
+ * no response-phase call (a response without Origin ignores them, as the
+ * Fetch standard says). */
+static int constant_headers(void)
+{
+    int rc = H->add_response_header(M, "Access-Control-Allow-Origin", "*");
+    if (rc == SOOM_MODULE_OK && C.expose != NULL)
+        rc = H->add_response_header(M, "Access-Control-Expose-Headers", C.expose);
+    return rc;
+}
+
 static int init(struct soom_module_handle *mod, const struct soom_module_host *host,
                 const struct soom_json *settings)
 {
@@ -310,9 +323,11 @@ static int init(struct soom_module_handle *mod, const struct soom_module_host *h
         return rc;
     C.vary = !C.any_origin || C.credentials;
     rc = H->add_middleware(mod, SOOM_PHASE_REQUEST, preflight, NULL);
-    if (rc == SOOM_MODULE_OK)
-        rc = H->add_middleware(mod, SOOM_PHASE_RESPONSE, response, NULL);
-    return rc;
+    if (rc != SOOM_MODULE_OK)
+        return rc;
+    if (!C.vary) /* "*" without credentials: the same headers for every request */
+        return constant_headers();
+    return H->add_middleware(mod, SOOM_PHASE_RESPONSE, response, NULL);
 }
 
 static void stop(struct soom_module_handle *mod)
@@ -331,7 +346,7 @@ static void stop(struct soom_module_handle *mod)
 static const struct soom_module MODULE = {
     .size = sizeof(struct soom_module),
     .abi_major = SOOM_MODULE_ABI_MAJOR,
-    .abi_minor = 0,
+    .abi_minor = 1, /* add_response_header */
     .name = "cors",
     .version = "1.0.0",
     .init = init,

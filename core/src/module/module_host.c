@@ -417,4 +417,5 @@ const struct soom_module_host module_host_table = {
     .suspend = suspend,
     .resume = resume,
     .current_request = current_request,
+    .add_response_header = module_add_response_header,
 };

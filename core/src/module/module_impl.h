@@ -51,6 +51,11 @@ struct module_lib {
     const struct soom_module_handle *mod;
 };
 
+/* A constant response header (add_response_header). */
+struct module_header {
+    char *name, *value;
+};
+
 struct module_registry {
     struct soom_module_handle **mods;
     size_t nmods;
@@ -60,6 +65,8 @@ struct module_registry {
     size_t nroutes;
     struct module_lib *libs;
     size_t nlibs;
+    struct module_header *headers;
+    size_t nheaders;
     struct soom_module_handle *initializing; /* registration is open for it */
 };
 
@@ -78,6 +85,7 @@ int module_add_format(struct soom_module_handle *mod, const char *name, soom_mod
                       void *ud);
 int module_add_lua_library(struct soom_module_handle *mod, const char *name,
                            soom_module_lua_fn open);
+int module_add_response_header(struct soom_module_handle *mod, const char *name, const char *value);
 
 /* The JSON entries of the table (module_json.c). */
 int module_json_type(const struct soom_json *v);

@@ -14,6 +14,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "alloc.h"
 #include "module_impl.h"
@@ -152,7 +153,48 @@ int module_add_lua_library(struct soom_module_handle *mod, const char *name,
     return SOOM_MODULE_OK;
 }
 
+/* Headers the server writes itself: a constant one would be a second copy. */
+static bool header_reserved(const char *name)
+{
+    static const char *OWN[] = {"Content-Type", "Content-Length", "Transfer-Encoding",
+                                "Connection",   "Date",           "X-Request-Id",
+                                "traceparent",  "tracestate"};
+    for (size_t i = 0; i < sizeof OWN / sizeof OWN[0]; i++)
+        if (strcasecmp(name, OWN[i]) == 0)
+            return true;
+    return false;
+}
+
+int module_add_response_header(struct soom_module_handle *mod, const char *name, const char *value)
+{
+    if (!may_register(mod))
+        return SOOM_MODULE_ESTATE;
+    if (name == NULL || value == NULL || name[0] == '\0' || name[strcspn(name, "\r\n: \t")] ||
+        value[strcspn(value, "\r\n")] || header_reserved(name)) {
+        snprintf(mod->error, sizeof mod->error,
+                 "add_response_header: \"%s\" is not a header a module may set on every response",
+                 name ? name : "(null)");
+        return SOOM_MODULE_EINVAL;
+    }
+    module_reg.headers =
+        xrealloc(module_reg.headers, (module_reg.nheaders + 1) * sizeof(module_reg.headers[0]));
+    module_reg.headers[module_reg.nheaders++] =
+        (struct module_header){xstrdup(name), xstrdup(value)};
+    return SOOM_MODULE_OK;
+}
+
 /* ---- reading ------------------------------------------------------------- */
+
+size_t soom_module_header_count(void)
+{
+    return module_reg.nheaders;
+}
+
+const char *soom_module_header_at(size_t i, const char **value)
+{
+    *value = module_reg.headers[i].value;
+    return module_reg.headers[i].name;
+}
 
 size_t soom_module_route_count(void)
 {

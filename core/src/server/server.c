@@ -55,6 +55,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -69,6 +70,7 @@
 #include "lua_worker.h"
 #include "module_host.h"
 #include "module_load.h"
+#include "module_registry.h"
 #include "ops_metrics.h"
 #include "ops_trace.h"
 #include "pipeline.h"
@@ -314,6 +316,20 @@ static struct conn *conn_of(struct MHD_Connection *mc)
     return info ? info->socket_context : NULL;
 }
 
+/* The modules' constant headers (add_response_header), each unless the
+ * response has one of that name already. */
+static void add_module_headers(struct MHD_Response *resp, const struct soom_header_out *set)
+{
+    for (size_t i = 0, n = soom_module_header_count(); i < n; i++) {
+        const char *value, *name = soom_module_header_at(i, &value);
+        const struct soom_header_out *h = set;
+        while (h != NULL && strcasecmp(h->name, name) != 0)
+            h = h->next;
+        if (h == NULL)
+            MHD_add_response_header(resp, name, value);
+    }
+}
+
 static enum MHD_Result send_response(struct MHD_Connection *mc, struct soom_request *r)
 {
     soom_pipeline_respond(r);
@@ -339,6 +355,8 @@ static enum MHD_Result send_response(struct MHD_Connection *mc, struct soom_requ
     }
     for (struct soom_header_out *h = r->out_headers; h != NULL; h = h->next)
         MHD_add_response_header(resp, h->name, h->value);
+    if (r->response_phase_ran)
+        add_module_headers(resp, r->out_headers);
     if (atomic_load_explicit(&srv.draining, memory_order_relaxed))
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result ret = MHD_queue_response(mc, (unsigned)r->status, resp);

@@ -35,7 +35,7 @@ static void check_refused(const char *name, const char *why)
     CHECK_INT(rc, SOOM_ECONFIG);
     CHECK(strstr(err, why) != NULL);
     CHECK(strstr(err, path) != NULL);
-    CHECK(strstr(err, "provides module ABI 1.0") != NULL);
+    CHECK(strstr(err, "provides module ABI 1.1") != NULL);
     CHECK(!soom_module_loaded(name));
     if (strstr(err, why) == NULL)
         fprintf(stderr, "  got: %s\n", err);
@@ -44,7 +44,7 @@ static void check_refused(const char *name, const char *why)
 static void test_refusals(void)
 {
     check_refused("refuse_major", "built for module ABI 2, not 1");
-    check_refused("refuse_minor", "needs module ABI 1.1");
+    check_refused("refuse_minor", "needs module ABI 1.2");
     check_refused("refuse_no_entry", "no soom_module_v1()");
     check_refused("refuse_name", "holds the module \"someone_else\"");
     check_refused("missing", "cannot be opened");

@@ -33,4 +33,9 @@ const char *soom_module_lua_at(size_t i, soom_module_lua_fn *open);
 /* Loaded modules. */
 size_t soom_module_count(void);
 
+/* The modules' constant response headers (add_response_header), in the
+ * order registered. */
+size_t soom_module_header_count(void);
+const char *soom_module_header_at(size_t i, const char **value);
+
 #endif
