@@ -132,6 +132,7 @@ local tickets = 0
 local COMMON = {
     null = true, nullable = true, default = true, choices = true, read_only = true,
     unique = true, references = true, on_delete = true, help = true, index = true,
+    renamed_from = true,
 }
 
 local function field(kind, sql_type, opts, allowed, level)
@@ -157,6 +158,7 @@ local function field(kind, sql_type, opts, allowed, level)
         on_delete = opts.on_delete,
         help = opts.help,
         index = opts.index,
+        renamed_from = opts.renamed_from,
         order = tickets,
     }, Field)
     if f.choices ~= nil and (type(f.choices) ~= "table" or #f.choices == 0) then
@@ -292,7 +294,7 @@ Relation.__index = Relation
 local FOREIGN_KEY = {
     to = true, on = true, type = true, to_field = true, related_name = true, null = true,
     nullable = true, unique = true, on_delete = true, read_only = true, help = true,
-    index = true, default = true,
+    index = true, default = true, renamed_from = true,
 }
 
 local function relation_target(kind, opts, level)
@@ -328,7 +330,8 @@ function f.foreign_key(opts)
         to_field = opts.to_field, related_name = opts.related_name,
         nullable = opts.null == true or opts.nullable == true, unique = opts.unique == true,
         on_delete = opts.on_delete, read_only = opts.read_only == true, help = opts.help,
-        index = opts.index, default = opts.default, order = tickets,
+        index = opts.index, default = opts.default, renamed_from = opts.renamed_from,
+        order = tickets,
     }, Relation)
 end
 
@@ -383,6 +386,7 @@ local function key_column(rel)
         kind = "foreign_key", sql_type = rel.type, nullable = rel.nullable, unique = rel.unique,
         read_only = rel.read_only, help = rel.help, index = rel.index, default = rel.default,
         on_delete = rel.on_delete, relation = rel, order = rel.order,
+        renamed_from = rel.renamed_from,
     }, Field)
 end
 
@@ -460,8 +464,47 @@ end
 local MODEL_KEYS = {
     table = true, primary_key = true, fields = true, managed = true, read_only = true,
     name = true, schema = true, unique_together = true, checks = true, indexes = true,
-    help = true,
+    help = true, renamed_from = true,
 }
+
+-- The indexes of a model: its `indexes` list ({ "-created_at", "id",
+-- unique = true, name = "..." }: "-" for descending) and every field with
+-- `index = true`, each { name, columns, unique }. The default name is the
+-- table and the columns joined by "_" (the scaffold's first migrations
+-- named theirs so).
+local function model_indexes(m, def)
+    local list = {}
+    local function add(cols, unique, name, i)
+        local plain = {}
+        for j, col in ipairs(cols) do
+            local bare = type(col) == "string" and col:gsub("^%-", "") or nil
+            if not bare or not m.by_name[bare] then
+                error(("soom.model %s: indexes[%d] names %s, which is not a field")
+                    :format(m.table, i, tostring(col)), 4)
+            end
+            plain[j] = bare
+        end
+        name = name or (m.table .. "_" .. concat(plain, "_")):sub(1, 63)
+        check_ident(name, ("soom.model %s: index"):format(m.table), 4)
+        list[#list + 1] = { name = name, columns = cols, unique = unique == true }
+    end
+    for i, ix in ipairs(def.indexes or {}) do
+        if type(ix) ~= "table" or #ix == 0 then
+            error(("soom.model %s: indexes[%d] must be a list of fields"):format(m.table, i), 3)
+        end
+        local cols = {}
+        for j, col in ipairs(ix) do
+            cols[j] = col
+        end
+        add(cols, ix.unique, ix.name, i)
+    end
+    for _, fd in ipairs(m.fields) do
+        if fd.index then
+            add({ fd.name }, false, nil, #list + 1)
+        end
+    end
+    return list
+end
 
 local function check_together(m, def)
     for i, cols in ipairs(def.unique_together or {}) do
@@ -535,6 +578,11 @@ function _M.model(def)
         m.relation_by_name[rel.name] = rel
     end
     check_together(m, def)
+    m.indexes = model_indexes(m, def)
+    if def.renamed_from ~= nil then
+        check_ident(def.renamed_from, ("soom.model %s: renamed_from"):format(m.table), 2)
+        m.renamed_from = def.renamed_from
+    end
     local pk = def.primary_key
     if pk == nil and m.by_name.id then
         pk = "id"
@@ -580,6 +628,29 @@ function Model:quoted_table()
     return _M.quote(self.table)
 end
 
+--- The SQL text of a field's default, or nil.
+function _M.default_sql(fd)
+    local d = fd.default
+    if d == nil then
+        return nil
+    elseif type(d) == "string" then
+        return d -- a SQL expression written by the developer
+    end
+    return literal_sql(fd, d)
+end
+
+--- The CHECK expression of a field's choices, or nil.
+function _M.choices_sql(fd)
+    if not fd.choices then
+        return nil
+    end
+    local lits = {}
+    for i, v in ipairs(fd.choices) do
+        lits[i] = literal_sql(fd, v)
+    end
+    return ("%s IN (%s)"):format(_M.quote(fd.name), concat(lits, ", "))
+end
+
 -- One column of CREATE TABLE.
 local function column_sql(fd)
     local parts = { _M.quote(fd.name), fd.sql_type }
@@ -587,12 +658,7 @@ local function column_sql(fd)
         parts[#parts + 1] = "NOT NULL"
     end
     if fd.default ~= nil then
-        local d = fd.default
-        if type(d) == "string" then
-            parts[#parts + 1] = "DEFAULT " .. d -- a SQL expression written by the developer
-        else
-            parts[#parts + 1] = "DEFAULT " .. literal_sql(fd, d)
-        end
+        parts[#parts + 1] = "DEFAULT " .. _M.default_sql(fd)
     end
     if fd.unique then
         parts[#parts + 1] = "UNIQUE"
@@ -615,11 +681,7 @@ local function column_sql(fd)
         parts[#parts + 1] = ref
     end
     if fd.choices then
-        local lits = {}
-        for i, v in ipairs(fd.choices) do
-            lits[i] = literal_sql(fd, v)
-        end
-        parts[#parts + 1] = ("CHECK (%s IN (%s))"):format(_M.quote(fd.name), concat(lits, ", "))
+        parts[#parts + 1] = "CHECK (" .. _M.choices_sql(fd) .. ")"
     end
     return concat(parts, " ")
 end

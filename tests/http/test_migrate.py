@@ -1,7 +1,8 @@
 """`soom migrate` and `soom makemigrations` against a real PostgreSQL:
 files applied in order, each in its own transaction, recorded with their
 sha256; --list; a changed file refused by name; a failing file rolled back;
-CREATE TABLE migrations written for new managed models only."""
+CREATE TABLE migrations written for new managed models only (the rest of
+makemigrations: test_makemigrations.py)."""
 
 import hashlib
 import os
@@ -112,10 +113,13 @@ def test_bad_names_and_missing_url():
     app = new_app({"migrations/0001_a.sql": "SELECT 1;\n", "migrations/0001_b.sql": "SELECT 1;\n"})
     code, out, err = soom(app, "migrate")
     assert code == 1 and "have the same number" in err, err
-    app = new_app({"migrations/0001_a.sql": "SELECT 1;\n"})
+    # no DATABASE_URL and nothing that needs a database (no models/ nor
+    # migrations/): no database of its own is started either
+    app = new_app({})
     code, out, err = soom(app, "migrate", url="")
     eq(code, 1)
     assert "no database: set DATABASE_URL" in err, err
+    app = new_app({"migrations/0001_a.sql": "SELECT 1;\n"})
     code, out, err = soom(app, "migrate", url="postgresql://soom:soom@127.0.0.1:1/none")
     eq(code, 1)
     assert "127.0.0.1" in err, err
@@ -130,18 +134,18 @@ def test_makemigrations():
         "migrations/0001_other.sql": 'CREATE TABLE IF NOT EXISTS "other" (id int);\n',
     })
     code, out, err = soom(app, "makemigrations", url=url)
-    eq((code, out), (0, "wrote migrations/0002_create_sample.sql\n"), err)
+    eq((code, out), (0, "wrote migrations/0002_create_sample.sql\n  - create table sample\n"), err)
     with open(os.path.join(app, "migrations/0002_create_sample.sql")) as f:
         text = f.read()
     assert 'CREATE TABLE "sample" (' in text and '"id" bigserial NOT NULL' in text, text
     assert text.index('"name"') < text.index('"score"') < text.index('"created_at"'), text
     # nothing new: nothing written
     code, out, err = soom(app, "makemigrations", url=url)
-    eq((code, out.strip()), (0, "no changes: every managed model has a CREATE TABLE migration"))
+    eq((code, out.strip()), (0, "no changes: the migrations match the models"))
     # a second model gets the next number
     write_app(app, {"models/zeta.lua": MODEL % ("zeta", "true")})
     code, out, err = soom(app, "makemigrations", url=url)
-    eq(out, "wrote migrations/0003_create_zeta.sql\n")
+    eq(out, "wrote migrations/0003_create_zeta.sql\n  - create table zeta\n")
     eq(soom(app, "migrate", url=url)[0], 0)
     eq(tables(url), "other,sample,soom_migrations,zeta")
     psql(url, "INSERT INTO sample (name, score) VALUES ('a', 2)")

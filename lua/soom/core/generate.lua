@@ -10,8 +10,9 @@
 -- type knows its model field, its JSON Schema, two sample values and how
 -- they come back as JSON, so the generated tests assert real round trips.
 -- resource_vars returns the variables of the scaffold/resource templates;
--- its migration is the model's own CREATE TABLE (model:create_table_sql),
--- so the SQL and the model cannot disagree. Nothing here writes a file.
+-- its migration is the one `soom makemigrations` would write for the
+-- model (soom.core.migrate.initial), so the SQL and the model cannot
+-- disagree. Nothing here writes a file.
 
 local files = require "soom.core.files"
 local migrate = require "soom.core.migrate"
@@ -230,7 +231,8 @@ function _M.plural(name)
     return name .. "s"
 end
 
--- The model's text and its CREATE TABLE, from the rendered model template.
+-- The model's first migration, as makemigrations writes it, from the
+-- rendered model template.
 local function create_table(model_text, where)
     local chunk, err = load(model_text, "=" .. where)
     if not chunk then
@@ -240,7 +242,7 @@ local function create_table(model_text, where)
     if not ok then
         error(("%s: %s"):format(where, tostring(m)), 0)
     end
-    return m:create_table_sql()
+    return migrate.initial(m)
 end
 
 --- The next migration number of the app in `dir` (1 without migrations).
@@ -298,7 +300,7 @@ function _M.resource_vars(name, fields, opts)
 end
 
 --- Renders the resource templates of `src` with `vars`: the model first,
--- whose CREATE TABLE becomes the migration's text (vars.create_table).
+-- whose first migration becomes the migration's text (vars.create_table).
 function _M.plan(src, vars)
     local rel = "models/@model@.lua"
     local model_text = template.render(files.read(src .. "/" .. rel), vars, rel)

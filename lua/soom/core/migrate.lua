@@ -9,9 +9,12 @@
 -- folder says. An advisory lock serialises concurrent `soom migrate`s (two
 -- replicas starting together).
 --
--- `make` writes the CREATE TABLE migration of every managed model in
--- models/ whose table no migration creates yet (found by scanning the
--- files for CREATE TABLE).
+-- A file may end with a reverse section: a `-- soom:reverse` line and the
+-- statements that undo the file, which `to` runs to go back (applying
+-- runs the text above that line only).
+--
+-- `make` writes what changed in the models since the state the files
+-- build (soom.migrations: state, autodetect, writer) as the next file.
 --
 -- Every function connects through soom.db's direct connection and closes
 -- it before returning, so nothing stays open when the server forks.
@@ -21,8 +24,12 @@ local loader = require "soom.core.loader"
 local pg = require "soom.core.pg"
 local db = require "soom.db"
 local errors = require "soom.errors"
+local autodetect = require "soom.migrations.autodetect"
+local mstate = require "soom.migrations.state"
+local writer = require "soom.migrations.writer"
 
-local io, ipairs, pairs, pcall, error, tostring = io, ipairs, pairs, pcall, error, tostring
+local io, os, ipairs, pairs, pcall, error, tostring, tonumber, select = io, os, ipairs, pairs, pcall,
+    error, tostring, tonumber, select
 local format, sort = string.format, table.sort
 
 local _M = {}
@@ -132,14 +139,43 @@ function _M.status(dir, url)
     end)
 end
 
+-- True when `text` holds a statement (not only comments and blanks).
+local function has_statement(text)
+    return (text:gsub("%-%-[^\n]*", "")):find("%S") ~= nil
+end
+
+local function run_script(f, text, what)
+    if has_statement(text) then
+        local ok, failure = pg.script(text)
+        if not ok then
+            error(("migrations/%s%s failed: %s"):format(f.name, what, failure.message or failure.detail), 0)
+        end
+    end
+end
+
 local function apply_one(f)
     db.transaction(function()
-        local ok, failure = pg.script(f.sql)
-        if not ok then
-            error(("migrations/%s failed: %s"):format(f.name, failure.message or failure.detail), 0)
-        end
+        run_script(f, (mstate.split(f.sql)), "")
         sql("INSERT INTO soom_migrations (name, checksum) VALUES ($1, $2)", f.name, f.checksum)
     end)
+end
+
+local function revert_one(f)
+    local _, reverse = mstate.split(f.sql)
+    db.transaction(function()
+        run_script(f, reverse, " (its reverse section)")
+        sql("DELETE FROM soom_migrations WHERE name = $1", f.name)
+    end)
+end
+
+local function refuse_changed(files)
+    for _, f in ipairs(files) do
+        if f.changed then
+            error(("migrations/%s was changed after it was applied (its sha256 differs from "
+                .. "the one recorded): restore it and put the change in a new migration")
+                :format(f.name), 0)
+        end
+    end
 end
 
 --- Applies the pending migrations of `dir` to the database at `url`,
@@ -148,13 +184,7 @@ function _M.apply(dir, url, on_applied)
     return connected(url, function()
         sql("SELECT pg_advisory_lock($1)", LOCK_KEY)
         local files = state(dir)
-        for _, f in ipairs(files) do
-            if f.changed then
-                error(("migrations/%s was changed after it was applied (its sha256 differs from "
-                    .. "the one recorded): restore it and put the change in a new migration")
-                    :format(f.name), 0)
-            end
-        end
+        refuse_changed(files)
         local done = {}
         for _, f in ipairs(files) do
             if not f.applied_at then
@@ -169,25 +199,56 @@ function _M.apply(dir, url, on_applied)
     end)
 end
 
--- ---- makemigrations ---------------------------------------------------------
-
--- Tables that a CREATE TABLE of `text` creates (lower-cased names).
-local function created_tables(text, into)
-    text = text:lower():gsub("%-%-[^\n]*", "")
-    for rest in text:gmatch("create%s+table%s+([^%(]+)") do
-        rest = rest:gsub("^if%s+not%s+exists%s+", "")
-        local name = rest:match('^"?[%w_]+"?%."?([%w_]+)"?') or rest:match('^"?([%w_]+)"?')
-        if name then
-            into[name] = true
+--- Takes the database at `url` to migration number `n`: the applied
+-- migrations above it are undone (their reverse sections, last first,
+-- each in its own transaction), the pending ones up to it applied.
+-- on_step(name, "reverted" | "applied") after each. Returns the steps,
+-- { name, action }. A migration to undo without a reverse section stops
+-- the run before anything is undone.
+function _M.to(dir, url, n, on_step)
+    return connected(url, function()
+        sql("SELECT pg_advisory_lock($1)", LOCK_KEY)
+        local files, missing = state(dir)
+        refuse_changed(files)
+        for _, m in ipairs(missing) do
+            if tonumber(m.name:match("^(%d+)")) > n then
+                error(("migrations/%s is applied but its file is missing: it cannot be undone")
+                    :format(m.name), 0)
+            end
         end
-    end
-    for rest in text:gmatch("create%s+unlogged%s+table%s+([^%(]+)") do
-        local name = rest:gsub("^if%s+not%s+exists%s+", ""):match('^"?([%w_]+)"?')
-        if name then
-            into[name] = true
+        local undo = {}
+        for i = #files, 1, -1 do
+            local f = files[i]
+            if f.number > n and f.applied_at then
+                if select(2, mstate.split(f.sql)) == nil then
+                    error(("migrations/%s has no reverse section (a `-- soom:reverse` line and the "
+                        .. "statements that undo it): cannot go back past it"):format(f.name), 0)
+                end
+                undo[#undo + 1] = f
+            end
         end
-    end
+        local steps = {}
+        local function step(name, action)
+            steps[#steps + 1] = { name = name, action = action }
+            if on_step then
+                on_step(name, action)
+            end
+        end
+        for _, f in ipairs(undo) do
+            revert_one(f)
+            step(f.name, "reverted")
+        end
+        for _, f in ipairs(files) do
+            if f.number <= n and not f.applied_at then
+                apply_one(f)
+                step(f.name, "applied")
+            end
+        end
+        return steps
+    end)
 end
+
+-- ---- makemigrations ---------------------------------------------------------
 
 local function write(path, text)
     local fh, err = io.open(path, "wb")
@@ -202,31 +263,45 @@ local function shell_quote(s)
     return "'" .. s:gsub("'", "'\\''") .. "'"
 end
 
---- Writes a CREATE TABLE migration for each managed model of `dir` that
--- no migration creates yet. Returns the paths written (relative to dir).
-function _M.make(dir)
+--- What changed between the models of `dir` and the state its migrations
+-- build: { ops (soom.migrations.autodetect), new (the models' state) }.
+function _M.changes(dir)
+    local old = mstate.of_files(_M.files(dir))
+    local new = mstate.of_models(loader.models(dir))
+    return { ops = autodetect.diff(old, new), new = new }
+end
+
+--- Writes the migration of what changed in the models of `dir`, unless
+-- nothing did. `opts`: allow_destructive, name (the file's name after its
+-- number). Returns { path (relative to dir, nil when nothing changed),
+-- ops, warnings }.
+function _M.make(dir, opts)
+    opts = opts or {}
+    local changes = _M.changes(dir)
+    if #changes.ops == 0 then
+        return { ops = changes.ops, warnings = {} }
+    end
+    local text, warnings = writer.render(changes.ops, changes.new, opts)
     local files = _M.files(dir)
-    local created = {}
-    for _, f in ipairs(files) do
-        created_tables(read(f.path), created)
+    local number = #files > 0 and files[#files].number + 1 or 1
+    local name = opts.name or writer.slug(changes.ops)
+    if not name:match("^[%w_%-]+$") then
+        error(("--name %s: a migration's name is letters, digits, _ or -"):format(name), 0)
     end
-    local number = #files > 0 and files[#files].number or 0
-    local written = {}
-    for _, entry in ipairs(loader.models(dir)) do
-        local m = entry.model
-        if m.managed and not created[m.table] then
-            if not fs.exists(dir .. "/migrations") then
-                os.execute("mkdir -p " .. shell_quote(dir .. "/migrations"))
-            end
-            number = number + 1
-            local name = format("migrations/%04d_create_%s.sql", number, m.table)
-            write(dir .. "/" .. name, ("-- Written by `soom makemigrations` from %s.\n%s")
-                :format(entry.file, m:create_table_sql()))
-            created[m.table] = true
-            written[#written + 1] = name
-        end
+    if not fs.exists(dir .. "/migrations") then
+        os.execute("mkdir -p " .. shell_quote(dir .. "/migrations"))
     end
-    return written
+    local path = format("migrations/%04d_%s.sql", number, name)
+    write(dir .. "/" .. path, text)
+    return { path = path, ops = changes.ops, warnings = warnings }
+end
+
+--- The text of the first migration of a model, as makemigrations would
+-- write it (`soom generate resource`, the scaffold's sample).
+function _M.initial(m)
+    local t = mstate.of_model(m)
+    local new = { [mstate.key(t)] = t }
+    return (writer.render(autodetect.diff({}, new), new, { title = "As `soom makemigrations` writes it" }))
 end
 
 -- ---- unmanaged tables in a test database ----------------------------------------

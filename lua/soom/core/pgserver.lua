@@ -226,7 +226,8 @@ end
 
 --- Starts (initialising on first use) the app's own cluster and returns
 -- the database_url of the app's database, migrated. `opts`: `name` (the
--- database), `search`/`path` (where to look for the binaries), `quiet`.
+-- database), `search`/`path` (where to look for the binaries), `quiet`,
+-- `migrate = false` (leave the migrations to the caller: `soom migrate`).
 function _M.start(app_dir, opts)
     opts = opts or {}
     if current then
@@ -257,9 +258,11 @@ function _M.start(app_dir, opts)
         local dbname = _M.database_name(opts.name or app_name(dir))
         create_database(cl, dbname)
         cl.url = url_for(cl, dbname)
-        migrate.apply(dir, cl.url, function(name)
-            c.log("info", "migration applied", { migration = name })
-        end)
+        if opts.migrate ~= false then
+            migrate.apply(dir, cl.url, function(name)
+                c.log("info", "migration applied", { migration = name })
+            end)
+        end
     end)
     if not ok then
         _M.stop()
@@ -272,8 +275,9 @@ function _M.start(app_dir, opts)
     return cl.url, cl
 end
 
---- Stops the server start() started (or found running). Safe to call
--- when nothing runs.
+--- Stops the server if start() started it; one it found running belongs
+-- to another process (a `soom run` beside a `soom migrate`) and is left
+-- running. Safe to call when nothing runs.
 function _M.stop()
     local cl = current
     if not cl then
@@ -281,8 +285,10 @@ function _M.stop()
     end
     current = nil
     db.close()
-    run(as_owner(cl, ("%s stop -D %s -m fast -w -t 60 >/dev/null 2>&1")
-        :format(quote(cl.bin .. "/pg_ctl"), quote(cl.data))))
+    if cl.started then
+        run(as_owner(cl, ("%s stop -D %s -m fast -w -t 60 >/dev/null 2>&1")
+            :format(quote(cl.bin .. "/pg_ctl"), quote(cl.data))))
+    end
 end
 
 --- True while a cluster started by start() runs.

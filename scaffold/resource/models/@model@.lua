@@ -1,5 +1,6 @@
 -- The @model@ model: the "@table@" table, created by
--- migrations/@migration@.sql. A field added here needs a migration too.
+-- migrations/@migration@.sql. After a change here, `soom makemigrations`
+-- writes the migration that follows it.
 local soom = require "soom"
 
 return soom.model {
@@ -10,4 +11,6 @@ return soom.model {
         @model_fields@
         created_at = soom.f.timestamptz { default = "now()", read_only = true },
     },
+    -- the list pages newest first: (created_at DESC, id) is its cursor's order
+    indexes = { { "-created_at", "id" } },
 }
