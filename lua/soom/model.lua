@@ -658,7 +658,9 @@ local function column_sql(fd)
         parts[#parts + 1] = "NOT NULL"
     end
     if fd.default ~= nil then
-        parts[#parts + 1] = "DEFAULT " .. _M.default_sql(fd)
+        -- literal_sql called from here: its errors name the caller of create_table_sql
+        local d = fd.default
+        parts[#parts + 1] = "DEFAULT " .. (type(d) == "string" and d or literal_sql(fd, d))
     end
     if fd.unique then
         parts[#parts + 1] = "UNIQUE"
@@ -681,7 +683,11 @@ local function column_sql(fd)
         parts[#parts + 1] = ref
     end
     if fd.choices then
-        parts[#parts + 1] = "CHECK (" .. _M.choices_sql(fd) .. ")"
+        local lits = {}
+        for i, v in ipairs(fd.choices) do
+            lits[i] = literal_sql(fd, v)
+        end
+        parts[#parts + 1] = ("CHECK (%s IN (%s))"):format(_M.quote(fd.name), concat(lits, ", "))
     end
     return concat(parts, " ")
 end

@@ -267,8 +267,8 @@ end
 -- build: { ops (soom.migrations.autodetect), new (the models' state) }.
 function _M.changes(dir)
     local old = mstate.of_files(_M.files(dir))
-    local new = mstate.of_models(loader.models(dir))
-    return { ops = autodetect.diff(old, new), new = new }
+    local new, unmanaged = mstate.of_models(loader.models(dir))
+    return { ops = autodetect.diff(old, new, unmanaged), new = new }
 end
 
 --- Writes the migration of what changed in the models of `dir`, unless

@@ -352,7 +352,9 @@ local function diff_indexes(ops, key, ot, t, dropped)
         end
     end
     for i, oi in ipairs(olds) do
-        if not used[i] and not oi.untracked then
+        if not used[i] and oi.untracked then
+            t.indexes[#t.indexes + 1] = oi -- kept in the state, never dropped: no model made it
+        elseif not used[i] then
             local with_column = touches(oi.columns, dropped)
             ops[#ops + 1] = { kind = "drop_index", key = key, index = oi, phase = with_column and 8 or 3,
                 order = 1, destructive = with_column or nil,
@@ -480,8 +482,10 @@ local function drop_tables(ops, old, keys)
 end
 
 --- The operations that take the state `old` to `new`, in order. Writes
--- the names constraints keep into `new`.
-function _M.diff(old, new)
+-- the names constraints keep into `new`. `keep`: a set of table keys
+-- never dropped (those of unmanaged models).
+function _M.diff(old, new, keep)
+    keep = keep or {}
     local renamed, ops = renames(old, new)
     local created, dropped = {}, {}
     for _, key in ipairs(sorted_keys(new)) do
@@ -492,7 +496,7 @@ function _M.diff(old, new)
         end
     end
     for _, key in ipairs(sorted_keys(renamed)) do
-        if not new[key] and not renamed[key].untracked then
+        if not new[key] and not renamed[key].untracked and not keep[key] then
             dropped[#dropped + 1] = key
         end
     end

@@ -151,12 +151,15 @@ function _M.of_model(m)
 end
 
 --- The state the managed models of `entries` ({ file, model }, as
--- loader.models gives them) declare.
+-- loader.models gives them) declare, and the set of the unmanaged
+-- models' table keys.
 function _M.of_models(entries)
-    local state = {}
+    local state, unmanaged = {}, {}
     for _, entry in ipairs(entries) do
         local m = entry.model
-        if m.managed then
+        if not m.managed then
+            unmanaged[m.schema and (m.schema .. "." .. m.table) or m.table] = true
+        else
             local t = _M.of_model(m)
             if state[_M.key(t)] then
                 error(("%s: the table %s is declared by another model too"):format(entry.file,
@@ -166,7 +169,7 @@ function _M.of_models(entries)
             state[_M.key(t)] = t
         end
     end
-    return state
+    return state, unmanaged
 end
 
 -- ---- the header lines ------------------------------------------------------------
