@@ -24,8 +24,10 @@
 -- a string literal; `choices` (a list of literals, also a CHECK
 -- constraint); `read_only` (not writable through the API); `unique`;
 -- `references` ("table" or "table.column": a foreign key) with `on_delete`
--- ("cascade", "restrict", "set null"); and per type `max_length`
--- (text, varchar), `precision`/`scale` (numeric).
+-- ("cascade", "restrict", "set null"); `index` = true (an index on the
+-- column); `renamed_from` (the column's previous name, for
+-- makemigrations); and per type `max_length` (text, varchar),
+-- `precision`/`scale` (numeric).
 --
 -- Relations: soom.f.foreign_key { to = "market.category", on = "category_id" }
 -- declares the column (its type from `type`, or the target's primary key)
@@ -39,6 +41,8 @@
 -- Model options: `managed = false` (a table the app does not own: no
 -- migration is ever written for it), `read_only = true` (no resource may
 -- write it), `unique_together`, `checks` (SQL CHECK constraints, by name),
+-- `indexes` ({ "-created_at", "id", unique = true, name = "..." }),
+-- `renamed_from` (the table's previous name, for makemigrations),
 -- `schema` (a PostgreSQL schema other than the search path's).
 --
 -- Identifiers reach SQL text, so they are checked ([a-z_][a-z0-9_]*, at
@@ -527,7 +531,7 @@ local function check_together(m, def)
 end
 
 --- Declares a model: { table, primary_key, fields, managed, read_only,
--- name, schema, unique_together, checks }.
+-- name, schema, unique_together, checks, indexes, renamed_from }.
 function _M.model(def)
     if type(def) ~= "table" then
         error("soom.model takes a table", 2)
