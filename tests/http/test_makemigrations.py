@@ -309,6 +309,38 @@ def test_dependency_order():
     eq(relations(url), "")
 
 
+def test_table_rename_keeps_rows_and_constraint_names():
+    url = fresh_database("t_makemig_rename")
+    app = new_app({"models/room.lua": ROOM % "", "models/booking.lua": BOOKING % ""})
+    make(app)
+    ok(app, "migrate", url=url)
+    psql(url, "INSERT INTO room (name) VALUES ('blue')")
+    hall = ROOM.replace('table = "room",', 'table = "hall", renamed_from = "room",')
+    write_app(app, {"models/room.lua": hall % "",
+                    "models/booking.lua": BOOKING.replace('to = "room"', 'to = "hall"') % ""})
+    name, text, _ = make(app)
+    eq(name, "migrations/0002_rename_hall.sql")
+    eq(forward(text).strip(), 'ALTER TABLE "room" RENAME TO "hall";')
+    eq(reverse(text).strip(), 'ALTER TABLE "hall" RENAME TO "room";')
+    assert '-- soom:drop "room"\n' in text, text
+    ok(app, "migrate", url=url)
+    eq(psql(url, "SELECT name FROM hall").strip(), "blue")
+    check_clean(app)
+    # the constraints keep the names the table had: a later change finds them
+    write_app(app, {"models/room.lua": hall.replace(", unique = true", "") % "",
+                    "models/booking.lua": BOOKING.replace('to = "room", on_delete = "cascade"',
+                                                         'to = "hall"') % ""})
+    _, text, _ = make(app)
+    eq(forward(text).strip(), 'ALTER TABLE "booking" DROP CONSTRAINT "booking_room_id_fkey";\n\n'
+                              'ALTER TABLE "hall" DROP CONSTRAINT "room_name_key";\n\n'
+                              'ALTER TABLE "booking" ADD CONSTRAINT "booking_room_id_fkey" FOREIGN KEY '
+                              '("room_id") REFERENCES "hall" ("id");')
+    ok(app, "migrate", url=url)
+    check_clean(app)
+    ok(app, "migrate", "--to", "0", url=url)
+    eq(relations(url), "")
+
+
 OLD_MAKEMIGRATIONS = """-- Written by `soom makemigrations` from models/room.lua.
 CREATE TABLE "room" (
     "id" bigserial NOT NULL,

@@ -26,7 +26,7 @@
 local state = require "soom.migrations.state"
 local sql = require "soom.migrations.sql"
 
-local ipairs, pairs, type, tonumber = ipairs, pairs, type, tonumber
+local ipairs, pairs, type, tonumber, unpack = ipairs, pairs, type, tonumber, unpack
 local concat, sort, insert = table.concat, table.sort, table.insert
 
 local _M = {}
@@ -94,13 +94,16 @@ local function rename_column(old, key, t, from, to)
     for _, ix in ipairs(t.indexes) do
         rename_in_list(ix.columns, from, to)
     end
-    for _, other in pairs(old) do
+    local also = {}
+    for okey, other in pairs(old) do
         for _, col in ipairs(other.columns) do
             if col.fk and col.fk.table == key and col.fk.column == from then
                 col.fk.column = to
+                also[#also + 1] = okey
             end
         end
     end
+    return also
 end
 
 -- Applies the declared renames to a copy of `old`; returns it and the
@@ -115,17 +118,19 @@ local function renames(old, new)
             local ot = old[from]
             old[from], old[key] = nil, ot
             ot.name = t.name
-            for _, other in pairs(old) do
+            local also = {} -- the tables that refer to it: their state changes too
+            for okey, other in pairs(old) do
                 for _, col in ipairs(other.columns) do
                     if col.fk and col.fk.table == from then
                         col.fk.table = key
+                        also[#also + 1] = okey
                     end
                 end
             end
             ops[#ops + 1] = { kind = "rename_table", key = key, from = from, phase = 1,
                 from_name = from:match("([^.]+)$"), to_name = t.name,
                 label = ("rename table %s to %s"):format(from, key), slug = "rename_" .. t.name,
-                old_key = from }
+                old_key = from, also = also }
         end
     end
     for _, key in ipairs(sorted_keys(new)) do
@@ -142,11 +147,11 @@ local function renames(old, new)
             for _, col in ipairs(t.columns) do
                 local from = col.renamed_from
                 if from and present[from] and not present[col.name] and not wanted[from] then
-                    rename_column(old, key, ot, from, col.name)
+                    local also = rename_column(old, key, ot, from, col.name)
                     present[from], present[col.name] = nil, true
                     ops[#ops + 1] = { kind = "rename_column", key = key, from = from, to = col.name,
                         phase = 2, label = ("rename column %s.%s to %s"):format(key, from, col.name),
-                        slug = ("rename_%s_%s"):format(t.name, from) }
+                        slug = ("rename_%s_%s"):format(t.name, from), also = also }
                 end
             end
         end
@@ -520,7 +525,8 @@ function _M.diff(old, new, keep)
     return ops
 end
 
---- The tables the operations touch: the keys written as soom:table lines,
+--- The tables the operations touch: the keys written as soom:table lines
+-- (a rename touches the tables whose foreign keys name what it renamed),
 -- and the keys that are gone (dropped, or renamed away).
 function _M.touched(ops, new)
     local kept, gone, seen = {}, {}, {}
@@ -529,9 +535,12 @@ function _M.touched(ops, new)
             seen[op.old_key] = true
             gone[#gone + 1] = op.old_key
         end
-        if not seen[op.key] then
-            seen[op.key] = true
-            insert(new[op.key] and kept or gone, op.key)
+        local keys = { op.key, unpack(op.also or {}) }
+        for _, key in ipairs(keys) do
+            if not seen[key] then
+                seen[key] = true
+                insert(new[key] and kept or gone, key)
+            end
         end
     end
     sort(kept)

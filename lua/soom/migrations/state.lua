@@ -44,16 +44,16 @@ local ON_DELETE = { cascade = "CASCADE", restrict = "RESTRICT", ["set null"] = "
 -- ---- names -------------------------------------------------------------------
 
 --- The name PostgreSQL gives a constraint of `table` over `cols` with the
--- suffix `label` (its makeObjectName: the longer part trimmed until the
--- name fits in 63 bytes).
+-- suffix `label` (its makeObjectName: the longer part trimmed, the
+-- columns' on a tie, until the name fits in 63 bytes).
 function _M.constraint_name(table, cols, label)
     local a, b = table, cols and concat(cols, "_") or nil
     local avail = 63 - #label - 1 - (b and 1 or 0)
     while #a + (b and #b or 0) > avail do
-        if b and #b > #a then
-            b = b:sub(1, #b - 1)
-        else
+        if not b or #a > #b then
             a = a:sub(1, #a - 1)
+        else
+            b = b:sub(1, #b - 1)
         end
     end
     return a .. (b and ("_" .. b) or "") .. "_" .. label
