@@ -415,6 +415,8 @@ def test_scaffold_migrations_match_their_models():
     assert "\n-- soom:table {" in text and "\n-- soom:reverse" in text, text
     assert 'CREATE INDEX "item_created_at_id" ON "item" ("created_at" DESC, "id");' in text, text
     check_clean(app)
+    with open(os.path.join(app, ".github/workflows/ci.yml")) as f:
+        assert "run: soom makemigrations --check .\n" in f.read(), "a CI step"
     code, out, err = run_soom("generate", "resource", "order_line", "--fields",
                               "title:text(200),due:date?", cwd=app)
     eq(code, 0, out + err)

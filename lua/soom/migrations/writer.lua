@@ -78,9 +78,10 @@ function _M.render(ops, new, opts)
         if op.destructive and not opts.allow_destructive then
             local why = op.danger or op.label
             warnings[#warnings + 1] = ("destructive, left commented out: %s"):format(why)
-            f = ("-- WARNING: destructive: %s. Left commented out: uncomment it before this\n"
-                .. "-- file is applied (and its reverse below), or delete this file and run\n"
-                .. "-- `soom makemigrations --allow-destructive`.\n%s"):format(why, commented(f))
+            f = ("-- WARNING: destructive: %s.\n"
+                .. "-- Left commented out: uncomment it (and its reverse below) before this file\n"
+                .. "-- is applied, or delete this file and run `soom makemigrations\n"
+                .. "-- --allow-destructive`.\n%s"):format(why, commented(f))
             r = commented(r)
         elseif op.destructive then
             f = ("-- destructive: %s.\n%s"):format(op.danger or op.label, f)
