@@ -193,9 +193,14 @@ def test_check_fails_on_a_model_changed_without_migration():
                               '(0, 1));')
     check_clean(app)
     # a field made NOT NULL without a default is written with a note
-    write_app(app, {"models/booking.lua": BOOKING % ""})
+    write_app(app, {"models/booking.lua": BOOKING % "        note = soom.f.text { null = true },\n"})
     make(app)
-    write_app(app, {"models/booking.lua": BOOKING % "        guests = soom.f.integer(),\n"})
+    write_app(app, {"models/booking.lua": BOOKING % "        note = soom.f.text(),\n"})
+    _, text, err = make(app)
+    assert "-- Note: booking.note becomes NOT NULL: this fails while a row holds NULL" in text, text
+    assert "warning: booking.note becomes NOT NULL" in err, err
+    write_app(app, {"models/booking.lua": BOOKING % "        note = soom.f.text(),\n"
+                                                    "        guests = soom.f.integer(),\n"})
     _, text, err = make(app)
     assert "-- Note: booking.guests is NOT NULL without a default" in text, text
     assert "warning: booking.guests is NOT NULL without a default" in err, err
@@ -231,7 +236,18 @@ def test_destructive_changes_are_commented_out():
     eq(psql(url, "SELECT floor FROM room").strip(), "3", "nothing was dropped")
     assert "booking" in relations(url)
     check_clean(app)
+    # the column dropped later, by hand, in a file --empty writes
+    custom, text, _ = make(app, "--empty", "--name", "drop_floor")
+    eq(custom, "migrations/0003_drop_floor.sql")
+    assert text.endswith("\n-- soom:reverse: what follows undoes this file (soom migrate --to N)\n"), text
+    write_app(app, {custom: text.replace("\n\n\n-- soom:reverse", '\nALTER TABLE room DROP COLUMN floor;\n'
+                                         '-- soom:reverse') + "ALTER TABLE room ADD COLUMN floor integer;\n"})
+    ok(app, "migrate", url=url)
+    assert "floor" not in columns(url, "room"), columns(url, "room")
+    check_clean(app)
     ok(app, "migrate", "--to", "1", url=url)
+    assert "floor:integer:YES:" in columns(url, "room"), "back by the reverse written by hand"
+    os.remove(os.path.join(app, custom))
     # a wider type is no loss: written as is
     write_app(app, {"models/room.lua": ROOM.replace("max_length = 50", "max_length = 80") % ""})
     os.remove(os.path.join(app, "migrations", name[len("migrations/"):]))

@@ -17,6 +17,8 @@ return soom.command {
         { "allow_destructive", type = "boolean",
             help = "write drops and narrowing type changes as statements, not commented out" },
         { "name", help = "the file's name after its number (default: from what changed)" },
+        { "empty", type = "boolean",
+            help = "write a file for statements of your own, with its reverse section" },
     },
     run = function(args)
         if args.check then
@@ -31,7 +33,7 @@ return soom.command {
             return 1
         end
         local made = migrate.make(args.app_dir, {
-            allow_destructive = args.allow_destructive, name = args.name,
+            allow_destructive = args.allow_destructive, name = args.name, empty = args.empty,
         })
         if not made.path then
             io.write("no changes: the migrations match the models\n")

@@ -273,18 +273,22 @@ end
 
 --- Writes the migration of what changed in the models of `dir`, unless
 -- nothing did. `opts`: allow_destructive, name (the file's name after its
--- number). Returns { path (relative to dir, nil when nothing changed),
+-- number), empty (a file for statements written by hand, whatever
+-- changed). Returns { path (relative to dir, nil when nothing changed),
 -- ops, warnings }.
 function _M.make(dir, opts)
     opts = opts or {}
-    local changes = _M.changes(dir)
-    if #changes.ops == 0 then
+    local changes = opts.empty and { ops = {} } or _M.changes(dir)
+    if #changes.ops == 0 and not opts.empty then
         return { ops = changes.ops, warnings = {} }
     end
-    local text, warnings = writer.render(changes.ops, changes.new, opts)
+    local text, warnings = writer.empty(), {}
+    if not opts.empty then
+        text, warnings = writer.render(changes.ops, changes.new, opts)
+    end
     local files = _M.files(dir)
     local number = #files > 0 and files[#files].number + 1 or 1
-    local name = opts.name or writer.slug(changes.ops)
+    local name = opts.name or (opts.empty and "custom") or writer.slug(changes.ops)
     if not name:match("^[%w_%-]+$") then
         error(("--name %s: a migration's name is letters, digits, _ or -"):format(name), 0)
     end

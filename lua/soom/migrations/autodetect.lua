@@ -288,7 +288,10 @@ local function diff_columns(ops, key, ot, t)
             if (oc.null or false) ~= (col.null or false) then
                 ops[#ops + 1] = { kind = "alter_null", key = key, column = col.name, null = col.null,
                     phase = 6, slug = "alter_" .. slug,
-                    label = ("alter column %s %s"):format(where, col.null and "nullable" or "NOT NULL") }
+                    label = ("alter column %s %s"):format(where, col.null and "nullable" or "NOT NULL"),
+                    warning = not col.null and ("%s becomes NOT NULL: this fails while a row "
+                        .. "holds NULL there (fill those rows first, with an UPDATE above it)")
+                        :format(where) or nil }
             end
             if oc.default ~= col.default then
                 ops[#ops + 1] = { kind = "alter_default", key = key, column = col.name, from = oc.default,

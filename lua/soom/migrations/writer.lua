@@ -98,4 +98,14 @@ function _M.render(ops, new, opts)
         .. concat(back, "\n") .. "\n", warnings
 end
 
+--- The text of a migration for statements written by hand: where they
+-- go, and its reverse section.
+function _M.empty()
+    return "-- Written by `soom makemigrations --empty`: statements of your own (a data\n"
+        .. "-- migration, a column dropped after its field left the model), and after the\n"
+        .. "-- reverse line those that undo them. makemigrations reads the CREATE TABLE,\n"
+        .. "-- CREATE INDEX, DROP TABLE, ADD COLUMN and DROP COLUMN here into its state.\n\n\n"
+        .. "-- soom:reverse: what follows undoes this file (soom migrate --to N)\n"
+end
+
 return _M
