@@ -75,7 +75,8 @@ CREATE TABLE gone (id int);]],
             [[ALTER TABLE shelf ADD COLUMN IF NOT EXISTS "floor" smallint NOT NULL DEFAULT 0;
 ALTER TABLE shelf DROP COLUMN n;
 DROP TABLE IF EXISTS gone;
-UPDATE shelf SET label = 'DROP TABLE book';]],
+UPDATE shelf SET label = 'x;DROP TABLE book;';
+CREATE FUNCTION f() RETURNS void AS $body$ BEGIN PERFORM 1; DROP TABLE shelf; END $body$ LANGUAGE plpgsql;]],
         })
         t.eq(s.gone, nil)
         t.eq(s.shelf.columns, {

@@ -33,7 +33,7 @@ local files = require "soom.core.files"
 local json = require "soom.json"
 local model = require "soom.model"
 
-local type, ipairs, pairs, tostring, error = type, ipairs, pairs, tostring, error
+local type, ipairs, pairs, tostring, error, select = type, ipairs, pairs, tostring, error, select
 local concat, sort = table.concat, table.sort
 
 local _M = {}
@@ -517,27 +517,31 @@ local function alter_table(state, w)
     end
 end
 
--- The statements of `text` without its comments (string literals kept).
+-- The statements of `text`, split at the semicolons outside quotes,
+-- without their comments (quoted text kept; a dollar-quoted body, as a
+-- hand-written function has, kept whole).
 local function statements(text)
-    local clean = {}
+    local list, cur = {}, {}
     local i, n = 1, #text
     while i <= n do
         local ch = text:sub(i, i)
+        local tag = ch == "$" and text:match("^%$[%a_]*%$", i)
         if ch == "-" and text:sub(i + 1, i + 1) == "-" then
             i = (text:find("\n", i, true) or n) + 1
-        elseif ch == "'" or ch == '"' then
-            local close = text:find(ch, i + 1, true) or n
-            clean[#clean + 1] = text:sub(i, close)
+        elseif ch == "'" or ch == '"' or tag then
+            local close = tag and select(2, text:find(tag, i + #tag, true)) or text:find(ch, i + 1, true)
+            close = close or n
+            cur[#cur + 1] = text:sub(i, close)
             i = close + 1
+        elseif ch == ";" then
+            list[#list + 1], cur = concat(cur), {}
+            i = i + 1
         else
-            clean[#clean + 1] = ch
+            cur[#cur + 1] = ch
             i = i + 1
         end
     end
-    local list = {}
-    for stmt in concat(clean):gmatch("[^;]+") do
-        list[#list + 1] = stmt
-    end
+    list[#list + 1] = concat(cur)
     return list
 end
 
