@@ -94,6 +94,15 @@ CREATE FUNCTION f() RETURNS void AS $body$ BEGIN PERFORM 1; DROP TABLE shelf; EN
             untracked = true } })
     end),
 
+    t.case("a file's forward part and its reverse section", function()
+        t.eq({ state.split("A;\n-- soom:reverse: undoes\nB;\n") }, { "A;\n", "B;\n" })
+        t.eq({ state.split("-- soom:reverse\nB;") }, { "", "B;" })
+        t.eq({ state.split("A;\n-- soom:reverse") }, { "A;\n", "" }, "the marker on the last line")
+        t.eq({ state.split("A;\n-- soom:reversed is not the marker\n") },
+            { "A;\n-- soom:reversed is not the marker\n", nil })
+        t.eq({ state.split("A; -- soom:reverse\n") }, { "A; -- soom:reverse\n" }, "at a line's start only")
+    end),
+
     t.case("constraint names as PostgreSQL makes them, long names trimmed", function()
         t.eq(state.constraint_name("booking", { "room_id" }, "fkey"), "booking_room_id_fkey")
         local long = state.constraint_name(("t"):rep(60), { ("c"):rep(40) }, "key")

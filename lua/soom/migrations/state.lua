@@ -567,14 +567,15 @@ local function apply_statements(state, text)
 end
 
 --- The forward part of a migration's text: before its `-- soom:reverse`
--- line (the whole text when it has none), and the reverse part or nil.
+-- line (the marker at a line's start, then a colon, a blank or the end),
+-- the whole text when it has none; and the reverse part, or nil.
 function _M.split(text)
-    local at = text:find("\n%-%- soom:reverse[^\n]*\n") or (text:find("^%-%- soom:reverse") and 0)
+    local t = "\n" .. text
+    local at = (t .. "\n"):find("\n%-%- soom:reverse[:%s]")
     if not at then
         return text, nil
     end
-    local rest = text:sub(at + 1)
-    return text:sub(1, at), rest:match("^[^\n]*\n(.*)$") or ""
+    return t:sub(2, at), t:sub(at + 1):match("^[^\n]*\n(.*)$") or ""
 end
 
 --- The state the migration files `list` (from soom.core.migrate.files)
