@@ -269,6 +269,60 @@ def test_destructive_changes_are_commented_out():
     eq(relations(url), "")
 
 
+SHELF = """local soom = require "soom"
+return soom.model {
+    table = "shelf",
+    fields = {
+        id = soom.f.serial(),
+        code = soom.f.text { %s },
+        floor = soom.f.integer { %s },
+    },
+%s}
+"""
+
+
+def test_indexes_unique_and_check_constraints_defaults():
+    url = fresh_database("t_makemig_constraints")
+    app = new_app({"models/shelf.lua": SHELF % ("", "", "")})
+    make(app)
+    ok(app, "migrate", url=url)
+    steps = [
+        # (code options, floor options, model options), the statements expected
+        (("index = true", "default = 1", '    unique_together = { { "code", "floor" } },\n'
+          '    checks = { low = "floor < 100" },\n'),
+         ['ALTER TABLE "shelf" ALTER COLUMN "floor" SET DEFAULT 1;',
+          'ALTER TABLE "shelf" ADD CONSTRAINT "shelf_code_floor_key" UNIQUE ("code", "floor");',
+          'ALTER TABLE "shelf" ADD CONSTRAINT "low" CHECK (floor < 100);',
+          'CREATE INDEX "shelf_code" ON "shelf" ("code");']),
+        (("unique = true", "default = 2", '    checks = { low = "floor < 50" },\n'
+          '    indexes = { { "-floor", "code", unique = true, name = "shelf_by_floor" } },\n'),
+         ['ALTER TABLE "shelf" DROP CONSTRAINT "shelf_code_floor_key";',
+          'ALTER TABLE "shelf" DROP CONSTRAINT "low";',
+          'DROP INDEX "shelf_code";',
+          'ALTER TABLE "shelf" ALTER COLUMN "floor" SET DEFAULT 2;',
+          'ALTER TABLE "shelf" ADD CONSTRAINT "shelf_code_key" UNIQUE ("code");',
+          'ALTER TABLE "shelf" ADD CONSTRAINT "low" CHECK (floor < 50);',
+          'CREATE UNIQUE INDEX "shelf_by_floor" ON "shelf" ("floor" DESC, "code");']),
+        (("", "", ""),
+         ['ALTER TABLE "shelf" DROP CONSTRAINT "shelf_code_key";',
+          'ALTER TABLE "shelf" DROP CONSTRAINT "low";',
+          'DROP INDEX "shelf_by_floor";',
+          'ALTER TABLE "shelf" ALTER COLUMN "floor" DROP DEFAULT;']),
+    ]
+    for opts, expected in steps:
+        write_app(app, {"models/shelf.lua": SHELF % opts})
+        _, text, _ = make(app)
+        eq(forward(text).strip().split("\n\n"), expected)
+        ok(app, "migrate", url=url)
+        check_clean(app)
+    eq(relations(url), "shelf,shelf_id_seq,shelf_pkey")
+    ok(app, "migrate", "--to", "2", url=url)
+    eq(relations(url), "shelf,shelf_code,shelf_code_floor_key,shelf_id_seq,shelf_pkey", "back at 2")
+    eq(psql(url, "SELECT conname FROM pg_constraint WHERE conname = 'low'").strip(), "low")
+    ok(app, "migrate", "--to", "0", url=url)
+    eq(relations(url), "")
+
+
 CYCLE_A = """local soom = require "soom"
 return soom.model { table = "author", fields = {
     id = soom.f.serial(),
