@@ -106,11 +106,8 @@ local function rename_column(old, key, t, from, to)
     return also
 end
 
--- Applies the declared renames to a copy of `old`; returns it and the
--- rename operations.
-local function renames(old, new)
-    old = deep_copy(old)
-    local ops = {}
+-- The declared table renames, applied to `old` (a copy).
+local function rename_tables(ops, old, new)
     for _, key in ipairs(sorted_keys(new)) do
         local t = new[key]
         local from = t.renamed_from and (t.schema and (t.schema .. "." .. t.renamed_from) or t.renamed_from)
@@ -133,29 +130,42 @@ local function renames(old, new)
                 old_key = from, also = also }
         end
     end
+end
+
+local function names_of(columns)
+    local set = {}
+    for _, col in ipairs(columns) do
+        set[col.name] = true
+    end
+    return set
+end
+
+-- The declared column renames, applied to `old` (a copy, its tables
+-- renamed already).
+local function rename_columns(ops, old, new)
     for _, key in ipairs(sorted_keys(new)) do
         local t, ot = new[key], old[key]
-        if ot then
-            local present = {}
-            for _, col in ipairs(ot.columns) do
-                present[col.name] = true
-            end
-            local wanted = {}
-            for _, col in ipairs(t.columns) do
-                wanted[col.name] = true
-            end
-            for _, col in ipairs(t.columns) do
-                local from = col.renamed_from
-                if from and present[from] and not present[col.name] and not wanted[from] then
-                    local also = rename_column(old, key, ot, from, col.name)
-                    present[from], present[col.name] = nil, true
-                    ops[#ops + 1] = { kind = "rename_column", key = key, from = from, to = col.name,
-                        phase = 2, label = ("rename column %s.%s to %s"):format(key, from, col.name),
-                        slug = ("rename_%s_%s"):format(t.name, from), also = also }
-                end
+        local present, wanted = names_of(ot and ot.columns or {}), names_of(t.columns)
+        for _, col in ipairs(ot and t.columns or {}) do
+            local from = col.renamed_from
+            if from and present[from] and not present[col.name] and not wanted[from] then
+                local also = rename_column(old, key, ot, from, col.name)
+                present[from], present[col.name] = nil, true
+                ops[#ops + 1] = { kind = "rename_column", key = key, from = from, to = col.name,
+                    phase = 2, label = ("rename column %s.%s to %s"):format(key, from, col.name),
+                    slug = ("rename_%s_%s"):format(t.name, from), also = also }
             end
         end
     end
+end
+
+-- Applies the declared renames to a copy of `old`; returns it and the
+-- rename operations.
+local function renames(old, new)
+    old = deep_copy(old)
+    local ops = {}
+    rename_tables(ops, old, new)
+    rename_columns(ops, old, new)
     return old, ops
 end
 
@@ -388,6 +398,29 @@ local function refers(t, keys)
     return out
 end
 
+local function first_pending(keys, pending)
+    for _, key in ipairs(keys) do
+        if pending[key] then
+            return key
+        end
+    end
+end
+
+-- The foreign keys of the new table `t` into tables not created yet, as
+-- ALTER TABLE after them: the set of their columns.
+local function defer_keys(ops, key, t, pending)
+    local deferred = {}
+    for target, col in pairs(refers(t, pending)) do
+        if target ~= key then
+            deferred[col.name] = true
+            ops[#ops + 1] = { kind = "add_constraint", key = key, name = col.fk.name, phase = 7,
+                def = ('FOREIGN KEY ("%s") '):format(col.name) .. sql.references(col.fk),
+                label = ("add constraint %s on %s"):format(col.fk.name, key), slug = "create_" .. t.name }
+        end
+    end
+    return deferred
+end
+
 -- New tables in dependency order; foreign keys of a cycle deferred.
 local function create_tables(ops, new, keys)
     local pending = {}
@@ -413,22 +446,8 @@ local function create_tables(ops, new, keys)
         end
         local deferred
         if not pick then -- a cycle: the first table, its open foreign keys later
-            for _, key in ipairs(keys) do
-                if pending[key] then
-                    pick = key
-                    break
-                end
-            end
-            deferred = {}
-            for target, col in pairs(refers(new[pick], pending)) do
-                if target ~= pick then
-                    deferred[col.name] = true
-                    ops[#ops + 1] = { kind = "add_constraint", key = pick, name = col.fk.name, phase = 7,
-                        def = ('FOREIGN KEY ("%s") '):format(col.name) .. sql.references(col.fk),
-                        label = ("add constraint %s on %s"):format(col.fk.name, pick),
-                        slug = "create_" .. new[pick].name }
-                end
-            end
+            pick = first_pending(keys, pending)
+            deferred = defer_keys(ops, pick, new[pick], pending)
         end
         pending[pick], remaining = nil, remaining - 1
         ops[#ops + 1] = { kind = "create_table", key = pick, table = new[pick], deferred = deferred,
@@ -465,12 +484,7 @@ local function drop_tables(ops, old, keys)
             end
         end
         if not pick then
-            for _, key in ipairs(keys) do
-                if pending[key] then
-                    pick = key
-                    break
-                end
-            end
+            pick = first_pending(keys, pending)
             for _, other in ipairs(keys) do
                 local col = pending[other] and other ~= pick and refers(old[other], { [pick] = true })[pick]
                 if col then

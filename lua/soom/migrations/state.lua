@@ -344,6 +344,27 @@ end
 local KEYWORDS = { NOT = true, NULL = true, DEFAULT = true, UNIQUE = true, REFERENCES = true,
     CHECK = true, PRIMARY = true, CONSTRAINT = true, COLLATE = true }
 
+-- REFERENCES' target at w[i]: { table, column, on_delete, next (the
+-- index of the word after it) }.
+local function parse_references(w, i)
+    local fk = { table = name_key(w[i] or "") }
+    i = i + 1
+    if w[i] and w[i]:sub(1, 1) == "(" then
+        fk.column = name_list(w[i])[1]
+        i = i + 1
+    end
+    if w[i] and w[i]:upper() == "ON" and (w[i + 1] or ""):upper() == "DELETE" then
+        local action = { w[i + 2] and w[i + 2]:upper() }
+        if action[1] == "SET" or action[1] == "NO" then
+            action[2] = w[i + 3] and w[i + 3]:upper()
+        end
+        fk.on_delete = concat(action, " ")
+        i = i + 2 + #action
+    end
+    fk.next = i
+    return fk
+end
+
 -- One column definition's words into a column of `tname`.
 local function parse_column(w, tname)
     local col = { name = unquote(w[1]) }
@@ -375,21 +396,10 @@ local function parse_column(w, tname)
             col.check = (w[i + 1] or ""):match("^%((.*)%)$")
             col.check_name, i = _M.constraint_name(tname, { col.name }, "check"), i + 2
         elseif kw == "REFERENCES" then
-            local key = name_key(w[i + 1] or "")
-            col.fk = { table = key, name = _M.constraint_name(tname, { col.name }, "fkey") }
-            i = i + 2
-            if w[i] and w[i]:sub(1, 1) == "(" then
-                col.fk.column = name_list(w[i])[1]
-                i = i + 1
-            end
-            if w[i] and w[i]:upper() == "ON" and (w[i + 1] or ""):upper() == "DELETE" then
-                local action = { w[i + 2] and w[i + 2]:upper() }
-                if action[1] == "SET" or action[1] == "NO" then
-                    action[2] = w[i + 3] and w[i + 3]:upper()
-                end
-                col.fk.on_delete = concat(action, " ")
-                i = i + 2 + #action
-            end
+            col.fk = parse_references(w, i + 1)
+            col.fk.name = _M.constraint_name(tname, { col.name }, "fkey")
+            i = col.fk.next
+            col.fk.next = nil
         else
             i = i + 1 -- COLLATE and what else a hand may write: not compared
         end
