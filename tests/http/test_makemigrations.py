@@ -11,7 +11,7 @@ start running."""
 import os
 import re
 
-from harness import Server, eq, main, run_soom, write_app
+from harness import Server, eq, main, run_soom, start_failure, write_app
 from pgdb import fresh_database, psql, temp_dir
 
 ROOM = """local soom = require "soom"
@@ -174,11 +174,18 @@ def test_five_changes_forward_and_back():
 
 
 def test_check_fails_on_a_model_changed_without_migration():
+    url = fresh_database("t_makemig_check")
     app = new_app({"models/room.lua": ROOM % ""})
     make(app)
+    ok(app, "migrate", url=url)
     check_clean(app)
     write_app(app, {"models/room.lua": ROOM % "        floor = soom.f.smallint { choices = { 0, 1 }, "
                                               "default = 0 },\n"})
+    # `soom run` refuses to start on the table without the column, and says what to run
+    code, log = start_failure(app, env={"DATABASE_URL": url})
+    eq(code, 1, log)
+    assert "model room: column floor: declared, not found in the table" in log, log
+    assert "for a managed model, `soom makemigrations` writes the migration that follows it" in log, log
     code, out, err = soom(app, "makemigrations", "--check")
     eq(code, 1, out + err)
     assert out.startswith("the models and the migrations disagree (2 changes without a migration"), out

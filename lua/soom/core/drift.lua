@@ -142,23 +142,25 @@ local function model_drift(m)
 end
 
 --- The drift of `models` (a list) against the database soom.db reaches:
--- a list of messages, empty when every model matches, and a list of
--- notes (managed tables not created yet).
+-- a list of messages, empty when every model matches, a list of notes
+-- (managed tables not created yet), and whether a managed model drifted
+-- (its migration is missing or not applied).
 function _M.check(models)
-    local out, notes, seen = {}, {}, {}
+    local out, notes, seen, managed = {}, {}, {}, false
     for _, m in ipairs(models) do
         if not seen[m] then
             seen[m] = true
             local found, pending = model_drift(m)
             for _, msg in ipairs(found) do
                 out[#out + 1] = msg
+                managed = managed or m.managed
             end
             for _, msg in ipairs(pending or {}) do
                 notes[#notes + 1] = msg
             end
         end
     end
-    return out, notes
+    return out, notes, managed
 end
 
 --- The models an app uses: those of its models/ folder, and every other
@@ -175,11 +177,11 @@ function _M.app_models(loaded)
 end
 
 --- Connects to `url`, checks the app's models, disconnects. Returns the
--- messages and the notes (nil and the reason when the database cannot be
--- reached).
+-- messages, the notes and whether a managed model drifted (nil and the
+-- reason when the database cannot be reached).
 function _M.check_app(loaded, url)
     db.use(url)
-    local ok, result, notes = pcall(function()
+    local ok, result, notes, managed = pcall(function()
         return _M.check(_M.app_models(loaded))
     end)
     db.close()
@@ -188,7 +190,7 @@ function _M.check_app(loaded, url)
         local errors = require "soom.errors"
         return nil, errors.is_problem(result) and result.detail or tostring(result)
     end
-    return result, notes
+    return result, notes, managed
 end
 
 --- The start-up check of `soom run` (settings.check.drift): "error"
@@ -202,7 +204,7 @@ function _M.startup(loaded, settings)
         return
     end
     local c = require "soom.core.c"
-    local found, notes = _M.check_app(loaded, url)
+    local found, notes, managed = _M.check_app(loaded, url)
     if not found then
         c.log("warn", "cannot check the models against the database", { error = notes })
         return
@@ -215,7 +217,9 @@ function _M.startup(loaded, settings)
     end
     if mode == "error" then
         error(("the models do not match the database (set check.drift = \"warn\" to start "
-            .. "anyway):\n  %s"):format(concat(found, "\n  ")), 0)
+            .. "anyway):\n  %s%s"):format(concat(found, "\n  "), managed and ("\nfor a managed "
+            .. "model, `soom makemigrations` writes the migration that follows it and `soom "
+            .. "migrate` applies it") or ""), 0)
     end
     for _, msg in ipairs(found) do
         c.log("warn", "model drift", { drift = msg })
