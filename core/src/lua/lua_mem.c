@@ -5,17 +5,19 @@
 
 #include <lua.h>
 
+/* On every allocation of the state: kept to a sum, a test and a tail
+ * call (LuaJIT's allocator failing for want of memory is counted as if it
+ * had not; the state is lost to that error anyway). */
 static void *counted(void *ud, void *ptr, size_t osize, size_t nsize)
 {
     struct soom_lua_mem *m = ud;
-    if (nsize > osize && m->armed && m->used + (nsize - osize) > m->limit) {
+    size_t used = m->used + nsize - osize; /* modular: a shrink subtracts */
+    if (used > m->limit && nsize > osize && m->armed) {
         m->over = true;
         return NULL; /* LuaJIT raises "not enough memory" */
     }
-    void *p = m->alloc(m->ud, ptr, osize, nsize);
-    if (p != NULL || nsize == 0)
-        m->used += nsize - osize; /* modular: a shrink subtracts */
-    return p;
+    m->used = used;
+    return m->alloc(m->ud, ptr, osize, nsize);
 }
 
 void soom_lua_mem_install(struct soom_lua_mem *m, lua_State *L, size_t limit)
