@@ -33,6 +33,8 @@ return {
             if req.query.kind == "tight" then
                 local n = 0
                 while true do n = n + 1 end
+            elseif req.query.kind == "empty" then
+                while true do end
             end
             local t, i = {}, 0
             while true do i = i + 1; t[i % 100] = { i } end
@@ -80,6 +82,13 @@ return {
                 end
             end
             return { held_mb = math.floor(held / 1048576), n = #t }
+        end,
+    },
+    soom.Resource {
+        route = "/sleep",
+        get = function(_, req)
+            soom.sleep(tonumber(req.query.s) or 0.5)
+            return { slept = true }
         end,
     },
     -- an error object whose __tostring raises
@@ -180,7 +189,7 @@ def check_runaway(model):
     try:
         for _ in range(4):
             eq(srv.request("GET", "/hello")[0], 200)
-        for kind, want in (("tight", 500), ("interp", 503)):
+        for kind, want in (("empty", 500), ("tight", 500), ("interp", 503)):
             spin = in_thread(srv.request, "GET", "/spin?kind=" + kind)
             time.sleep(0.1)
             # the service answers meanwhile, on the other thread
@@ -259,6 +268,26 @@ def test_memory_limit_replaces_the_state():
             eq(srv.proc.poll(), None, "the same process")
         finally:
             stop(srv)
+
+
+def test_requests_waiting_on_a_replaced_state():
+    # under the async server requests interleave on one state: one that was
+    # waiting when another took the state over its limit is answered 503
+    # (retry), and the last of them closes the old state
+    srv = server("async", {"SOOM_LUA_MEMORY_LIMIT": str(64 << 20), "SOOM_THREADS": "1"})
+    try:
+        base = rss_kb(srv.proc.pid)
+        waiting = [in_thread(srv.request, "GET", "/sleep?s=0.8") for _ in range(3)]
+        time.sleep(0.3)
+        logged_500(srv, "/hog?mb=300", "lua_memory_limit")
+        for join in waiting:
+            status, headers, _ = join(10)
+            eq((status, headers.get("retry-after")), (503, "1"))
+            eq(errors_logged(srv, headers["x-request-id"], "replaced")[0]["route"], "/sleep")
+        eq(srv.request("GET", "/sleep?s=0.01")[0], 200, "a fresh state serves")
+        assert rss_kb(srv.proc.pid) - base < 48 * 1024, "the old state was closed"
+    finally:
+        stop(srv)
 
 
 def test_error_whose_tostring_raises_is_logged():
