@@ -334,9 +334,13 @@ def check_max_connections(model):
     srv = Server(env={"SOOM_MAX_CONNECTIONS": "2", "SOOM_THREADS": "1", "SOOM_SERVER": model,
                       "SOOM_WORKERS": "1"}).start()
     try:
-        a, b = srv.connection(), srv.connection()
-        eq(srv.request("GET", "/hello", conn=a)[0], 200)
-        eq(srv.request("GET", "/hello", conn=b)[0], 200)
+        # two clients still sending their requests (an idle keep-alive
+        # connection would make room: test_hardening_conns.py)
+        a = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
+        b = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
+        for c in (a, b):
+            c.sendall(b"GET /hello HTTP/1.1\r\nHost: x\r\n")
+        time.sleep(0.2)
         # a third connection waits, unserved, while two are open...
         s = socket.create_connection(("127.0.0.1", srv.port), timeout=1)
         s.sendall(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")

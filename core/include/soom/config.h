@@ -46,6 +46,7 @@ struct soom_config {
     double drain_timeout;   /* seconds */
     double request_timeout; /* seconds; 0: none */
     double handler_timeout; /* seconds of Lua without a wait; 0: none */
+    long lua_memory_limit;  /* bytes a worker's Lua state may hold; 0: none */
     long json_max_depth;
     bool format_assertion; /* "format" validates, not only annotates */
     bool debug;

@@ -116,6 +116,8 @@ int soom_app_add_route(struct soom_app *app, const struct soom_route_spec *spec,
     struct soom_route r = {.id = (int)app->nroutes,
                            .methods = spec->methods,
                            .raw_body = spec->raw_body,
+                           .handler_timeout =
+                               spec->has_handler_timeout ? spec->handler_timeout : -1,
                            .native = spec->native};
     int rc = compile(app, spec->body_schema, "validation_schema", spec->name, &r.body, err, errlen);
     if (rc == SOOM_OK)

@@ -43,6 +43,7 @@ static const struct key KEYS[] = {
     {"drain_timeout", SOOM_CONFIG_NUMBER, F(drain_timeout), "10", 0, 3600},
     {"request_timeout", SOOM_CONFIG_NUMBER, F(request_timeout), "60", 0, 86400},
     {"handler_timeout", SOOM_CONFIG_NUMBER, F(handler_timeout), "10", 0, 86400},
+    {"lua_memory_limit", SOOM_CONFIG_INT, F(lua_memory_limit), "1073741824", 0, BIG},
     {"json_max_depth", SOOM_CONFIG_INT, F(json_max_depth), "64", 1, 512},
     {"format_assertion", SOOM_CONFIG_BOOL, F(format_assertion), "false", 0, 0},
     {"debug", SOOM_CONFIG_BOOL, F(debug), "false", 0, 0},

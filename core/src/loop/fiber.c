@@ -73,6 +73,7 @@ struct soom_fiber {
     bool waiting;
     bool done;
     uint64_t budget;
+    void *local; /* its user's pointer (soom_fiber_local) */
     struct soom_fiber *next_idle;
     unsigned valgrind_id;
     void *asan_fake;
@@ -293,6 +294,7 @@ bool soom_fiber_run(struct soom_loop *l, soom_fiber_fn fn, void *arg)
     f->done = false;
     f->waiting = false;
     f->budget = 0;
+    f->local = NULL;
     switch_in(f);
     if (!f->done)
         return false;
@@ -303,6 +305,11 @@ bool soom_fiber_run(struct soom_loop *l, soom_fiber_fn fn, void *arg)
 struct soom_fiber *soom_fiber_current(void)
 {
     return side.current;
+}
+
+void **soom_fiber_local(struct soom_fiber *f)
+{
+    return &f->local;
 }
 
 struct soom_loop *soom_fiber_loop(const struct soom_fiber *f)

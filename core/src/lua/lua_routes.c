@@ -1,7 +1,8 @@
 /*
  * The route list the Lua layer declares (soom.core.loader's routes: pattern,
  * name, methods, schemas, plan spec, static bytes, or a native module's
- * route number, and the access chain, per route; and the list's
+ * route number, the access chain and the resource's handler_timeout, per
+ * route; and the list's
  * `access_classes`) into the app's route table (see lua_routes.h).
  */
 #include "lua_routes.h"
@@ -94,6 +95,7 @@ void soom_lua_routes_add(lua_State *L, int idx, struct soom_app *app)
         lua_getfield(L, t, "static");
         lua_getfield(L, t, "native");
         lua_getfield(L, t, "access");
+        lua_getfield(L, t, "handler_timeout");
         struct plan_spec plan;
         struct access_route_spec access;
         struct soom_arena *scratch = soom_arena_new(0);
@@ -111,6 +113,8 @@ void soom_lua_routes_add(lua_State *L, int idx, struct soom_app *app)
             .query_schema = lua_tostring(L, t + 7),
             .plan = lua_istable(L, t + 8) ? &plan : NULL,
             .native = native_route(L, t + 10),
+            .has_handler_timeout = lua_isnumber(L, t + 12),
+            .handler_timeout = lua_tonumber(L, t + 12),
         };
         if (lua_istable(L, t + 11)) {
             soom_lua_access_route(L, t + 11, &access, scratch);

@@ -14,6 +14,12 @@
  * handler_timeout (lua_watch.h); a state left by a hard stop is taken out
  * of service: the requests still on it are answered 503, and it is never
  * used (nor closed: its insides cannot be trusted) again.
+ *
+ * A state that went over lua_memory_limit (lua_mem.h), or on which an
+ * error escaped outside every protected call (lua_guard.h), is retired:
+ * the request is answered 500, the thread takes a fresh state for the
+ * next one, the requests still on the old state are answered 503, and the
+ * last of them closes it, which gives its memory back.
  */
 #include "lua_worker.h"
 
@@ -22,6 +28,7 @@
 #include <luajit.h>
 #include <lualib.h>
 #include <pthread.h>
+#include <setjmp.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,8 +39,10 @@
 #include "alloc.h"
 #include "app.h"
 #include "lua_access.h"
+#include "lua_guard.h"
 #include "lua_json.h"
 #include "lua_libs.h"
+#include "lua_mem.h"
 #include "lua_plan.h"
 #include "lua_settings.h"
 #include "lua_wait.h"
@@ -42,6 +51,7 @@
 #include "ops_metrics.h"
 #include "ops_report.h"
 #include "request_impl.h"
+#include "soom/buf.h"
 #include "soom/error.h"
 #include "soom/log.h"
 #include "soom/response.h"
@@ -56,7 +66,10 @@ struct soom_lua {
     struct soom_lua *next;   /* in the pool's idle list */
     _Atomic uint64_t memory; /* bytes the state held after its last request */
     struct soom_lua_watch watch;
-    bool lost; /* left by a hard stop: out of service */
+    struct soom_lua_mem mem; /* lua_memory_limit */
+    int running;             /* requests with a coroutine on the state */
+    bool lost;               /* left by a hard stop: out of service */
+    bool retired;            /* out of service, closed by its last request */
 };
 
 struct soom_lua_pool {
@@ -120,52 +133,90 @@ int soom_lua_traceback(lua_State *L)
     return 1;
 }
 
-static struct soom_lua *worker_load(struct soom_app *app, char *err, size_t errlen)
+/* What loading a worker state needs and gives, through lua_cpcall. */
+struct load {
+    struct soom_app *app;
+    struct soom_lua *w;
+    char *err;
+    size_t errlen;
+    bool ok;
+};
+
+/* Loads soom.core.worker and the app on L, runs under lua_cpcall so that
+ * nothing of it (the settings table, the modules' worker_start) can raise
+ * unprotected; the app's own code runs under the traceback handler. */
+static int l_load(lua_State *L)
 {
-    lua_State *L = soom_lua_open(app->home, app->dir);
+    struct load *ld = lua_touserdata(L, 1);
+    struct soom_app *app = ld->app;
+    struct soom_lua *w = ld->w;
+    lua_settop(L, 0);
     lua_pushcfunction(L, soom_lua_traceback);
     lua_getglobal(L, "require");
     lua_pushliteral(L, "soom.core.worker");
+    w->mem.armed = true; /* loading the app counts too */
     if (lua_pcall(L, 1, 1, 1) != 0)
-        goto fail;
+        return lua_error(L);
     lua_getfield(L, -1, "init");
     lua_pushstring(L, app->dir);
     soom_lua_settings_push(L, app->config);
     if (lua_pcall(L, 2, 3, 1) != 0)
-        goto fail;
+        return lua_error(L);
+    w->mem.armed = false;
     /* routes of static bytes (the OpenAPI document) never reach Lua */
     size_t lua_routes = app->nroutes - app->nstatic;
     if (!lua_isfunction(L, -3) || (size_t)lua_tonumber(L, -2) != lua_routes ||
         !lua_isfunction(L, -1)) {
-        snprintf(err, errlen, "the app declared %zu routes in a worker, %zu at start-up",
+        snprintf(ld->err, ld->errlen, "the app declared %zu routes in a worker, %zu at start-up",
                  (size_t)lua_tonumber(L, -2), lua_routes);
-        lua_close(L);
-        return NULL;
+        return 0;
     }
-    int hook = luaL_ref(L, LUA_REGISTRYINDEX);
+    w->hook_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_pop(L, 1); /* the count */
-    if (soom_module_worker_start(L, err, errlen) != SOOM_OK) {
-        lua_close(L);
+    w->dispatch_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    ld->ok = soom_module_worker_start(L, ld->err, ld->errlen) == SOOM_OK;
+    return 0;
+}
+
+static int l_unload(lua_State *L)
+{
+    soom_module_worker_stop(L);
+    return 0;
+}
+
+static struct soom_lua *worker_load(struct soom_app *app, char *err, size_t errlen)
+{
+    struct soom_lua *w = xcalloc(1, sizeof *w);
+    lua_State *L = soom_lua_open(app->home, app->dir);
+    soom_lua_mem_install(&w->mem, L, (size_t)app->config->lua_memory_limit);
+    soom_lua_guard_install(L);
+    struct load ld = {app, w, err, errlen, false};
+    int rc = lua_cpcall(L, l_load, &ld);
+    w->mem.armed = false;
+    if (rc != 0) {
+        if (w->mem.over)
+            snprintf(err, errlen, "loading the app went over lua_memory_limit (%zu bytes)",
+                     w->mem.limit);
+        else
+            snprintf(err, errlen, "%s", lua_tostring(L, -1));
+    }
+    if (!ld.ok) {
+        soom_lua_mem_close(&w->mem, L);
+        free(w);
         return NULL;
     }
-    struct soom_lua *w = xcalloc(1, sizeof *w);
     w->L = L;
     soom_lua_watch_init(&w->watch, L);
-    w->hook_ref = hook;
-    w->dispatch_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_settop(L, 0);
     return w;
-fail:
-    snprintf(err, errlen, "%s", lua_tostring(L, -1));
-    lua_close(L);
-    return NULL;
 }
 
 static void worker_free(struct soom_lua *w)
 {
     if (!w->lost) {
-        soom_module_worker_stop(w->L);
-        lua_close(w->L);
+        w->mem.armed = false;
+        lua_cpcall(w->L, l_unload, NULL); /* a module's worker_stop cannot raise past it */
+        soom_lua_mem_close(&w->mem, w->L);
     }
     free(w->idle_cos);
     free(w);
@@ -296,24 +347,55 @@ static bool header_is(const char *name, const char *want)
     return strcasecmp(name, want) == 0;
 }
 
-/* Copies the headers table at `idx`. Returns false on a bad header. */
-static bool take_headers(lua_State *co, int idx, struct soom_request *r)
+/* RFC 9110: a field name is a token; a value holds no control character
+ * but HTAB (so no CR, LF or NUL). libmicrohttpd would drop a bad one
+ * without a word. */
+static bool header_ok(const char *name, size_t nlen, const char *value, size_t vlen)
+{
+    if (nlen == 0)
+        return false;
+    for (size_t i = 0; i < nlen; i++) {
+        unsigned char c = (unsigned char)name[i];
+        bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        if (!alnum && (c == '\0' || strchr("!#$%&'*+-.^_`|~", c) == NULL))
+            return false;
+    }
+    for (size_t i = 0; i < vlen; i++) {
+        unsigned char c = (unsigned char)value[i];
+        if ((c < 0x20 && c != '\t') || c == 0x7f)
+            return false;
+    }
+    return true;
+}
+
+/* Copies the headers table at `idx`. Returns false on a bad header, with
+ * why in `why`. */
+static bool take_headers(lua_State *co, int idx, struct soom_request *r, char *why, size_t whylen)
 {
     lua_pushnil(co);
     while (lua_next(co, idx) != 0) {
-        if (lua_type(co, -2) != LUA_TSTRING ||
-            (lua_type(co, -1) != LUA_TSTRING && lua_type(co, -1) != LUA_TNUMBER)) {
+        int vt = lua_type(co, -1);
+        if (lua_type(co, -2) != LUA_TSTRING || (vt != LUA_TSTRING && vt != LUA_TNUMBER)) {
+            snprintf(why, whylen,
+                     "a header maps a %s to a %s: names must be strings, values "
+                     "strings or numbers",
+                     luaL_typename(co, -2), luaL_typename(co, -1));
             lua_pop(co, 2);
             return false;
         }
-        const char *name = lua_tostring(co, -2);
-        const char *value = lua_tostring(co, -1);
-        if (strpbrk(name, "\r\n:") != NULL || strpbrk(value, "\r\n") != NULL) {
+        size_t nlen, vlen;
+        const char *name = lua_tolstring(co, -2, &nlen);
+        const char *value = lua_tolstring(co, -1, &vlen); /* a number becomes its text */
+        if (!header_ok(name, nlen, value, vlen)) {
+            snprintf(why, whylen,
+                     "header \"%.100s\": a name is a token (letters, digits and "
+                     "!#$%%&'*+-.^_`|~) and a value holds no control character but tab",
+                     name);
             lua_pop(co, 2);
             return false;
         }
         if (header_is(name, "Content-Type"))
-            r->content_type = soom_arena_strndup(r->arena, value, strlen(value));
+            r->content_type = soom_arena_strndup(r->arena, value, vlen);
         else
             soom_response_header(r, name, value);
         lua_pop(co, 1);
@@ -362,14 +444,21 @@ static void take_results(lua_State *co, struct soom_request *r)
         text = lua_tolstring(co, 2, &text_len);
         ctype = "text/plain; charset=utf-8";
         break;
-    default: break;
+    case LUA_TNIL: break;
+    default:
+        snprintf(err, sizeof err, "the body is a %s: a table (JSON), a string or nil",
+                 luaL_typename(co, 2));
+        log_lua_error(r, "a resource returned a body that is not a table, a string or nil", err);
+        internal_error(r);
+        return;
     }
     if (lua_isstring(co, 4))
         ctype = soom_arena_strndup(r->arena, lua_tostring(co, 4), lua_objlen(co, 4));
     r->content_type = NULL;
-    if (lua_istable(co, 3) && !take_headers(co, 3, r)) {
-        log_lua_error(r, "a resource returned an invalid header",
-                      "header names and values must be strings without CR or LF");
+    if (lua_istable(co, 3) && !take_headers(co, 3, r, err, sizeof err)) {
+        if (body != NULL)
+            soom_buf_clear(body);
+        log_lua_error(r, "a resource returned an invalid header", err);
         internal_error(r);
         return;
     }
@@ -378,6 +467,8 @@ static void take_results(lua_State *co, struct soom_request *r)
     r->status = status;
     if (status == 204 || status == 304) {
         r->responded = true; /* no body, whatever the resource returned */
+        if (body != NULL)
+            soom_buf_clear(body);
     } else if (body != NULL) {
         soom_response_take(r, body, r->content_type);
     } else if (text != NULL) {
@@ -402,6 +493,7 @@ static void lose_state(struct soom_lua *w, struct soom_request *r)
 {
     soom_lua_watch_lost(&w->watch);
     w->lost = true;
+    w->mem.armed = false;
     if (thread_lua == w)
         thread_lua = NULL;
     struct soom_log_line l;
@@ -415,7 +507,53 @@ static void lose_state(struct soom_lua *w, struct soom_request *r)
     soom_log_end(&l);
 }
 
-#define RESUME_LOST (-1)
+/* Takes a state out of service to be closed by its last request: the
+ * thread takes another for its next one. */
+static void retire_state(struct soom_lua *w)
+{
+    w->retired = true;
+    w->mem.armed = false;
+    if (thread_lua == w)
+        thread_lua = NULL;
+}
+
+/* A request's use of a state: the pool, the request, and the state once
+ * taken (volatile: it is read after a guard's jump). */
+struct call {
+    struct soom_lua_pool *pool;
+    struct soom_request *r;
+    struct soom_lua *volatile w;
+    int ref; /* the coroutine's registry reference */
+};
+
+/* The request is done with its state: the last request of a retired
+ * state closes it. */
+static void leave(struct call *c)
+{
+    struct soom_lua *w = c->w;
+    c->w = NULL;
+    if (w == NULL || --w->running > 0 || !w->retired || w->lost)
+        return;
+    struct soom_lua_pool *pool = c->pool;
+    pthread_mutex_lock(&pool->lock);
+    for (size_t i = 0; i < pool->nall; i++) {
+        if (pool->all[i] == w) {
+            pool->all[i] = pool->all[--pool->nall];
+            break;
+        }
+    }
+    pthread_mutex_unlock(&pool->lock);
+    worker_free(w);
+}
+
+#define RESUME_LOST (-1) /* the state was stopped the hard way, or retired */
+#define RESUME_OVER (-2) /* the state went over lua_memory_limit */
+
+static double handler_timeout(const struct soom_request *r)
+{
+    double own = r->route->handler_timeout;
+    return own >= 0 ? own : r->config->handler_timeout;
+}
 
 /* One lua_resume under the watch; RESUME_LOST after a hard stop. */
 static int resume_watched(struct soom_lua *w, lua_State *co, struct soom_request *r, int nargs)
@@ -427,8 +565,10 @@ static int resume_watched(struct soom_lua *w, lua_State *co, struct soom_request
         return RESUME_LOST;
     }
     soom_request_set_current(r);
-    soom_lua_watch_begin(&w->watch, r->config->handler_timeout, &jump);
+    soom_lua_watch_begin(&w->watch, handler_timeout(r), &jump);
+    w->mem.armed = true;
     int rc = lua_resume(co, nargs);
+    w->mem.armed = false;
     if (soom_lua_watch_end(&w->watch))
         r->lua_stopped = true;
     soom_request_set_current(NULL);
@@ -436,13 +576,18 @@ static int resume_watched(struct soom_lua *w, lua_State *co, struct soom_request
 }
 
 /* Runs the coroutine until it returns or fails, doing the waits it yields
- * for in between; RESUME_LOST when its state was lost meanwhile. */
+ * for in between; RESUME_LOST when its state was lost or retired
+ * meanwhile, RESUME_OVER when it went over the state's memory limit. */
 static int run_coroutine(struct soom_lua *w, lua_State *co, struct soom_request *r, int nargs)
 {
     for (;;) {
-        if (w->lost)
+        if (w->lost || w->retired)
             return RESUME_LOST;
         int rc = resume_watched(w, co, r, nargs);
+        if (rc == RESUME_LOST)
+            return rc;
+        if (w->mem.over)
+            return RESUME_OVER;
         if (rc != LUA_YIELD)
             return rc;
         nargs = soom_lua_wait_pending(co, r); /* on the request's fiber */
@@ -461,22 +606,70 @@ static void handler_stopped(struct soom_request *r, int status, const char *trac
     soom_response_problem(r, status, "the request took too long to process", NULL);
 }
 
+static void over_limit(struct call *c)
+{
+    struct soom_request *r = c->r;
+    struct soom_lua *w = c->w;
+    struct soom_log_line l;
+    soom_log_begin(&l, SOOM_LOG_ERROR,
+                   "a handler went over lua_memory_limit: its Lua state was replaced");
+    soom_log_strn(&l, "request_id", r->request_id, r->request_id_len);
+    soom_log_strn(&l, "path", r->path, r->path_len);
+    soom_log_str(&l, "route", r->route->pattern);
+    soom_log_int(&l, "lua_memory_limit", (long long)w->mem.limit);
+    soom_log_end(&l);
+    soom_metrics_lua_error(r->route->id);
+    retire_state(w);
+    internal_error(r);
+}
+
+/* The state this request was waiting on went out of service because of
+ * another request: it is not this request's fault, and a retry will do. */
+static void state_gone(struct soom_request *r)
+{
+    log_lua_error(r, "the Lua state this request was waiting on was replaced",
+                  "another request on the same state was stopped");
+    r->out_headers = NULL;
+    soom_response_header(r, "Retry-After", "1");
+    soom_response_problem(r, 503, "the request was interrupted; retry it", NULL);
+}
+
+/* An error escaped Lua outside every protected call (lua_guard.h): the
+ * work on the state stopped where it was, so the state is retired. */
+static void escaped(struct call *c, const char *message)
+{
+    struct soom_request *r = c->r;
+    r->lua_co = NULL;
+    soom_request_set_current(NULL);
+    log_lua_error(r, "an error escaped Lua outside a protected call: its Lua state was replaced",
+                  message);
+    soom_metrics_lua_error(r->route->id);
+    if (c->w != NULL)
+        retire_state(c->w);
+    soom_buf_clear(soom_response_buffer()); /* a body half written */
+    internal_error(r);
+    leave(c);
+}
+
 /* Resumes `fn` (0 the dispatcher, 1 the access hook) on a coroutine of
  * the thread's state with the route's number, the request and its method,
  * then `nargs` of a1 and a2, and runs it to its end, doing the waits it
  * yields for. Returns the coroutine with the results on its stack (its
- * reference in *ref), or NULL after answering: 500 with no state or when
+ * reference in c->ref), or NULL after answering: 500 with no state, when
  * the function itself failed or yielded (the coroutine is unusable then,
- * and left to be collected), 503 or 500 when handler_timeout stopped it. */
-static lua_State *resume(struct soom_lua_pool *pool, struct soom_request *r, int fn, int a1, int a2,
-                         int nargs, struct soom_lua **wout, int *ref)
+ * and left to be collected) or went over lua_memory_limit, 503 or 500
+ * when handler_timeout stopped it. c->w is the state taken, if any. */
+static lua_State *resume(struct call *c, int fn, int a1, int a2, int nargs)
 {
-    struct soom_lua *w = worker_for_thread(pool);
+    struct soom_request *r = c->r;
+    struct soom_lua *w = worker_for_thread(c->pool);
     if (w == NULL) {
         internal_error(r);
         return NULL;
     }
-    lua_State *co = take_coroutine(w, ref);
+    c->w = w;
+    w->running++;
+    lua_State *co = take_coroutine(w, &c->ref);
     lua_rawgeti(co, LUA_REGISTRYINDEX, fn == 0 ? w->dispatch_ref : w->hook_ref);
     lua_pushinteger(co, r->route->id + 1);
     lua_pushlightuserdata(co, r);
@@ -489,11 +682,19 @@ static lua_State *resume(struct soom_lua_pool *pool, struct soom_request *r, int
     r->lua_co = co;
     int rc = run_coroutine(w, co, r, 3 + nargs);
     r->lua_co = NULL;
-    *wout = w;
+    if (rc == RESUME_OVER) {
+        over_limit(c);
+        return NULL;
+    }
     if (rc == RESUME_LOST) {
         /* stopped the hard way (500), or another request's stop took the
          * state this one was waiting on (503) */
-        handler_stopped(r, r->lua_stopped ? 500 : 503, NULL);
+        if (r->lua_stopped)
+            handler_stopped(r, 500, NULL);
+        else if (w->retired)
+            state_gone(r);
+        else
+            handler_stopped(r, 503, NULL);
         return NULL;
     }
     if (rc == 0 && r->lua_stopped) {
@@ -501,7 +702,7 @@ static lua_State *resume(struct soom_lua_pool *pool, struct soom_request *r, int
         lua_settop(co, first + 5);
         handler_stopped(r, 503, lua_tostring(co, first + 4));
         lua_settop(co, 0);
-        keep_coroutine(w, *ref);
+        keep_coroutine(w, c->ref);
         return NULL;
     }
     if (rc == 0)
@@ -517,7 +718,7 @@ static lua_State *resume(struct soom_lua_pool *pool, struct soom_request *r, int
                   lua_tostring(w->L, -1));
     soom_metrics_lua_error(r->route->id);
     lua_pop(w->L, 1);
-    luaL_unref(w->L, LUA_REGISTRYINDEX, *ref);
+    luaL_unref(w->L, LUA_REGISTRYINDEX, c->ref);
     internal_error(r);
     return NULL;
 }
@@ -531,25 +732,27 @@ static void done(struct soom_lua *w, lua_State *co, int ref)
 
 void soom_lua_dispatch(struct soom_lua_pool *pool, struct soom_request *r)
 {
-    struct soom_lua *w;
-    int ref;
-    lua_State *co = resume(pool, r, 0, 0, 0, 0, &w, &ref);
-    if (co == NULL)
+    struct call c = {pool, r, NULL, 0};
+    struct soom_lua_guard g;
+    if (sigsetjmp(g.jump, 0) != 0) {
+        escaped(&c, g.message);
         return;
-    lua_settop(co, 6);
-    take_results(co, r);
-    done(w, co, ref);
+    }
+    soom_lua_guard_set(&g);
+    lua_State *co = resume(&c, 0, 0, 0, 0);
+    if (co != NULL) {
+        lua_settop(co, 6);
+        take_results(co, r);
+        done(c.w, co, c.ref);
+    }
+    soom_lua_guard_set(NULL);
+    leave(&c);
 }
 
-enum access_outcome soom_lua_access_hook(struct soom_lua_pool *pool, struct soom_request *r,
-                                         int what, int lua, const struct soom_request_user **user,
-                                         const char **detail)
+static enum access_outcome access_answer(struct call *c, lua_State *co,
+                                         const struct soom_request_user **user, const char **detail)
 {
-    struct soom_lua *w;
-    int ref;
-    lua_State *co = resume(pool, r, 1, what, lua, 2, &w, &ref);
-    if (co == NULL)
-        return ACCESS_ANSWERED;
+    struct soom_request *r = c->r;
     const char *kind = lua_tostring(co, 1);
     enum access_outcome o = ACCESS_NONE;
     if (kind == NULL || strcmp(kind, "answer") == 0) {
@@ -571,7 +774,25 @@ enum access_outcome soom_lua_access_hook(struct soom_lua_pool *pool, struct soom
         if (detail && lua_isstring(co, 2))
             *detail = soom_arena_strndup(r->arena, lua_tostring(co, 2), lua_objlen(co, 2));
     }
-    done(w, co, ref);
+    done(c->w, co, c->ref);
+    return o;
+}
+
+enum access_outcome soom_lua_access_hook(struct soom_lua_pool *pool, struct soom_request *r,
+                                         int what, int lua, const struct soom_request_user **user,
+                                         const char **detail)
+{
+    struct call c = {pool, r, NULL, 0};
+    struct soom_lua_guard g;
+    if (sigsetjmp(g.jump, 0) != 0) {
+        escaped(&c, g.message);
+        return ACCESS_ANSWERED;
+    }
+    soom_lua_guard_set(&g);
+    lua_State *co = resume(&c, 1, what, lua, 2);
+    enum access_outcome o = co != NULL ? access_answer(&c, co, user, detail) : ACCESS_ANSWERED;
+    soom_lua_guard_set(NULL);
+    leave(&c);
     return o;
 }
 

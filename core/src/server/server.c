@@ -26,10 +26,21 @@
  * makes before it closes the descriptor, and both run under one lock, so the
  * reaper never touches a descriptor that was reused.
  *
- * Shutdown (SIGTERM, SIGINT): stop accepting (MHD_quiesce_daemon), close
- * idle connections, answer requests still arriving on open connections with
- * "Connection: close", wait for in-flight requests up to
- * settings.drain_timeout, stop.
+ * At settings.max_connections, idle keep-alive connections make room for
+ * new clients, oldest first (libmicrohttpd has no such policy: a client
+ * would wait behind idle ones until they timed out). In the pooled models
+ * libmicrohttpd stops accepting at the limit, so the reaper checks whether
+ * clients wait in the listen queue and closes as many idle connections as
+ * wait; under thread-per-connection libmicrohttpd refuses a connection
+ * over its limit at once, so its limit is one more and a connection that
+ * finds the process full closes the oldest idle one, or is itself closed
+ * when none is idle.
+ *
+ * Shutdown (SIGTERM, SIGINT): accept what already waits in the listen
+ * queue (those clients have sent their requests and are served), then stop
+ * accepting (MHD_quiesce_daemon), close idle connections, answer requests
+ * still arriving on open connections with "Connection: close", wait for
+ * in-flight requests up to settings.drain_timeout, stop.
  *
  * A request that a native module suspends (soom_server_suspend) is parked
  * with MHD_suspend_connection in the pooled models, holding no thread, and
@@ -48,6 +59,9 @@
 #include <math.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -90,8 +104,10 @@ enum conn_state {
 
 struct conn {
     struct conn *prev, *next;
-    int fd;
+    int fd; /* -1 once shut down (under conns_lock) */
     bool linked;
+    bool shut;           /* shut down by us, counted in srv.closing */
+    _Atomic bool served; /* a request was answered: waiting now is keep-alive */
     _Atomic uint64_t phase_start;
     _Atomic int state;
 };
@@ -106,6 +122,8 @@ struct server {
     atomic_bool stopping;
     pthread_mutex_t conns_lock;
     struct conn *conns;
+    long nconns;  /* in the list (under conns_lock) */
+    long closing; /* of them, shut down and not yet closed by MHD */
     pthread_t reaper;
     bool reaper_started;
 };
@@ -151,6 +169,50 @@ static long connections(void)
     return thread_connections;
 }
 
+/* True when the client has sent bytes the server has not read yet. */
+static bool bytes_waiting(int fd)
+{
+    int n = 0;
+    return ioctl(fd, FIONREAD, &n) == 0 && n > 0;
+}
+
+/* Shuts a tracked connection down; MHD notices, closes it and tells
+ * on_connection. Under conns_lock. */
+static void conn_shut(struct conn *c)
+{
+    shutdown(c->fd, SHUT_RDWR);
+    c->fd = -1;
+    c->shut = true;
+    srv.closing++;
+}
+
+/* Shuts down the idle keep-alive connection that has waited longest for
+ * its next request (nothing on its way from the client). Returns false
+ * when there is none. Under conns_lock. */
+static bool evict_oldest_idle(void)
+{
+    struct conn *oldest = NULL;
+    uint64_t since = UINT64_MAX;
+    for (struct conn *c = srv.conns; c != NULL; c = c->next) {
+        if (c->fd < 0 || !atomic_load_explicit(&c->served, memory_order_relaxed) ||
+            atomic_load_explicit(&c->state, memory_order_relaxed) != CONN_WAITING)
+            continue;
+        uint64_t t = atomic_load_explicit(&c->phase_start, memory_order_relaxed);
+        if (t < since && !bytes_waiting(c->fd))
+            oldest = c, since = t;
+    }
+    if (oldest == NULL)
+        return false;
+    conn_shut(oldest);
+    return true;
+}
+
+/* Connections open and not being closed. Under conns_lock. */
+static long open_connections(void)
+{
+    return srv.nconns - srv.closing;
+}
+
 static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_context,
                           enum MHD_ConnectionNotificationCode code)
 {
@@ -168,6 +230,11 @@ static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_co
             srv.conns->prev = c;
         srv.conns = c;
         c->linked = true;
+        srv.nconns++;
+        /* thread-per-connection: one over the limit (see the top) */
+        if (srv.app->config->model == SOOM_SERVER_THREAD_PER_CONNECTION && c->fd >= 0 &&
+            open_connections() > srv.app->config->max_connections && !evict_oldest_idle())
+            conn_shut(c);
         pthread_mutex_unlock(&srv.conns_lock);
         *socket_context = c;
         return;
@@ -177,6 +244,9 @@ static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_co
         return;
     thread_connections--;
     pthread_mutex_lock(&srv.conns_lock);
+    srv.nconns--;
+    if (c->shut)
+        srv.closing--;
     if (c->linked) {
         if (c->prev)
             c->prev->next = c->next;
@@ -198,11 +268,19 @@ static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_co
  * sending anything: a request on its way is served, not reset. */
 #define DRAIN_GRACE_NS (100 * 1000 * 1000ull)
 
-/* True when the client has sent bytes the server has not read yet. */
-static bool bytes_waiting(int fd)
+/* Clients waiting in the listen queue (accepted by the kernel, not yet by
+ * MHD): Linux reports a listening socket's queue length in tcpi_unacked;
+ * elsewhere, 1 when the socket is readable. */
+static long listen_queue(void)
 {
-    int n = 0;
-    return ioctl(fd, FIONREAD, &n) == 0 && n > 0;
+#ifdef __linux__
+    struct tcp_info ti;
+    socklen_t len = sizeof ti;
+    if (getsockopt(srv.listen_fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0)
+        return (long)ti.tcpi_unacked;
+#endif
+    struct pollfd p = {.fd = srv.listen_fd, .events = POLLIN};
+    return poll(&p, 1, 0) == 1 ? 1 : 0;
 }
 
 /* Shuts down connections that waited too long for their client, and, when
@@ -227,13 +305,31 @@ static int reap(void)
             spared++;
             continue;
         }
-        if (closing || overdue) {
-            shutdown(c->fd, SHUT_RDWR);
-            c->fd = -1;
-        }
+        if (closing || overdue)
+            conn_shut(c);
     }
     pthread_mutex_unlock(&srv.conns_lock);
     return spared;
+}
+
+/* At max_connections with clients waiting in the listen queue, the
+ * pooled models' daemons accept nothing: close as many idle keep-alive
+ * connections as clients wait, oldest first. */
+static void admit_waiting(void)
+{
+    const struct soom_config *cfg = srv.app->config;
+    if (cfg->model == SOOM_SERVER_THREAD_PER_CONNECTION || atomic_load(&srv.draining))
+        return;
+    pthread_mutex_lock(&srv.conns_lock);
+    long room = cfg->max_connections - open_connections();
+    pthread_mutex_unlock(&srv.conns_lock);
+    if (room > 0)
+        return;
+    long waiting = listen_queue();
+    pthread_mutex_lock(&srv.conns_lock);
+    while (waiting-- > 0 && evict_oldest_idle()) {
+    }
+    pthread_mutex_unlock(&srv.conns_lock);
 }
 
 static void sleep_ns(uint64_t ns)
@@ -265,6 +361,7 @@ static void *reaper_main(void *arg)
         sleep_ns((uint64_t)(period * 1e9));
         soom_lua_pool_watch(srv.app->lua, soom_clock_ns(), (uint64_t)(grace * 1e9));
         reap();
+        admit_waiting();
         soom_log_flush();
         uint64_t now = soom_clock_ns();
         if (now - sampled >= 1000000000u) {
@@ -505,7 +602,10 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
                              r->body_discarding ? r->body_discarded : r->body_len, r->out_len);
     if (!r->probe || r->config->health_access_log)
         log_access(r, now);
-    conn_phase(r->conn, CONN_WAITING, now);
+    struct conn *c = r->conn;
+    if (c != NULL)
+        atomic_store_explicit(&c->served, true, memory_order_relaxed);
+    conn_phase(c, CONN_WAITING, now);
     soom_request_free(r);
     atomic_fetch_sub_explicit(&srv.inflight, 1, memory_order_relaxed);
 }
@@ -625,7 +725,10 @@ static struct MHD_Daemon *start_daemon(struct soom_app *app, int fd)
         pool = cfg->threads > 1 ? (unsigned)cfg->threads : 0;
     }
     struct MHD_OptionItem opts[SERVER_MHD_OPTIONS];
-    size_t n = mhd_options(opts, cfg, fd, cfg->max_connections);
+    /* thread-per-connection: one more, so that a connection over the
+     * limit reaches on_connection and may take an idle one's place */
+    long limit = cfg->max_connections + (cfg->model == SOOM_SERVER_THREAD_PER_CONNECTION ? 1 : 0);
+    size_t n = mhd_options(opts, cfg, fd, limit);
     if (pool > 1)
         opts[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, pool, NULL};
     opts[n] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
@@ -695,7 +798,7 @@ static int inflight(void)
 }
 
 static const struct server_hooks HOOKS = {mhd_options,  on_request, send_response, reap,
-                                          set_draining, inflight,   connections};
+                                          set_draining, inflight,   connections,   listen_queue};
 
 static void block_signals(sigset_t *set)
 {
@@ -720,6 +823,18 @@ static void drain_timed_out(int left)
     _exit(0);
 }
 
+/* Until the listen queue is empty (or the deadline): its clients have
+ * sent their requests and would get no answer if the daemons stopped
+ * accepting now. Idle connections are closed meanwhile (the drain has
+ * begun), which makes room at the connection limit. */
+static void serve_listen_queue(uint64_t deadline)
+{
+    while (listen_queue() > 0 && soom_clock_ns() < deadline) {
+        reap();
+        sleep_ns(2 * 1000 * 1000);
+    }
+}
+
 static void drain(void)
 {
     const struct soom_config *cfg = srv.app->config;
@@ -730,8 +845,9 @@ static void drain(void)
             drain_timed_out(left);
     } else {
         atomic_store(&srv.draining, true);
-        MHD_quiesce_daemon(srv.daemon);
         uint64_t deadline = soom_clock_ns() + (uint64_t)(cfg->drain_timeout * 1e9);
+        serve_listen_queue(deadline);
+        MHD_quiesce_daemon(srv.daemon);
         int spared = 1;
         while ((atomic_load(&srv.inflight) > 0 || spared > 0) && soom_clock_ns() < deadline) {
             spared = reap();

@@ -55,6 +55,7 @@ struct worker {
     struct soom_loop_watch mhd; /* the daemon's epoll set */
     uint64_t mhd_due;           /* when the daemon must run next */
     bool mhd_dirty;             /* a connection was resumed */
+    bool mhd_freed;             /* the last run closed a connection at the limit */
     atomic_int state;           /* 0 starting, 1 serving, -1 failed */
 };
 
@@ -80,10 +81,14 @@ static void run_daemon(struct worker *w)
     long before = hooks->connections();
     MHD_run(w->daemon);
     /* A daemon at its connection limit takes its listening socket out of
-     * its epoll set and puts it back only at the start of its next run,
+     * its epoll set and puts it back only at the start of a later run,
      * which nothing would trigger: a connection closed at the limit asks
-     * for that run. */
-    w->mhd_dirty = before >= w->connection_limit && hooks->connections() < before;
+     * for two runs, since the daemon counts it out only when it cleans up,
+     * which may be in the run after the close (a response with
+     * "Connection: close" while draining). */
+    bool freed = before >= w->connection_limit && hooks->connections() < before;
+    w->mhd_dirty = freed || w->mhd_freed;
+    w->mhd_freed = freed;
     MHD_UNSIGNED_LONG_LONG ms;
     if (MHD_get_timeout(w->daemon, &ms) == MHD_YES)
         w->mhd_due = soom_loop_now(w->loop) + (uint64_t)ms * 1000000u;
@@ -106,6 +111,8 @@ static uint64_t prepare(void *arg)
     uint64_t now = soom_loop_now(w->loop);
     if (w->mhd_dirty || now >= w->mhd_due)
         run_daemon(w);
+    if (w->mhd_dirty)
+        return 0; /* that run asks for another (a connection closed at the limit) */
     return w->mhd_due == UINT64_MAX ? UINT64_MAX : w->mhd_due > now ? w->mhd_due - now : 0;
 }
 
@@ -263,9 +270,15 @@ int server_async_drain(void)
 {
     const struct soom_config *cfg = workers[0].app->config;
     hooks->set_draining();
+    uint64_t deadline = soom_clock_ns() + (uint64_t)(cfg->drain_timeout * 1e9);
+    /* the clients in the listen queue sent their requests: serve them
+     * before the daemons stop accepting */
+    while (hooks->listen_queue() > 0 && soom_clock_ns() < deadline) {
+        hooks->reap();
+        sleep_ms(2);
+    }
     for (size_t i = 0; i < nworkers; i++)
         soom_loop_post(workers[i].loop, quiesce, &workers[i], 0);
-    uint64_t deadline = soom_clock_ns() + (uint64_t)(cfg->drain_timeout * 1e9);
     int spared = 1;
     while ((hooks->inflight() > 0 || spared > 0) && soom_clock_ns() < deadline) {
         spared = hooks->reap();

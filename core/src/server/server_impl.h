@@ -43,6 +43,8 @@ struct server_hooks {
     int (*inflight)(void);
     /* Connections open on the calling thread. */
     long (*connections)(void);
+    /* Clients waiting in the listen queue, not yet accepted. */
+    long (*listen_queue)(void);
 };
 
 /* ---- the async model (server_async.c) ------------------------------------- */
@@ -62,7 +64,8 @@ enum MHD_Result server_async_finish(struct MHD_Connection *mc, struct soom_reque
  * ticket with. Any thread. */
 void server_async_unpark(void *job);
 
-/* Stops accepting (each loop quiesces its daemon), waits for the requests
+/* Accepts what waits in the listen queue (up to settings.drain_timeout),
+ * then stops accepting (each loop quiesces its daemon), waits for the requests
  * in flight up to settings.drain_timeout, then stops the loops. Returns
  * the requests still in flight at the deadline (then the loops are left
  * running: the caller exits). */

@@ -169,6 +169,17 @@ local function access_spec(res, file)
     return access.route_spec(res, file, owned)
 end
 
+-- A resource's own handler_timeout (seconds of Lua without a wait; 0: no
+-- limit), or nil for the settings' one.
+local function handler_timeout_of(res, file)
+    local t = res.handler_timeout
+    if t ~= nil and (type(t) ~= "number" or t ~= t or t < 0 or t > 86400) then
+        error(("%s: the resource at %s: handler_timeout must be a number of seconds from 0 "
+            .. "(no limit) to 86400"):format(file, res.route), 0)
+    end
+    return t
+end
+
 local function add_routes(routes, value, file)
     local list
     if value.route ~= nil or getmetatable(value) ~= nil then
@@ -201,6 +212,7 @@ local function add_routes(routes, value, file)
             methods = methods,
             name = file,
             raw_body = res.raw_body and true or false,
+            handler_timeout = handler_timeout_of(res, file),
             resource = res,
             body_schema = schema_json(res, "validation_schema", file),
             patch_schema = type(res.patch) == "function"

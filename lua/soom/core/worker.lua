@@ -24,7 +24,7 @@ local request = require "soom.core.request"
 local Resource = require("soom.resource").Resource
 local report = require "soom.core.report"
 
-local setmetatable, getmetatable, xpcall = setmetatable, getmetatable, xpcall
+local setmetatable, getmetatable, xpcall, pcall = setmetatable, getmetatable, xpcall, pcall
 local pairs, ipairs, tostring, traceback, type = pairs, ipairs, tostring, debug.traceback, type
 
 local _M = {}
@@ -51,6 +51,17 @@ local reporting = false -- error_reporting.dsn is set
 local settings_
 local run
 
+-- The error's text for the log, even when its __tostring raises (the
+-- error it raised is named instead).
+local function describe(err)
+    local ok, text = pcall(tostring, err)
+    if ok and type(text) == "string" then
+        return text
+    end
+    local ok2, why = pcall(tostring, text)
+    return ("(an error object whose __tostring raised: %s)"):format(ok2 and why or "?")
+end
+
 local function on_error(err)
     if errors.is_problem(err) or err == RESPONDED then
         return err -- a problem to send, or a response C already made
@@ -59,11 +70,22 @@ local function on_error(err)
     if p then
         return p
     end
+    local text = describe(err)
     return {
-        traceback = traceback(tostring(err), 2),
-        message = err,
+        traceback = traceback(text, 2),
+        message = text,
         frames = reporting and report.frames(3, run) or nil,
     }
+end
+
+-- What xpcall gives when the handler itself could not run (an error in
+-- the error handling, "not enough memory"): the failure as on_error's.
+local function failure(body)
+    if type(body) == "table" and body.traceback then
+        return body
+    end
+    local text = describe(body)
+    return { traceback = "the error handler could not run: " .. text, message = text }
 end
 
 function run(route_id, req)
@@ -95,6 +117,7 @@ local function dispatch(route_id, ptr, method)
     elseif body == RESPONDED then
         a, b = 0, RESPONDED
     else
+        body = failure(body)
         local doc = {}
         for k, v in pairs(INTERNAL) do
             doc[k] = v
@@ -117,6 +140,7 @@ local function answer(body, req)
     if body == RESPONDED then
         return "answer", 0, RESPONDED
     end
+    body = failure(body)
     local doc = {}
     for k, v in pairs(INTERNAL) do
         doc[k] = v

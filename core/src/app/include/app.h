@@ -60,6 +60,9 @@ struct soom_route_spec {
     const char *const *static_headers; /* name, value, ... */
     size_t static_nheaders;
     const struct soom_module_route *native; /* a native module's route, or NULL */
+    /* the resource's own handler_timeout (seconds, 0: none), when set */
+    bool has_handler_timeout;
+    double handler_timeout;
 };
 
 struct soom_route {
@@ -76,6 +79,7 @@ struct soom_route {
     struct soom_access_route *access;       /* its access chain, or NULL: anyone, unthrottled */
     struct soom_static *statics;            /* static bytes, or NULL */
     const struct soom_module_route *native; /* a native module's route (module_run.h) */
+    double handler_timeout; /* the resource's own (seconds, 0: none), or -1: the settings' */
 };
 
 struct soom_app {

@@ -37,6 +37,11 @@ bool soom_fiber_run(struct soom_loop *l, soom_fiber_fn fn, void *arg);
 /* The fiber running on this thread; NULL on the thread's own stack. */
 struct soom_fiber *soom_fiber_current(void);
 
+/* A pointer slot of the fiber's user, kept with the fiber across its
+ * waits as a thread-local is across a blocking wait (the Lua dispatcher
+ * keeps where an error escaping Lua lands). NULL when the fiber starts. */
+void **soom_fiber_local(struct soom_fiber *f);
+
 /* The loop a fiber belongs to. */
 struct soom_loop *soom_fiber_loop(const struct soom_fiber *f);
 
