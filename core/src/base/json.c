@@ -150,10 +150,46 @@ void soom_json_free(struct soom_json *doc)
         cJSON_Delete((cJSON *)doc);
 }
 
-/* 1 for the bytes a JSON string must escape: controls, '"' and '\\'. */
+/* 1 for the bytes a JSON string must escape: controls, '"' and '\\'; 2 for
+ * those that start a multi-byte sequence, which must be UTF-8. */
 static const unsigned char NEEDS_ESCAPE[256] = {
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, ['\\'] = 1,
+    1,
+    1,
+    1,
+    1,
+    1,
+    1,
+    1,
+    1,
+    1,
+    1,
+    1,
+    1,
+    1,
+    1,
+    1,
+    1,
+    1,
+    1,
+    1,
+    1,
+    1,
+    1,
+    1,
+    1,
+    1,
+    1,
+    1,
+    1,
+    1,
+    1,
+    1,
+    1,
+    0,
+    0,
+    1,
+    ['\\'] = 1,
+    [0x80 ... 0xFF] = 2,
 };
 
 static char *write_escape(char *w, unsigned char c)
@@ -191,8 +227,27 @@ void soom_json_write_string(struct soom_buf *out, const char *s, size_t n)
             p++;
         memcpy(w, run, (size_t)(p - run));
         w += p - run;
-        if (p < end)
+        if (p == end)
+            break;
+        if (NEEDS_ESCAPE[*p] == 1) {
             w = write_escape(w, *p++);
+            continue;
+        }
+        size_t k = utf8_seq(p, (size_t)(end - p));
+        if (k > 0) {
+            memcpy(w, p, k);
+            w += k;
+            p += k;
+            continue;
+        }
+        /* a byte that is not UTF-8 (a request's path, query or header, a
+         * string a handler made) stays visible, as the text \xHH (nginx
+         * writes its logs so), and the document stays valid UTF-8 */
+        *w++ = '\\';
+        *w++ = '\\';
+        *w++ = 'x';
+        *w++ = hex_digit(*p >> 4, false);
+        *w++ = hex_digit(*p++, false);
     }
     *w++ = '"';
     out->len = (size_t)(w - out->data);

@@ -14,6 +14,7 @@
 #include "access.h"
 #include "app.h"
 #include "builtin.h"
+#include "http_head.h"
 #include "lua_worker.h"
 #include "module_run.h"
 #include "pipeline_static.h"
@@ -24,20 +25,6 @@
 #include "soom/response.h"
 #include "soom/validate.h"
 #include "wait.h"
-
-static bool parse_length(const char *p, size_t n, size_t *out)
-{
-    if (n == 0 || n > 18)
-        return false;
-    size_t v = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (p[i] < '0' || p[i] > '9')
-            return false;
-        v = v * 10 + (size_t)(p[i] - '0');
-    }
-    *out = v;
-    return true;
-}
 
 bool soom_pipeline_expects_body(const struct soom_request *r)
 {
@@ -75,10 +62,46 @@ void soom_pipeline_identify(struct soom_request *r)
                      ts ? ts->value : NULL, ts ? ts->value_len : 0);
 }
 
+/* The head's checks (http_head.h), before anything routes the request or
+ * reads its body: the path is decoded, the query parsed, the body's length
+ * known. A refusal closes the connection when the framing is in doubt, and
+ * its instance is the target as sent. */
+static bool check_head(struct soom_request *r)
+{
+    struct soom_http_head h = {r->method_name, r->method_name ? strlen(r->method_name) : 0,
+                               r->target,      r->target_len,
+                               r->http11,      r->headers,
+                               r->nheaders};
+    struct soom_http_verdict v;
+    if (soom_http_head_check(&h, &v) == 0) {
+        char *path = soom_arena_alloc(r->arena, v.path_len + 1);
+        size_t len;
+        const char *why = soom_http_path_decode(v.path, v.path_len, path, &len);
+        if (why == NULL) {
+            path[len] = '\0';
+            r->path = path;
+            r->path_len = len;
+            if (v.query != NULL)
+                soom_http_query_parse(r->arena, v.query, v.query_len, &r->query, &r->nquery);
+            r->body_expected = v.content_length;
+            return true;
+        }
+        v.status = 400;
+        v.detail = why;
+    }
+    r->path = r->target ? r->target : "";
+    r->path_len = r->target_len;
+    r->close = v.close;
+    soom_response_problem(r, v.status, v.detail, NULL);
+    return false;
+}
+
 void soom_pipeline_begin(struct soom_request *r)
 {
     const struct soom_config *cfg = r->config;
     soom_pipeline_identify(r);
+    if (r->target != NULL && !check_head(r))
+        return;
     if (soom_builtin_answer(r, cfg->metrics_port == 0))
         return;
     if (soom_module_phase(r, SOOM_PHASE_REQUEST, 0) != SOOM_MODULE_NEXT)
@@ -106,11 +129,6 @@ void soom_pipeline_begin(struct soom_request *r)
         return;
     if (r->route->statics != NULL) {
         soom_pipeline_static(r); /* the OpenAPI document, the docs pages: bytes made at start-up */
-        return;
-    }
-    const struct soom_kv *cl = r->h_content_length;
-    if (cl != NULL && !parse_length(cl->value, cl->value_len, &r->body_expected)) {
-        soom_response_problem(r, 400, "invalid Content-Length", NULL);
         return;
     }
     if (r->body_expected > (size_t)cfg->max_body) {

@@ -454,7 +454,7 @@ static enum MHD_Result send_response(struct MHD_Connection *mc, struct soom_requ
         MHD_add_response_header(resp, h->name, h->value);
     if (r->response_phase_ran)
         add_module_headers(resp, r->out_headers);
-    if (atomic_load_explicit(&srv.draining, memory_order_relaxed))
+    if (r->close || atomic_load_explicit(&srv.draining, memory_order_relaxed))
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result ret = MHD_queue_response(mc, (unsigned)r->status, resp);
     MHD_destroy_response(resp);
@@ -514,33 +514,63 @@ static enum MHD_Result after_step(struct MHD_Connection *mc, struct soom_request
     return send_response(mc, r);
 }
 
+/* libmicrohttpd calls this once the request line is read, before it
+ * parses the headers, with the target exactly as sent (it unescapes it in
+ * place afterwards, and %00 would then cut the path short): the request
+ * begins here, keeping a copy of the target for the head's checks and the
+ * path's own decoding (http_head.h).
+ *
+ * The query is parsed from that copy too, linearly, into the request's
+ * arena. libmicrohttpd would parse it again into its connection memory,
+ * where a few hundred parameters exhaust the max_header bytes and leave the
+ * client waiting for its idle timeout with no answer; so its copy of the
+ * query is emptied: `uri` is its own line buffer, which it is about to cut
+ * at the '?' (writing a NUL there), and it parses what follows. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *mc)
+{
+    (void)mc;
+    struct soom_app *app = cls;
+    struct soom_request *r = soom_request_new(app, app->config);
+    size_t n = uri ? strlen(uri) : 0;
+    char *target = soom_arena_alloc(r->arena, n + 1);
+    memcpy(target, uri ? uri : "", n);
+    target[n] = '\0';
+    r->target = target;
+    r->target_len = n;
+    char *q = uri ? strchr(uri, '?') : NULL;
+    if (q != NULL && q[1] != '\0')
+        q[1] = '\0';
+    return r;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const char *url,
                                   const char *method, const char *version, const char *upload,
                                   size_t *upload_size, void **con_cls)
 {
-    (void)version;
     struct soom_app *app = cls;
     struct soom_request *r = *con_cls;
-    if (r == NULL) {
+    if (r == NULL || !r->begun) {
+        if (r == NULL) /* not through on_uri: the target is the library's */
+            *con_cls = r = soom_request_new(app, app->config);
+        r->begun = true;
         atomic_fetch_add_explicit(&srv.inflight, 1, memory_order_relaxed);
         soom_metrics_in_flight(1);
-        r = soom_request_new(app, app->config);
-        *con_cls = r;
         r->method_name = method;
         r->method = soom_router_method_parse(method, strlen(method));
+        r->http11 = strcmp(version, MHD_HTTP_VERSION_1_0) != 0;
         r->path = url;
         r->path_len = strlen(url);
         collect(mc, MHD_HEADER_KIND, r, &r->headers, &r->nheaders);
-        collect(mc, MHD_GET_ARGUMENT_KIND, r, &r->query, &r->nquery);
         struct conn *c = conn_of(mc);
         r->conn = c;
         const union MHD_ConnectionInfo *peer =
             MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
         r->peer = peer ? peer->client_addr : NULL;
         soom_pipeline_begin(r);
-        if (r->responded && soom_pipeline_expects_body(r)) {
-            /* Refused from the headers alone (413, 415, ...): answer before
-             * reading the body; MHD then closes the connection. */
+        if (r->responded && (r->close || soom_pipeline_expects_body(r))) {
+            /* Refused from the headers alone (413, 415, a framing in
+             * doubt...): answer before reading the body; MHD then closes
+             * the connection. */
             conn_phase(c, CONN_HANDLING, 0);
             return send_response(mc, r);
         }
@@ -586,6 +616,10 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
     if (r == NULL)
         return;
     *con_cls = NULL;
+    if (!r->begun) { /* refused by libmicrohttpd itself, after on_uri */
+        soom_request_free(r);
+        return;
+    }
     if (r->wait_ticket != 0) { /* never parked: retire the ticket */
         void *result;
         bool timed_out;
@@ -707,6 +741,7 @@ static size_t mhd_options(struct MHD_OptionItem *opts, const struct soom_config 
         {MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)cfg->max_header, NULL},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL},
         {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, NULL},
+        {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, (void *)srv.app},
         {MHD_OPTION_END, 0, NULL},
     };
     memcpy(opts, common, sizeof common);
@@ -750,6 +785,7 @@ static enum MHD_Result on_ops_request(void *cls, struct MHD_Connection *mc, cons
         atomic_fetch_add_explicit(&srv.inflight, 1, memory_order_relaxed);
         soom_metrics_in_flight(1);
         r = soom_request_new(app, app->config);
+        r->begun = true;
         *con_cls = r;
         r->method_name = method;
         r->method = soom_router_method_parse(method, strlen(method));

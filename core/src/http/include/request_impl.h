@@ -71,9 +71,16 @@ struct soom_request {
     uint64_t start_ns;
 
     /* inbound */
+    bool begun; /* the server has called the pipeline's begin step */
     unsigned method;
     const char *method_name;
-    const char *path;
+    /* the request target as the client sent it (in the arena), NULL when
+     * the server has none to give (the metrics port): then `path` is the
+     * HTTP library's and the head is not checked */
+    const char *target;
+    size_t target_len;
+    bool http11;      /* HTTP/1.1, not 1.0 */
+    const char *path; /* decoded; the router matches it */
     size_t path_len;
     struct soom_kv *headers;
     size_t nheaders;
@@ -142,6 +149,7 @@ struct soom_request {
 
     /* response */
     bool responded;
+    bool close; /* the connection carries no request after this one */
     int status;
     struct soom_header_out *out_headers;
     const char *content_type;

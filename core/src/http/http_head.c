@@ -1,0 +1,340 @@
+/*
+ * The request head's checks, the path's decoding and the query's parsing
+ * (see http_head.h). Everything here is a pass over borrowed bytes; only
+ * the query's parameters are allocated, from the request's arena.
+ */
+#include "http_head.h"
+
+#include <string.h>
+#include <strings.h>
+
+#include "hex.h"
+#include "soom/json.h"
+
+/* RFC 9110 5.6.2: tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" /
+ * "-" / "." / "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA */
+static const unsigned char TCHAR[256] = {
+    ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1, ['+'] = 1,
+    ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['|'] = 1,  ['~'] = 1, ['0'] = 1,
+    ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1,  ['7'] = 1, ['8'] = 1,
+    ['9'] = 1, ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1,  ['F'] = 1, ['G'] = 1,
+    ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1,  ['N'] = 1, ['O'] = 1,
+    ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1,  ['V'] = 1, ['W'] = 1,
+    ['X'] = 1, ['Y'] = 1, ['Z'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1,  ['d'] = 1, ['e'] = 1,
+    ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1,  ['l'] = 1, ['m'] = 1,
+    ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1,  ['t'] = 1, ['u'] = 1,
+    ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
+};
+
+/* Bytes of a Host value (RFC 3986 reg-name, IP-literal, port): unreserved,
+ * sub-delims, ':', '[', ']' and '%' of a pct-encoding. */
+static bool host_char(unsigned char c)
+{
+    return (TCHAR[c] && c != '#' && c != '^' && c != '`' && c != '|') || c == '(' || c == ')' ||
+           c == ',' || c == ';' || c == '=' || c == ':' || c == '[' || c == ']';
+}
+
+static bool is_ows(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+/* Trims optional whitespace from both ends. */
+static void trim(const char **p, size_t *n)
+{
+    while (*n > 0 && is_ows(**p))
+        (*p)++, (*n)--;
+    while (*n > 0 && is_ows((*p)[*n - 1]))
+        (*n)--;
+}
+
+static int refuse(struct soom_http_verdict *v, int status, bool close, const char *detail)
+{
+    v->status = status;
+    v->close = close;
+    v->detail = detail;
+    return status;
+}
+
+static bool named(const struct soom_kv *f, const char *name, size_t len)
+{
+    return f->key_len == len && strncasecmp(f->key, name, len) == 0;
+}
+
+/* ---- Content-Length ------------------------------------------------------ */
+
+#define LENGTH_MAX ((size_t)1 << 62)
+
+static int check_length(const struct soom_kv *f, struct soom_http_verdict *v)
+{
+    const char *p = f->value;
+    size_t n = f->value_len;
+    trim(&p, &n);
+    if (n == 0)
+        return refuse(v, 400, true, "invalid Content-Length: not a number");
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            return refuse(v, 400, true, "invalid Content-Length: not a number");
+        if (len > LENGTH_MAX / 10)
+            return refuse(v, 413, true, "Content-Length is too large");
+        len = len * 10 + (size_t)(p[i] - '0');
+    }
+    if (v->has_length && v->content_length != len)
+        return refuse(v, 400, true, "several Content-Length values that differ");
+    v->has_length = true;
+    v->content_length = len;
+    return 0;
+}
+
+/* ---- Transfer-Encoding ----------------------------------------------------- */
+
+struct codings {
+    size_t fields;  /* Transfer-Encoding fields */
+    size_t count;   /* codings in all of them */
+    size_t chunked; /* how many of them are chunked */
+    bool last_chunked;
+    bool exact; /* one field, its value exactly "chunked" */
+    bool bad;   /* a coding that is not a token */
+};
+
+/* One element of a transfer-coding list: a token, then optional
+ * parameters (";" name "=" value), which only the codings we refuse
+ * anyway could carry. */
+static void coding(struct codings *c, const char *p, size_t n)
+{
+    trim(&p, &n);
+    if (n == 0)
+        return; /* an empty list element, to be ignored (RFC 9110 5.6.1) */
+    size_t name = 0;
+    while (name < n && TCHAR[(unsigned char)p[name]])
+        name++;
+    size_t rest = name;
+    while (rest < n && is_ows(p[rest]))
+        rest++;
+    if (name == 0 || (rest < n && p[rest] != ';')) {
+        c->bad = true;
+        return;
+    }
+    bool chunked = name == 7 && strncasecmp(p, "chunked", 7) == 0;
+    if (chunked && rest < n)
+        c->bad = true; /* chunked takes no parameters */
+    c->count++;
+    c->chunked += chunked;
+    c->last_chunked = chunked;
+}
+
+static void codings_add(struct codings *c, const struct soom_kv *f)
+{
+    c->fields++;
+    c->exact = c->fields == 1 && f->value_len == 7 && strncasecmp(f->value, "chunked", 7) == 0;
+    const char *p = f->value, *end = p + f->value_len;
+    while (p <= end) {
+        const char *comma = memchr(p, ',', (size_t)(end - p));
+        if (comma == NULL)
+            comma = end;
+        coding(c, p, (size_t)(comma - p));
+        p = comma + 1;
+    }
+}
+
+/* RFC 9112 6.1 and 6.3: chunked must be the final coding (400, the body's
+ * end cannot be known), other codings are not implemented (501). The
+ * library frames a body as chunked only when its first Transfer-Encoding
+ * is exactly "chunked": anything else that means chunked is refused too,
+ * or the two would disagree. */
+static int check_codings(const struct codings *c, struct soom_http_verdict *v)
+{
+    if (c->bad || c->count == 0)
+        return refuse(v, 400, true, "invalid Transfer-Encoding");
+    if (c->chunked > 0 && !c->last_chunked)
+        return refuse(v, 400, true, "chunked must be the last transfer coding");
+    if (c->chunked > 1)
+        return refuse(v, 400, true, "chunked is applied more than once");
+    if (c->count > c->chunked)
+        return refuse(v, 501, true, "no transfer coding but chunked is supported");
+    if (!c->exact)
+        return refuse(v, 400, true, "Transfer-Encoding must be one field saying chunked");
+    v->chunked = true;
+    return 0;
+}
+
+/* ---- the target ------------------------------------------------------------ */
+
+static bool scheme_prefix(const char *p, size_t n, size_t *skip)
+{
+    if (n >= 7 && strncasecmp(p, "http://", 7) == 0)
+        *skip = 7;
+    else if (n >= 8 && strncasecmp(p, "https://", 8) == 0)
+        *skip = 8;
+    else
+        return false;
+    return true;
+}
+
+/* RFC 9112 3.2: origin-form ("/path?query"), absolute-form ("http://host
+ * /path?query", which a server must accept; the path is routed), and
+ * asterisk-form ("*", OPTIONS only). */
+static int check_target(const struct soom_http_head *h, struct soom_http_verdict *v)
+{
+    const char *t = h->target;
+    size_t n = h->target_len;
+    if (t == NULL || n == 0)
+        return refuse(v, 400, false, "the request has no target");
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)t[i];
+        if (c <= ' ' || c == 0x7f)
+            return refuse(v, 400, false, "the request target holds a space or a control byte");
+    }
+    size_t skip;
+    const char *path = t, *end = t + n;
+    if (t[0] == '*' && n == 1) {
+        if (h->method_len != 7 || memcmp(h->method, "OPTIONS", 7) != 0)
+            return refuse(v, 400, false, "the target * is for OPTIONS only");
+    } else if (scheme_prefix(t, n, &skip)) {
+        path = t + skip;
+        while (path < end && *path != '/' && *path != '?')
+            path++;
+        if (path == t + skip)
+            return refuse(v, 400, false, "the request target has no host");
+    } else if (t[0] != '/') {
+        return refuse(v, 400, false, "the request target must be a path or an absolute URI");
+    }
+    const char *q = memchr(path, '?', (size_t)(end - path));
+    v->path = path;
+    v->path_len = (size_t)((q ? q : end) - path);
+    if (v->path_len == 0) {
+        v->path = "/"; /* "http://host" and "http://host?a": the path is "/" */
+        v->path_len = 1;
+    }
+    v->query = q ? q + 1 : NULL;
+    v->query_len = q ? (size_t)(end - q - 1) : 0;
+    return 0;
+}
+
+/* ---- the head -------------------------------------------------------------- */
+
+static int check_fields(const struct soom_http_head *h, struct soom_http_verdict *v,
+                        struct codings *te, size_t *hosts)
+{
+    for (size_t i = 0; i < h->nfields; i++) {
+        const struct soom_kv *f = &h->fields[i];
+        if (f->key_len == 0)
+            return refuse(v, 400, true, "a header field has no name");
+        for (size_t k = 0; k < f->key_len; k++)
+            if (!TCHAR[(unsigned char)f->key[k]])
+                return refuse(v, 400, true,
+                              "a header field name holds a byte a token cannot "
+                              "(whitespace before the colon?)");
+        if (f->value_len > 0 && memchr(f->value, '\0', f->value_len) != NULL)
+            return refuse(v, 400, true, "a header field value holds a NUL byte");
+        if (named(f, "Host", 4)) {
+            const char *p = f->value;
+            size_t n = f->value_len;
+            trim(&p, &n);
+            for (size_t k = 0; k < n; k++)
+                if (!host_char((unsigned char)p[k]))
+                    return refuse(v, 400, false, "invalid Host");
+            ++*hosts;
+        } else if (named(f, "Content-Length", 14)) {
+            if (check_length(f, v) != 0)
+                return v->status;
+        } else if (named(f, "Transfer-Encoding", 17)) {
+            codings_add(te, f);
+        }
+    }
+    return 0;
+}
+
+int soom_http_head_check(const struct soom_http_head *h, struct soom_http_verdict *v)
+{
+    memset(v, 0, sizeof *v);
+    struct codings te = {0};
+    size_t hosts = 0;
+    if (check_fields(h, v, &te, &hosts) != 0)
+        return v->status;
+    if (te.fields > 0) {
+        if (v->has_length)
+            return refuse(v, 400, true, "both Transfer-Encoding and Content-Length");
+        if (!h->http11)
+            return refuse(v, 400, true, "Transfer-Encoding in an HTTP/1.0 request");
+        if (check_codings(&te, v) != 0)
+            return v->status;
+    }
+    if (hosts > 1)
+        return refuse(v, 400, false, "more than one Host");
+    if (hosts == 0 && h->http11)
+        return refuse(v, 400, false, "an HTTP/1.1 request must have a Host");
+    return check_target(h, v);
+}
+
+/* ---- decoding ---------------------------------------------------------------- */
+
+/* Decodes %XX (and '+' when `plus`) from p[0..n) into out; returns the
+ * length written, and sets *nul when a %00 was decoded. */
+static size_t decode(const char *p, size_t n, char *out, bool plus, bool *nul)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = p[i];
+        if (c == '%' && i + 2 < n) {
+            int hi = hex_value((unsigned char)p[i + 1]), lo = hex_value((unsigned char)p[i + 2]);
+            if (hi >= 0 && lo >= 0) {
+                c = (char)(hi << 4 | lo);
+                *nul |= c == '\0';
+                i += 2;
+            }
+        } else if (c == '+' && plus) {
+            c = ' ';
+        }
+        out[w++] = c;
+    }
+    return w;
+}
+
+const char *soom_http_path_decode(const char *p, size_t n, char *out, size_t *out_len)
+{
+    bool nul = false;
+    *out_len = memchr(p, '%', n) == NULL ? (memcpy(out, p, n), n) : decode(p, n, out, false, &nul);
+    if (nul)
+        return "the path holds an encoded NUL (%00)";
+    if (!soom_json_utf8_valid(out, *out_len))
+        return "the path is not UTF-8 once decoded";
+    return NULL;
+}
+
+void soom_http_query_parse(struct soom_arena *a, const char *q, size_t n, struct soom_kv **out,
+                           size_t *count)
+{
+    size_t cap = 1;
+    for (const char *p = q, *end = q + n; (p = memchr(p, '&', (size_t)(end - p))) != NULL; p++)
+        cap++;
+    struct soom_kv *kv = soom_arena_alloc(a, cap * sizeof *kv);
+    /* every decoded name and value, each NUL-terminated, fits in n + 2 per
+     * parameter */
+    char *text = soom_arena_alloc(a, n + 2 * cap);
+    size_t k = 0;
+    bool nul = false;
+    const char *p = q, *end = q + n;
+    while (p < end) {
+        const char *amp = memchr(p, '&', (size_t)(end - p));
+        if (amp == NULL)
+            amp = end;
+        if (amp > p) {
+            const char *eq = memchr(p, '=', (size_t)(amp - p));
+            const char *name_end = eq ? eq : amp;
+            struct soom_kv *e = &kv[k++];
+            e->key = text;
+            e->key_len = decode(p, (size_t)(name_end - p), text, true, &nul);
+            text += e->key_len;
+            *text++ = '\0';
+            e->value = text;
+            e->value_len = eq ? decode(eq + 1, (size_t)(amp - eq - 1), text, true, &nul) : 0;
+            text += e->value_len;
+            *text++ = '\0';
+        }
+        p = amp + 1;
+    }
+    *out = kv;
+    *count = k;
+}
