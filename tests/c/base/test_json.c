@@ -130,6 +130,22 @@ static void test_write_string(void)
     soom_buf_cleanup(&b);
 }
 
+/* Bytes that are not UTF-8 (a request's path or header, a handler's
+ * string) come out as the text \xHH: the document stays valid UTF-8 and the
+ * bytes stay visible. Valid sequences of every length pass unchanged. */
+static void test_write_string_not_utf8(void)
+{
+    struct soom_buf b;
+    soom_buf_init(&b);
+    const char in[] = "/x\xff|\xc3|\xe2\x82|\xed\xa0\x80|\xc0\xaf|\xf4\x90\x80\x80|"
+                      "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80";
+    soom_json_write_string(&b, in, sizeof in - 1);
+    CHECK_STR(b.data, "\"/x\\\\xff|\\\\xc3|\\\\xe2\\\\x82|\\\\xed\\\\xa0\\\\x80|\\\\xc0\\\\xaf|"
+                      "\\\\xf4\\\\x90\\\\x80\\\\x80|\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"");
+    CHECK(soom_json_utf8_valid(b.data, b.len));
+    soom_buf_cleanup(&b);
+}
+
 int main(void)
 {
     RUN(test_print_exact);
@@ -139,5 +155,6 @@ int main(void)
     RUN(test_utf8);
     RUN(test_write_numbers);
     RUN(test_write_string);
+    RUN(test_write_string_not_utf8);
     return test_summary();
 }
