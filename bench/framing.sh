@@ -30,11 +30,12 @@ urls() { # endpoint -> a curl config of N requests
   local conf=$tmp/$1.conf
   : > "$conf"
   for ((i = 0; i < N; i++)); do
+    [ $i -gt 0 ] && echo next
     if [ "$1" = post ]; then
       printf 'url = "http://127.0.0.1:%d/samples"\nheader = "Content-Type: application/json"\n' $PORT
-      printf 'data = "{\\"name\\":\\"bench\\",\\"score\\":42}"\noutput = "/dev/null"\nnext\n'
+      printf 'data = "{\\"name\\":\\"bench\\",\\"score\\":42}"\noutput = "/dev/null"\n'
     else
-      printf 'url = "http://127.0.0.1:%d/json"\noutput = "/dev/null"\nnext\n' $PORT
+      printf 'url = "http://127.0.0.1:%d/json"\noutput = "/dev/null"\n' $PORT
     fi
   done >> "$conf"
   echo "$conf"

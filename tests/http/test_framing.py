@@ -150,6 +150,14 @@ def check_smuggling(srv):
         got = responses(reply)
         eq([g[0] for g in got], [200])
         eq(strict_json(got[0][2])["body"], {})
+    # a malformed Content-Length alone: libmicrohttpd refuses it before Soom
+    # sees the request (docs/ARCHITECTURE.md, Errors); refused and closed,
+    # the tail never served
+    for cl in (b"2x", b"-1", b"2, 2", b"2 "):
+        reply, closed = until_closed(srv, b"POST /echo HTTP/1.1\r\nHost: x\r\n" + JSON_HDR +
+                                     b"Content-Length: " + cl + b"\r\n\r\n{}GET /fail HTTP/1.1\r\n"
+                                     b"Host: x\r\n\r\n")
+        assert closed and reply.startswith(b"HTTP/1.1 400 ") and b" 500 " not in reply, reply
     # a malformed Content-Length beside a Transfer-Encoding (libmicrohttpd
     # reads only the latter then): ours, as problem+json
     refused(srv, b"POST /echo HTTP/1.1\r\nHost: x\r\n" + JSON_HDR +
@@ -184,7 +192,6 @@ def check_codings(srv):
 def check_host_and_targets(srv):
     refused(srv, b"GET /echo HTTP/1.1\r\n\r\n", 400, "Host", close=False)
     refused(srv, b"GET /echo HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, "Host", close=False)
-    refused(srv, b"GET /echo HTTP/1.1\r\nHost: a b\r\n\r\n", 400, "Host", close=False)
     # HTTP/1.0 needs no Host
     got = responses(until_closed(srv, b"GET /items/3 HTTP/1.0\r\n\r\n")[0])
     eq((got[0][0], strict_json(got[0][2])["id"]), (200, 3))

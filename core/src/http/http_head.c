@@ -1,7 +1,9 @@
 /*
  * The request head's checks, the path's decoding and the query's parsing
  * (see http_head.h). Everything here is a pass over borrowed bytes; only
- * the query's parameters are allocated, from the request's arena.
+ * the query's parameters are allocated, from the request's arena. The
+ * checks run on every request, so each field costs one loop over its name
+ * (a table lookup per byte) and the target one loop over its bytes.
  */
 #include "http_head.h"
 
@@ -12,27 +14,20 @@
 #include "soom/json.h"
 
 /* RFC 9110 5.6.2: tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" /
- * "-" / "." / "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA */
-static const unsigned char TCHAR[256] = {
-    ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1, ['+'] = 1,
-    ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['|'] = 1,  ['~'] = 1, ['0'] = 1,
-    ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1,  ['7'] = 1, ['8'] = 1,
-    ['9'] = 1, ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1,  ['F'] = 1, ['G'] = 1,
-    ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1,  ['N'] = 1, ['O'] = 1,
-    ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1,  ['V'] = 1, ['W'] = 1,
-    ['X'] = 1, ['Y'] = 1, ['Z'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1,  ['d'] = 1, ['e'] = 1,
-    ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1,  ['l'] = 1, ['m'] = 1,
-    ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1,  ['t'] = 1, ['u'] = 1,
-    ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
+ * "-" / "." / "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA. 1 for the bytes
+ * that are NOT token characters, so a name's bytes are or-ed in one loop. */
+static const unsigned char NOT_TOKEN[256] = {
+    [0x00 ... 0x20] = 1, ['"'] = 1,         ['('] = 1,           [')'] = 1,  [','] = 1,
+    ['/'] = 1,           [':' ... '@'] = 1, ['['] = 1,           ['\\'] = 1, [']'] = 1,
+    ['{'] = 1,           ['}'] = 1,         [0x7f ... 0xff] = 1,
 };
 
-/* Bytes of a Host value (RFC 3986 reg-name, IP-literal, port): unreserved,
- * sub-delims, ':', '[', ']' and '%' of a pct-encoding. */
-static bool host_char(unsigned char c)
-{
-    return (TCHAR[c] && c != '#' && c != '^' && c != '`' && c != '|') || c == '(' || c == ')' ||
-           c == ',' || c == ';' || c == '=' || c == ':' || c == '[' || c == ']';
-}
+/* What the one scan over a request target looks for. */
+enum { T_PLAIN, T_BAD, T_QUERY, T_ESCAPE };
+static const unsigned char TARGET[256] = {
+    [0x00 ... 0x20] = T_BAD,    [0x7f] = T_BAD, ['?'] = T_QUERY, ['%'] = T_ESCAPE,
+    [0x80 ... 0xff] = T_ESCAPE, /* a path to check for UTF-8 */
+};
 
 static bool is_ows(char c)
 {
@@ -56,9 +51,15 @@ static int refuse(struct soom_http_verdict *v, int status, bool close, const cha
     return status;
 }
 
-static bool named(const struct soom_kv *f, const char *name, size_t len)
+/* Case-insensitive comparison of a field's name with a lower-case literal
+ * of `n` bytes. The name is known to be a token: setting bit 0x20 lower-
+ * cases its letters and leaves '-' and digits as they are. */
+static bool named(const struct soom_kv *f, const char *lower, size_t n)
 {
-    return f->key_len == len && strncasecmp(f->key, name, len) == 0;
+    for (size_t i = 0; i < n; i++)
+        if ((f->key[i] | 0x20) != lower[i])
+            return false;
+    return true;
 }
 
 /* ---- Content-Length ------------------------------------------------------ */
@@ -107,7 +108,7 @@ static void coding(struct codings *c, const char *p, size_t n)
     if (n == 0)
         return; /* an empty list element, to be ignored (RFC 9110 5.6.1) */
     size_t name = 0;
-    while (name < n && TCHAR[(unsigned char)p[name]])
+    while (name < n && !NOT_TOKEN[(unsigned char)p[name]])
         name++;
     size_t rest = name;
     while (rest < n && is_ows(p[rest]))
@@ -177,32 +178,38 @@ static bool scheme_prefix(const char *p, size_t n, size_t *skip)
  * asterisk-form ("*", OPTIONS only). */
 static int check_target(const struct soom_http_head *h, struct soom_http_verdict *v)
 {
-    const char *t = h->target;
-    size_t n = h->target_len;
-    if (t == NULL || n == 0)
+    const char *t = h->target, *end = t + h->target_len, *q = NULL;
+    if (t == NULL || t == end)
         return refuse(v, 400, false, "the request has no target");
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)t[i];
-        if (c <= ' ' || c == 0x7f)
+    bool escaped = false; /* a '%' or a byte above 0x7f before the query */
+    for (const char *p = t; p < end; p++) {
+        unsigned k = TARGET[(unsigned char)*p];
+        if (k == T_PLAIN)
+            continue;
+        if (k == T_BAD)
             return refuse(v, 400, false, "the request target holds a space or a control byte");
+        if (k == T_QUERY && q == NULL)
+            q = p;
+        else if (q == NULL)
+            escaped = true;
     }
     size_t skip;
-    const char *path = t, *end = t + n;
-    if (t[0] == '*' && n == 1) {
+    const char *path = t, *path_end = q ? q : end;
+    if (t[0] == '*' && end - t == 1) {
         if (h->method_len != 7 || memcmp(h->method, "OPTIONS", 7) != 0)
             return refuse(v, 400, false, "the target * is for OPTIONS only");
-    } else if (scheme_prefix(t, n, &skip)) {
+    } else if (scheme_prefix(t, (size_t)(end - t), &skip)) {
         path = t + skip;
-        while (path < end && *path != '/' && *path != '?')
+        while (path < path_end && *path != '/')
             path++;
         if (path == t + skip)
             return refuse(v, 400, false, "the request target has no host");
     } else if (t[0] != '/') {
         return refuse(v, 400, false, "the request target must be a path or an absolute URI");
     }
-    const char *q = memchr(path, '?', (size_t)(end - path));
     v->path = path;
-    v->path_len = (size_t)((q ? q : end) - path);
+    v->path_len = (size_t)(path_end - path);
+    v->path_plain = !escaped;
     if (v->path_len == 0) {
         v->path = "/"; /* "http://host" and "http://host?a": the path is "/" */
         v->path_len = 1;
@@ -214,33 +221,39 @@ static int check_target(const struct soom_http_head *h, struct soom_http_verdict
 
 /* ---- the head -------------------------------------------------------------- */
 
+/* True when a byte of p[0..n) is not a token character; four at a time,
+ * as this runs over every field name of every request. */
+static bool not_token(const char *p, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)p;
+    unsigned bad = n == 0;
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4)
+        bad |= NOT_TOKEN[u[i]] | NOT_TOKEN[u[i + 1]] | NOT_TOKEN[u[i + 2]] | NOT_TOKEN[u[i + 3]];
+    for (; i < n; i++)
+        bad |= NOT_TOKEN[u[i]];
+    return bad != 0;
+}
+
 static int check_fields(const struct soom_http_head *h, struct soom_http_verdict *v,
                         struct codings *te, size_t *hosts)
 {
     for (size_t i = 0; i < h->nfields; i++) {
         const struct soom_kv *f = &h->fields[i];
-        if (f->key_len == 0)
-            return refuse(v, 400, true, "a header field has no name");
-        for (size_t k = 0; k < f->key_len; k++)
-            if (!TCHAR[(unsigned char)f->key[k]])
-                return refuse(v, 400, true,
-                              "a header field name holds a byte a token cannot "
-                              "(whitespace before the colon?)");
-        if (f->value_len > 0 && memchr(f->value, '\0', f->value_len) != NULL)
-            return refuse(v, 400, true, "a header field value holds a NUL byte");
-        if (named(f, "Host", 4)) {
-            const char *p = f->value;
-            size_t n = f->value_len;
-            trim(&p, &n);
-            for (size_t k = 0; k < n; k++)
-                if (!host_char((unsigned char)p[k]))
-                    return refuse(v, 400, false, "invalid Host");
-            ++*hosts;
-        } else if (named(f, "Content-Length", 14)) {
-            if (check_length(f, v) != 0)
+        if (not_token(f->key, f->key_len))
+            return refuse(v, 400, true,
+                          "a header field name is not a token (whitespace before the colon?)");
+        switch (f->key_len) {
+        case 4: *hosts += named(f, "host", 4); break;
+        case 14:
+            if (named(f, "content-length", 14) && check_length(f, v) != 0)
                 return v->status;
-        } else if (named(f, "Transfer-Encoding", 17)) {
-            codings_add(te, f);
+            break;
+        case 17:
+            if (named(f, "transfer-encoding", 17))
+                codings_add(te, f);
+            break;
+        default: break;
         }
     }
     return 0;

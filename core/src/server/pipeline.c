@@ -68,19 +68,25 @@ void soom_pipeline_identify(struct soom_request *r)
  * its instance is the target as sent. */
 static bool check_head(struct soom_request *r)
 {
-    struct soom_http_head h = {r->method_name, r->method_name ? strlen(r->method_name) : 0,
-                               r->target,      r->target_len,
-                               r->http11,      r->headers,
-                               r->nheaders};
+    struct soom_http_head h = {r->method_name, r->method_len, r->target,  r->target_len,
+                               r->http11,      r->headers,    r->nheaders};
     struct soom_http_verdict v;
     if (soom_http_head_check(&h, &v) == 0) {
-        char *path = soom_arena_alloc(r->arena, v.path_len + 1);
-        size_t len;
-        const char *why = soom_http_path_decode(v.path, v.path_len, path, &len);
-        if (why == NULL) {
-            path[len] = '\0';
+        const char *why = NULL;
+        if (v.path_plain) {
+            /* nothing to decode: the path is in the target's copy, which is
+             * ours to cut at the '?' */
+            if (v.query != NULL && v.path + v.path_len == v.query - 1)
+                r->target[v.path_len + (size_t)(v.path - r->target)] = '\0';
+            r->path = v.path;
+            r->path_len = v.path_len;
+        } else {
+            char *path = soom_arena_alloc(r->arena, v.path_len + 1);
+            why = soom_http_path_decode(v.path, v.path_len, path, &r->path_len);
+            path[r->path_len] = '\0';
             r->path = path;
-            r->path_len = len;
+        }
+        if (why == NULL) {
             if (v.query != NULL)
                 soom_http_query_parse(r->arena, v.query, v.query_len, &r->query, &r->nquery);
             r->body_expected = v.content_length;

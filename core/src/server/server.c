@@ -543,6 +543,15 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *mc)
     return r;
 }
 
+/* The path is decoded from on_uri's copy and the query parsed from it:
+ * libmicrohttpd's own unescaping of the path would be wasted work. */
+static size_t on_unescape(void *cls, struct MHD_Connection *mc, char *s)
+{
+    (void)cls;
+    (void)mc;
+    return strlen(s);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const char *url,
                                   const char *method, const char *version, const char *upload,
                                   size_t *upload_size, void **con_cls)
@@ -556,7 +565,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
         atomic_fetch_add_explicit(&srv.inflight, 1, memory_order_relaxed);
         soom_metrics_in_flight(1);
         r->method_name = method;
-        r->method = soom_router_method_parse(method, strlen(method));
+        r->method_len = strlen(method);
+        r->method = soom_router_method_parse(method, r->method_len);
         r->http11 = strcmp(version, MHD_HTTP_VERSION_1_0) != 0;
         r->path = url;
         r->path_len = strlen(url);
@@ -742,6 +752,7 @@ static size_t mhd_options(struct MHD_OptionItem *opts, const struct soom_config 
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL},
         {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, NULL},
         {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, (void *)srv.app},
+        {MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)on_unescape, NULL},
         {MHD_OPTION_END, 0, NULL},
     };
     memcpy(opts, common, sizeof common);

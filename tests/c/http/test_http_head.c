@@ -34,7 +34,11 @@ static void test_plain_requests_pass(void)
     CHECK_INT(verdict_of(&v, false, "GET", "/items/5?a=1", HOST, NULL), 0);
     CHECK(v.path_len == 8 && memcmp(v.path, "/items/5", 8) == 0);
     CHECK(v.query_len == 3 && memcmp(v.query, "a=1", 3) == 0);
-    CHECK(!v.has_length && !v.chunked);
+    CHECK(!v.has_length && !v.chunked && v.path_plain);
+    CHECK_INT(verdict_of(&v, false, "GET", "/caf%C3%A9?q=%FF", HOST, NULL), 0);
+    CHECK(!v.path_plain);
+    CHECK_INT(verdict_of(&v, false, "GET", "/caf\xc3\xa9", HOST, NULL), 0);
+    CHECK(!v.path_plain);
     CHECK_INT(verdict_of(&v, false, "POST", "/echo", HOST, "Content-Length", "12", NULL), 0);
     CHECK(v.has_length && v.content_length == 12);
     /* whitespace around a valid value is legal; a repeated equal value too */
@@ -114,12 +118,8 @@ static void test_fields_and_host(void)
     CHECK_INT(verdict_of(&v, false, "GET", "/", NULL), 400);
     CHECK_INT(verdict_of(&v, false, "GET", "/", HOST, "host", "y", NULL), 400);
     CHECK_INT(verdict_of(&v, true, "GET", "/", HOST, "Host", "y", NULL), 400);
-    CHECK_INT(verdict_of(&v, false, "GET", "/", "Host", "a b", NULL), 400);
     CHECK_INT(verdict_of(&v, false, "GET", "/", "Host", "[::1]:8000", NULL), 0);
     CHECK_INT(verdict_of(&v, false, "GET", "/", "Host", "", NULL), 0);
-    struct soom_kv nul = {"X-A", 3, "a\0b", 3};
-    struct soom_http_head h = {"GET", 3, "/", 1, false, &nul, 1};
-    CHECK_INT(soom_http_head_check(&h, &v), 400);
 }
 
 static void test_targets(void)

@@ -50,11 +50,13 @@ struct soom_http_verdict {
      * '?'; a NULL query when there is no '?') */
     const char *path;
     size_t path_len;
+    bool path_plain; /* no '%' and no byte above 0x7f: nothing to decode */
     const char *query;
     size_t query_len;
 };
 
-/* Checks the head `h`: header field names are tokens; one Host for
+/* Checks the head `h`: header field names are tokens (the library ends a
+ * value at a NUL, so values hold none); one Host for
  * HTTP/1.1 and never two; Content-Length digits, one value however often
  * repeated; not both Content-Length and Transfer-Encoding; only the
  * chunked transfer coding, once and last; an origin-form, absolute-form or

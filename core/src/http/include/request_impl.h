@@ -74,10 +74,11 @@ struct soom_request {
     bool begun; /* the server has called the pipeline's begin step */
     unsigned method;
     const char *method_name;
+    size_t method_len;
     /* the request target as the client sent it (in the arena), NULL when
      * the server has none to give (the metrics port): then `path` is the
      * HTTP library's and the head is not checked */
-    const char *target;
+    char *target;
     size_t target_len;
     bool http11;      /* HTTP/1.1, not 1.0 */
     const char *path; /* decoded; the router matches it */
