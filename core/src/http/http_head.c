@@ -178,9 +178,9 @@ static bool scheme_prefix(const char *p, size_t n, size_t *skip)
  * asterisk-form ("*", OPTIONS only). */
 static int check_target(const struct soom_http_head *h, struct soom_http_verdict *v)
 {
-    const char *t = h->target, *end = t + h->target_len, *q = NULL;
-    if (t == NULL || t == end)
+    if (h->target == NULL || h->target_len == 0)
         return refuse(v, 400, false, "the request has no target");
+    const char *t = h->target, *end = t + h->target_len, *q = NULL;
     bool escaped = false; /* a '%' or a byte above 0x7f before the query */
     for (const char *p = t; p < end; p++) {
         unsigned k = TARGET[(unsigned char)*p];
