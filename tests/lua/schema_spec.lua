@@ -52,8 +52,10 @@ return {
 
     t.case("formats are strings with a format", function()
         t.eq(s.string{ format = "email" }, { type = "string", format = "email" })
-        t.eq(s.email{ max = 254 }, { type = "string", format = "email", maxLength = 254 })
-        t.eq(s.date_time(), { type = "string", format = "date-time" })
+        t.eq(s.email{ max = 254 },
+            { type = "string", format = "email", maxLength = 254, ["x-format-assert"] = true })
+        t.eq(s.date_time(), { type = "string", format = "date-time", ["x-format-assert"] = true })
+        t.eq(s.time().format, "time")
         t.eq(s.uuid().format, "uuid")
     end),
 
@@ -124,5 +126,32 @@ return {
         local email = s.compile(s.email(), { format_assertion = true })
         t.eq(email:validate("nope"), false)
         t.eq(email:validate("a@example.com"), true)
+    end),
+
+    t.case("the helpers that name a format assert it without format_assertion", function()
+        local cases = {
+            { s.date_time(), "tomorrow", "2026-12-02T10:00:00Z" },
+            { s.date(), "tomorrow", "2026-12-02" },
+            { s.time(), "noon", "10:20:30+02:00" },
+            { s.duration(), "a while", "PT36H" },
+            { s.email(), "nope", "a@example.com" },
+            { s.uuid(), "not-a-uuid", "123e4567-e89b-12d3-a456-426614174000" },
+            { s.ipv4(), "1.2.3", "10.0.0.1" },
+            { s.ipv6(), "::g", "::1" },
+            { s.uri(), "no scheme", "https://example.com/a" },
+        }
+        for _, c in ipairs(cases) do
+            local v = s.compile(c[1])
+            local ok, errors = v:validate(c[2])
+            t.eq(ok, false)
+            t.eq(errors[1].code, "format")
+            t.eq(v:validate(c[3]), true)
+        end
+        -- nullable keeps the assertion; a raw table keeps 2020-12's annotation
+        t.eq(s.compile(s.nullable(s.date_time())):validate("tomorrow"), false)
+        t.eq(s.compile({ type = "string", format = "date-time" }):validate("tomorrow"), true)
+        t.eq(s.compile(s.string { format = "date-time" }):validate("tomorrow"), true)
+        t.raises(function() s.compile({ type = "string", format = "nope", ["x-format-assert"] = true }) end,
+            "not a format")
     end),
 }

@@ -212,12 +212,21 @@ static int compile_string(const struct kw *k)
         vregex_set_limit(n->pattern, vc_options(k->c)->regex_match_limit);
         n->pattern_src = p->valuestring;
     }
-    const cJSON *f = get(k, "format");
+    /* "x-format-assert": true asserts this schema's format whatever the
+     * validator's format_assertion says: soom.schema's s.date_time() and
+     * friends write it, since whoever names a format that way means it. */
+    const cJSON *f = get(k, "format"), *fa = get(k, "x-format-assert");
+    if (fa != NULL && !cJSON_IsBool(fa))
+        return vc_fail(k->c, at(k, "x-format-assert"), "must be a boolean");
+    bool assert_here = fa != NULL && cJSON_IsTrue(fa);
     if (f != NULL) {
         if (!cJSON_IsString(f))
             return vc_fail(k->c, at(k, "format"), "must be a string");
         enum vformat vf = vformat_lookup(f->valuestring);
-        if (vc_options(k->c)->format_assertion || vformat_always(vf))
+        if (assert_here && vf == VF_NONE)
+            return vc_fail(k->c, at(k, "format"), "is not a format the validator can assert: %s",
+                           f->valuestring);
+        if (vc_options(k->c)->format_assertion || vformat_always(vf) || assert_here)
             n->format = (uint8_t)vf;
     }
     if (n->min_length > 0 || n->max_length != VNONE || n->pattern != NULL || n->format != VF_NONE)
