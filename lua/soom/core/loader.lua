@@ -10,6 +10,7 @@
 local access = require "soom.core.chain"
 local files = require "soom.core.files"
 local generics = require "soom.generics"
+local listquery = require "soom.core.listquery"
 local model = require "soom.model"
 local relations = require "soom.core.relations"
 local modules = require "soom.core.modules"
@@ -162,6 +163,17 @@ local function partial(schema)
     return copy
 end
 
+-- A generic list's query_schema admits the list's own parameters
+-- (soom.core.listquery).
+local function list_query(res, file)
+    if not (generics.is_generic(res) and listquery.lists(res)) then
+        return nil
+    end
+    return function(schema)
+        return listquery.admit(res, schema, file)
+    end
+end
+
 -- The access chain of a route, and whether a generic resource filters by
 -- its owner.
 local function access_spec(res, file)
@@ -217,7 +229,9 @@ local function add_routes(routes, value, file)
             body_schema = schema_json(res, "validation_schema", file),
             patch_schema = type(res.patch) == "function"
                 and schema_json(res, "validation_schema", file, partial) or nil,
-            query_schema = schema_json(res, "query_schema", file),
+            query_schema = schema_json(res, "query_schema", file, list_query(res, file)),
+            -- the app's own, for the OpenAPI document
+            query_schema_declared = schema_json(res, "query_schema", file),
             plan = generics.is_generic(res) and generics.plan_spec(res, file) or nil,
             access = access_spec(res, file),
         }
