@@ -5,8 +5,11 @@
 -- one; `Base:extend{...}` (or simply `Base{...}`) makes a subclass that
 -- inherits every field and method of `Base` and may override any of them.
 -- A resource with a `route` is served: its `get`, `post`, `put`, `patch`
--- and `delete` methods answer those HTTP methods (HEAD and OPTIONS are
--- answered for it). A handler receives `(self, req)` and returns
+-- and `delete` methods answer those HTTP methods (HEAD is answered by
+-- `get`). OPTIONS is answered by the core with `Allow` (204), unless the
+-- resource defines `options`: then OPTIONS requests reach it as any other
+-- method, through authentication and permissions (OPTIONS counts as a
+-- safe method), and its answer gets `Allow` unless it set one. A handler receives `(self, req)` and returns
 -- `body[, status[, headers]]`, where body is a table (sent as JSON), a
 -- string (sent as is) or nil.
 --
@@ -23,6 +26,7 @@ _M.HTTP_METHODS = { "get", "post", "put", "patch", "delete" }
 -- HEAD is answered by the GET handler; the server drops the body.
 local HANDLER_OF = {
     GET = "get", HEAD = "get", POST = "post", PUT = "put", PATCH = "patch", DELETE = "delete",
+    OPTIONS = "options",
 }
 
 local function extend(parent, def)
@@ -53,6 +57,9 @@ function Resource:methods()
         if type(self[m]) == "function" then
             list[#list + 1] = m:upper()
         end
+    end
+    if #list > 0 and type(self.options) == "function" then
+        list[#list + 1] = "OPTIONS"
     end
     return list
 end

@@ -102,6 +102,35 @@ local function problem(p, req)
     return p.status, doc, headers, PROBLEM
 end
 
+-- The Allow header of a route, as the core writes it for OPTIONS.
+local ALLOW_ORDER = { "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS" }
+local function allow_of(route)
+    local has = { HEAD = false, OPTIONS = true }
+    for _, m in ipairs(route.methods) do
+        has[m] = true
+    end
+    has.HEAD = has.GET
+    local list = {}
+    for _, m in ipairs(ALLOW_ORDER) do
+        if has[m] then
+            list[#list + 1] = m
+        end
+    end
+    return table.concat(list, ", ")
+end
+
+-- An app's own OPTIONS answer carries Allow unless it set one.
+local function with_allow(headers, route_id)
+    headers = headers or {}
+    for name in pairs(headers) do
+        if type(name) == "string" and name:lower() == "allow" then
+            return headers
+        end
+    end
+    headers.Allow = allow_of(routes[route_id])
+    return headers
+end
+
 local function dispatch(route_id, ptr, method)
     local req = request.new(ptr, METHOD_NAMES[method], routes[route_id])
     local ok, body, status, headers = xpcall(run, on_error, route_id, req)
@@ -110,6 +139,9 @@ local function dispatch(route_id, ptr, method)
         if getmetatable(body) == PROBLEM_MT then
             a, b, c, d = problem(body, req)
         else
+            if req.method == "OPTIONS" and (headers == nil or type(headers) == "table") then
+                headers = with_allow(headers, route_id)
+            end
             a, b, c = status or 200, body, headers
         end
     elseif errors.is_problem(body) then
@@ -118,12 +150,7 @@ local function dispatch(route_id, ptr, method)
         a, b = 0, RESPONDED
     else
         body = failure(body)
-        local doc = {}
-        for k, v in pairs(INTERNAL) do
-            doc[k] = v
-        end
-        doc.instance = req.path
-        a, b, c, d, e = 500, doc, nil, PROBLEM, body.traceback
+        a, b, c, d, e = 500, errors.document(INTERNAL, req.path), nil, PROBLEM, body.traceback
         if reporting then
             f = report.event(body.message, body.frames, req, req.route, settings_)
         end
@@ -141,11 +168,7 @@ local function answer(body, req)
         return "answer", 0, RESPONDED
     end
     body = failure(body)
-    local doc = {}
-    for k, v in pairs(INTERNAL) do
-        doc[k] = v
-    end
-    doc.instance = req.path
+    local doc = errors.document(INTERNAL, req.path)
     local event
     if reporting then
         event = report.event(body.message, body.frames, req, req.route, settings_)
@@ -207,7 +230,7 @@ function _M.init(dir, settings)
                 -- the common case: call the method's handler directly
                 handlers[i] = {
                     GET = flat.get, HEAD = flat.get, POST = flat.post, PUT = flat.put,
-                    PATCH = flat.patch, DELETE = flat.delete,
+                    PATCH = flat.patch, DELETE = flat.delete, OPTIONS = flat.options,
                 }
             end
         end

@@ -46,7 +46,7 @@ local function generic_action(res, method)
         has[a] = true
     end
     has.partial_update = has.update
-    for _, a in ipairs(GENERIC[method]) do
+    for _, a in ipairs(GENERIC[method] or {}) do
         if has[a] then
             return a
         end
@@ -425,7 +425,7 @@ local function parameters(ctx, op)
         list[#list + 1] = p
     end
     local seen = {}
-    local q = decoded(op.route.query_schema)
+    local q = decoded(op.route.query_schema_declared or op.route.query_schema)
     if q then
         -- the component is made only when a reference cannot be inlined
         local function base()
