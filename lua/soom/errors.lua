@@ -8,6 +8,11 @@
 local c = require "soom.core.c"
 
 local setmetatable, getmetatable, type, rawget = setmetatable, getmetatable, type, rawget
+local pairs, ipairs, tostring, sort = pairs, ipairs, tostring, table.sort
+
+local function json_array()
+    return setmetatable({}, c.array_mt)
+end
 
 local _M = {}
 
@@ -64,16 +69,63 @@ end
 --- The metatable of problems (the dispatcher compares it inline).
 _M.PROBLEM_MT = Problem
 
---- The document to send for a problem, with `instance` set to the
--- request path, and its response headers.
-function _M.document(p, instance)
-    local doc = {}
-    for k, v in pairs(p) do
-        if k ~= "headers" then
-            doc[k] = v
+-- RFC 9457's members, in its order; extensions follow, sorted by name.
+local MEMBERS = { "type", "title", "status", "detail", "instance" }
+local IS_MEMBER = { type = true, title = true, status = true, detail = true, instance = true,
+    headers = true }
+-- The members of a field error, as the core writes them.
+local FIELD_ERROR = { "pointer", "detail", "code", "source" }
+local IS_FIELD = { pointer = true, detail = true, code = true, source = true }
+
+local function by_name(a, b)
+    return tostring(a) < tostring(b)
+end
+
+-- `t`'s own members (`given` first, then `t`'s): `first` in that order,
+-- then the others sorted.
+local function ordered(t, first, skip, given)
+    local out, rest = c.json_object(), {}
+    for _, k in ipairs(first) do
+        local v = given and given[k]
+        if v == nil then
+            v = rawget(t, k)
+        end
+        out[k] = v
+    end
+    for k in pairs(t) do
+        if not skip[k] then
+            rest[#rest + 1] = k
         end
     end
-    doc.instance = doc.instance or instance
+    sort(rest, by_name)
+    for _, k in ipairs(rest) do
+        out[k] = rawget(t, k)
+    end
+    return out
+end
+
+-- The field errors of a document, each in the core's order.
+local function field_errors(list)
+    if type(list) ~= "table" then
+        return list
+    end
+    local out = json_array()
+    for i, e in ipairs(list) do
+        out[i] = type(e) == "table" and getmetatable(e) == nil and ordered(e, FIELD_ERROR, IS_FIELD)
+            or e
+    end
+    return out
+end
+
+--- The document to send for a problem, with `instance` set to the
+-- request path, and its response headers. Its members come in RFC 9457's
+-- order (type, title, status, detail, instance), then the extensions
+-- sorted by name; each field error as { pointer, detail, code, ... }.
+function _M.document(p, instance)
+    local doc = ordered(p, MEMBERS, IS_MEMBER, { instance = rawget(p, "instance") or instance })
+    if doc.errors ~= nil then
+        doc.errors = field_errors(doc.errors)
+    end
     return doc, p.headers
 end
 

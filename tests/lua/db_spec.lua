@@ -79,6 +79,20 @@ return {
         end)
     end),
 
+    t.case("rows keep the SELECT's column order, through changes too", function()
+        in_schema(function()
+            local rows = db.query("SELECT 3 AS zeta, n AS alpha, 'x' AS mid, NULL AS nothing, "
+                .. "n * 2 AS alpha FROM generate_series(1, 2) AS n")
+            t.eq(json.encode(rows), '[{"zeta":3,"alpha":2,"mid":"x","nothing":null},'
+                .. '{"zeta":3,"alpha":4,"mid":"x","nothing":null}]')
+            rows[1].added = true
+            rows[2].mid = nil
+            t.eq(json.encode(rows), '[{"zeta":3,"alpha":2,"mid":"x","nothing":null,"added":true},'
+                .. '{"zeta":3,"alpha":4,"nothing":null}]')
+            t.eq(json.encode(db.one("SELECT 1 AS b, 2 AS a")), '{"b":1,"a":2}')
+        end)
+    end),
+
     t.case("writes give the number of rows affected; RETURNING gives rows", function()
         in_schema(function()
             samples()

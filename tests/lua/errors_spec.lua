@@ -2,6 +2,7 @@
 -- refusals, and the document the dispatcher sends for one. Run by
 -- `soom test tests/lua/errors_spec.lua` in the real runtime.
 local errors = require "soom.errors"
+local json = require "soom.json"
 local soom = require "soom"
 local t = require "soom.test"
 
@@ -83,13 +84,26 @@ return {
             type = "about:blank", title = "Conflict", status = 409, detail = "taken",
             instance = "/samples", errors = { { pointer = "/name" } },
         })
-        t.eq(getmetatable(doc), nil, "a plain table to encode")
+        t.eq(json.encode(doc), '{"type":"about:blank","title":"Conflict","status":409,'
+            .. '"detail":"taken","instance":"/samples","errors":[{"pointer":"/name"}]}',
+            "RFC 9457's order")
         t.eq(headers, { ["Retry-After"] = "1" })
         t.eq(p.instance, nil, "the problem itself is not changed")
         t.eq(p.headers, { ["Retry-After"] = "1" })
         local d2, h2 = errors.document(errors.error(404), "/x")
         t.eq(d2, { type = "about:blank", title = "Not Found", status = 404, instance = "/x" })
         t.eq(h2, nil)
+    end),
+
+    t.case("members come in RFC 9457's order, extensions sorted, field errors as the core's",
+        function()
+        local p = errors.error(422, "bad", {
+            zeta = 1, alpha = { b = 1 }, title = "Own title", type = "https://example.com/bad",
+            errors = { { code = "check", detail = "fails", pointer = "/a", extra = 1 } },
+        })
+        t.eq(json.encode((errors.document(p, "/x"))), '{"type":"https://example.com/bad",'
+            .. '"title":"Own title","status":422,"detail":"bad","instance":"/x","alpha":{"b":1},'
+            .. '"errors":[{"pointer":"/a","detail":"fails","code":"check","extra":1}],"zeta":1}')
     end),
 
     t.case("an instance the problem names wins over the path", function()

@@ -47,4 +47,39 @@ return {
         t.eq(soom.json.encode(soom.array()), "[]")
         t.eq(soom.json.encode({}), "{}")
     end),
+
+    t.case("decoded objects keep their key order through changes", function()
+        local text = '{"z":1,"a":2,"m":{"y":1,"b":2},"rows":[{"k":1,"j":2},{"k":3,"j":4}]}'
+        local v = soom.json.decode(text)
+        t.eq(soom.json.encode(v), text)
+        v.new = 5          -- a new key goes last
+        v.a = nil          -- a removed one is left out
+        v.z = 0            -- a changed one stays where it was
+        rawset(v, "raw", true) -- one set behind the order's back still goes out
+        t.eq(soom.json.encode(v), '{"z":0,"m":{"y":1,"b":2},"rows":[{"k":1,"j":2},{"k":3,"j":4}],'
+            .. '"new":5,"raw":true}')
+        -- rows with the same keys share their order until one changes
+        v.rows[2].extra = true
+        v.rows[1].j = nil
+        v.rows[1].j = 7    -- set again: back in its place
+        t.eq(soom.json.encode(v.rows), '[{"k":1,"j":7},{"k":3,"j":4,"extra":true}]')
+        t.eq(soom.json.encode(soom.json.decode('{"a":1,"b":2,"a":3}')), '{"a":3,"b":2}')
+        t.eq(soom.json.encode(soom.json.decode("{}")), "{}")
+        local keys = {}
+        for k in pairs(v.m) do
+            keys[#keys + 1] = k
+        end
+        table.sort(keys)
+        t.eq(keys, { "b", "y" }, "pairs still walks an ordered object")
+    end),
+
+    t.case("soom.json.object keeps the order its keys are set in", function()
+        local o = soom.json.object()
+        t.eq(soom.json.encode(o), "{}")
+        for _, k in ipairs({ "id", "name", "score", "created_at", "b", "a" }) do
+            o[k] = k
+        end
+        t.eq(soom.json.encode(o), '{"id":"id","name":"name","score":"score",'
+            .. '"created_at":"created_at","b":"b","a":"a"}')
+    end),
 }

@@ -112,6 +112,13 @@ static int l_json_encode(lua_State *L)
     return 1;
 }
 
+/* json_object() -> an empty object that keeps its keys' order */
+static int l_json_object(lua_State *L)
+{
+    soom_lua_json_push_object(L);
+    return 1;
+}
+
 /* json_decode(text) -> value, or nil, message */
 static int l_json_decode(lua_State *L)
 {
@@ -251,6 +258,7 @@ int luaopen_soom_core_c(lua_State *L)
         {"status_reason", l_status_reason},
         {"json_encode", l_json_encode},
         {"json_decode", l_json_decode},
+        {"json_object", l_json_object},
         {"request_body", l_request_body},
         {"request_query", l_request_query},
         {"sleep", l_sleep},

@@ -9,6 +9,8 @@
 #ifndef SOOM_LUA_JSON_H
 #define SOOM_LUA_JSON_H
 
+#include <stdbool.h>
+
 #include "soom/buf.h"
 
 struct lua_State;
@@ -20,7 +22,16 @@ void soom_lua_json_setup(struct lua_State *L);
 /* Pushes the array metatable. */
 void soom_lua_json_push_array_mt(struct lua_State *L);
 
-/* Pushes the document as Lua values. */
+/* Pushes a new ordered metatable for objects whose key list (in order) is
+ * the table at `keys` (kept, not copied); `shared` when several tables
+ * will carry it, so that adding a key to one of them copies the list
+ * (lua_json.c says how key order is kept). */
+void soom_lua_json_new_object_mt(struct lua_State *L, int keys, bool shared);
+
+/* Pushes a new empty object that keeps the order its keys are set in. */
+void soom_lua_json_push_object(struct lua_State *L);
+
+/* Pushes the document as Lua values; objects keep their key order. */
 void soom_lua_push_json(struct lua_State *L, const struct soom_json *doc);
 
 /* Appends the value at `idx` as JSON text. Returns SOOM_OK, or SOOM_EINVAL

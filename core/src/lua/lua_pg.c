@@ -321,6 +321,31 @@ static void push_value(struct pusher *ps, enum pg_kind kind, unsigned elem, cons
     }
 }
 
+/* Pushes the metatable the rows of a result share: their keys in the
+ * SELECT's order (a name given twice once, where it first comes; the row
+ * holds the last column's value), so rows encode in that order. */
+static void push_row_mt(lua_State *L, int names, int ncols, int nrows)
+{
+    lua_createtable(L, ncols, 0);
+    lua_createtable(L, 0, ncols); /* names seen */
+    int n = 0;
+    for (int c = 0; c < ncols; c++) {
+        lua_pushvalue(L, names + c);
+        lua_rawget(L, -2);
+        if (lua_isnil(L, -1)) {
+            lua_pushvalue(L, names + c);
+            lua_rawseti(L, -4, ++n);
+            lua_pushvalue(L, names + c);
+            lua_pushboolean(L, 1);
+            lua_rawset(L, -4);
+        }
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    soom_lua_json_new_object_mt(L, -1, nrows > 1);
+    lua_remove(L, -2);
+}
+
 /* Pushes the rows of `res` as an array of tables. */
 static void push_rows(lua_State *L, const struct soom_pg_result *res, bool numeric_number)
 {
@@ -329,12 +354,16 @@ static void push_rows(lua_State *L, const struct soom_pg_result *res, bool numer
     int names = lua_gettop(L) + 1;
     for (int c = 0; c < ncols; c++)
         lua_pushstring(L, soom_pg_result_name(res, c));
+    push_row_mt(L, names, ncols, nrows);
+    int row_mt = lua_gettop(L);
     lua_createtable(L, nrows, 0);
     soom_lua_json_push_array_mt(L);
     lua_setmetatable(L, -2);
     struct pusher ps = {L, numeric_number, PG_KIND_STRING, {NULL, 0, 0}, 0, {0}};
     for (int row = 0; row < nrows; row++) {
         lua_createtable(L, 0, ncols);
+        lua_pushvalue(L, row_mt);
+        lua_setmetatable(L, -2);
         for (int c = 0; c < ncols; c++) {
             lua_pushvalue(L, names + c);
             if (soom_pg_result_isnull(res, row, c)) {
@@ -350,8 +379,7 @@ static void push_rows(lua_State *L, const struct soom_pg_result *res, bool numer
         }
         lua_rawseti(L, -2, row + 1);
     }
-    if (ncols > 0)
-        lua_replace(L, names); /* over the first name */
+    lua_replace(L, names); /* over the first name, or the metatable */
     lua_settop(L, names);
 }
 
