@@ -28,8 +28,8 @@
 local pg = require "soom.core.pg"
 local errors = require "soom.errors"
 
-local type, select, setmetatable, error, pcall, tonumber =
-    type, select, setmetatable, error, pcall, tonumber
+local type, select, setmetatable, error, pcall, tonumber, ipairs =
+    type, select, setmetatable, error, pcall, tonumber, ipairs
 local unpack, concat, format = unpack, table.concat, string.format
 
 local _M = {}
@@ -64,6 +64,10 @@ local function raise(failure)
     if failure.code then
         local field = { pointer = failure.pointer or "", detail = failure.field_detail, code = failure.code }
         extra = { errors = { field } }
+        for _, pointer in ipairs(failure.also or {}) do -- a CHECK over several columns
+            extra.errors[#extra.errors + 1] = { pointer = pointer, detail = field.detail,
+                code = field.code }
+        end
     end
     if failure.status == 503 then
         extra = extra or {}

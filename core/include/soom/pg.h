@@ -180,9 +180,11 @@ SOOM_API const struct soom_pg_error *soom_pg_conn_error(const struct soom_pg_con
 SOOM_API int soom_pg_error_code(const char *sqlstate);
 
 /* What a client may be told about a failed statement: the HTTP status, a
- * detail text and, when one column is to blame, a field error. Nothing of
- * a 500 reaches the client (a generic detail; log it with
- * soom_pg_error_log). Strings are static or in `p`. */
+ * detail text and, when columns are to blame, a field error for each (one,
+ * or every column of a CHECK constraint the catalog named, see
+ * soom_pg_checks_set). Nothing of a 500 reaches the client (a generic
+ * detail; log it with soom_pg_error_log). Strings are static or in `p`. */
+#define SOOM_PG_PROBLEM_POINTERS 4
 struct soom_pg_problem {
     int status;
     const char *detail;
@@ -190,9 +192,26 @@ struct soom_pg_problem {
     const char *code;  /* "unique", "foreign_key", "required", "check",
                         * "invalid", or NULL */
     char text[192];    /* room for a composed detail */
+    /* the further columns of a CHECK over several, "/column" each */
+    char also[SOOM_PG_PROBLEM_POINTERS - 1][128];
+    int nalso;
 };
 SOOM_API void soom_pg_error_problem(const struct soom_pg_error *e, int code,
                                     struct soom_pg_problem *p);
+
+/* The columns of the database's CHECK constraints, which PostgreSQL's
+ * error does not name (it names the table and the constraint): the
+ * serving process reads them from the catalog at start-up and sets them
+ * here, for soom_pg_error_problem's pointers. Each entry is a table, a
+ * constraint and its `ncolumns` column names; everything is copied, and
+ * the list replaces the previous one (safe while requests run). */
+struct soom_pg_check {
+    const char *table;
+    const char *constraint;
+    const char *const *columns;
+    size_t ncolumns;
+};
+SOOM_API void soom_pg_checks_set(const struct soom_pg_check *list, size_t n);
 
 /* Writes a log line for a failed statement: error level for a 500 (with
  * SQLSTATE, message and the SQL text), warn for a 503, debug otherwise.

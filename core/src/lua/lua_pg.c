@@ -98,7 +98,7 @@ static struct soom_pg_conn *held_conn(void)
     return r != NULL ? r->pg : direct_conn;
 }
 
-/* (nil, {status, detail, field_detail, code, pointer, sqlstate}) for a
+/* (nil, {status, detail, field_detail, code, pointer, also, sqlstate}) for a
  * failure, logged. `detail` is PostgreSQL's message outside a request. */
 static int push_failure(lua_State *L, struct soom_request *r, struct soom_pg_conn *c, int code,
                         const char *sql, const char *why)
@@ -130,6 +130,14 @@ static int push_failure(lua_State *L, struct soom_request *r, struct soom_pg_con
     if (p.pointer[0] != '\0') {
         lua_pushstring(L, p.pointer);
         lua_setfield(L, -2, "pointer");
+    }
+    if (p.nalso > 0) {
+        lua_createtable(L, p.nalso, 0);
+        for (int i = 0; i < p.nalso; i++) {
+            lua_pushstring(L, p.also[i]);
+            lua_rawseti(L, -2, i + 1);
+        }
+        lua_setfield(L, -2, "also");
     }
     lua_pushstring(L, e != NULL ? e->sqlstate : "");
     lua_setfield(L, -2, "sqlstate");
@@ -580,6 +588,50 @@ static int l_close(lua_State *L)
     return 0;
 }
 
+/* set_checks({ { table, constraint, { column, ... } }, ... }): the columns
+ * of the database's CHECK constraints, for the pointers of a violation */
+static int l_set_checks(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    size_t n = lua_objlen(L, 1), total = 0;
+    for (size_t i = 1; i <= n; i++) {
+        lua_rawgeti(L, 1, (int)i);
+        luaL_checktype(L, -1, LUA_TTABLE);
+        lua_rawgeti(L, -1, 3);
+        luaL_checktype(L, -1, LUA_TTABLE);
+        total += lua_objlen(L, -1);
+        lua_pop(L, 2);
+    }
+    /* nothing below raises (the two arrays would leak); only strings are
+     * taken (a number's conversion would live on the stack only), and they
+     * stay referenced by the list while C copies them */
+    struct soom_pg_check *list = xcalloc(n > 0 ? n : 1, sizeof *list);
+    const char **cols = xcalloc(total > 0 ? total : 1, sizeof *cols);
+    size_t used = 0;
+    for (size_t i = 0; i < n; i++) {
+        lua_rawgeti(L, 1, (int)i + 1);
+        int entry = lua_gettop(L);
+        lua_rawgeti(L, entry, 1);
+        lua_rawgeti(L, entry, 2);
+        lua_rawgeti(L, entry, 3);
+        list[i].table = lua_type(L, entry + 1) == LUA_TSTRING ? lua_tostring(L, entry + 1) : "";
+        list[i].constraint =
+            lua_type(L, entry + 2) == LUA_TSTRING ? lua_tostring(L, entry + 2) : "";
+        list[i].columns = cols + used;
+        list[i].ncolumns = lua_objlen(L, entry + 3);
+        for (size_t k = 1; k <= list[i].ncolumns; k++) {
+            lua_rawgeti(L, entry + 3, (int)k);
+            cols[used++] = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
+            lua_pop(L, 1); /* still referenced by the list */
+        }
+        lua_pop(L, 4);
+    }
+    soom_pg_checks_set(list, n);
+    free(cols);
+    free(list);
+    return 0;
+}
+
 /* sha256(bytes) -> lower-case hex */
 static int l_sha256(lua_State *L)
 {
@@ -605,7 +657,8 @@ int luaopen_soom_core_pg(lua_State *L)
         {"commit", l_commit}, {"rollback", l_rollback},
         {"script", l_script}, {"in_transaction", l_in_transaction},
         {"use", l_use},       {"close", l_close},
-        {"sha256", l_sha256}, {NULL, NULL},
+        {"sha256", l_sha256}, {"set_checks", l_set_checks},
+        {NULL, NULL},
     };
     lua_newtable(L);
     luaL_register(L, NULL, FUNCS);

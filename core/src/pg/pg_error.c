@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "pg_checks.h"
 #include "soom/error.h"
 #include "soom/log.h"
 #include "soom/pg.h"
@@ -50,22 +51,40 @@ static bool key_columns(const char *detail, char *out, size_t outlen)
     return strchr(out, ',') == NULL;
 }
 
-/* "/column" as a JSON pointer (~ and / escaped). */
-static void set_pointer(struct soom_pg_problem *p, const char *column)
+/* "/column" as a JSON pointer (~ and / escaped) into `out`. */
+static void write_pointer(char *out, size_t size, const char *column)
 {
     size_t o = 0;
     if (column == NULL || column[0] == '\0')
         return;
-    p->pointer[o++] = '/';
-    for (; *column && o + 3 < sizeof p->pointer; column++) {
+    out[o++] = '/';
+    for (; *column && o + 3 < size; column++) {
         if (*column == '~' || *column == '/') {
-            p->pointer[o++] = '~';
-            p->pointer[o++] = *column == '~' ? '0' : '1';
+            out[o++] = '~';
+            out[o++] = *column == '~' ? '0' : '1';
         } else {
-            p->pointer[o++] = *column;
+            out[o++] = *column;
         }
     }
-    p->pointer[o] = '\0';
+    out[o] = '\0';
+}
+
+static void set_pointer(struct soom_pg_problem *p, const char *column)
+{
+    write_pointer(p->pointer, sizeof p->pointer, column);
+}
+
+/* A CHECK violation points at the constraint's columns, which the
+ * catalog named at start-up (pg_checks.c); PostgreSQL's error does not. */
+static void check_pointers(const struct soom_pg_error *e, struct soom_pg_problem *p)
+{
+    const char *const *cols = NULL;
+    size_t n = pg_checks_columns(e->table, e->constraint, &cols);
+    if (n == 0)
+        return;
+    set_pointer(p, cols[0]);
+    for (size_t i = 1; i < n && p->nalso < SOOM_PG_PROBLEM_POINTERS - 1; i++)
+        write_pointer(p->also[p->nalso++], sizeof p->also[0], cols[i]);
 }
 
 static void conflict_problem(const struct soom_pg_error *e, struct soom_pg_problem *p)
@@ -109,6 +128,8 @@ void soom_pg_error_problem(const struct soom_pg_error *e, int code, struct soom_
             p->code = "required";
             p->detail = "a value is required";
         } else if (state_is(e->sqlstate, "23514")) {
+            if (p->pointer[0] == '\0')
+                check_pointers(e, p);
             p->code = "check";
             snprintf(p->text, sizeof p->text, "a value fails the check %s", e->constraint);
             p->detail = e->constraint[0] != '\0' ? p->text : "a value fails a check";

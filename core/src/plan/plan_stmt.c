@@ -165,19 +165,32 @@ static void pointer_to(char *out, size_t size, const char *name)
 /* A write's error names the serializer's field, not the column it writes
  * ("/category" for category_id, "/title" for name), in its pointer and in
  * a conflict's detail, the one detail that names the column. */
+static const struct plan_field *pointer_field(const struct soom_plan *p, const char *ptr)
+{
+    for (size_t i = 0; p != NULL && ptr[0] == '/' && i < p->nfields; i++) {
+        const struct plan_field *f = &p->fields[i];
+        if (f->read_only || f->column < 0 || strcmp(p->columns[f->column].name, ptr + 1))
+            continue;
+        return f;
+    }
+    return NULL;
+}
+
 static void field_pointer(const struct soom_plan *p, struct soom_pg_problem *pb)
 {
-    for (size_t i = 0; p != NULL && pb->pointer[0] == '/' && i < p->nfields; i++) {
-        const struct plan_field *f = &p->fields[i];
-        if (f->read_only || f->column < 0 || strcmp(p->columns[f->column].name, pb->pointer + 1))
-            continue;
+    const struct plan_field *f = pointer_field(p, pb->pointer);
+    if (f != NULL) {
         if (pb->code != NULL && strcmp(pb->code, "unique") == 0 &&
             strcmp(f->name, pb->pointer + 1) != 0) {
             snprintf(pb->text, sizeof pb->text, "a row with the same %s already exists", f->name);
             pb->detail = pb->text;
         }
         pointer_to(pb->pointer, sizeof pb->pointer, f->name);
-        return;
+    }
+    for (int i = 0; i < pb->nalso; i++) {
+        f = pointer_field(p, pb->also[i]);
+        if (f != NULL)
+            pointer_to(pb->also[i], sizeof pb->also[i], f->name);
     }
 }
 
@@ -200,6 +213,10 @@ static void answer_db_error(struct soom_request *r, struct soom_pg_conn *c, int 
         soom_buf_init(&errs);
         soom_buf_putc(&errs, '[');
         soom_json_write_field_error(&errs, pb.pointer, pb.detail, pb.code, "body");
+        for (int i = 0; i < pb.nalso; i++) {
+            soom_buf_putc(&errs, ',');
+            soom_json_write_field_error(&errs, pb.also[i], pb.detail, pb.code, "body");
+        }
         soom_buf_putc(&errs, ']');
         soom_response_problem(r, pb.status, pb.detail, errs.data);
         soom_buf_cleanup(&errs);

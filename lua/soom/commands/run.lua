@@ -28,6 +28,7 @@ return soom.command {
         local ok, code = pcall(function()
             local loaded = loader.load(dir, settings)
             require("soom.core.drift").startup(loaded, settings)
+            require("soom.core.checks").startup(settings) -- CHECK violations' pointers
             -- the OpenAPI document and the docs pages, built once, after the app's routes
             local routes = { unpack(loaded.routes) }
             routes.access_classes = loaded.routes.access_classes

@@ -207,6 +207,27 @@ static void test_invalid(void)
     expect_invalid(c, "INSERT INTO q_valid (id, score) VALUES (1, -5)", "23514");
     soom_pg_error_problem(soom_pg_conn_error(c), SOOM_EINVALID, &p);
     CHECK_STR(p.code, "check");
+    CHECK_STR(p.pointer, ""); /* the catalog's columns not set yet */
+    /* with the constraints' columns set, as a server's start-up does */
+    static const char *const one[] = {"score"}, *const two[] = {"id", "small"};
+    struct soom_pg_check checks[] = {
+        {"q_valid", "q_valid_score_check", one, 1},
+        {"q_valid", "q_valid_pair", two, 2},
+    };
+    soom_pg_checks_set(checks, 2);
+    expect_invalid(c, "INSERT INTO q_valid (id, score) VALUES (1, -5)", "23514");
+    soom_pg_error_problem(soom_pg_conn_error(c), SOOM_EINVALID, &p);
+    CHECK_STR(p.pointer, "/score");
+    CHECK_INT(p.nalso, 0);
+    CHECK_INT(pg_test_exec(c, "ALTER TABLE q_valid ADD CONSTRAINT q_valid_pair "
+                              "CHECK (small IS NULL OR id < small)"),
+              SOOM_OK);
+    expect_invalid(c, "INSERT INTO q_valid (id, small) VALUES (5, 1)", "23514");
+    soom_pg_error_problem(soom_pg_conn_error(c), SOOM_EINVALID, &p);
+    CHECK_STR(p.pointer, "/id");
+    CHECK_INT(p.nalso, 1);
+    CHECK_STR(p.also[0], "/small");
+    soom_pg_checks_set(NULL, 0);
     expect_invalid(c, "INSERT INTO q_valid (id) VALUES ('abc')", "22P02");
     soom_pg_error_problem(soom_pg_conn_error(c), SOOM_EINVALID, &p);
     CHECK(strstr(p.detail, "invalid input syntax for type integer") != NULL);
