@@ -118,10 +118,11 @@ function _M.admit(res, schema, file)
         if declared == nil then
             properties[name] = {}
         elseif not admits(declared, wanted[name]) then
+            local want = wanted[name]
+            local as = want == "string" and "a string" or ("%s or a string"):format(want)
             error(("%s: query_schema declares %s, a parameter of the list at %s, with %s; the "
-                .. "list reads it as %s (declare it as %s or string, or leave it to the list)")
-                :format(file, name, tostring(res.route), describe(declared), wanted[name],
-                    wanted[name]), 0)
+                .. "list reads it as %s (declare it as %s, or leave it to the list)")
+                :format(file, name, tostring(res.route), describe(declared), want, as), 0)
         end
     end
     local copy = {}
