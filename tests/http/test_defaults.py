@@ -9,7 +9,7 @@ import os
 import tempfile
 import urllib.parse
 
-from harness import SOURCE, Database, Server, eq, main, start_failure, write_app
+from harness import SOURCE, Database, Server, eq, main, run_soom, start_failure, write_app
 
 MODEL = """
 local soom = require "soom"
@@ -219,6 +219,26 @@ def test_query_schema_admits_the_lists_own_parameters(e):
     eq(srv.json("GET", "/narrowed?page_size=3")[0], 200)
     status, _, doc = srv.json("GET", "/narrowed?page_size=4")
     eq((status, doc["errors"][0]["code"]), (422, "maximum"))
+
+
+def test_the_openapi_document_describes_both():
+    tmp = tempfile.TemporaryDirectory()
+    try:
+        app = write_app(tmp.name, {"models/booking.lua": MODEL, "resources/bookings.lua": BOOKINGS,
+                                   "resources/others.lua": OTHERS})
+        code, out, err = run_soom("openapi", app)
+        eq(code, 0, err)
+        paths = json.loads(out)["paths"]
+        names = [p["name"] for p in paths["/bookings"]["get"]["parameters"]]
+        for n in ("q", "cursor", "page_size", "ordering", "fields", "score", "score__gt"):
+            assert n in names, (n, names)
+        narrowed = {p["name"]: p for p in paths["/narrowed"]["get"]["parameters"]}
+        eq(narrowed["page_size"]["schema"]["maximum"], 3, "the app's declaration")
+        eq(narrowed["page_size"].get("required", False), False, "never required")
+        eq(sorted(paths["/opts"].keys()), ["get", "options"], "the options handler's operation")
+        assert "options" not in paths["/plain"], paths["/plain"]
+    finally:
+        tmp.cleanup()
 
 
 def test_a_conflicting_declaration_stops_start_up():

@@ -125,11 +125,22 @@ function _M.admit(res, schema, file)
                 :format(file, name, tostring(res.route), describe(declared), want, as), 0)
         end
     end
+    local copy = _M.unrequired(res, schema, wanted)
+    copy.properties = properties
+    return copy
+end
+
+--- A shallow copy of `schema` without the list's parameters in its
+-- top-level `required` (what the OpenAPI document describes).
+function _M.unrequired(res, schema, wanted)
+    if type(schema) ~= "table" then
+        return schema
+    end
+    wanted = wanted or _M.parameters(res)
     local copy = {}
     for k, v in pairs(schema) do
         copy[k] = v
     end
-    copy.properties = properties
     if type(schema.required) == "table" then
         local required = {}
         for _, name in ipairs(schema.required) do

@@ -165,11 +165,14 @@ end
 
 -- A generic list's query_schema admits the list's own parameters
 -- (soom.core.listquery).
-local function list_query(res, file)
+local function list_query(res, file, declared)
     if not (generics.is_generic(res) and listquery.lists(res)) then
         return nil
     end
     return function(schema)
+        if declared then
+            return listquery.unrequired(res, schema)
+        end
         return listquery.admit(res, schema, file)
     end
 end
@@ -231,7 +234,8 @@ local function add_routes(routes, value, file)
                 and schema_json(res, "validation_schema", file, partial) or nil,
             query_schema = schema_json(res, "query_schema", file, list_query(res, file)),
             -- the app's own, for the OpenAPI document
-            query_schema_declared = schema_json(res, "query_schema", file),
+            query_schema_declared = schema_json(res, "query_schema", file,
+                list_query(res, file, true)),
             plan = generics.is_generic(res) and generics.plan_spec(res, file) or nil,
             access = access_spec(res, file),
         }
