@@ -1,12 +1,13 @@
---- soom.core.listquery: a generic list's query_schema, with the list's own
--- parameters admitted.
+--- soom.core.listquery: a generic resource's query_schema, with the
+-- parameters the resource reads itself admitted.
 --
 -- A generic list reads parameters of its own (plan_query.c): the page
 -- position (cursor and page_size; limit, offset, page and page_size; or a
 -- keyset's parameter), ordering, fields, expand, and every filter with its
 -- lookups (score, score__gt, ...). A closed query_schema written for the
 -- app's own parameters would refuse them, and following a page's `next`
--- link would give a 422. So the schema the core compiles is the app's with
+-- link would give a 422. (Every generic resource with a relation embedded
+-- on request reads `expand` too.) So the schema the core compiles is the app's with
 -- each of those names added to its top-level `properties` as an empty
 -- schema (anything: the list checks its parameters itself, with its own
 -- messages), and taken out of its top-level `required` (they are never
@@ -38,6 +39,14 @@ local LOOKUPS = { "gt", "gte", "lt", "lte", "in", "contains", "icontains", "isnu
 -- JSON type the list reads the text as ("string" when any text will do).
 function _M.parameters(res)
     local out = {}
+    for _, f in ipairs(res:serializer_fields()) do
+        if f.embed and f.embed.expand then
+            out.expand = "array" -- read by every action of the resource
+        end
+    end
+    if not _M.lists(res) then
+        return out
+    end
     for _, p in ipairs(params.list(res, schemas.serializer(res))) do
         local t = type(p.schema) == "table" and p.schema.type or nil
         out[p.name] = type(t) == "string" and t or "string"
@@ -52,11 +61,6 @@ function _M.parameters(res)
         end
     end
     out.ordering = out.ordering or "array" -- read (or skipped) by every list
-    for _, f in ipairs(res:serializer_fields()) do
-        if f.embed and f.embed.expand then
-            out.expand = "array"
-        end
-    end
     return out
 end
 

@@ -163,10 +163,10 @@ local function partial(schema)
     return copy
 end
 
--- A generic list's query_schema admits the list's own parameters
+-- A generic resource's query_schema admits the parameters it reads itself
 -- (soom.core.listquery).
 local function list_query(res, file, declared)
-    if not (generics.is_generic(res) and listquery.lists(res)) then
+    if not generics.is_generic(res) then
         return nil
     end
     return function(schema)
