@@ -299,7 +299,8 @@ struct encoder {
     struct soom_buf *out;
     char *err;
     size_t errlen;
-    int array_mt; /* stack index of the array metatable */
+    int array_mt;           /* stack index of the array metatable */
+    const void *ordered_mt; /* the last ordered metatable seen */
 };
 
 static int encode_value(struct encoder *e, int idx, int depth);
@@ -472,15 +473,19 @@ static int encode_table(struct encoder *e, int idx, int depth)
         return enc_fail(e, "tables nested too deeply (a cycle?)");
     luaL_checkstack(L, 10, "JSON encoding too deep");
     if (lua_getmetatable(L, idx)) {
+        /* (each call leaves the stack as it found it, or fails, and a
+         * failure's stack is reset by soom_lua_to_json) */
         int mt = lua_gettop(L), rc = SOOM_OK;
         bool done = true;
-        if (lua_rawequal(L, mt, e->array_mt))
+        if (lua_rawequal(L, mt, e->array_mt)) {
             rc = encode_array(e, idx, lua_objlen(L, idx), depth);
-        else if (is_ordered_mt(L, mt))
+        } else if (lua_topointer(L, mt) == e->ordered_mt || is_ordered_mt(L, mt)) {
+            e->ordered_mt = lua_topointer(L, mt); /* rows share one: checked once */
             rc = encode_ordered(e, idx, mt, depth);
-        else
+        } else {
             done = false;
-        lua_settop(L, mt - 1);
+        }
+        lua_pop(L, 1);
         if (done)
             return rc;
     }
@@ -537,7 +542,7 @@ int soom_lua_to_json(lua_State *L, int idx, struct soom_buf *out, char *err, siz
         idx = lua_gettop(L) + idx + 1;
     int top = lua_gettop(L);
     soom_lua_json_push_array_mt(L);
-    struct encoder e = {L, out, err, errlen, lua_gettop(L)};
+    struct encoder e = {L, out, err, errlen, lua_gettop(L), NULL};
     size_t mark = out->len;
     int rc = encode_value(&e, idx, 0);
     if (rc != SOOM_OK) {
