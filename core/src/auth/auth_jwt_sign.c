@@ -234,8 +234,11 @@ static bool integer_text(const char *p, size_t n)
 int soom_auth_jwt_issue(const struct soom_auth_jwt *j, const struct soom_auth_jwt_issue *t,
                         struct soom_buf *out, char jti[SOOM_AUTH_JWT_JTI_LEN + 1])
 {
+    /* a user id that is not UTF-8 is refused, not written escaped: the
+     * token must carry the id the database holds */
     if (t->token_type == NULL || t->user_id == NULL || t->user_id_len == 0 ||
-        (t->user_id_is_int && !integer_text(t->user_id, t->user_id_len)))
+        (t->user_id_is_int && !integer_text(t->user_id, t->user_id_len)) ||
+        !soom_json_utf8_valid(t->user_id, t->user_id_len))
         return SOOM_EINVAL;
     char id[SOOM_AUTH_JWT_JTI_LEN + 1];
     jwt_new_jti(id);
