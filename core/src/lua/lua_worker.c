@@ -24,6 +24,7 @@
 #include "lua_worker.h"
 
 #include <lauxlib.h>
+#include <limits.h>
 #include <lua.h>
 #include <luajit.h>
 #include <lualib.h>
@@ -82,6 +83,50 @@ struct soom_lua_pool {
 
 static _Thread_local struct soom_lua *thread_lua;
 
+/* The system's Lua 5.1 folders, where Debian's lua-* packages install
+ * (Lua's own defaults, with the multiarch folder Debian adds for C parts). */
+#if defined(__x86_64__)
+#define LIB_ARCH "x86_64-linux-gnu"
+#elif defined(__aarch64__)
+#define LIB_ARCH "aarch64-linux-gnu"
+#else
+#define LIB_ARCH "unknown"
+#endif
+#define SYSTEM_PATH                                                                                \
+    "/usr/local/share/lua/5.1/?.lua;/usr/local/share/lua/5.1/?/init.lua;"                          \
+    "/usr/local/lib/lua/5.1/?.lua;/usr/local/lib/lua/5.1/?/init.lua;"                              \
+    "/usr/share/lua/5.1/?.lua;/usr/share/lua/5.1/?/init.lua"
+#define SYSTEM_CPATH                                                                               \
+    "/usr/local/lib/lua/5.1/?.so;/usr/lib/" LIB_ARCH "/lua/5.1/?.so;/usr/lib/lua/5.1/?.so;"        \
+    "/usr/local/lib/lua/5.1/loadall.so"
+
+/* Sets package[field] (package at the top of the stack) to `first`, then
+ * $env when it is set (a ";;" in it standing for the system's folders, as
+ * in Lua), else the system's folders. */
+static void set_search_path(lua_State *L, const char *field, const char *first, const char *env,
+                            const char *system)
+{
+    const char *user = getenv(env);
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    luaL_addstring(&b, first);
+    if (user == NULL) {
+        luaL_addstring(&b, system);
+    } else {
+        const char *at;
+        while ((at = strstr(user, ";;")) != NULL) {
+            luaL_addlstring(&b, user, (size_t)(at - user));
+            luaL_addchar(&b, ';');
+            luaL_addstring(&b, system);
+            luaL_addchar(&b, ';');
+            user = at + 2;
+        }
+        luaL_addstring(&b, user);
+    }
+    luaL_pushresult(&b);
+    lua_setfield(L, -2, field);
+}
+
 lua_State *soom_lua_open(const char *home, const char *app_dir)
 {
     lua_State *L = luaL_newstate();
@@ -89,12 +134,17 @@ lua_State *soom_lua_open(const char *home, const char *app_dir)
         soom_oom(0);
     luaL_openlibs(L);
     lua_getglobal(L, "package");
+    /* the app's folder, soom's Lua layer, then the system's or LUA_PATH */
+    char first[3 * PATH_MAX];
     if (app_dir != NULL)
-        lua_pushfstring(L, "%s/lua/?.lua;%s/lua/?/init.lua;%s/?.lua;%s/?/init.lua", home, home,
-                        app_dir, app_dir);
+        snprintf(first, sizeof first, "%s/?.lua;%s/?/init.lua;%s/lua/?.lua;%s/lua/?/init.lua;",
+                 app_dir, app_dir, home, home);
     else
-        lua_pushfstring(L, "%s/lua/?.lua;%s/lua/?/init.lua", home, home);
-    lua_setfield(L, -2, "path");
+        snprintf(first, sizeof first, "%s/lua/?.lua;%s/lua/?/init.lua;", home, home);
+    set_search_path(L, "path", first, "LUA_PATH", SYSTEM_PATH);
+    snprintf(first, sizeof first, "%s%s", app_dir != NULL ? app_dir : "",
+             app_dir != NULL ? "/?.so;" : "");
+    set_search_path(L, "cpath", first, "LUA_CPATH", SYSTEM_CPATH);
     lua_getfield(L, -1, "preload");
     lua_pushcfunction(L, luaopen_soom_core_access);
     lua_setfield(L, -2, "soom.core.access");
