@@ -89,6 +89,7 @@
 #include "ops_trace.h"
 #include "pipeline.h"
 #include "request_impl.h"
+#include "server_reload.h"
 #include "server_wait.h"
 #include "soom/error.h"
 #include "soom/log.h"
@@ -955,6 +956,7 @@ static int serve_process(struct soom_app *app, int fd, unsigned index)
         return 1;
     }
     srv.reaper_started = pthread_create(&srv.reaper, NULL, reaper_main, NULL) == 0;
+    struct server_reload *reloader = app->config->reload ? server_reload_start(app) : NULL;
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
@@ -968,6 +970,7 @@ static int serve_process(struct soom_app *app, int fd, unsigned index)
     soom_log_str(&l, "signal", sig == SIGINT ? "SIGINT" : "SIGTERM");
     soom_log_int(&l, "pid", getpid());
     soom_log_end(&l);
+    server_reload_stop(reloader);
     drain();
     soom_builtin_process_end();
     soom_module_set_server(NULL);

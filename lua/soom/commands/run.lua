@@ -11,6 +11,11 @@ return soom.command {
         { "port", type = "number", help = "port to listen on (settings.port)" },
         { "host", help = "address to listen on (settings.host)" },
         { "server", help = "async, threads, thread-per-connection or prefork (settings.server)" },
+        {
+            "reload", type = "boolean",
+            help = "reload the app's Lua code when its files change, keeping connections open "
+                .. "(settings.reload; for development)",
+        },
     },
     run = function(args)
         local dir = args.app_dir
@@ -19,6 +24,7 @@ return soom.command {
         settings.port = args.port or settings.port
         settings.host = args.host or settings.host
         settings.server = args.server or settings.server
+        settings.reload = args.reload or settings.reload
         -- no DATABASE_URL: the app's own PostgreSQL under .soom/, migrated
         local pgserver
         if settings.database_url == "" and loader.wants_database(dir) then

@@ -11,7 +11,8 @@
 -- script can be piped in (`soom shell < fix.lua`); `--command CODE` runs
 -- one chunk instead. The prompt is shown only when standard input is a
 -- terminal. An error prints its message and the prompt goes on; the exit
--- code is 1 when any line failed.
+-- code is 1 when any line failed. As at the `lua` prompt, a `local` lasts
+-- for its own chunk; globals stay for the session.
 
 local soom = require "soom"
 local appenv = require "soom.core.appenv"
@@ -55,8 +56,17 @@ local function compile(text, scope)
     return fn
 end
 
+-- The error and the frames of the line itself, not the shell's.
+local function traceback(err)
+    if type(err) ~= "string" then
+        return err
+    end
+    local text = debug.traceback(err, 2)
+    return (text:gsub("\n%s*%[C%]: in function 'xpcall'.*$", ""))
+end
+
 local function run_chunk(fn)
-    local results = { xpcall(fn, debug.traceback) }
+    local results = { xpcall(fn, traceback) }
     if not results[1] then
         io.stderr:write(error_text(results[2]), "\n")
         return false

@@ -211,7 +211,7 @@ local function others_remain(cl)
     os.remove(dir .. "/" .. my_pid())
     local others = false
     for _, pid in ipairs(c.listdir(dir) or {}) do
-        if pid:match("^%d+$") and c.filetype("/proc/" .. pid) == "dir" then
+        if pid:match("^%d+$") and c.filetype("/proc/" .. pid) == "directory" then
             others = true
         else
             os.remove(dir .. "/" .. pid)

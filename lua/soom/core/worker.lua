@@ -214,7 +214,56 @@ local function flatten(resource)
     return flat
 end
 
---- Loads the app; returns the dispatcher and the number of routes.
+-- What the core compiled of the routes (patterns, methods, schemas, plans,
+-- access chains, the authentication classes) as one text, the same for
+-- the same declarations: the core compares it between states, so a state
+-- loaded after the app's files changed (`soom run --reload`) is used only
+-- when the routes the core serves still match it. Functions and other
+-- values the core never reads are left out.
+local function signature(list)
+    local out, seen = {}, {}
+    local function walk(v)
+        local t = type(v)
+        if t == "table" then
+            if seen[v] then
+                out[#out + 1] = "@"
+                return
+            end
+            seen[v] = true
+            local keys = {}
+            for k, x in pairs(v) do
+                local kt, xt = type(k), type(x)
+                if (kt == "string" or kt == "number") and k ~= "resource" and xt ~= "function"
+                    and xt ~= "userdata" and xt ~= "thread" then
+                    keys[#keys + 1] = k
+                end
+            end
+            table.sort(keys, function(a, b)
+                if type(a) == type(b) then
+                    return a < b
+                end
+                return type(a) == "number"
+            end)
+            out[#out + 1] = "{"
+            for _, k in ipairs(keys) do
+                out[#out + 1] = tostring(k) .. "="
+                walk(v[k])
+                out[#out + 1] = ","
+            end
+            out[#out + 1] = "}"
+            seen[v] = nil
+        elseif t == "string" then
+            out[#out + 1] = ("%q"):format(v)
+        elseif t == "number" or t == "boolean" then
+            out[#out + 1] = tostring(v)
+        end
+    end
+    walk(list)
+    return table.concat(out)
+end
+
+--- Loads the app; returns the dispatcher, the number of routes, the access
+-- hook and the routes' signature.
 function _M.init(dir, settings)
     local app = loader.load(dir, settings)
     settings_ = settings
@@ -235,7 +284,7 @@ function _M.init(dir, settings)
             end
         end
     end
-    return dispatch, #routes, hook
+    return dispatch, #routes, hook, signature({ routes = routes, classes = routes.access_classes })
 end
 
 return _M
