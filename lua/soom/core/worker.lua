@@ -219,11 +219,18 @@ end
 -- the same declarations: the core compares it between states, so a state
 -- loaded after the app's files changed (`soom run --reload`) is used only
 -- when the routes the core serves still match it. Functions and other
--- values the core never reads are left out.
-local function signature(list)
+-- values the core never reads are left out; schemas, JSON texts whose
+-- keys come in no set order, are compared as the documents they are.
+function _M.signature(list)
     local out, seen = {}, {}
-    local function walk(v)
+    local function walk(v, key)
         local t = type(v)
+        if t == "string" and type(key) == "string" and key:find("_schema$") then
+            local doc = require("soom.json").decode(v)
+            if doc ~= nil then
+                v, t = doc, type(doc)
+            end
+        end
         if t == "table" then
             if seen[v] then
                 out[#out + 1] = "@"
@@ -247,7 +254,7 @@ local function signature(list)
             out[#out + 1] = "{"
             for _, k in ipairs(keys) do
                 out[#out + 1] = tostring(k) .. "="
-                walk(v[k])
+                walk(v[k], k)
                 out[#out + 1] = ","
             end
             out[#out + 1] = "}"
@@ -284,7 +291,7 @@ function _M.init(dir, settings)
             end
         end
     end
-    return dispatch, #routes, hook, signature({ routes = routes, classes = routes.access_classes })
+    return dispatch, #routes, hook, _M.signature({ routes = routes, classes = routes.access_classes })
 end
 
 return _M
