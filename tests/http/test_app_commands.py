@@ -34,7 +34,11 @@ return soom.command { run = function() print("hello without a database") end }
 
 RESOURCE = r'''
 local soom = require "soom"
-return soom.Resource { route = "/ping", get = function() return { ok = true } end }
+local db = require "soom.db"
+return soom.Resource {
+    route = "/ping",
+    get = function() return { rows = db.one("SELECT count(*)::int AS n FROM booking").n } end,
+}
 '''
 
 
@@ -80,7 +84,8 @@ def test_a_command_on_the_embedded_database():
             srv.wait_ready(timeout=90)
             code, out, err = soom("--app", app, "expire", env={"DATABASE_URL": ""})
             eq((code, out), (0, "3 rows in desk, port setting 8123"), err)
-            eq(srv.json("GET", "/ping")[0], 200, "the server's cluster still runs")
+            status, _, body = srv.json("GET", "/ping")
+            eq((status, body), (200, {"rows": 3}), "the server's cluster still runs")
         finally:
             srv.stop()
     finally:

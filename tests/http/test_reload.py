@@ -152,7 +152,9 @@ def test_prefork():
 
 def test_a_waiting_request_finishes_on_its_code():
     app = new_app("inflight")
-    srv = Server(app, env={"SOOM_ACCESS_LOG": "false"}, args=["--reload"]).start()
+    # one thread: the new request lands on the state the waiting one holds
+    srv = Server(app, env={"SOOM_ACCESS_LOG": "false", "SOOM_THREADS": "1"},
+                 args=["--reload"]).start()
     try:
         wait_log(srv, "watching the app's Lua files")
         result = {}
