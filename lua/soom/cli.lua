@@ -151,8 +151,8 @@ function Command:usage(name)
         elseif spec.type == "boolean" then
             parts[#parts + 1] = "[--" .. n .. "]"
         else
-            parts[#parts + 1] = ("[--%s %s]%s"):format(n, spec.type == "number" and "N" or "VALUE",
-                spec.many and "..." or "")
+            parts[#parts + 1] = ("[%s--%s %s]%s"):format(spec.short and "-" .. spec.short .. "|" or "",
+                n, spec.type == "number" and "N" or "VALUE", spec.many and "..." or "")
         end
     end
     return table.concat(parts, " ")
