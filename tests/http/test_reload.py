@@ -121,6 +121,7 @@ def check_model(model):
         client.stopping = True
         client.join(5)
         srv.stop()
+    eq(srv.proc.returncode, 0, "a clean exit (states of every generation closed):\n" + srv.log())
     eq(client.errors, [], "no request failed")
     eq(len(client.sockets), 1, "one connection, kept open: %r" % client.sockets)
     assert None not in client.sockets, "the server never closed the connection"
@@ -174,6 +175,7 @@ def test_a_waiting_request_finishes_on_its_code():
         eq(srv.json("GET", "/slow")[2]["after"], 2)
     finally:
         srv.stop()
+    eq(srv.proc.returncode, 0, srv.log())
 
 
 def test_changed_routes_ask_for_a_restart():
