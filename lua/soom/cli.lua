@@ -242,6 +242,7 @@ end
 --- Runs the command line; returns the exit code.
 function _M.main(home, argv)
     _M.home = home
+    _M.argv = argv -- the whole command line, for `soom run --reload`'s restart
     local rest = {}
     local app_dir
     local i = 1

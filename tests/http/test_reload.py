@@ -2,8 +2,8 @@
 requests of a client that keeps one keep-alive connection open, without a
 failed request, under every server model; a syntax error keeps the code
 that was serving; a request waiting when the reload happens finishes on the
-code it started on; a change of the routes is refused with a message until
-a restart."""
+code it started on; a change of the routes (which the core compiled at
+start-up) restarts the process, the same pid, to serve them."""
 
 import os
 import threading
@@ -178,21 +178,47 @@ def test_a_waiting_request_finishes_on_its_code():
     eq(srv.proc.returncode, 0, srv.log())
 
 
-def test_changed_routes_ask_for_a_restart():
-    app = new_app("routes")
-    srv = Server(app, env={"SOOM_ACCESS_LOG": "false"}, args=["--reload"]).start()
+def check_restart(model):
+    app = new_app("routes_" + model)
+    srv = Server(app, env={"SOOM_ACCESS_LOG": "false", "SOOM_SERVER": model},
+                 args=["--reload"]).start()
     try:
         wait_log(srv, "watching the app's Lua files")
+        pid = srv.proc.pid
         write(os.path.join(app, "resources", "more.lua"),
-              'return require("soom").Resource { route = "/more", get = function() return {} end }\n')
+              'return require("soom").Resource { route = "/more", '
+              'get = function() return { more = require("version") } end }\n')
+        wait_log(srv, "the app's routes changed: restarting to serve them")
+        deadline = time.time() + 30
+        while True:
+            try:
+                status, _, body = srv.json("GET", "/more")
+                if status == 200:
+                    break
+            except OSError:
+                pass  # between the old process's last answer and the new one's first
+            assert time.time() < deadline, "the new route never answered:\n" + srv.log()
+            time.sleep(0.05)
+        eq(body, {"more": 1}, "the new route, served after the restart")
+        eq(srv.proc.pid, pid, "the same process (pid), so supervisors and SIGTERM still reach it")
+        assert srv.proc.poll() is None
+        # the restarted server reloads Lua code as before
         write(os.path.join(app, "version.lua"), "return 2\n")
-        wait_log(srv, "restart to serve them")
-        eq(srv.json("GET", "/hello")[2], {"version": 1}, "the code loaded before keeps serving")
-        os.remove(os.path.join(app, "resources", "more.lua"))
-        wait_log(srv, "reloaded the app's Lua code")
-        eq(srv.json("GET", "/hello")[2], {"version": 2})
+        deadline = time.time() + 15
+        while srv.json("GET", "/more")[2] != {"more": 2}:
+            assert time.time() < deadline, srv.log()
+            time.sleep(0.05)
     finally:
         srv.stop()
+    eq(srv.proc.returncode, 0, srv.log())
+
+
+def test_changed_routes_restart_the_server():
+    check_restart("async")
+
+
+def test_changed_routes_restart_prefork():
+    check_restart("prefork")
 
 
 if __name__ == "__main__":

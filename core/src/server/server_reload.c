@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -39,6 +40,8 @@ struct watched {
 struct server_reload {
     struct soom_app *app;
     int fd;
+    pid_t restart_pid;
+    bool restarting;
     pthread_t thread;
     atomic_bool stopping;
     struct watched *dirs;
@@ -115,7 +118,17 @@ static void reload(struct server_reload *rl)
 {
     char err[2048];
     uint64_t started = soom_clock_ns();
-    if (soom_lua_pool_reload(rl->app->lua, err, sizeof err) != SOOM_OK) {
+    int rc = soom_lua_pool_reload(rl->app->lua, err, sizeof err);
+    if (rc == SOOM_ECONFLICTROUTE) {
+        struct soom_log_line l;
+        soom_log_begin(&l, SOOM_LOG_WARN, "the app's routes changed: restarting to serve them");
+        soom_log_str(&l, "reason", err);
+        soom_log_end(&l);
+        rl->restarting = true;
+        kill(rl->restart_pid, SIGHUP);
+        return;
+    }
+    if (rc != SOOM_OK) {
         struct soom_log_line l;
         soom_log_begin(&l, SOOM_LOG_ERROR,
                        "the app's files changed but do not load: the code loaded before keeps "
@@ -135,7 +148,7 @@ static void *reload_main(void *arg)
 {
     struct server_reload *rl = arg;
     uint64_t changed_at = 0; /* 0: nothing pending */
-    while (!atomic_load(&rl->stopping)) {
+    while (!atomic_load(&rl->stopping) && !rl->restarting) {
         struct pollfd p = {.fd = rl->fd, .events = POLLIN};
         if (poll(&p, 1, POLL_MS) > 0 && read_events(rl))
             changed_at = soom_clock_ns();
@@ -148,7 +161,7 @@ static void *reload_main(void *arg)
     return NULL;
 }
 
-struct server_reload *server_reload_start(struct soom_app *app)
+struct server_reload *server_reload_start(struct soom_app *app, int restart_pid)
 {
     int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     if (fd < 0) {
@@ -161,6 +174,7 @@ struct server_reload *server_reload_start(struct soom_app *app)
     struct server_reload *rl = xcalloc(1, sizeof *rl);
     rl->app = app;
     rl->fd = fd;
+    rl->restart_pid = restart_pid;
     watch_tree(rl, app->dir);
     if (pthread_create(&rl->thread, NULL, reload_main, rl) != 0) {
         soom_log_msg(SOOM_LOG_ERROR, "reload: cannot start the watching thread");

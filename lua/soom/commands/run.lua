@@ -43,6 +43,13 @@ return soom.command {
             end
             return serve.serve(loader.core_settings(settings), dir, routes, cli.home)
         end)
+        if ok and code == serve.RESTART then
+            -- --reload found the routes changed: the same command again, in
+            -- this process (the embedded database keeps running for it)
+            require("soom.db").close()
+            local _, err = serve.restart(cli.argv)
+            error("cannot restart: " .. tostring(err), 0)
+        end
         if pgserver then
             pgserver.stop()
         end
