@@ -222,7 +222,11 @@ end
 -- values the core never reads are left out; schemas, JSON texts whose
 -- keys come in no set order, are compared as the documents they are.
 function _M.signature(list)
-    local out, seen = {}, {}
+    -- each table is written once, and a table met again (models point at
+    -- each other through their relations) as the number of its first
+    -- visit, so the walk is linear in the tables and the same for the
+    -- same declarations
+    local out, seen, count = {}, {}, 0
     local function walk(v, key)
         local t = type(v)
         if t == "string" and type(key) == "string" and key:find("_schema$") then
@@ -233,10 +237,11 @@ function _M.signature(list)
         end
         if t == "table" then
             if seen[v] then
-                out[#out + 1] = "@"
+                out[#out + 1] = "@" .. seen[v]
                 return
             end
-            seen[v] = true
+            count = count + 1
+            seen[v] = count
             local keys = {}
             for k, x in pairs(v) do
                 local kt, xt = type(k), type(x)
@@ -258,7 +263,6 @@ function _M.signature(list)
                 out[#out + 1] = ","
             end
             out[#out + 1] = "}"
-            seen[v] = nil
         elseif t == "string" then
             out[#out + 1] = ("%q"):format(v)
         elseif t == "number" or t == "boolean" then
