@@ -178,6 +178,30 @@ def test_a_waiting_request_finishes_on_its_code():
     eq(srv.proc.returncode, 0, srv.log())
 
 
+def test_the_sample_app_reloads_without_a_restart():
+    """The routes' signature is the same for the same files in the richest
+    app (generic resources, schemas, authentication): a change of Lua code
+    alone reloads, it does not restart."""
+    import shutil
+    from harness import SAMPLE
+    app = os.path.join(temp_dir("soom-reload-sample-"), "sample")
+    shutil.copytree(SAMPLE, app, ignore=shutil.ignore_patterns(".soom"))
+    srv = Server(app, env={"SOOM_ACCESS_LOG": "false"}, args=["--reload"]).start()
+    try:
+        wait_log(srv, "watching the app's Lua files")
+        eq(srv.json("GET", "/hello")[0], 200)
+        hello = os.path.join(app, "resources", "hello.lua")
+        with open(hello) as f:
+            text = f.read()
+        write(hello, text + "\n-- touched\n")
+        wait_log(srv, "reloaded the app's Lua code")
+        eq(srv.json("GET", "/hello")[0], 200)
+        assert "restarting" not in srv.log(), srv.log()
+    finally:
+        srv.stop()
+    eq(srv.proc.returncode, 0, srv.log())
+
+
 def check_restart(model):
     app = new_app("routes_" + model)
     srv = Server(app, env={"SOOM_ACCESS_LOG": "false", "SOOM_SERVER": model},

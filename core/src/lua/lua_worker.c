@@ -315,12 +315,14 @@ static struct soom_lua *pool_load(struct soom_lua_pool *pool, unsigned generatio
     struct soom_lua *w = worker_load(pool->app, &sig, rc, err, errlen);
     if (w == NULL)
         return NULL;
+    /* only a reload's states are held to it: the ones of start-up were
+     * loaded from the files the core's routes were built from */
     pthread_mutex_lock(&pool->lock);
     bool same = true;
     if (pool->signature == NULL) {
         pool->signature = sig;
         sig = NULL;
-    } else {
+    } else if (generation > 0) {
         same = strcmp(sig, pool->signature) == 0;
     }
     pthread_mutex_unlock(&pool->lock);

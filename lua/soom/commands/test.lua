@@ -42,7 +42,8 @@ local function case_traceback(err)
         if line:find("in function 'xpcall'", 1, true) then
             break
         end
-        if not line:find("soom/test.lua:", 1, true)
+        -- the message (first) is kept whatever raised it
+        if #lines == 0 or not line:find("soom/test.lua:", 1, true)
             and not line:find("[C]: in function 'error'", 1, true) then
             lines[#lines + 1] = line
         end

@@ -229,7 +229,7 @@ function _M.signature(list)
     local out, seen, count = {}, {}, 0
     local function walk(v, key)
         local t = type(v)
-        if t == "string" and type(key) == "string" and key:find("_schema$") then
+        if t == "string" and type(key) == "string" and key:find("schema", 1, true) then
             local doc = require("soom.json").decode(v)
             if doc ~= nil then
                 v, t = doc, type(doc)
