@@ -7,8 +7,15 @@
  */
 #include "serve.h"
 
+#include <errno.h>
 #include <lauxlib.h>
 #include <lua.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "app.h"
@@ -72,15 +79,58 @@ static int l_serve(lua_State *L)
     return 1;
 }
 
+/* restart(args) -> only on failure: nil, message. Replaces the process
+ * with soom run again, with the same pid (so the embedded database's
+ * registration and a supervisor's view of the process hold), for
+ * `soom run --reload` when the app's routes changed. */
+static int l_restart(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    int n = (int)lua_objlen(L, 1);
+    char **argv = calloc((size_t)n + 2, sizeof *argv);
+    if (argv == NULL)
+        return luaL_error(L, "out of memory");
+    argv[0] = "soom";
+    for (int i = 1; i <= n; i++) {
+        lua_rawgeti(L, 1, i);
+        argv[i] = (char *)luaL_checkstring(L, -1); /* kept alive by the table */
+        lua_pop(L, 1);
+    }
+    fflush(stdout);
+    fflush(stderr);
+    /* the server blocked its signals to wait for them; a new process
+     * starts with none blocked, as from a shell, once a second SIGHUP
+     * (another prefork worker's reloader) is taken: unblocked, it would
+     * end the process */
+    sigset_t hup;
+    sigemptyset(&hup);
+    sigaddset(&hup, SIGHUP);
+    const struct timespec now = {0, 0};
+    while (sigtimedwait(&hup, NULL, &now) > 0)
+        ;
+    sigset_t none;
+    sigemptyset(&none);
+    pthread_sigmask(SIG_SETMASK, &none, NULL);
+    execv("/proc/self/exe", argv);
+    int e = errno;
+    free(argv);
+    lua_pushnil(L);
+    lua_pushstring(L, strerror(e));
+    return 2;
+}
+
 int luaopen_soom_core_serve(lua_State *L)
 {
     static const luaL_Reg FUNCS[] = {
         {"settings", l_settings},
         {"check_routes", l_check_routes},
         {"serve", l_serve},
+        {"restart", l_restart},
         {NULL, NULL},
     };
     lua_newtable(L);
     luaL_register(L, NULL, FUNCS);
+    lua_pushinteger(L, SOOM_SERVER_RESTART);
+    lua_setfield(L, -2, "RESTART");
     return 1;
 }

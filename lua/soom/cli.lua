@@ -13,12 +13,18 @@
 --   { "verbose", type = "boolean" }                     --verbose (a flag)
 --   { "table", many = true }                            --table a --table b (a list)
 --   { "app_dir", positional = true, default = "." }     a positional argument
+--   { "keyword", short = "k" }                          -k VALUE as well as --keyword
 -- A command that works on an app says `app = true`: it takes the app folder
 -- as its first positional argument (default: --app, or the current folder)
 -- and finds it resolved in args.app_dir (an absolute path; an error when
 -- the folder is not an app).
 -- `run(args)` receives the parsed table and returns an exit code (nil: 0).
 -- A usage error prints a message and exits with 2.
+--
+-- An app's own command runs in the app's environment (soom.core.appenv):
+-- its effective settings, the app loaded, and soom.db on its database (the
+-- embedded one under .soom/ when DATABASE_URL is unset), as `soom run`
+-- would serve it.
 
 local files = require "soom.core.files"
 
@@ -70,9 +76,12 @@ end
 
 --- Parses `argv` (a list of strings) by the command's declared arguments.
 function Command:parse(argv)
-    local args, by_name, positionals = {}, {}, {}
+    local args, by_name, positionals, by_short = {}, {}, {}, {}
     for _, spec in ipairs(self.arguments) do
         by_name[spec[1]] = spec
+        if spec.short then
+            by_short[spec.short] = spec
+        end
         if spec.positional then
             positionals[#positionals + 1] = spec
         end
@@ -86,6 +95,10 @@ function Command:parse(argv)
         local a = argv[i]
         local name, inline = a:match("^%-%-([%w_%-]+)=(.*)$")
         name = name or a:match("^%-%-([%w_%-]+)$")
+        local short = a:match("^%-(%a)$")
+        if short and by_short[short] then
+            name = by_short[short][1]
+        end
         if name then
             local spec = by_name[name] or by_name[name:gsub("%-", "_")]
             if not spec or spec.positional then
@@ -138,8 +151,8 @@ function Command:usage(name)
         elseif spec.type == "boolean" then
             parts[#parts + 1] = "[--" .. n .. "]"
         else
-            parts[#parts + 1] = ("[--%s %s]%s"):format(n, spec.type == "number" and "N" or "VALUE",
-                spec.many and "..." or "")
+            parts[#parts + 1] = ("[%s--%s %s]%s"):format(spec.short and "-" .. spec.short .. "|" or "",
+                n, spec.type == "number" and "N" or "VALUE", spec.many and "..." or "")
         end
     end
     return table.concat(parts, " ")
@@ -209,16 +222,27 @@ end
 
 -- Runs the command on its parsed arguments, resolving the app folder of a
 -- command that works on an app.
-local function run_command(cmd, args)
+local function run_command(cmd, args, entry)
     if cmd.app then
         args.app_dir = require("soom.core.loader").resolve(args.app_dir or _M.app_dir or ".")
     end
-    return cmd.run(args)
+    if entry.origin ~= "app" then
+        return cmd.run(args)
+    end
+    local appenv = require "soom.core.appenv"
+    local env = appenv.open(_M.app_dir)
+    local ok, code = pcall(cmd.run, args)
+    appenv.close(env)
+    if not ok then
+        error(code, 0)
+    end
+    return code
 end
 
 --- Runs the command line; returns the exit code.
 function _M.main(home, argv)
     _M.home = home
+    _M.argv = argv -- the whole command line, for `soom run --reload`'s restart
     local rest = {}
     local app_dir
     local i = 1
@@ -250,7 +274,7 @@ function _M.main(home, argv)
     elseif name == "--version" then
         name = "version"
     end
-    local cmd = _M.find(name)
+    local cmd, entry = _M.find(name)
     if not cmd then
         io.stderr:write(("soom: unknown command %q; `soom help` lists them\n"):format(name))
         return 2
@@ -263,7 +287,7 @@ function _M.main(home, argv)
         end
         error(args, 0)
     end
-    local ran, code = pcall(run_command, cmd, args)
+    local ran, code = pcall(run_command, cmd, args, entry)
     if not ran then
         -- commands and the app loader raise plain messages for the user
         io.stderr:write(("soom %s: %s\n"):format(name, tostring(code)))

@@ -35,6 +35,7 @@ local unpack, concat, format = unpack, table.concat, string.format
 local _M = {}
 
 local used_url, override_url
+local on_demand -- gives the URL on first use when none is set (soom.core.appenv)
 
 local settings = require("soom.core.settings").get
 
@@ -43,6 +44,10 @@ local settings = require("soom.core.settings").get
 local function prepare()
     local s = settings()
     local url = override_url or s.database_url
+    if (url == nil or url == "") and on_demand then
+        url = on_demand()
+        s.database_url = url
+    end
     if url ~= used_url and url ~= nil then
         local prepared = true
         if s.pool and s.pool.prepared == false then
@@ -240,6 +245,13 @@ function _M.use(url)
         error("soom.db.use needs a URL string", 2)
     end
     override_url = url
+end
+
+--- Outside a request: `fn` gives the database URL the first time a query
+-- finds none set (a command starting the app's embedded database only when
+-- it queries); nil removes it.
+function _M.on_demand(fn)
+    on_demand = fn
 end
 
 --- Closes the direct connection (outside a request); the next query opens

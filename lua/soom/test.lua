@@ -15,6 +15,11 @@
 -- HTTP), hands each case a client bound to it, and reports every case. A
 -- Lua spec file (tests/lua/*_spec.lua) has the same shape; its cases get no
 -- client.
+--
+-- The client remembers the requests of the running case: when an
+-- assertion fails, `soom test` prints the last of them (method, path,
+-- body, and the status and body of the answer) under the expected and
+-- actual values.
 
 local json = require "soom.json"
 
@@ -128,8 +133,11 @@ Response.__index = function(res, k)
 end
 
 function _M.client(port)
-    return setmetatable({ port = port }, Client)
+    return setmetatable({ port = port, requests = {} }, Client)
 end
+
+-- Requests a client keeps for a failure's report: the last few of a case.
+local KEEP = 3
 
 --- client:request(method, path[, body[, headers]]): a table body is sent
 -- as JSON. Returns { status, headers (lower-case names), body, json }.
@@ -146,6 +154,11 @@ function Client:request(method, path, body, headers)
         end
     end
     local status, h, b = testing.http(self.port, method, path, hdrs, body)
+    local seen = self.requests
+    seen[#seen + 1] = { method = method, path = path, body = body, status = status, response = b }
+    if #seen > KEEP then
+        table.remove(seen, 1)
+    end
     return setmetatable({ status = status, headers = h, body = b }, Response)
 end
 

@@ -32,6 +32,17 @@ return {
         t.eq(cmd:usage("x"), "x [DIR] [--port N] [--name VALUE] [--verbose]")
     end),
 
+    t.case("a one-letter form of an option", function()
+        local k = soom.command {
+            arguments = { { "keyword", short = "k" }, { "junit" } },
+            run = function() end,
+        }
+        t.eq(k:parse({ "-k", "second" }), { keyword = "second" })
+        t.eq(k:parse({ "--keyword", "x", "--junit", "out.xml" }), { keyword = "x", junit = "out.xml" })
+        t.raises(function() k:parse({ "-j", "x" }) end, 'unexpected argument "-j"')
+        t.eq(k:usage("test"), "test [-k|--keyword VALUE] [--junit VALUE]")
+    end),
+
     t.case("a command needs a run function", function()
         t.raises(function() soom.command { description = "x" } end, "run function")
         t.raises(function() cli.command { run = print, arguments = { { 1 } } } end, "needs a name")

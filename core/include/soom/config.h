@@ -50,6 +50,7 @@ struct soom_config {
     long json_max_depth;
     bool format_assertion; /* "format" validates, not only annotates */
     bool debug;
+    bool reload; /* watch the app's Lua files and reload the Lua states (development) */
     /* logs */
     char *log_level;
     enum soom_log_level level; /* derived from `log_level` */

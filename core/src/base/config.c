@@ -47,6 +47,7 @@ static const struct key KEYS[] = {
     {"json_max_depth", SOOM_CONFIG_INT, F(json_max_depth), "64", 1, 512},
     {"format_assertion", SOOM_CONFIG_BOOL, F(format_assertion), "false", 0, 0},
     {"debug", SOOM_CONFIG_BOOL, F(debug), "false", 0, 0},
+    {"reload", SOOM_CONFIG_BOOL, F(reload), "false", 0, 0},
     {"log_level", SOOM_CONFIG_STRING, F(log_level), "info", 0, 0},
     {"access_log", SOOM_CONFIG_BOOL, F(access_log), "true", 0, 0},
     {"log_buffer", SOOM_CONFIG_INT, F(log_buffer), "16384", 0, 1 << 24},

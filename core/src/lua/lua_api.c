@@ -55,7 +55,8 @@ static int l_listdir(lua_State *L)
         names[n++] = xstrdup(e->d_name);
     }
     closedir(d);
-    qsort(names, n, sizeof(char *), cmp_str);
+    if (n > 0) /* names is NULL for an empty folder */
+        qsort(names, n, sizeof(char *), cmp_str);
     lua_createtable(L, (int)n, 0);
     for (size_t i = 0; i < n; i++) {
         lua_pushstring(L, names[i]);

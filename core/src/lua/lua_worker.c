@@ -20,10 +20,21 @@
  * the request is answered 500, the thread takes a fresh state for the
  * next one, the requests still on the old state are answered 503, and the
  * last of them closes it, which gives its memory back.
+ *
+ * Reloading (`soom run --reload`): soom_lua_pool_reload() loads a full set
+ * of states from the app's files as they are now, checks that they
+ * declare the routes the core serves (the routes' signature of the first
+ * state), and makes them the pool's new generation. Each thread moves to
+ * a state of the new generation at its next request; a state of an older
+ * one is superseded: unlike a retired one, its requests (coroutines
+ * waiting under the async server) go on to their end on the code they
+ * started on, and the last one closes it, so no connection is dropped. A
+ * load that fails leaves the generation and the states as they were.
  */
 #include "lua_worker.h"
 
 #include <lauxlib.h>
+#include <limits.h>
 #include <lua.h>
 #include <luajit.h>
 #include <lualib.h>
@@ -70,6 +81,9 @@ struct soom_lua {
     int running;             /* requests with a coroutine on the state */
     bool lost;               /* left by a hard stop: out of service */
     bool retired;            /* out of service, closed by its last request */
+    bool superseded;         /* of an older generation: its requests go on, the last
+                              * closes it */
+    unsigned generation;     /* the pool's generation it was loaded for */
 };
 
 struct soom_lua_pool {
@@ -78,9 +92,55 @@ struct soom_lua_pool {
     struct soom_lua *idle;
     struct soom_lua **all;
     size_t nall;
+    char *signature; /* of the routes the core serves (the first state's) */
+    _Atomic unsigned generation;
 };
 
 static _Thread_local struct soom_lua *thread_lua;
+
+/* The system's Lua 5.1 folders, where Debian's lua-* packages install
+ * (Lua's own defaults, with the multiarch folder Debian adds for C parts). */
+#if defined(__x86_64__)
+#define LIB_ARCH "x86_64-linux-gnu"
+#elif defined(__aarch64__)
+#define LIB_ARCH "aarch64-linux-gnu"
+#else
+#define LIB_ARCH "unknown"
+#endif
+#define SYSTEM_PATH                                                                                \
+    "/usr/local/share/lua/5.1/?.lua;/usr/local/share/lua/5.1/?/init.lua;"                          \
+    "/usr/local/lib/lua/5.1/?.lua;/usr/local/lib/lua/5.1/?/init.lua;"                              \
+    "/usr/share/lua/5.1/?.lua;/usr/share/lua/5.1/?/init.lua"
+#define SYSTEM_CPATH                                                                               \
+    "/usr/local/lib/lua/5.1/?.so;/usr/lib/" LIB_ARCH "/lua/5.1/?.so;/usr/lib/lua/5.1/?.so;"        \
+    "/usr/local/lib/lua/5.1/loadall.so"
+
+/* Sets package[field] (package at the top of the stack) to `first`, then
+ * $env when it is set (a ";;" in it standing for the system's folders, as
+ * in Lua), else the system's folders. */
+static void set_search_path(lua_State *L, const char *field, const char *first, const char *env,
+                            const char *system)
+{
+    const char *user = getenv(env);
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    luaL_addstring(&b, first);
+    if (user == NULL) {
+        luaL_addstring(&b, system);
+    } else {
+        const char *at;
+        while ((at = strstr(user, ";;")) != NULL) {
+            luaL_addlstring(&b, user, (size_t)(at - user));
+            luaL_addchar(&b, ';');
+            luaL_addstring(&b, system);
+            luaL_addchar(&b, ';');
+            user = at + 2;
+        }
+        luaL_addstring(&b, user);
+    }
+    luaL_pushresult(&b);
+    lua_setfield(L, -2, field);
+}
 
 lua_State *soom_lua_open(const char *home, const char *app_dir)
 {
@@ -89,12 +149,17 @@ lua_State *soom_lua_open(const char *home, const char *app_dir)
         soom_oom(0);
     luaL_openlibs(L);
     lua_getglobal(L, "package");
+    /* the app's folder, soom's Lua layer, then the system's or LUA_PATH */
+    char first[3 * PATH_MAX];
     if (app_dir != NULL)
-        lua_pushfstring(L, "%s/lua/?.lua;%s/lua/?/init.lua;%s/?.lua;%s/?/init.lua", home, home,
-                        app_dir, app_dir);
+        snprintf(first, sizeof first, "%s/?.lua;%s/?/init.lua;%s/lua/?.lua;%s/lua/?/init.lua;",
+                 app_dir, app_dir, home, home);
     else
-        lua_pushfstring(L, "%s/lua/?.lua;%s/lua/?/init.lua", home, home);
-    lua_setfield(L, -2, "path");
+        snprintf(first, sizeof first, "%s/lua/?.lua;%s/lua/?/init.lua;", home, home);
+    set_search_path(L, "path", first, "LUA_PATH", SYSTEM_PATH);
+    snprintf(first, sizeof first, "%s%s", app_dir != NULL ? app_dir : "",
+             app_dir != NULL ? "/?.so;" : "");
+    set_search_path(L, "cpath", first, "LUA_CPATH", SYSTEM_CPATH);
     lua_getfield(L, -1, "preload");
     lua_pushcfunction(L, luaopen_soom_core_access);
     lua_setfield(L, -2, "soom.core.access");
@@ -140,6 +205,8 @@ struct load {
     char *err;
     size_t errlen;
     bool ok;
+    bool routes_changed; /* another number of routes than the core serves */
+    char *sig;           /* the routes' signature (owned) */
 };
 
 /* Loads soom.core.worker and the app on L, runs under lua_cpcall so that
@@ -160,17 +227,22 @@ static int l_load(lua_State *L)
     lua_getfield(L, -1, "init");
     lua_pushstring(L, app->dir);
     soom_lua_settings_push(L, app->config);
-    if (lua_pcall(L, 2, 3, 1) != 0)
+    if (lua_pcall(L, 2, 4, 1) != 0)
         return lua_error(L);
     w->mem.armed = false;
     /* routes of static bytes (the OpenAPI document) never reach Lua */
     size_t lua_routes = app->nroutes - app->nstatic;
-    if (!lua_isfunction(L, -3) || (size_t)lua_tonumber(L, -2) != lua_routes ||
-        !lua_isfunction(L, -1)) {
-        snprintf(ld->err, ld->errlen, "the app declared %zu routes in a worker, %zu at start-up",
-                 (size_t)lua_tonumber(L, -2), lua_routes);
+    if (!lua_isfunction(L, -4) || (size_t)lua_tonumber(L, -3) != lua_routes ||
+        !lua_isfunction(L, -2)) {
+        snprintf(ld->err, ld->errlen,
+                 "the app declares %zu routes, %zu are being served: the routes changed; "
+                 "restart to serve them",
+                 (size_t)lua_tonumber(L, -3), lua_routes);
+        ld->routes_changed = true;
         return 0;
     }
+    ld->sig = xstrdup(lua_isstring(L, -1) ? lua_tostring(L, -1) : "");
+    lua_pop(L, 1);
     w->hook_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_pop(L, 1); /* the count */
     w->dispatch_ref = luaL_ref(L, LUA_REGISTRYINDEX);
@@ -184,13 +256,18 @@ static int l_unload(lua_State *L)
     return 0;
 }
 
-static struct soom_lua *worker_load(struct soom_app *app, char *err, size_t errlen)
+/* A state with the app loaded; its routes' signature in *sig (owned,
+ * freed with free()). NULL with the message in `err` and *rc_out
+ * SOOM_ECONFLICTROUTE when the app declares another number of routes than
+ * the core serves, else SOOM_ELUA. */
+static struct soom_lua *worker_load(struct soom_app *app, char **sig, int *rc_out, char *err,
+                                    size_t errlen)
 {
     struct soom_lua *w = xcalloc(1, sizeof *w);
     lua_State *L = soom_lua_open(app->home, app->dir);
     soom_lua_mem_install(&w->mem, L, (size_t)app->config->lua_memory_limit);
     soom_lua_guard_install(L);
-    struct load ld = {app, w, err, errlen, false};
+    struct load ld = {app, w, err, errlen, false, false, NULL};
     int rc = lua_cpcall(L, l_load, &ld);
     w->mem.armed = false;
     if (rc != 0) {
@@ -200,11 +277,16 @@ static struct soom_lua *worker_load(struct soom_app *app, char *err, size_t errl
         else
             snprintf(err, errlen, "%s", lua_tostring(L, -1));
     }
+    *rc_out = ld.routes_changed ? SOOM_ECONFLICTROUTE : SOOM_ELUA;
+    *sig = ld.sig;
     if (!ld.ok) {
         soom_lua_mem_close(&w->mem, L);
         free(w);
+        free(ld.sig);
+        *sig = NULL;
         return NULL;
     }
+    *rc_out = SOOM_OK;
     w->L = L;
     soom_lua_watch_init(&w->watch, L);
     lua_settop(L, 0);
@@ -222,6 +304,68 @@ static void worker_free(struct soom_lua *w)
     free(w);
 }
 
+/* A state for `pool`'s generation `generation`, whose routes match the
+ * ones the core serves (the first state loaded sets them). NULL with the
+ * message in `err` and *rc as worker_load() sets it (SOOM_ECONFLICTROUTE
+ * for routes that differ). */
+static struct soom_lua *pool_load(struct soom_lua_pool *pool, unsigned generation, int *rc,
+                                  char *err, size_t errlen)
+{
+    char *sig;
+    struct soom_lua *w = worker_load(pool->app, &sig, rc, err, errlen);
+    if (w == NULL)
+        return NULL;
+    /* only a reload's states are held to it: the ones of start-up were
+     * loaded from the files the core's routes were built from */
+    pthread_mutex_lock(&pool->lock);
+    bool same = true;
+    if (pool->signature == NULL) {
+        pool->signature = sig;
+        sig = NULL;
+    } else if (generation > 0) {
+        same = strcmp(sig, pool->signature) == 0;
+    }
+    pthread_mutex_unlock(&pool->lock);
+    free(sig);
+    if (!same) {
+        snprintf(err, errlen,
+                 "the app's routes changed (a resource, route, schema, declarative resource or "
+                 "authentication class differs from the ones being served): restart to serve "
+                 "them");
+        *rc = SOOM_ECONFLICTROUTE;
+        worker_free(w);
+        return NULL;
+    }
+    w->generation = generation;
+    return w;
+}
+
+static void pool_add(struct soom_lua_pool *pool, struct soom_lua *w, bool idle)
+{
+    pthread_mutex_lock(&pool->lock);
+    pool->all = xrealloc(pool->all, (pool->nall + 1) * sizeof(pool->all[0]));
+    pool->all[pool->nall++] = w;
+    if (idle) {
+        w->next = pool->idle;
+        pool->idle = w;
+    }
+    pthread_mutex_unlock(&pool->lock);
+}
+
+/* Takes `w` (not idle, no request on it) out of the pool and closes it. */
+static void pool_close(struct soom_lua_pool *pool, struct soom_lua *w)
+{
+    pthread_mutex_lock(&pool->lock);
+    for (size_t i = 0; i < pool->nall; i++) {
+        if (pool->all[i] == w) {
+            pool->all[i] = pool->all[--pool->nall];
+            break;
+        }
+    }
+    pthread_mutex_unlock(&pool->lock);
+    worker_free(w);
+}
+
 int soom_lua_pool_new(struct soom_app *app, size_t initial, struct soom_lua_pool **out, char *err,
                       size_t errlen)
 {
@@ -231,15 +375,13 @@ int soom_lua_pool_new(struct soom_app *app, size_t initial, struct soom_lua_pool
     soom_lua_watch_setup();
     *out = NULL;
     for (size_t i = 0; i < initial; i++) {
-        struct soom_lua *w = worker_load(app, err, errlen);
+        int rc;
+        struct soom_lua *w = pool_load(pool, 0, &rc, err, errlen);
         if (w == NULL) {
             soom_lua_pool_free(pool);
             return SOOM_ELUA;
         }
-        pool->all = xrealloc(pool->all, (pool->nall + 1) * sizeof(pool->all[0]));
-        pool->all[pool->nall++] = w;
-        w->next = pool->idle;
-        pool->idle = w;
+        pool_add(pool, w, true);
     }
     *out = pool;
     return SOOM_OK;
@@ -252,34 +394,93 @@ void soom_lua_pool_free(struct soom_lua_pool *pool)
     for (size_t i = 0; i < pool->nall; i++)
         worker_free(pool->all[i]);
     free(pool->all);
+    free(pool->signature);
     pthread_mutex_destroy(&pool->lock);
     free(pool);
 }
 
+int soom_lua_pool_reload(struct soom_lua_pool *pool, char *err, size_t errlen)
+{
+    unsigned current = atomic_load(&pool->generation), next = current + 1;
+    pthread_mutex_lock(&pool->lock);
+    size_t want = 0; /* as many states as the current generation has */
+    for (size_t i = 0; i < pool->nall; i++) {
+        const struct soom_lua *w = pool->all[i];
+        want += !w->lost && !w->retired && w->generation == current;
+    }
+    pthread_mutex_unlock(&pool->lock);
+    if (want == 0)
+        want = 1;
+    struct soom_lua **fresh = xcalloc(want, sizeof *fresh);
+    int rc = SOOM_OK;
+    size_t n = 0;
+    for (; n < want; n++) {
+        fresh[n] = pool_load(pool, next, &rc, err, errlen);
+        if (fresh[n] == NULL)
+            break;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (rc == SOOM_OK)
+            pool_add(pool, fresh[i], true);
+        else
+            worker_free(fresh[i]);
+    }
+    free(fresh);
+    if (rc == SOOM_OK)
+        atomic_store(&pool->generation, next);
+    return rc;
+}
+
+/* Leaves `w`, the thread's state of an older generation: closed now when
+ * no request runs on it, else by its last request (leave()). */
+static void supersede(struct soom_lua_pool *pool, struct soom_lua *w)
+{
+    if (w->lost)
+        return; /* never closed, see lose_state() */
+    if (w->running == 0)
+        pool_close(pool, w);
+    else
+        w->superseded = true;
+}
+
+/* An idle state of generation `generation`, closing the older ones met on
+ * the way; NULL when none. */
+static struct soom_lua *take_idle(struct soom_lua_pool *pool, unsigned generation)
+{
+    for (;;) {
+        pthread_mutex_lock(&pool->lock);
+        struct soom_lua *w = pool->idle;
+        if (w != NULL)
+            pool->idle = w->next;
+        pthread_mutex_unlock(&pool->lock);
+        if (w == NULL || w->generation == generation)
+            return w;
+        pool_close(pool, w);
+    }
+}
+
 static struct soom_lua *worker_for_thread(struct soom_lua_pool *pool)
 {
-    if (thread_lua != NULL)
-        return thread_lua;
-    pthread_mutex_lock(&pool->lock);
-    struct soom_lua *w = pool->idle;
-    if (w != NULL)
-        pool->idle = w->next;
-    pthread_mutex_unlock(&pool->lock);
+    struct soom_lua *old = thread_lua;
+    unsigned generation = atomic_load(&pool->generation);
+    if (old != NULL && old->generation == generation)
+        return old;
+    struct soom_lua *w = take_idle(pool, generation);
     if (w == NULL) {
         char err[512];
-        w = worker_load(pool->app, err, sizeof err);
+        int rc;
+        w = pool_load(pool, generation, &rc, err, sizeof err);
         if (w == NULL) {
             struct soom_log_line l;
             soom_log_begin(&l, SOOM_LOG_ERROR, "cannot load the app in a new Lua state");
             soom_log_str(&l, "error", err);
             soom_log_end(&l);
-            return NULL;
+            return old; /* the code it has, if any, keeps serving */
         }
-        pthread_mutex_lock(&pool->lock);
-        pool->all = xrealloc(pool->all, (pool->nall + 1) * sizeof(pool->all[0]));
-        pool->all[pool->nall++] = w;
-        pthread_mutex_unlock(&pool->lock);
+        pool_add(pool, w, false);
     }
+    if (old != NULL)
+        supersede(pool, old);
     thread_lua = w;
     return w;
 }
@@ -532,7 +733,8 @@ static void leave(struct call *c)
 {
     struct soom_lua *w = c->w;
     c->w = NULL;
-    if (w == NULL || --w->running > 0 || !w->retired || w->lost)
+    if (w == NULL || --w->running > 0 || !(w->retired || w->superseded) || w->lost ||
+        w == thread_lua)
         return;
     struct soom_lua_pool *pool = c->pool;
     pthread_mutex_lock(&pool->lock);

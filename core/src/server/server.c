@@ -89,6 +89,7 @@
 #include "ops_trace.h"
 #include "pipeline.h"
 #include "request_impl.h"
+#include "server_reload.h"
 #include "server_wait.h"
 #include "soom/error.h"
 #include "soom/log.h"
@@ -943,6 +944,11 @@ static int serve_process(struct soom_app *app, int fd, unsigned index)
         return 1;
     }
     soom_module_set_server(&WAITING);
+    /* watching before serving: a change made as the first requests come is
+     * seen. A prefork worker's changed routes restart the master, and so all. */
+    pid_t restart_pid = app->config->model == SOOM_SERVER_PREFORK ? getppid() : getpid();
+    struct server_reload *reloader =
+        app->config->reload ? server_reload_start(app, restart_pid) : NULL;
     bool started;
     if (app->config->model >= SOOM_SERVER_PREFORK)
         started = server_async_start(app, fd, &HOOKS) == SOOM_OK;
@@ -959,15 +965,18 @@ static int serve_process(struct soom_app *app, int fd, unsigned index)
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    if (reloader != NULL && app->config->model != SOOM_SERVER_PREFORK)
+        sigaddset(&set, SIGHUP);
     int sig;
     do {
         sig = sigwaitinfo(&set, NULL);
     } while (sig < 0 && errno == EINTR);
     struct soom_log_line l;
     soom_log_begin(&l, SOOM_LOG_INFO, "shutting down");
-    soom_log_str(&l, "signal", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    soom_log_str(&l, "signal", sig == SIGINT ? "SIGINT" : sig == SIGHUP ? "SIGHUP" : "SIGTERM");
     soom_log_int(&l, "pid", getpid());
     soom_log_end(&l);
+    server_reload_stop(reloader);
     drain();
     soom_builtin_process_end();
     soom_module_set_server(NULL);
@@ -977,7 +986,7 @@ static int serve_process(struct soom_app *app, int fd, unsigned index)
     soom_lua_pool_free(app->lua);
     app->lua = NULL;
     soom_module_shutdown();
-    return 0;
+    return sig == SIGHUP ? SOOM_SERVER_RESTART : 0;
 }
 
 static const char *MODEL_NAMES[] = {"threads", "thread-per-connection", "prefork", "async"};
@@ -1096,17 +1105,22 @@ static int run_prefork(struct soom_app *app, int fd)
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGCHLD);
+    if (app->config->reload)
+        sigaddset(&set, SIGHUP); /* from a worker's reloader */
+    int sig;
     for (;;) {
-        int sig = sigwaitinfo(&set, NULL);
+        sig = sigwaitinfo(&set, NULL);
         if (sig == SIGCHLD) {
             replace_dead(app, fd, &w);
             continue;
         }
-        if (sig == SIGTERM || sig == SIGINT)
+        if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP)
             break;
     }
     soom_log_msg(SOOM_LOG_INFO, "stopping workers");
     int code = stop_workers(app, &w);
+    if (sig == SIGHUP)
+        code = SOOM_SERVER_RESTART;
     free(w.pids);
     free(w.started);
     return code;
@@ -1129,6 +1143,13 @@ int soom_server_run(struct soom_app *app)
 {
     sigset_t set;
     block_signals(&set);
+    if (app->config->reload) {
+        /* the reloader's restart, taken by sigwaitinfo */
+        sigset_t hup;
+        sigemptyset(&hup);
+        sigaddset(&hup, SIGHUP);
+        pthread_sigmask(SIG_BLOCK, &hup, NULL);
+    }
     raise_fd_limit();
     char addr[128] = "?", ops_addr[128] = "?";
     int fd = open_listener(app->config, app->config->port, addr, sizeof addr);

@@ -11,6 +11,11 @@ return soom.command {
         { "port", type = "number", help = "port to listen on (settings.port)" },
         { "host", help = "address to listen on (settings.host)" },
         { "server", help = "async, threads, thread-per-connection or prefork (settings.server)" },
+        {
+            "reload", type = "boolean",
+            help = "reload the app's Lua code when its files change, keeping connections open "
+                .. "(settings.reload; for development)",
+        },
     },
     run = function(args)
         local dir = args.app_dir
@@ -19,6 +24,7 @@ return soom.command {
         settings.port = args.port or settings.port
         settings.host = args.host or settings.host
         settings.server = args.server or settings.server
+        settings.reload = args.reload or settings.reload
         -- no DATABASE_URL: the app's own PostgreSQL under .soom/, migrated
         local pgserver
         if settings.database_url == "" and loader.wants_database(dir) then
@@ -37,6 +43,13 @@ return soom.command {
             end
             return serve.serve(loader.core_settings(settings), dir, routes, cli.home)
         end)
+        if ok and code == serve.RESTART then
+            -- --reload found the routes changed: the same command again, in
+            -- this process (the embedded database keeps running for it)
+            require("soom.db").close()
+            local _, err = serve.restart(cli.argv)
+            error("cannot restart: " .. tostring(err), 0)
+        end
         if pgserver then
             pgserver.stop()
         end

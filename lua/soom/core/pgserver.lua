@@ -12,6 +12,13 @@
 -- runs (left over from a run that was killed), creates the database, and
 -- applies the app's migrations. The server log is .soom/run/postgres.log.
 --
+-- Several soom processes may use the cluster at once (`soom run` and
+-- `soom test`, an app command, `soom shell`): each registers its pid in
+-- .soom/run/users/, and stop() stops the server only when no other live
+-- process is registered, so a process never stops a cluster another one
+-- still serves from. A cluster left running by a killed process (its pid
+-- dead) is stopped by the next user's stop().
+--
 -- initdb refuses to run as root, so as root the server runs as the
 -- `postgres` system user (the postgresql package creates it): its folders
 -- are given to that user, and folders above the app that it cannot enter
@@ -179,6 +186,40 @@ local function start_server(cl)
     return true
 end
 
+-- ---- the processes using the cluster --------------------------------------
+
+local function users_dir(cl)
+    return cl.run .. "/users"
+end
+
+local function my_pid()
+    return tostring(require("soom.core.testing").pid())
+end
+
+local function register(cl)
+    run("mkdir -p " .. quote(users_dir(cl)))
+    local fh = io.open(users_dir(cl) .. "/" .. my_pid(), "w")
+    if fh then
+        fh:close()
+    end
+end
+
+-- Unregisters this process; true when another live process still uses
+-- the cluster (the files of dead ones are removed on the way).
+local function others_remain(cl)
+    local dir = users_dir(cl)
+    os.remove(dir .. "/" .. my_pid())
+    local others = false
+    for _, pid in ipairs(c.listdir(dir) or {}) do
+        if pid:match("^%d+$") and c.filetype("/proc/" .. pid) == "directory" then
+            others = true
+        else
+            os.remove(dir .. "/" .. pid)
+        end
+    end
+    return others
+end
+
 local function url_encode(s)
     return (s:gsub("[^%w%-%._~/]", function(ch)
         return ("%%%02X"):format(ch:byte())
@@ -231,7 +272,7 @@ end
 function _M.start(app_dir, opts)
     opts = opts or {}
     if current then
-        return current.url
+        return current.url, current
     end
     local dir = c.realpath(app_dir)
     if not dir then
@@ -253,6 +294,7 @@ function _M.start(app_dir, opts)
     cl.initialised = init_cluster(cl)
     write_conf(cl)
     cl.started = start_server(cl)
+    register(cl)
     current = cl
     local ok, err = pcall(function()
         local dbname = _M.database_name(opts.name or app_name(dir))
@@ -275,9 +317,9 @@ function _M.start(app_dir, opts)
     return cl.url, cl
 end
 
---- Stops the server if start() started it; one it found running belongs
--- to another process (a `soom run` beside a `soom migrate`) and is left
--- running. Safe to call when nothing runs.
+--- Stops the server start() started (or found running), unless another
+-- live process uses it too (a `soom run` beside a `soom migrate` or a
+-- `soom test`). Safe to call when nothing runs.
 function _M.stop()
     local cl = current
     if not cl then
@@ -285,10 +327,11 @@ function _M.stop()
     end
     current = nil
     db.close()
-    if cl.started then
-        run(as_owner(cl, ("%s stop -D %s -m fast -w -t 60 >/dev/null 2>&1")
-            :format(quote(cl.bin .. "/pg_ctl"), quote(cl.data))))
+    if others_remain(cl) then
+        return
     end
+    run(as_owner(cl, ("%s stop -D %s -m fast -w -t 60 >/dev/null 2>&1")
+        :format(quote(cl.bin .. "/pg_ctl"), quote(cl.data))))
 end
 
 --- True while a cluster started by start() runs.

@@ -214,7 +214,67 @@ local function flatten(resource)
     return flat
 end
 
---- Loads the app; returns the dispatcher and the number of routes.
+-- What the core compiled of the routes (patterns, methods, schemas, plans,
+-- access chains, the authentication classes) as one text, the same for
+-- the same declarations: the core compares it between states, so a state
+-- loaded after the app's files changed (`soom run --reload`) is used only
+-- when the routes the core serves still match it. Functions and other
+-- values the core never reads are left out; schemas, JSON texts whose
+-- keys come in no set order, are compared as the documents they are.
+function _M.signature(list)
+    -- each table is written once, and a table met again (models point at
+    -- each other through their relations) as the number of its first
+    -- visit, so the walk is linear in the tables and the same for the
+    -- same declarations
+    local out, seen, count = {}, {}, 0
+    local function walk(v, key)
+        local t = type(v)
+        if t == "string" and type(key) == "string" and key:find("schema", 1, true) then
+            local doc = require("soom.json").decode(v)
+            if doc ~= nil then
+                v, t = doc, type(doc)
+            end
+        end
+        if t == "table" then
+            if seen[v] then
+                out[#out + 1] = "@" .. seen[v]
+                return
+            end
+            count = count + 1
+            seen[v] = count
+            local keys = {}
+            for k, x in pairs(v) do
+                local kt, xt = type(k), type(x)
+                if (kt == "string" or kt == "number") and k ~= "resource" and xt ~= "function"
+                    and xt ~= "userdata" and xt ~= "thread" then
+                    keys[#keys + 1] = k
+                end
+            end
+            table.sort(keys, function(a, b)
+                if type(a) == type(b) then
+                    return a < b
+                end
+                return type(a) == "number"
+            end)
+            out[#out + 1] = "{"
+            for _, k in ipairs(keys) do
+                out[#out + 1] = tostring(k) .. "="
+                walk(v[k], k)
+                out[#out + 1] = ","
+            end
+            out[#out + 1] = "}"
+        elseif t == "string" then
+            out[#out + 1] = ("%q"):format(v)
+        elseif t == "number" or t == "boolean" then
+            out[#out + 1] = tostring(v)
+        end
+    end
+    walk(list)
+    return table.concat(out)
+end
+
+--- Loads the app; returns the dispatcher, the number of routes, the access
+-- hook and the routes' signature.
 function _M.init(dir, settings)
     local app = loader.load(dir, settings)
     settings_ = settings
@@ -235,7 +295,7 @@ function _M.init(dir, settings)
             end
         end
     end
-    return dispatch, #routes, hook
+    return dispatch, #routes, hook, _M.signature({ routes = routes, classes = routes.access_classes })
 end
 
 return _M

@@ -56,6 +56,14 @@ enum access_outcome soom_lua_access_hook(struct soom_lua_pool *pool, struct soom
                                          int what, int lua, const struct soom_request_user **user,
                                          const char **detail);
 
+/* Loads a new generation of states from the app's files as they are now
+ * (as many as are in service), for each thread to move to at its next
+ * request; the states of older generations are closed once their last
+ * request is done. Called from any thread. Returns SOOM_OK, or SOOM_ELUA
+ * with the message in `err` (a Lua error loading the app, or routes that
+ * differ from the ones being served), the states in service unchanged. */
+int soom_lua_pool_reload(struct soom_lua_pool *pool, char *err, size_t errlen);
+
 /* Gives the calling thread's state back to the pool (thread-per-connection,
  * when a connection's thread ends). */
 void soom_lua_thread_release(struct soom_lua_pool *pool);

@@ -10,10 +10,15 @@
 struct soom_app;
 struct soom_request;
 
+/* What soom_server_run() returns when settings.reload found the app's
+ * routes changed: the caller restarts the process to serve them. */
+#define SOOM_SERVER_RESTART 75
+
 /* Serves `app` until SIGTERM or SIGINT, then drains in-flight requests
  * (bounded by settings.drain_timeout). Returns the process exit code:
  * 0 after a clean shutdown, 1 when the server could not start (the reason
- * is logged). */
+ * is logged), SOOM_SERVER_RESTART after a SIGHUP with settings.reload on
+ * (sent by the reloader when only a restart can serve the app's files). */
 int soom_server_run(struct soom_app *app);
 
 /* Suspending a request, the server's side (native modules reach it
