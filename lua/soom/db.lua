@@ -79,12 +79,23 @@ end
 --- Runs `sql` with $1.. bound to the arguments. Returns the rows (an
 -- array, empty when none) and, for INSERT/UPDATE/DELETE without RETURNING,
 -- the number of rows affected as a second value.
+--
+-- `sql` may be a table { sql, readonly = true }: a read that a read replica
+-- may serve (database.replicas; docs/SCALING.md); inside a transaction, or
+-- once the request used the primary, it runs on the primary anyway.
 function _M.query(sql, ...)
+    local run = pg.query
+    if type(sql) == "table" then
+        if sql.readonly then
+            run = pg.query_read
+        end
+        sql = sql[1] or sql.sql
+    end
     if type(sql) ~= "string" then
         error("soom.db.query: the SQL must be a string", 2)
     end
     prepare()
-    local rows, n = pg.query(numeric_as_number(), sql, ...)
+    local rows, n = run(numeric_as_number(), sql, ...)
     if rows == nil then
         raise(n)
     end
@@ -93,7 +104,7 @@ end
 
 --- The first row of `sql`, or nil when there is none.
 function _M.one(sql, ...)
-    if type(sql) ~= "string" then
+    if type(sql) ~= "string" and type(sql) ~= "table" then
         error("soom.db.one: the SQL must be a string", 2)
     end
     return (_M.query(sql, ...))[1]

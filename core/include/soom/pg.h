@@ -26,6 +26,7 @@
 #define SOOM_PG_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "soom/arena.h"
 #include "soom/buf.h"
@@ -104,6 +105,28 @@ SOOM_API struct soom_pg_pool *soom_pg_pool_global(const struct soom_config *cfg)
 
 /* Frees the process's pool (after the server stopped its threads). */
 SOOM_API void soom_pg_pool_teardown(void);
+
+/* ---- read replicas (database.replicas) ---------------------------------- */
+
+/* True when the process has read replicas (set up with its pool). */
+SOOM_API bool soom_pg_replicas_enabled(void);
+
+/* A connection to a usable replica (answering, lag within
+ * database.max_replica_lag) that has replayed the WAL at least up to
+ * `after_lsn` (0: any), chosen round robin. Returns SOOM_OK, or
+ * SOOM_ENOTFOUND when there is none: the read goes to the primary. Given
+ * back with soom_pg_pool_release(). */
+SOOM_API int soom_pg_read_acquire(uint64_t after_lsn, struct soom_pg_conn **out);
+
+/* True when `c` is a replica's connection. */
+SOOM_API bool soom_pg_conn_is_replica(const struct soom_pg_conn *c);
+
+/* Sets the replica of `c` aside (it failed to answer) until the monitor
+ * finds it well again. */
+SOOM_API void soom_pg_replica_failed(const struct soom_pg_conn *c);
+
+/* Parses an LSN as PostgreSQL writes it ("16/B374D848"). */
+SOOM_API bool soom_pg_lsn_parse(const char *s, uint64_t *out);
 
 /* ---- direct connections ------------------------------------------------- */
 

@@ -394,6 +394,7 @@ static void push_rows(lua_State *L, const struct soom_pg_result *res, bool numer
 /* ---- functions ----------------------------------------------------------- */
 
 struct query_call {
+    bool readonly; /* a replica may serve it (soom.db.query{readonly = true}) */
     bool numeric_number;
     const char *sql;
     int nparams;
@@ -407,10 +408,17 @@ static int run_query(lua_State *L, struct soom_request *r, void *arg)
     struct query_call *q = arg;
     int code = SOOM_OK;
     const char *why = NULL;
-    struct soom_pg_conn *c = conn_for_call(r, &code, &why);
     struct soom_pg_result *res = NULL;
-    if (c != NULL)
-        code = soom_pg_exec(c, q->sql, q->nparams, q->values, q->lengths, q->binary, &res);
+    struct soom_pg_conn *c = NULL;
+    if (r != NULL && (q->readonly || r->readonly) &&
+        (r->pg == NULL || !soom_pg_conn_in_transaction(r->pg))) {
+        code = soom_request_pg_read_exec(r, q->sql, q->nparams, q->values, q->lengths, q->binary,
+                                         &res, &c);
+    } else {
+        c = conn_for_call(r, &code, &why);
+        if (c != NULL)
+            code = soom_pg_exec(c, q->sql, q->nparams, q->values, q->lengths, q->binary, &res);
+    }
     if (code != SOOM_OK)
         return push_failure(L, r, c, code, q->sql, why);
     push_rows(L, res, q->numeric_number);
@@ -447,11 +455,12 @@ static void take_params(lua_State *L, int first, struct query_call *q, bool copy
     }
 }
 
-/* query(numeric_as_number, sql, ...) -> rows[, affected] | nil, failure */
-static int l_query(lua_State *L)
+/* query(numeric_as_number, sql, ...) -> rows[, affected] | nil, failure;
+ * query_read(...) the same, for a read a replica may serve */
+static int query(lua_State *L, bool readonly)
 {
     struct query_call q = {
-        lua_toboolean(L, 1), luaL_checkstring(L, 2), lua_gettop(L) - 2, NULL, NULL, NULL};
+        readonly, lua_toboolean(L, 1), luaL_checkstring(L, 2), lua_gettop(L) - 2, NULL, NULL, NULL};
     if (q.nparams > 65535)
         return luaL_error(L, "soom.db.query: more than 65535 parameters");
     check_configured(L);
@@ -473,6 +482,27 @@ static int l_query(lua_State *L)
     free(q.values);
     free(q.lengths);
     return n;
+}
+
+static int l_query(lua_State *L)
+{
+    return query(L, false);
+}
+
+static int l_query_read(lua_State *L)
+{
+    return query(L, true);
+}
+
+/* readonly(): the current request's handler declared readonly = true: its
+ * statements outside of a transaction may be served by a read replica. */
+static int l_readonly(lua_State *L)
+{
+    (void)L;
+    struct soom_request *r = soom_request_current();
+    if (r != NULL)
+        r->readonly = true;
+    return 0;
 }
 
 /* One of the calls without parameters: true | nil, failure. */
@@ -653,11 +683,18 @@ static int l_sha256(lua_State *L)
 int luaopen_soom_core_pg(lua_State *L)
 {
     static const luaL_Reg FUNCS[] = {
-        {"query", l_query},   {"begin", l_begin},
-        {"commit", l_commit}, {"rollback", l_rollback},
-        {"script", l_script}, {"in_transaction", l_in_transaction},
-        {"use", l_use},       {"close", l_close},
-        {"sha256", l_sha256}, {"set_checks", l_set_checks},
+        {"query", l_query},
+        {"begin", l_begin},
+        {"commit", l_commit},
+        {"rollback", l_rollback},
+        {"script", l_script},
+        {"in_transaction", l_in_transaction},
+        {"use", l_use},
+        {"close", l_close},
+        {"sha256", l_sha256},
+        {"set_checks", l_set_checks},
+        {"query_read", l_query_read},
+        {"readonly", l_readonly},
         {NULL, NULL},
     };
     lua_newtable(L);

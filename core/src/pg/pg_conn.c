@@ -29,7 +29,20 @@ void pg_settings_init(struct pg_settings *s, const struct soom_config *cfg, cons
     s->max_waiting = cfg->pool_max_waiting;
     s->idle_check_ms = cfg->pool_idle_check_ms;
     s->statement_timeout_ms = cfg->pool_statement_timeout_ms;
-    s->prepared = cfg->pool_prepared;
+    s->prepared = cfg->pool_prepared && !cfg->pooler_transaction;
+    s->pooler = cfg->pooler_transaction;
+    char local[512];
+    snprintf(local, sizeof local,
+             "SELECT set_config('statement_timeout', '%ld', true), "
+             "set_config('TimeZone', 'UTC', true), set_config('DateStyle', 'ISO, YMD', true), "
+             "set_config('IntervalStyle', 'iso_8601', true), "
+             "set_config('extra_float_digits', '1', true), "
+             "set_config('bytea_output', 'hex', true)",
+             s->statement_timeout_ms);
+    s->local_sql = xstrdup(local);
+    char begin[560];
+    snprintf(begin, sizeof begin, "BEGIN; %s", local);
+    s->begin_sql = xstrdup(s->pooler ? begin : "BEGIN");
     soom_config_free(defaults);
 }
 
@@ -78,6 +91,10 @@ int pg_conn_connect(struct soom_pg_conn *c, char *err, size_t errlen)
         return SOOM_EUNAVAIL;
     }
     PQsetNoticeProcessor(pg, notice_to_log, NULL);
+    c->pg = pg;
+    c->tx_lost = false;
+    if (c->set->pooler)
+        return SOOM_OK; /* the settings come with each transaction (local_sql) */
     /* Output formats the converters rely on (pg_types.c): ISO dates in
      * UTC, shortest exact floats, hex bytea, ISO 8601 intervals. */
     char setup[320];
@@ -86,7 +103,6 @@ int pg_conn_connect(struct soom_pg_conn *c, char *err, size_t errlen)
              "SET IntervalStyle = 'iso_8601'; SET extra_float_digits = 1; "
              "SET bytea_output = 'hex'",
              c->set->statement_timeout_ms);
-    c->pg = pg;
     PGresult *res = pg_wait_exec(c, setup);
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
         copy_error(err, errlen,
@@ -98,7 +114,6 @@ int pg_conn_connect(struct soom_pg_conn *c, char *err, size_t errlen)
         return SOOM_EUNAVAIL;
     }
     PQclear(res);
-    c->tx_lost = false;
     return SOOM_OK;
 }
 
@@ -164,7 +179,9 @@ bool pg_conn_clean(struct soom_pg_conn *c)
 void pg_settings_cleanup(struct pg_settings *s)
 {
     free(s->url);
-    s->url = NULL;
+    free(s->local_sql);
+    free(s->begin_sql);
+    s->url = s->local_sql = s->begin_sql = NULL;
 }
 
 /* ---- errors -------------------------------------------------------------- */

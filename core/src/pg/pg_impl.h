@@ -27,6 +27,14 @@ struct pg_settings {
     long idle_check_ms;
     long statement_timeout_ms;
     bool prepared;
+    /* Behind a pooler in transaction mode (database.pooler): no session
+     * state. The session settings are not SET at connect; `local_sql`
+     * sets them with set_config(..., true) in each transaction instead:
+     * after BEGIN (`begin_sql`), and before a statement outside of one,
+     * in the same pipeline (one implicit transaction). */
+    bool pooler;
+    char *local_sql;
+    char *begin_sql;
 };
 
 /* A cached named prepared statement. */
@@ -118,6 +126,17 @@ void pg_conn_set_error(struct soom_pg_conn *c, PGresult *res);
  * parameter). */
 void pg_conn_fail(struct soom_pg_conn *c, const char *sqlstate, const char *message);
 
+/* A pool for `url` (NULL: cfg->database_url) sized by the settings, its
+ * pool.min connections opened (pg_pool.c). */
+struct soom_pg_pool *pg_pool_new_url(const struct soom_config *cfg, const char *url);
+
+/* The read replicas of database.replicas (pg_replica.c): their pools and
+ * the monitor thread, made with the process's pool and freed with it;
+ * forgotten (never used) in a forked child. */
+int pg_replicas_setup(const struct soom_config *cfg);
+void pg_replicas_teardown(void);
+void pg_replicas_forget(void);
+
 /* ---- waiting for the server (pg_wait.c) ----------------------------------- */
 
 /* PQexec, PQexecParams, PQprepare and PQexecPrepared on c->pg, waiting
@@ -133,6 +152,13 @@ PGresult *pg_wait_params(struct soom_pg_conn *c, const char *sql, int n, const c
 PGresult *pg_wait_prepare(struct soom_pg_conn *c, const char *name, const char *sql, int n);
 PGresult *pg_wait_prepared(struct soom_pg_conn *c, const char *name, int n,
                            const char *const *values, const int *lengths, const int *formats);
+
+/* `prefix` (no parameters, its result dropped) then the statement, in one
+ * pipeline with one Sync: one round trip and one implicit transaction, so
+ * what the prefix sets locally holds for the statement only. Returns as
+ * pg_wait_params(); the prefix's error, if any, wins. */
+PGresult *pg_wait_params_after(struct soom_pg_conn *c, const char *prefix, const char *sql, int n,
+                               const char *const *values, const int *lengths, const int *formats);
 
 /* PQconnectdbParams through PQconnectStartParams and PQconnectPoll,
  * bounded by the URL's connect_timeout (5 s by default); the session is
