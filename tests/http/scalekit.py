@@ -228,16 +228,23 @@ defaults
     timeout client 30s
     timeout server 30s
     option http-server-close
+    option forwardfor
 frontend api
     bind 127.0.0.1:%d
     default_backend soom
 backend soom
     balance roundrobin
+    http-response set-header X-Served-By %%[srv_name]
 %s""" % (self.port, servers))
         self.proc = subprocess.Popen(["haproxy", "-db", "-f", cfg], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL, start_new_session=True)
         _wait_port(self.port, proc=self.proc, what="haproxy")
         return self
+
+    # requests through the balancer, as to a soom server
+    connection = harness.Server.connection
+    request = harness.Server.request
+    json = harness.Server.json
 
     def stop(self):
         if self.proc is not None and self.proc.poll() is None:
