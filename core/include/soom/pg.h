@@ -108,7 +108,15 @@ SOOM_API void soom_pg_pool_teardown(void);
 
 /* ---- read replicas (database.replicas) ---------------------------------- */
 
-/* True when the process has read replicas (set up with its pool). */
+/* The process's read replicas (database.replicas): a pool for each and a
+ * monitor thread measuring their lag. Call after soom_pg_pool_setup, in
+ * each serving process; SOOM_OK also when there are none (or when they
+ * are set up already). A forked child forgets its parent's (never used).
+ * Teardown stops the monitor and frees the pools, before the primary's. */
+SOOM_API int soom_pg_replicas_setup(const struct soom_config *cfg);
+SOOM_API void soom_pg_replicas_teardown(void);
+
+/* True when the process has read replicas. */
 SOOM_API bool soom_pg_replicas_enabled(void);
 
 /* A connection to a usable replica (answering, lag within

@@ -145,8 +145,8 @@ void soom_request_pg_done(struct soom_request *r)
     if (unsafe && r->pg != NULL && soom_pg_replicas_enabled() &&
         !soom_pg_conn_in_transaction(r->pg)) {
         struct soom_pg_result *res = NULL;
-        if (soom_pg_exec(r->pg, "SELECT pg_current_wal_insert_lsn()::text", 0, NULL, NULL, NULL, &res) ==
-            SOOM_OK)
+        if (soom_pg_exec(r->pg, "SELECT pg_current_wal_insert_lsn()::text", 0, NULL, NULL, NULL,
+                         &res) == SOOM_OK)
             soom_response_header(r, READ_AFTER, soom_pg_result_value(res, 0, 0, NULL));
         soom_pg_result_free(res);
     }

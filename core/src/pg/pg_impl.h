@@ -130,13 +130,6 @@ void pg_conn_fail(struct soom_pg_conn *c, const char *sqlstate, const char *mess
  * pool.min connections opened (pg_pool.c). */
 struct soom_pg_pool *pg_pool_new_url(const struct soom_config *cfg, const char *url);
 
-/* The read replicas of database.replicas (pg_replica.c): their pools and
- * the monitor thread, made with the process's pool and freed with it;
- * forgotten (never used) in a forked child. */
-int pg_replicas_setup(const struct soom_config *cfg);
-void pg_replicas_teardown(void);
-void pg_replicas_forget(void);
-
 /* ---- waiting for the server (pg_wait.c) ----------------------------------- */
 
 /* PQexec, PQexecParams, PQprepare and PQexecPrepared on c->pg, waiting

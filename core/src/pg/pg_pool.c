@@ -420,7 +420,6 @@ static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 static void atfork_child(void)
 {
     atomic_store(&global_pool, NULL);
-    pg_replicas_forget();
     pthread_mutex_init(&global_lock, NULL);
 }
 
@@ -462,8 +461,6 @@ int soom_pg_pool_setup(const struct soom_config *cfg)
         rc = soom_pg_pool_new(cfg, &pool);
         if (rc == SOOM_OK)
             atomic_store(&global_pool, pool);
-        if (rc == SOOM_OK)
-            rc = pg_replicas_setup(cfg);
     }
     pthread_mutex_unlock(&global_lock);
     return rc;
@@ -483,7 +480,6 @@ void soom_pg_pool_teardown(void)
     pthread_mutex_lock(&global_lock);
     struct soom_pg_pool *pool = atomic_exchange(&global_pool, NULL);
     pthread_mutex_unlock(&global_lock);
-    pg_replicas_teardown();
     soom_pg_pool_free(pool);
 }
 

@@ -191,8 +191,20 @@ static void probe_settings(struct pg_settings *set, const struct soom_config *cf
     set->statement_timeout_ms = 2000;
 }
 
-int pg_replicas_setup(const struct soom_config *cfg)
+static void atfork_child(void)
 {
+    global = NULL; /* the monitor thread stayed with the parent */
+}
+
+static void register_atfork(void)
+{
+    pthread_atfork(NULL, NULL, atfork_child);
+}
+
+int soom_pg_replicas_setup(const struct soom_config *cfg)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, register_atfork);
     if (global != NULL || cfg->database_replicas == NULL || cfg->database_replicas[0] == '\0')
         return SOOM_OK;
     struct replicas *rs = xcalloc(1, sizeof *rs);
@@ -222,7 +234,7 @@ int pg_replicas_setup(const struct soom_config *cfg)
     return SOOM_OK;
 }
 
-void pg_replicas_teardown(void)
+void soom_pg_replicas_teardown(void)
 {
     struct replicas *rs = global;
     if (rs == NULL)
@@ -245,11 +257,6 @@ void pg_replicas_teardown(void)
     pthread_mutex_destroy(&rs->lock);
     free(rs->r);
     free(rs);
-}
-
-void pg_replicas_forget(void)
-{
-    global = NULL;
 }
 
 /* ---- reads ---------------------------------------------------------------- */
