@@ -121,9 +121,37 @@ def test_per_request_settings_and_restart():
             status, _, doc = srv.json("GET", "/session")
             eq((status, doc), (200, want), "after the restart")
         log = srv.log()
-        assert "database.pooler" in log, "start-up says what the pooler setting turned off"
+        assert "each transaction sets the session settings" in log, log
     finally:
         srv.stop()
+        db.drop()
+
+
+def test_settings_held_by_the_role_go_without_a_statement():
+    """When every session of the role has the settings from its defaults
+    (ALTER ROLE ... IN DATABASE ... SET), statements go without them."""
+    b = setup()
+    db = Database(b.url())
+    # set directly, before PgBouncer opens a session to the database: a
+    # session takes the role's defaults when it starts
+    direct = pg_sh("url", state["env"])
+    for setting in ("bytea_output = 'hex'", "IntervalStyle = 'iso_8601'",
+                    "DateStyle = 'ISO, YMD'", "TimeZone = 'UTC'", "extra_float_digits = 1",
+                    "statement_timeout = 1234"):
+        scalekit.psql(direct, 'ALTER ROLE soom IN DATABASE "%s" SET %s' % (db.name, setting))
+    tmp = tempfile.mkdtemp()
+    srv = Server(write_app(tmp, APP), env=dict(POOLER, DATABASE_URL=db.url,
+                                               SOOM_POOL__STATEMENT_TIMEOUT_MS="1234")).start()
+    try:
+        for _ in range(10):
+            eq(srv.json("GET", "/session")[2], {"timeout": "1234ms", "raw": "00ff",
+                                                "span": "P1DT2H", "at": "2026-11-29T02:13:31+00:00"})
+            eq(srv.json("POST", "/tx", {})[2], {"timeout": "1234ms", "style": "iso_8601",
+                                                "same": True})
+        assert "the role's defaults hold the session settings" in srv.log(), srv.log()
+    finally:
+        srv.stop()
+        scalekit.psql(direct, 'ALTER ROLE soom IN DATABASE "%s" RESET ALL' % db.name)
         db.drop()
 
 

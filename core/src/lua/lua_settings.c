@@ -116,6 +116,11 @@ struct soom_config *soom_lua_settings_check(lua_State *L, int idx, bool env)
         lua_pushstring(L, err);
         lua_error(L);
     }
+    /* here, where the app's own settings are still told from the
+     * defaults: the effective settings hold every key */
+    if (env && c->pooler_transaction && c->pool_prepared_explicit)
+        soom_log_msg(SOOM_LOG_WARN, "database.pooler: pool.prepared = true is ignored: named "
+                                    "prepared statements do not survive a transaction pooler");
     if (unknown[0] != '\0') {
         struct soom_log_line l;
         soom_log_begin(&l, SOOM_LOG_WARN,

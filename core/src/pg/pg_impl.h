@@ -31,10 +31,13 @@ struct pg_settings {
      * state. The session settings are not SET at connect; `local_sql`
      * sets them with set_config(..., true) in each transaction instead:
      * after BEGIN (`begin_sql`), and before a statement outside of one,
-     * in the same pipeline (one implicit transaction). */
+     * in the same pipeline (one implicit transaction); unless every
+     * session of the role has them from its defaults (`held_sql`, asked
+     * at connect: ALTER ROLE ... SET, docs/SCALING.md). */
     bool pooler;
     char *local_sql;
     char *begin_sql;
+    char *held_sql;
 };
 
 /* A cached named prepared statement. */
@@ -57,6 +60,8 @@ struct soom_pg_conn {
     /* The last wait for the server ran out of time and the session was
      * abandoned (pg_wait.c): not worth a retry. */
     bool timed_out;
+    /* Behind a pooler: the role's defaults hold the session settings. */
+    bool settings_held;
 
     /* statement cache, open addressing keyed by SQL text */
     struct pg_stmt *stmts;
@@ -75,6 +80,13 @@ struct soom_pg_conn {
  * the copy. */
 void pg_settings_init(struct pg_settings *s, const struct soom_config *cfg, const char *url);
 void pg_settings_cleanup(struct pg_settings *s);
+
+/* True when a transaction or a statement must carry the session settings
+ * itself (behind a pooler whose sessions do not hold them already). */
+static inline bool pg_conn_local_settings(const struct soom_pg_conn *c)
+{
+    return c->set->pooler && !c->settings_held;
+}
 
 /* Opens c->pg for c->set->url and prepares the session (statement timeout,
  * UTC, ISO dates). Returns SOOM_OK or SOOM_EUNAVAIL with libpq's reason

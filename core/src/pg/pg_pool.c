@@ -434,7 +434,7 @@ static void pooler_warnings(const struct soom_config *cfg)
     if (!cfg->pooler_transaction)
         return;
     soom_log_msg(SOOM_LOG_INFO, "database.pooler: no named prepared statements, no session "
-                                "settings (each transaction sets its own)");
+                                "state");
     const char *urls[] = {cfg->database_url, cfg->database_replicas};
     for (int i = 0; i < 2; i++) {
         if (strstr(urls[i], "options=") != NULL)
@@ -443,9 +443,6 @@ static void pooler_warnings(const struct soom_config *cfg)
                          "PgBouncer refuses unless it lists them in ignore_startup_parameters; "
                          "and what they set would not follow the transactions");
     }
-    if (cfg->pool_prepared_explicit)
-        soom_log_msg(SOOM_LOG_WARN, "database.pooler: pool.prepared = true is ignored: named "
-                                    "prepared statements do not survive a transaction pooler");
 }
 
 int soom_pg_pool_setup(const struct soom_config *cfg)

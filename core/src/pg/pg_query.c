@@ -40,7 +40,7 @@
 static PGresult *run_prepared(struct soom_pg_conn *c, const char *sql, int n,
                               const char *const *values, const int *lengths, const int *formats)
 {
-    if (c->set->pooler && PQtransactionStatus(c->pg) == PQTRANS_IDLE)
+    if (pg_conn_local_settings(c) && PQtransactionStatus(c->pg) == PQTRANS_IDLE)
         return pg_wait_params_after(c, c->set->local_sql, sql, n, values, lengths, formats);
     if (!c->set->prepared || (c->nstmts >= STMT_CACHE_MAX && c->capstmts > 0))
         return pg_wait_params(c, sql, n, values, lengths, formats);
@@ -239,7 +239,7 @@ int soom_pg_exec_script(struct soom_pg_conn *c, const char *sql)
 int soom_pg_begin(struct soom_pg_conn *c)
 {
     pg_conn_clear_error(c);
-    return run(c, c->set->begin_sql, true, 0, NULL, NULL);
+    return run(c, pg_conn_local_settings(c) ? c->set->begin_sql : "BEGIN", true, 0, NULL, NULL);
 }
 
 int soom_pg_commit(struct soom_pg_conn *c)
