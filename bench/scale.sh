@@ -8,7 +8,10 @@
 #   direct    soom -> the primary
 #   bouncer   soom (pool.max M, 8 by default) -> PgBouncer (transaction
 #             mode, default_pool_size N, 8 by default) -> the primary,
-#             database.pooler set
+#             database.pooler set: each statement carries the session
+#             settings (one pipeline)
+#   held      the same, to a database whose role defaults hold the
+#             settings (ALTER ROLE ... IN DATABASE ... SET): no statement more
 #   replica   soom -> a streaming replica (database.replicas; every by-id
 #             read is served by it), the primary beside it
 #
@@ -54,6 +57,11 @@ CREATE TABLE IF NOT EXISTS sample (id bigserial PRIMARY KEY, name text NOT NULL,
 INSERT INTO sample (name, score) SELECT 'n' || g, g % 100 FROM generate_series(1, 100) g
   WHERE NOT EXISTS (SELECT 1 FROM sample);
 SQL
+psql -qX "$PRIMARY" -c "CREATE DATABASE soom_held TEMPLATE soom" >/dev/null
+for setting in "bytea_output = 'hex'" "IntervalStyle = 'iso_8601'" "DateStyle = 'ISO, YMD'" \
+  "TimeZone = 'UTC'" "extra_float_digits = 1" "statement_timeout = 30000"; do
+  psql -qX "$PRIMARY" -c "ALTER ROLE soom IN DATABASE soom_held SET $setting" >/dev/null
+done
 [ "$(id -u)" = 0 ] && chown postgres "$tmp"
 as_owner "$PG_BIN/pg_basebackup" -h "$tmp/primary/run" -p "$P_PORT" -U postgres -D "$tmp/replica" \
   -R -X stream -c fast
@@ -91,6 +99,8 @@ run_wrk() { # CONFIG -> "rps soom_cpu_us bouncer_cpu_us"
   case $1 in
     bouncer) env=(SOOM_THREADS=$THREADS DATABASE_URL=$BOUNCER SOOM_DATABASE__POOLER=pgbouncer-transaction
                   SOOM_POOL__MAX=$SOOM_POOL);;
+    held) env=(SOOM_THREADS=$THREADS DATABASE_URL=${BOUNCER}_held
+               SOOM_DATABASE__POOLER=pgbouncer-transaction SOOM_POOL__MAX=$SOOM_POOL);;
     replica) env+=(SOOM_DATABASE__REPLICAS=$REPLICA SOOM_DATABASE__MAX_REPLICA_LAG=10);;
   esac
   env "${env[@]}" "$SOOM" run "$HERE/app" --port "$S_PORT" >"$tmp/soom.log" 2>&1 &
@@ -101,6 +111,9 @@ run_wrk() { # CONFIG -> "rps soom_cpu_us bouncer_cpu_us"
   local out; out=$(wrk -t1 -c"$CONNS" -d"${WRK_S}s" "http://127.0.0.1:$S_PORT/samples/7")
   local t1 b1; t1=$(cpu_ticks $pid); b1=$(cpu_ticks "$bpid")
   kill -TERM $pid; wait $pid 2>/dev/null || true
+  if [ "$1" = held ] && ! grep -q "the role's defaults hold" "$tmp/soom.log"; then
+    echo "held: the settings were not found held by the role" >&2; grep -v "\"msg\":\"request\"" "$tmp/soom.log" | head -20 >&2; exit 1
+  fi
   local reqs rps non2xx hz
   reqs=$(echo "$out" | awk '/requests in/ {print $1}')
   rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
@@ -121,24 +134,37 @@ on_replica=$(psql -AtX "$REPLICA" -c "SELECT count(*) FROM pg_stat_activity WHER
 kill -TERM $pid; wait $pid 2>/dev/null || true
 echo "soom sessions on the replica after one by-id read: $on_replica"
 
+# PgBouncer's own ceiling on this machine: pgbench's select-only script
+# (extended protocol, 8 clients as soom's pool), directly and through it
+PGBENCH=$PG_BIN/pgbench
+psql -qX "$PRIMARY" -c "CREATE DATABASE soom_pgbench" >/dev/null
+"$PGBENCH" -i -s 1 -q "${PRIMARY}_pgbench" >/dev/null 2>&1
+pgb() { "$PGBENCH" -n -S -M extended -c 8 -j 1 -T "$WRK_S" "$1" 2>/dev/null | awk '/^tps/ {print $3}'; }
+pd=""; pb=""
+for _ in $(seq 1 "$PASSES"); do pd="$pd $(pgb "${PRIMARY}_pgbench")"; pb="$pb $(pgb "${BOUNCER}_pgbench")"; done
+echo
+echo "pgbench -S -M extended -c 8, tps per pass: direct$pd; through PgBouncer$pb"
+
 echo
 echo "## GET /samples/7: wrk -t1 -c$CONNS -d${WRK_S}s, $THREADS server threads, the three alternating ($PASSES passes), medians"
 echo "(load average before: $(cut -d' ' -f1-3 /proc/loadavg); PgBouncer pool $POOL, soom pool $SOOM_POOL, PgBouncer nice $NICE)"
 mkdir -p "$tmp/r"
-: >"$tmp/r/direct"; : >"$tmp/r/bouncer"; : >"$tmp/r/replica"
+: >"$tmp/r/direct"; : >"$tmp/r/bouncer"; : >"$tmp/r/replica"; : >"$tmp/r/held"
 for _ in $(seq 1 "$PASSES"); do
-  for c in direct bouncer replica; do run_wrk $c >>"$tmp/r/$c"; done
+  for c in direct bouncer held replica; do run_wrk $c >>"$tmp/r/$c"; done
 done
 med() { sort -g -k"$2" "$1" | awk -v k="$2" '{v[NR]=$k} END {print v[int((NR+1)/2)]}'; }
 echo "| path | req/s | ratio to direct | soom CPU µs/req | PgBouncer CPU µs/req |"
 echo "|---|---:|---:|---:|---:|"
 d=$(med "$tmp/r/direct" 1)
-for c in direct bouncer replica; do
+for c in direct bouncer held replica; do
   r=$(med "$tmp/r/$c" 1)
-  b="-"; [ "$c" = bouncer ] && b=$(med "$tmp/r/$c" 3)
+  b="-"
+  if [ "$c" = bouncer ] || [ "$c" = held ]; then b=$(med "$tmp/r/$c" 3); fi
   echo "| $c | $r | $(awk -v a="$r" -v b="$d" 'BEGIN{printf "%.3f", a/b}') | $(med "$tmp/r/$c" 2) | $b |"
 done
-paste -d' ' "$tmp/r/direct" "$tmp/r/bouncer" "$tmp/r/replica" | awk '{print $4 / $1, $7 / $1}' >"$tmp/ratios"
+paste -d' ' "$tmp/r/direct" "$tmp/r/bouncer" "$tmp/r/replica" "$tmp/r/held" |
+  awk '{print $4 / $1, $7 / $1, $10 / $1}' >"$tmp/ratios"
 echo
-echo "median of the passes' ratios to direct: bouncer $(sort -g -k1 "$tmp/ratios" | awk '{v[NR]=$1} END {printf "%.3f", v[int((NR+1)/2)]}'), replica $(sort -g -k2 "$tmp/ratios" | awk '{v[NR]=$2} END {printf "%.3f", v[int((NR+1)/2)]}')"
-echo "(each pass, req/s soom-µs bouncer-µs: direct | bouncer | replica: $(paste -d'|' "$tmp/r/direct" "$tmp/r/bouncer" "$tmp/r/replica" | tr '\n' ';'))"
+echo "median of the passes' ratios to direct: bouncer $(sort -g -k1 "$tmp/ratios" | awk '{v[NR]=$1} END {printf "%.3f", v[int((NR+1)/2)]}'), replica $(sort -g -k2 "$tmp/ratios" | awk '{v[NR]=$2} END {printf "%.3f", v[int((NR+1)/2)]}'), held $(sort -g -k3 "$tmp/ratios" | awk '{v[NR]=$3} END {printf "%.3f", v[int((NR+1)/2)]}')"
+echo "(each pass, req/s soom-µs bouncer-µs: direct | bouncer | held | replica: $(paste -d'|' "$tmp/r/direct" "$tmp/r/bouncer" "$tmp/r/held" "$tmp/r/replica" | tr '\n' ';'))"

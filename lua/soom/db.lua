@@ -48,8 +48,9 @@ local function prepare()
         if s.pool and s.pool.prepared == false then
             prepared = false
         end
+        local pooler = s.database ~= nil and s.database.pooler == "pgbouncer-transaction"
         -- refused (false) inside a request, which uses the pool instead
-        if pg.use(url, 0, prepared) then
+        if pg.use(url, 0, prepared, pooler) then
             used_url = url
         end
     end

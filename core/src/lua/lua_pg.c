@@ -51,6 +51,7 @@ static _Thread_local struct soom_pg_conn *direct_conn;
 static _Thread_local char *direct_url;
 static _Thread_local long direct_timeout_ms;
 static _Thread_local bool direct_prepared = true;
+static _Thread_local bool direct_pooler; /* behind a transaction pooler: no session state */
 
 static void no_database(lua_State *L)
 {
@@ -81,7 +82,8 @@ static struct soom_pg_conn *conn_for_call(struct soom_request *r, int *code, con
         return direct_conn;
     struct soom_config *cfg = soom_config_new();
     cfg->pool_statement_timeout_ms = direct_timeout_ms;
-    cfg->pool_prepared = direct_prepared;
+    cfg->pool_prepared = direct_prepared && !direct_pooler;
+    cfg->pooler_transaction = direct_pooler;
     static _Thread_local char err[256];
     *code = soom_pg_conn_open(direct_url, cfg, &direct_conn, err, sizeof err);
     soom_config_free(cfg);
@@ -584,9 +586,11 @@ static int l_in_transaction(lua_State *L)
     return 1;
 }
 
-/* use(url[, statement_timeout_ms[, prepared]]) -> true: the database of
- * direct connections (outside requests; false inside one, which uses the
- * pool); a new URL closes the current connection. */
+/* use(url[, statement_timeout_ms[, prepared[, pooler]]]) -> true: the
+ * database of direct connections (outside requests; false inside one,
+ * which uses the pool); a new URL closes the current connection. With
+ * `pooler` (database.pooler) the session is left as it is, as the pool's
+ * are: a direct connection through PgBouncer shares its server sessions. */
 static int l_use(lua_State *L)
 {
     const char *url = luaL_checkstring(L, 1);
@@ -596,14 +600,16 @@ static int l_use(lua_State *L)
     }
     long timeout = (long)luaL_optnumber(L, 2, 0);
     bool prepared = lua_isnoneornil(L, 3) ? true : lua_toboolean(L, 3);
+    bool pooler = lua_toboolean(L, 4);
     if (direct_url == NULL || strcmp(direct_url, url) != 0 || timeout != direct_timeout_ms ||
-        prepared != direct_prepared) {
+        prepared != direct_prepared || pooler != direct_pooler) {
         soom_pg_conn_close(direct_conn);
         direct_conn = NULL;
         free(direct_url);
         direct_url = xstrdup(url);
         direct_timeout_ms = timeout;
         direct_prepared = prepared;
+        direct_pooler = pooler;
     }
     lua_pushboolean(L, 1);
     return 1;

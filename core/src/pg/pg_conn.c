@@ -98,8 +98,8 @@ static int check_held(struct soom_pg_conn *c, char *err, size_t errlen)
     }
     c->settings_held = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
     PQclear(res);
-    static atomic_bool said;
-    if (!atomic_exchange(&said, true)) {
+    static atomic_bool said; /* once per process, of the pool's sessions */
+    if (c->pool != NULL && !atomic_exchange(&said, true)) {
         struct soom_log_line l;
         soom_log_begin(&l, SOOM_LOG_INFO,
                        c->settings_held
