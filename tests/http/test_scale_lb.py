@@ -43,8 +43,15 @@ def cluster(extra):
     app = write_app(tempfile.mkdtemp(), APP)
     env = {"DATABASE_URL": db.url, "SOOM_TRUST_PROXY": "true"}
     env.update(extra)
-    servers = [Server(app, env=env).start() for _ in range(2)]
-    lb = scalekit.HAProxy([s.port for s in servers]).start()
+    servers = [Server(app, env=env) for _ in range(2)]
+    lb = scalekit.HAProxy([s.port for s in servers])
+    try:
+        for s in servers:
+            s.start()
+        lb.start()
+    except BaseException:
+        teardown(db, servers, lb)
+        raise
     return db, servers, lb
 
 

@@ -35,14 +35,15 @@ state = {}
 def setup():
     if "bouncer" in state:
         return state["bouncer"]
-    env = private_cluster("bouncer")
+    state["env"] = env = private_cluster("bouncer")
     url = pg_sh("url", env)
     # what a neighbour's settings, or a role's defaults, leave on a session
     for setting in ("bytea_output = 'escape'", "IntervalStyle = 'postgres'",
                     "DateStyle = 'SQL, DMY'", "TimeZone = 'Asia/Tokyo'", "extra_float_digits = 0"):
         scalekit.psql(url, "ALTER ROLE soom SET " + setting)
-    b = scalekit.PgBouncer(int(env["SOOM_TEST_PG_PORT"]), pool_size=2, reset_always=True).start()
-    state.update(env=env, bouncer=b)
+    b = scalekit.PgBouncer(int(env["SOOM_TEST_PG_PORT"]), pool_size=2, reset_always=True)
+    state["bouncer"] = b
+    b.start()
     return b
 
 
@@ -171,6 +172,7 @@ def test_startup_warns_of_incompatible_settings():
 def teardown():
     if "bouncer" in state:
         state["bouncer"].cleanup()
+    if "env" in state:
         pg_sh("stop", state["env"])
 
 

@@ -58,13 +58,13 @@ state = {}
 
 
 def setup():
-    if "replica" not in state:
-        env = private_cluster("replica")
-        rep = scalekit.Replica(env).start()
-        db = Database(pg_sh("url", env))
+    if "db" not in state:
+        state["env"] = env = private_cluster("replica")
+        state["replica"] = rep = scalekit.Replica(env)
+        rep.start()
+        state["db"] = db = Database(pg_sh("url", env))
         db.sql(SCHEMA)
         rep.wait_replayed(db.url)
-        state.update(env=env, replica=rep, db=db)
     return state["db"], state["replica"]
 
 
@@ -133,8 +133,8 @@ def test_a_token_reads_its_own_write():
         # replayed: the replica serves the token's read again
         wait_for(lambda: where(srv, headers={"Soom-Read-After": token}), "replica has the token")
     finally:
-        rep.admin_sql("SELECT pg_wal_replay_resume()")
         srv.stop()
+        rep.admin_sql("SELECT pg_wal_replay_resume()")
 
 
 def test_lag_past_max_moves_reads_to_the_primary():
@@ -152,8 +152,8 @@ def test_lag_past_max_moves_reads_to_the_primary():
         rep.admin_sql("SELECT pg_wal_replay_resume()")
         wait_for(lambda: where(srv) is True, "reads come back to the replica")
     finally:
-        rep.admin_sql("SELECT pg_wal_replay_resume()")
         srv.stop()
+        rep.admin_sql("SELECT pg_wal_replay_resume()")
 
 
 def test_a_replica_down_and_back():
@@ -201,7 +201,9 @@ def test_a_replica_down_and_back():
 def teardown():
     if "replica" in state:
         state["replica"].cleanup()
+    if "db" in state:
         state["db"].drop()
+    if "env" in state:
         pg_sh("stop", state["env"])
 
 
