@@ -42,6 +42,13 @@ return {
             local row = soom.db.one({ "SELECT pg_is_in_recovery() AS replica", readonly = true })
             return { replica = row.replica }
         end },
+    soom.Resource { route = "/where/after-write",
+        post = function()
+            local q = { "SELECT pg_is_in_recovery() AS replica", readonly = true }
+            local before = soom.db.one(q).replica
+            soom.db.query("INSERT INTO item (name) VALUES ('written')")
+            return { before = before, replica = soom.db.one(q).replica }
+        end },
     soom.Resource { route = "/where/tx", readonly = true,
         get = function()
             return soom.db.transaction(function(tx)
@@ -100,6 +107,9 @@ def test_reads_are_served_by_the_replica():
             eq(where(srv, "/where/query"), True, model + ": soom.db.query{readonly = true}")
             eq(where(srv, "/where/plain"), False, model + ": any other read stays on the primary")
             eq(where(srv, "/where/tx"), False, model + ": a transaction, on the primary")
+            status, _, doc = srv.json("POST", "/where/after-write", {})
+            eq((status, doc), (200, {"before": True, "replica": False}),
+               model + ": once the request wrote, its reads stay on the primary")
             marker = "replica-%s-%d" % (model, time.time_ns())
             status, _, doc = srv.json("GET", "/items")
             eq(status, 200, "generic list")

@@ -85,20 +85,20 @@ static uint64_t read_after(const struct soom_request *r)
     return soom_pg_lsn_parse(text, &lsn) ? lsn : UINT64_MAX;
 }
 
-/* The connection for a read: the replica's this request holds, a new
- * replica's, or the primary's. */
+/* The connection for a read: the primary's once the request used it (it
+ * sees its own writes), else the replica's this request holds, or a new
+ * replica's, or the primary's when none is usable. */
 static int read_conn(struct soom_request *r, struct soom_pg_conn **out)
 {
-    if (r->pg_read != NULL) {
-        *out = r->pg_read;
-        return SOOM_OK;
-    }
-    if (r->pg != NULL || r->read_primary || !soom_pg_replicas_enabled() ||
-        soom_pg_read_acquire(read_after(r), &r->pg_read) != SOOM_OK) {
-        r->read_primary = true;
+    if (r->pg != NULL || r->read_primary || !soom_pg_replicas_enabled())
         return soom_request_pg(r, out);
+    if (r->pg_read == NULL) {
+        if (soom_pg_read_acquire(read_after(r), &r->pg_read) != SOOM_OK) {
+            r->read_primary = true;
+            return soom_request_pg(r, out);
+        }
+        soom_arena_defer(r->arena, release_deferred, r);
     }
-    soom_arena_defer(r->arena, release_deferred, r);
     *out = r->pg_read;
     return SOOM_OK;
 }
