@@ -53,8 +53,9 @@ local function prepare()
         if s.pool and s.pool.prepared == false then
             prepared = false
         end
+        local pooler = s.database ~= nil and s.database.pooler == "pgbouncer-transaction"
         -- refused (false) inside a request, which uses the pool instead
-        if pg.use(url, 0, prepared) then
+        if pg.use(url, 0, prepared, pooler) then
             used_url = url
         end
     end
@@ -81,27 +82,47 @@ local function raise(failure)
     error(errors.error(failure.status, failure.detail, extra), 0)
 end
 
---- Runs `sql` with $1.. bound to the arguments. Returns the rows (an
--- array, empty when none) and, for INSERT/UPDATE/DELETE without RETURNING,
--- the number of rows affected as a second value.
-function _M.query(sql, ...)
-    if type(sql) ~= "string" then
-        error("soom.db.query: the SQL must be a string", 2)
+-- The statement of a call and how to run it: `sql` is the SQL, or a table
+-- { sql, readonly = true } for a read that a read replica may serve.
+local function statement(sql, who)
+    local run = pg.query
+    if type(sql) == "table" then
+        if sql.readonly then
+            run = pg.query_read
+        end
+        sql = sql[1]
     end
+    if type(sql) ~= "string" then
+        error("soom.db." .. who .. ": the SQL must be a string", 3)
+    end
+    return run, sql
+end
+
+local function query(run, sql, ...)
     prepare()
-    local rows, n = pg.query(numeric_as_number(), sql, ...)
+    local rows, n = run(numeric_as_number(), sql, ...)
     if rows == nil then
         raise(n)
     end
     return rows, n
 end
 
---- The first row of `sql`, or nil when there is none.
+--- Runs `sql` with $1.. bound to the arguments. Returns the rows (an
+-- array, empty when none) and, for INSERT/UPDATE/DELETE without RETURNING,
+-- the number of rows affected as a second value.
+--
+-- `sql` may be a table { sql, readonly = true }: a read that a read replica
+-- may serve (database.replicas; docs/SCALING.md); inside a transaction, or
+-- once the request used the primary, it runs on the primary anyway.
+function _M.query(sql, ...)
+    local run, text = statement(sql, "query")
+    return query(run, text, ...)
+end
+
+--- The first row of `sql` (the same forms as query), or nil when there is none.
 function _M.one(sql, ...)
-    if type(sql) ~= "string" then
-        error("soom.db.one: the SQL must be a string", 2)
-    end
-    return (_M.query(sql, ...))[1]
+    local run, text = statement(sql, "one")
+    return (query(run, text, ...))[1]
 end
 
 local function check(ok, failure)

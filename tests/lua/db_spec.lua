@@ -117,6 +117,14 @@ return {
         end)
     end),
 
+    t.case("a { sql, readonly = true } read runs like any query outside a request", function()
+        in_schema(function()
+            t.eq(db.query({ "SELECT $1::int AS n", readonly = true }, 7), { { n = 7 } })
+            t.eq(db.one({ "SELECT 2 AS n", readonly = true }), { n = 2 })
+            t.eq(db.one({ "SELECT 3 AS n" }), { n = 3 })
+        end)
+    end),
+
     t.case("misuse raises at the caller's line", function()
         local line = here() + 1
         local err = t.raises(function() db.query(5) end, "soom.db.query: the SQL must be a string")

@@ -65,8 +65,15 @@ struct soom_config {
     long pool_idle_check_ms;
     long pool_statement_timeout_ms;
     bool pool_prepared;
-    bool pool_trace;  /* application_name carries the request's trace id */
-    char *numeric_as; /* "string" (as Django REST framework) or "number" */
+    bool pool_trace; /* application_name carries the request's trace id */
+    /* scale-out (docs/SCALING.md) */
+    char *database_pooler;       /* "" or "pgbouncer-transaction" */
+    bool pooler_transaction;     /* derived: a pooler in transaction mode */
+    bool pool_prepared_explicit; /* pool.prepared = true was set, not defaulted */
+    char *database_replicas;     /* read replicas' URLs, separated by white space */
+    double max_replica_lag;      /* seconds a replica may be behind the primary */
+    long replica_check_ms;       /* how often the replicas' lag is measured */
+    char *numeric_as;            /* "string" (as Django REST framework) or "number" */
     /* outbound HTTP (soom.http) */
     double http_timeout;         /* seconds per call; 0: none */
     double http_connect_timeout; /* seconds */
@@ -143,6 +150,9 @@ SOOM_API int soom_config_set_bool(struct soom_config *c, const char *key, bool v
  * "true"/"false"/"1"/"0" for booleans). */
 SOOM_API int soom_config_set_text(struct soom_config *c, const char *key, const char *text,
                                   char *err, size_t errlen);
+
+/* The type of a known key, or -1. */
+SOOM_API int soom_config_key_type(const char *key);
 
 /* True when `key` is a known key or a section holding known keys ("pool"). */
 SOOM_API bool soom_config_is_section(const char *key);

@@ -26,6 +26,7 @@
 #define SOOM_PG_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "soom/arena.h"
 #include "soom/buf.h"
@@ -104,6 +105,36 @@ SOOM_API struct soom_pg_pool *soom_pg_pool_global(const struct soom_config *cfg)
 
 /* Frees the process's pool (after the server stopped its threads). */
 SOOM_API void soom_pg_pool_teardown(void);
+
+/* ---- read replicas (database.replicas) ---------------------------------- */
+
+/* The process's read replicas (database.replicas): a pool for each and a
+ * monitor thread measuring their lag. Call after soom_pg_pool_setup, in
+ * each serving process; SOOM_OK also when there are none (or when they
+ * are set up already). A forked child forgets its parent's (never used).
+ * Teardown stops the monitor and frees the pools, before the primary's. */
+SOOM_API int soom_pg_replicas_setup(const struct soom_config *cfg);
+SOOM_API void soom_pg_replicas_teardown(void);
+
+/* True when the process has read replicas. */
+SOOM_API bool soom_pg_replicas_enabled(void);
+
+/* A connection to a usable replica (answering, lag within
+ * database.max_replica_lag) that has replayed the WAL at least up to
+ * `after_lsn` (0: any), chosen round robin. Returns SOOM_OK, or
+ * SOOM_ENOTFOUND when there is none: the read goes to the primary. Given
+ * back with soom_pg_pool_release(). */
+SOOM_API int soom_pg_read_acquire(uint64_t after_lsn, struct soom_pg_conn **out);
+
+/* True when `c` is a replica's connection. */
+SOOM_API bool soom_pg_conn_is_replica(const struct soom_pg_conn *c);
+
+/* Sets the replica of `c` aside (it failed to answer) until the monitor
+ * finds it well again. */
+SOOM_API void soom_pg_replica_failed(const struct soom_pg_conn *c);
+
+/* Parses an LSN as PostgreSQL writes it ("16/B374D848"). */
+SOOM_API bool soom_pg_lsn_parse(const char *s, uint64_t *out);
 
 /* ---- direct connections ------------------------------------------------- */
 

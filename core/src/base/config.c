@@ -61,6 +61,10 @@ static const struct key KEYS[] = {
      86400000},
     {"pool.prepared", SOOM_CONFIG_BOOL, F(pool_prepared), "true", 0, 0},
     {"pool.trace", SOOM_CONFIG_BOOL, F(pool_trace), "false", 0, 0},
+    {"database.pooler", SOOM_CONFIG_STRING, F(database_pooler), "", 0, 0},
+    {"database.replicas", SOOM_CONFIG_STRING, F(database_replicas), "", 0, 0},
+    {"database.max_replica_lag", SOOM_CONFIG_NUMBER, F(max_replica_lag), "1", 0, 86400},
+    {"database.replica_check_ms", SOOM_CONFIG_INT, F(replica_check_ms), "200", 10, 60000},
     {"http.timeout", SOOM_CONFIG_NUMBER, F(http_timeout), "10", 0, 86400},
     {"http.connect_timeout", SOOM_CONFIG_NUMBER, F(http_connect_timeout), "5", 0, 3600},
     {"http.max_per_host", SOOM_CONFIG_INT, F(http_max_per_host), "256", 1, 100000},
@@ -197,6 +201,8 @@ int soom_config_set_bool(struct soom_config *c, const char *key, bool value, cha
         return fail(err, errlen, "setting \"%s\" must be %s, not a boolean", key,
                     TYPE_NAMES[k->type]);
     *(bool *)field(c, k) = value;
+    if (k->offset == F(pool_prepared))
+        c->pool_prepared_explicit = value;
     return SOOM_OK;
 }
 
@@ -250,6 +256,7 @@ struct soom_config *soom_config_new(void)
         int rc = soom_config_set_text(c, KEYS[i].name, KEYS[i].def, err, sizeof err);
         (void)rc;
     }
+    c->pool_prepared_explicit = false;
     return c;
 }
 
@@ -262,6 +269,12 @@ void soom_config_free(struct soom_config *c)
             free(*(char **)field(c, &KEYS[i]));
     }
     free(c);
+}
+
+int soom_config_key_type(const char *key)
+{
+    const struct key *k = find_key(key);
+    return k != NULL ? (int)k->type : -1;
 }
 
 bool soom_config_is_section(const char *key)
@@ -375,6 +388,11 @@ int soom_config_finish(struct soom_config *c, char *err, size_t errlen)
     if (rc != SOOM_OK)
         return rc;
     c->throttle_postgres = v == 1;
+    static const char *const POOLERS[] = {"", "pgbouncer-transaction"};
+    rc = one_of("database.pooler", c->database_pooler, POOLERS, 2, &v, err, errlen);
+    if (rc != SOOM_OK)
+        return rc;
+    c->pooler_transaction = v == 1;
     if (c->pool_min > c->pool_max) {
         snprintf(err, errlen, "setting \"pool.min\" (%ld) exceeds \"pool.max\" (%ld)", c->pool_min,
                  c->pool_max);

@@ -51,6 +51,7 @@ static _Thread_local struct soom_pg_conn *direct_conn;
 static _Thread_local char *direct_url;
 static _Thread_local long direct_timeout_ms;
 static _Thread_local bool direct_prepared = true;
+static _Thread_local bool direct_pooler; /* behind a transaction pooler: no session state */
 
 static void no_database(lua_State *L)
 {
@@ -81,7 +82,8 @@ static struct soom_pg_conn *conn_for_call(struct soom_request *r, int *code, con
         return direct_conn;
     struct soom_config *cfg = soom_config_new();
     cfg->pool_statement_timeout_ms = direct_timeout_ms;
-    cfg->pool_prepared = direct_prepared;
+    cfg->pool_prepared = direct_prepared && !direct_pooler;
+    cfg->pooler_transaction = direct_pooler;
     static _Thread_local char err[256];
     *code = soom_pg_conn_open(direct_url, cfg, &direct_conn, err, sizeof err);
     soom_config_free(cfg);
@@ -394,6 +396,7 @@ static void push_rows(lua_State *L, const struct soom_pg_result *res, bool numer
 /* ---- functions ----------------------------------------------------------- */
 
 struct query_call {
+    bool readonly; /* a replica may serve it (soom.db.query{readonly = true}) */
     bool numeric_number;
     const char *sql;
     int nparams;
@@ -407,10 +410,17 @@ static int run_query(lua_State *L, struct soom_request *r, void *arg)
     struct query_call *q = arg;
     int code = SOOM_OK;
     const char *why = NULL;
-    struct soom_pg_conn *c = conn_for_call(r, &code, &why);
     struct soom_pg_result *res = NULL;
-    if (c != NULL)
-        code = soom_pg_exec(c, q->sql, q->nparams, q->values, q->lengths, q->binary, &res);
+    struct soom_pg_conn *c = NULL;
+    if (r != NULL && (q->readonly || r->readonly) &&
+        (r->pg == NULL || !soom_pg_conn_in_transaction(r->pg))) {
+        code = soom_request_pg_read_exec(r, q->sql, q->nparams, q->values, q->lengths, q->binary,
+                                         &res, &c);
+    } else {
+        c = conn_for_call(r, &code, &why);
+        if (c != NULL)
+            code = soom_pg_exec(c, q->sql, q->nparams, q->values, q->lengths, q->binary, &res);
+    }
     if (code != SOOM_OK)
         return push_failure(L, r, c, code, q->sql, why);
     push_rows(L, res, q->numeric_number);
@@ -447,11 +457,12 @@ static void take_params(lua_State *L, int first, struct query_call *q, bool copy
     }
 }
 
-/* query(numeric_as_number, sql, ...) -> rows[, affected] | nil, failure */
-static int l_query(lua_State *L)
+/* query(numeric_as_number, sql, ...) -> rows[, affected] | nil, failure;
+ * query_read(...) the same, for a read a replica may serve */
+static int query(lua_State *L, bool readonly)
 {
     struct query_call q = {
-        lua_toboolean(L, 1), luaL_checkstring(L, 2), lua_gettop(L) - 2, NULL, NULL, NULL};
+        readonly, lua_toboolean(L, 1), luaL_checkstring(L, 2), lua_gettop(L) - 2, NULL, NULL, NULL};
     if (q.nparams > 65535)
         return luaL_error(L, "soom.db.query: more than 65535 parameters");
     check_configured(L);
@@ -473,6 +484,27 @@ static int l_query(lua_State *L)
     free(q.values);
     free(q.lengths);
     return n;
+}
+
+static int l_query(lua_State *L)
+{
+    return query(L, false);
+}
+
+static int l_query_read(lua_State *L)
+{
+    return query(L, true);
+}
+
+/* readonly(): the current request's handler declared readonly = true: its
+ * statements outside of a transaction may be served by a read replica. */
+static int l_readonly(lua_State *L)
+{
+    (void)L;
+    struct soom_request *r = soom_request_current();
+    if (r != NULL)
+        r->readonly = true;
+    return 0;
 }
 
 /* One of the calls without parameters: true | nil, failure. */
@@ -554,9 +586,11 @@ static int l_in_transaction(lua_State *L)
     return 1;
 }
 
-/* use(url[, statement_timeout_ms[, prepared]]) -> true: the database of
- * direct connections (outside requests; false inside one, which uses the
- * pool); a new URL closes the current connection. */
+/* use(url[, statement_timeout_ms[, prepared[, pooler]]]) -> true: the
+ * database of direct connections (outside requests; false inside one,
+ * which uses the pool); a new URL closes the current connection. With
+ * `pooler` (database.pooler) the session is left as it is, as the pool's
+ * are: a direct connection through PgBouncer shares its server sessions. */
 static int l_use(lua_State *L)
 {
     const char *url = luaL_checkstring(L, 1);
@@ -566,14 +600,16 @@ static int l_use(lua_State *L)
     }
     long timeout = (long)luaL_optnumber(L, 2, 0);
     bool prepared = lua_isnoneornil(L, 3) ? true : lua_toboolean(L, 3);
+    bool pooler = lua_toboolean(L, 4);
     if (direct_url == NULL || strcmp(direct_url, url) != 0 || timeout != direct_timeout_ms ||
-        prepared != direct_prepared) {
+        prepared != direct_prepared || pooler != direct_pooler) {
         soom_pg_conn_close(direct_conn);
         direct_conn = NULL;
         free(direct_url);
         direct_url = xstrdup(url);
         direct_timeout_ms = timeout;
         direct_prepared = prepared;
+        direct_pooler = pooler;
     }
     lua_pushboolean(L, 1);
     return 1;
@@ -653,11 +689,18 @@ static int l_sha256(lua_State *L)
 int luaopen_soom_core_pg(lua_State *L)
 {
     static const luaL_Reg FUNCS[] = {
-        {"query", l_query},   {"begin", l_begin},
-        {"commit", l_commit}, {"rollback", l_rollback},
-        {"script", l_script}, {"in_transaction", l_in_transaction},
-        {"use", l_use},       {"close", l_close},
-        {"sha256", l_sha256}, {"set_checks", l_set_checks},
+        {"query", l_query},
+        {"begin", l_begin},
+        {"commit", l_commit},
+        {"rollback", l_rollback},
+        {"script", l_script},
+        {"in_transaction", l_in_transaction},
+        {"use", l_use},
+        {"close", l_close},
+        {"sha256", l_sha256},
+        {"set_checks", l_set_checks},
+        {"query_read", l_query_read},
+        {"readonly", l_readonly},
         {NULL, NULL},
     };
     lua_newtable(L);

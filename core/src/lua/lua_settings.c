@@ -18,6 +18,33 @@ extern char **environ;
 
 /* ---- table to config ---------------------------------------------------- */
 
+/* A list of strings for a string setting (database.replicas = { url, ... }):
+ * stored as one string, the items separated by spaces. */
+static int list_setting(lua_State *L, int idx, const char *key, struct soom_config *c, char *err,
+                        size_t errlen)
+{
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    size_t n = lua_objlen(L, idx);
+    for (size_t i = 1; i <= n; i++) {
+        lua_rawgeti(L, idx, (int)i);
+        if (lua_type(L, -1) != LUA_TSTRING) {
+            lua_pop(L, 1);
+            luaL_pushresult(&b);
+            lua_pop(L, 1);
+            snprintf(err, errlen, "setting \"%s\" must be a string or a list of strings", key);
+            return SOOM_ECONFIG;
+        }
+        if (i > 1)
+            luaL_addchar(&b, ' ');
+        luaL_addvalue(&b);
+    }
+    luaL_pushresult(&b);
+    int rc = soom_config_set_string(c, key, lua_tostring(L, -1), err, errlen);
+    lua_pop(L, 1);
+    return rc;
+}
+
 static int config_from_table(lua_State *L, int idx, const char *prefix, struct soom_config *c,
                              char *err, size_t errlen)
 {
@@ -47,7 +74,9 @@ static int config_from_table(lua_State *L, int idx, const char *prefix, struct s
             rc = soom_config_set_bool(c, key, lua_toboolean(L, -1), err, errlen);
             break;
         case LUA_TTABLE:
-            if (!soom_config_is_section(key)) {
+            if (soom_config_key_type(key) == SOOM_CONFIG_STRING) {
+                rc = list_setting(L, lua_gettop(L), key, c, err, errlen);
+            } else if (!soom_config_is_section(key)) {
                 snprintf(err, errlen, "unknown setting \"%s\"", key);
                 rc = SOOM_ECONFIG;
             } else {
@@ -87,6 +116,11 @@ struct soom_config *soom_lua_settings_check(lua_State *L, int idx, bool env)
         lua_pushstring(L, err);
         lua_error(L);
     }
+    /* here, where the app's own settings are still told from the
+     * defaults: the effective settings hold every key */
+    if (env && c->pooler_transaction && c->pool_prepared_explicit)
+        soom_log_msg(SOOM_LOG_WARN, "database.pooler: pool.prepared = true is ignored: named "
+                                    "prepared statements do not survive a transaction pooler");
     if (unknown[0] != '\0') {
         struct soom_log_line l;
         soom_log_begin(&l, SOOM_LOG_WARN,

@@ -5,6 +5,7 @@
  * error. Knows nothing of pools (pg_pool.c) or of running statements
  * (pg_query.c); both build on it.
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +30,33 @@ void pg_settings_init(struct pg_settings *s, const struct soom_config *cfg, cons
     s->max_waiting = cfg->pool_max_waiting;
     s->idle_check_ms = cfg->pool_idle_check_ms;
     s->statement_timeout_ms = cfg->pool_statement_timeout_ms;
-    s->prepared = cfg->pool_prepared;
+    s->prepared = cfg->pool_prepared && !cfg->pooler_transaction;
+    s->pooler = cfg->pooler_transaction;
+    char local[512];
+    snprintf(local, sizeof local,
+             "SELECT set_config('statement_timeout', '%ld', true), "
+             "set_config('TimeZone', 'UTC', true), set_config('DateStyle', 'ISO, YMD', true), "
+             "set_config('IntervalStyle', 'iso_8601', true), "
+             "set_config('extra_float_digits', '1', true), "
+             "set_config('bytea_output', 'hex', true)",
+             s->statement_timeout_ms);
+    s->local_sql = xstrdup(local);
+    char begin[560];
+    snprintf(begin, sizeof begin, "BEGIN; %s", local);
+    s->begin_sql = xstrdup(begin);
+    /* The same values held by every session of the role: set by the role
+     * or database defaults, the configuration file or built in, never by
+     * a session (another client of the pooler may have set those). */
+    char held[640];
+    snprintf(held, sizeof held,
+             "SELECT count(*) = 6 FROM pg_settings WHERE source NOT IN ('session', 'client') AND "
+             "((name = 'statement_timeout' AND setting = '%ld') OR (name = 'TimeZone' AND "
+             "setting = 'UTC') OR (name = 'DateStyle' AND setting = 'ISO, YMD') OR "
+             "(name = 'IntervalStyle' AND setting = 'iso_8601') OR (name = "
+             "'extra_float_digits' AND setting = '1') OR (name = 'bytea_output' AND "
+             "setting = 'hex'))",
+             s->statement_timeout_ms);
+    s->held_sql = xstrdup(held);
     soom_config_free(defaults);
 }
 
@@ -52,6 +79,36 @@ static void notice_to_log(void *arg, const char *message)
     soom_log_begin(&l, SOOM_LOG_DEBUG, "database notice");
     soom_log_str(&l, "notice", message);
     soom_log_end(&l);
+}
+
+/* Behind a pooler: whether the role's defaults already hold the session
+ * settings (then statements go without them), else they come with each
+ * transaction (local_sql). */
+static int check_held(struct soom_pg_conn *c, char *err, size_t errlen)
+{
+    PGresult *res = pg_wait_exec(c, c->set->held_sql);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        copy_error(err, errlen,
+                   res != NULL     ? PQresultErrorMessage(res)
+                   : c->pg != NULL ? PQerrorMessage(c->pg)
+                                   : "the database did not answer in time");
+        PQclear(res);
+        pg_conn_disconnect(c);
+        return SOOM_EUNAVAIL;
+    }
+    c->settings_held = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    PQclear(res);
+    static atomic_bool said; /* once per process, of the pool's sessions */
+    if (c->pool != NULL && !atomic_exchange(&said, true)) {
+        struct soom_log_line l;
+        soom_log_begin(&l, SOOM_LOG_INFO,
+                       c->settings_held
+                           ? "database.pooler: the role's defaults hold the session settings"
+                           : "database.pooler: each transaction sets the session settings; "
+                             "the role's defaults could hold them (docs/SCALING.md)");
+        soom_log_end(&l);
+    }
+    return SOOM_OK;
 }
 
 int pg_conn_connect(struct soom_pg_conn *c, char *err, size_t errlen)
@@ -78,6 +135,10 @@ int pg_conn_connect(struct soom_pg_conn *c, char *err, size_t errlen)
         return SOOM_EUNAVAIL;
     }
     PQsetNoticeProcessor(pg, notice_to_log, NULL);
+    c->pg = pg;
+    c->tx_lost = false;
+    if (c->set->pooler)
+        return check_held(c, err, errlen);
     /* Output formats the converters rely on (pg_types.c): ISO dates in
      * UTC, shortest exact floats, hex bytea, ISO 8601 intervals. */
     char setup[320];
@@ -86,7 +147,6 @@ int pg_conn_connect(struct soom_pg_conn *c, char *err, size_t errlen)
              "SET IntervalStyle = 'iso_8601'; SET extra_float_digits = 1; "
              "SET bytea_output = 'hex'",
              c->set->statement_timeout_ms);
-    c->pg = pg;
     PGresult *res = pg_wait_exec(c, setup);
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
         copy_error(err, errlen,
@@ -98,7 +158,6 @@ int pg_conn_connect(struct soom_pg_conn *c, char *err, size_t errlen)
         return SOOM_EUNAVAIL;
     }
     PQclear(res);
-    c->tx_lost = false;
     return SOOM_OK;
 }
 
@@ -164,7 +223,10 @@ bool pg_conn_clean(struct soom_pg_conn *c)
 void pg_settings_cleanup(struct pg_settings *s)
 {
     free(s->url);
-    s->url = NULL;
+    free(s->local_sql);
+    free(s->begin_sql);
+    free(s->held_sql);
+    s->url = s->local_sql = s->begin_sql = s->held_sql = NULL;
 }
 
 /* ---- errors -------------------------------------------------------------- */

@@ -27,6 +27,17 @@ struct pg_settings {
     long idle_check_ms;
     long statement_timeout_ms;
     bool prepared;
+    /* Behind a pooler in transaction mode (database.pooler): no session
+     * state. The session settings are not SET at connect; `local_sql`
+     * sets them with set_config(..., true) in each transaction instead:
+     * after BEGIN (`begin_sql`), and before a statement outside of one,
+     * in the same pipeline (one implicit transaction); unless every
+     * session of the role has them from its defaults (`held_sql`, asked
+     * at connect: ALTER ROLE ... SET, docs/SCALING.md). */
+    bool pooler;
+    char *local_sql;
+    char *begin_sql;
+    char *held_sql;
 };
 
 /* A cached named prepared statement. */
@@ -49,6 +60,8 @@ struct soom_pg_conn {
     /* The last wait for the server ran out of time and the session was
      * abandoned (pg_wait.c): not worth a retry. */
     bool timed_out;
+    /* Behind a pooler: the role's defaults hold the session settings. */
+    bool settings_held;
 
     /* statement cache, open addressing keyed by SQL text */
     struct pg_stmt *stmts;
@@ -67,6 +80,13 @@ struct soom_pg_conn {
  * the copy. */
 void pg_settings_init(struct pg_settings *s, const struct soom_config *cfg, const char *url);
 void pg_settings_cleanup(struct pg_settings *s);
+
+/* True when a transaction or a statement must carry the session settings
+ * itself (behind a pooler whose sessions do not hold them already). */
+static inline bool pg_conn_local_settings(const struct soom_pg_conn *c)
+{
+    return c->set->pooler && !c->settings_held;
+}
 
 /* Opens c->pg for c->set->url and prepares the session (statement timeout,
  * UTC, ISO dates). Returns SOOM_OK or SOOM_EUNAVAIL with libpq's reason
@@ -118,6 +138,10 @@ void pg_conn_set_error(struct soom_pg_conn *c, PGresult *res);
  * parameter). */
 void pg_conn_fail(struct soom_pg_conn *c, const char *sqlstate, const char *message);
 
+/* A pool for `url` (NULL: cfg->database_url) sized by the settings, its
+ * pool.min connections opened (pg_pool.c). */
+struct soom_pg_pool *pg_pool_new_url(const struct soom_config *cfg, const char *url);
+
 /* ---- waiting for the server (pg_wait.c) ----------------------------------- */
 
 /* PQexec, PQexecParams, PQprepare and PQexecPrepared on c->pg, waiting
@@ -133,6 +157,13 @@ PGresult *pg_wait_params(struct soom_pg_conn *c, const char *sql, int n, const c
 PGresult *pg_wait_prepare(struct soom_pg_conn *c, const char *name, const char *sql, int n);
 PGresult *pg_wait_prepared(struct soom_pg_conn *c, const char *name, int n,
                            const char *const *values, const int *lengths, const int *formats);
+
+/* `prefix` (no parameters, its result dropped) then the statement, in one
+ * pipeline with one Sync: one round trip and one implicit transaction, so
+ * what the prefix sets locally holds for the statement only. Returns as
+ * pg_wait_params(); the prefix's error, if any, wins. */
+PGresult *pg_wait_params_after(struct soom_pg_conn *c, const char *prefix, const char *sql, int n,
+                               const char *const *values, const int *lengths, const int *formats);
 
 /* PQconnectdbParams through PQconnectStartParams and PQconnectPoll,
  * bounded by the URL's connect_timeout (5 s by default); the session is

@@ -334,14 +334,11 @@ void soom_pg_pool_release(struct soom_pg_conn *c)
 
 /* ---- the pool ------------------------------------------------------------ */
 
-int soom_pg_pool_new(const struct soom_config *cfg, struct soom_pg_pool **out)
+struct soom_pg_pool *pg_pool_new_url(const struct soom_config *cfg, const char *url)
 {
-    *out = NULL;
-    if (cfg->database_url == NULL || cfg->database_url[0] == '\0')
-        return SOOM_ECONFIG;
     struct soom_pg_pool *pool = xcalloc(1, sizeof *pool);
     pthread_mutex_init(&pool->lock, NULL);
-    pg_settings_init(&pool->set, cfg, NULL);
+    pg_settings_init(&pool->set, cfg, url);
     /* Warm up pool.min connections; a database that is down now is the
      * backoff's business, not a start-up failure. */
     for (long i = 0; i < pool->set.min; i++) {
@@ -351,7 +348,15 @@ int soom_pg_pool_new(const struct soom_config *cfg, struct soom_pg_pool **out)
             break;
         soom_pg_pool_release(c);
     }
-    *out = pool;
+    return pool;
+}
+
+int soom_pg_pool_new(const struct soom_config *cfg, struct soom_pg_pool **out)
+{
+    *out = NULL;
+    if (cfg->database_url == NULL || cfg->database_url[0] == '\0')
+        return SOOM_ECONFIG;
+    *out = pg_pool_new_url(cfg, NULL);
     return SOOM_OK;
 }
 
@@ -423,6 +428,23 @@ static void atfork_register(void)
     pthread_atfork(NULL, NULL, atfork_child);
 }
 
+/* Settings known not to work behind a pooler in transaction mode. */
+static void pooler_warnings(const struct soom_config *cfg)
+{
+    if (!cfg->pooler_transaction)
+        return;
+    soom_log_msg(SOOM_LOG_INFO, "database.pooler: no named prepared statements, no session "
+                                "state");
+    const char *urls[] = {cfg->database_url, cfg->database_replicas};
+    for (int i = 0; i < 2; i++) {
+        if (strstr(urls[i], "options=") != NULL)
+            soom_log_msg(SOOM_LOG_WARN,
+                         "database.pooler: the URL sets startup options (options=...), which "
+                         "PgBouncer refuses unless it lists them in ignore_startup_parameters; "
+                         "and what they set would not follow the transactions");
+    }
+}
+
 int soom_pg_pool_setup(const struct soom_config *cfg)
 {
     pthread_once(&atfork_once, atfork_register);
@@ -432,6 +454,7 @@ int soom_pg_pool_setup(const struct soom_config *cfg)
     int rc = SOOM_OK;
     if (atomic_load(&global_pool) == NULL) {
         struct soom_pg_pool *pool;
+        pooler_warnings(cfg);
         rc = soom_pg_pool_new(cfg, &pool);
         if (rc == SOOM_OK)
             atomic_store(&global_pool, pool);

@@ -7,7 +7,9 @@
  * A statement runs as a cached named prepared statement (Parse once per
  * session, then Bind/Execute only) or, with pool.prepared off, as an
  * unnamed one (PQexecParams), which is what PgBouncer in transaction mode
- * needs. Results are PGresults: struct soom_pg_result is never defined,
+ * needs. Behind such a pooler (database.pooler) no session state is relied
+ * upon: the session settings travel with every transaction (pg_impl.h).
+ * Results are PGresults: struct soom_pg_result is never defined,
  * the pointer is libpq's, so a result costs no allocation of ours.
  *
  * Retrying: a statement is sent again once, on a new session, only when
@@ -38,6 +40,8 @@
 static PGresult *run_prepared(struct soom_pg_conn *c, const char *sql, int n,
                               const char *const *values, const int *lengths, const int *formats)
 {
+    if (pg_conn_local_settings(c) && PQtransactionStatus(c->pg) == PQTRANS_IDLE)
+        return pg_wait_params_after(c, c->set->local_sql, sql, n, values, lengths, formats);
     if (!c->set->prepared || (c->nstmts >= STMT_CACHE_MAX && c->capstmts > 0))
         return pg_wait_params(c, sql, n, values, lengths, formats);
     uint32_t h;
@@ -235,7 +239,7 @@ int soom_pg_exec_script(struct soom_pg_conn *c, const char *sql)
 int soom_pg_begin(struct soom_pg_conn *c)
 {
     pg_conn_clear_error(c);
-    return run(c, "BEGIN", true, 0, NULL, NULL);
+    return run(c, pg_conn_local_settings(c) ? c->set->begin_sql : "BEGIN", true, 0, NULL, NULL);
 }
 
 int soom_pg_commit(struct soom_pg_conn *c)

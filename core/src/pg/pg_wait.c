@@ -155,6 +155,69 @@ PGresult *pg_wait_prepared(struct soom_pg_conn *c, const char *name, int n,
     return collect(c);
 }
 
+/* The results of a pipeline of two queries and its Sync: the second
+ * query's result, unless the first failed (its error is kept). NULL when
+ * the session broke or was abandoned. */
+static PGresult *collect_pipeline(struct soom_pg_conn *c)
+{
+    uint64_t deadline = answer_deadline(c);
+    if (!flush(c, deadline))
+        return NULL;
+    PGresult *kept = NULL;
+    int query = 0;
+    for (;;) {
+        while (PQisBusy(c->pg)) {
+            if (soom_wait_fd(PQsocket(c->pg), SOOM_LOOP_IN, deadline) != SOOM_OK) {
+                PQclear(kept);
+                abandon(c);
+                return NULL;
+            }
+            if (!PQconsumeInput(c->pg))
+                break;
+        }
+        PGresult *res = PQgetResult(c->pg);
+        if (res == NULL) { /* the end of one query's results */
+            query++;
+            continue;
+        }
+        ExecStatusType s = PQresultStatus(res);
+        if (s == PGRES_PIPELINE_SYNC) {
+            PQclear(res);
+            break;
+        }
+        bool failed = s == PGRES_FATAL_ERROR || s == PGRES_PIPELINE_ABORTED;
+        bool keep = kept == NULL ? failed || query > 0
+                                 : PQresultStatus(kept) != PGRES_FATAL_ERROR && failed;
+        if (keep) {
+            PQclear(kept);
+            kept = res;
+        } else {
+            PQclear(res);
+        }
+        if (PQstatus(c->pg) == CONNECTION_BAD)
+            return kept;
+    }
+    PQexitPipelineMode(c->pg);
+    return kept;
+}
+
+PGresult *pg_wait_params_after(struct soom_pg_conn *c, const char *prefix, const char *sql, int n,
+                               const char *const *values, const int *lengths, const int *formats)
+{
+    c->timed_out = false;
+    if (!PQenterPipelineMode(c->pg))
+        return NULL;
+    if (!PQsendQueryParams(c->pg, prefix, 0, NULL, NULL, NULL, NULL, 0) ||
+        !PQsendQueryParams(c->pg, sql, n, NULL, values, lengths, formats, 0) ||
+        !PQpipelineSync(c->pg)) {
+        /* half a pipeline cannot be taken back: the session goes */
+        PQfinish(c->pg);
+        c->pg = NULL;
+        return NULL;
+    }
+    return collect_pipeline(c);
+}
+
 /* ---- connecting ----------------------------------------------------------- */
 
 /* The connect_timeout the URL asked for, else ours. */

@@ -23,6 +23,7 @@ struct plan_stmt {
     size_t *lens;
     bool *binary;
     size_t n, cap;
+    bool read; /* a read: a read replica may serve it (plan_stmt_exec) */
 };
 
 void plan_stmt_init(struct plan_stmt *s, struct soom_arena *a);

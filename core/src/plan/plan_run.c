@@ -95,6 +95,7 @@ static void run_list(struct soom_request *r, const struct soom_plan *p,
         struct plan_stmt cs;
         struct soom_pg_result *cres;
         plan_count_sql(r, p, &q, &cs);
+        cs.read = true;
         if (plan_stmt_exec(r, &cs, &cres, true) != SOOM_OK)
             return;
         count = p->count == PLAN_COUNT_PLANNED
@@ -102,6 +103,7 @@ static void run_list(struct soom_request *r, const struct soom_plan *p,
                     : strtoll(soom_pg_result_value(cres, 0, 0, NULL), NULL, 10);
     }
     struct soom_pg_result *res;
+    q.stmt.read = true;
     if (plan_stmt_exec(r, &q.stmt, &res, true) != SOOM_OK)
         return;
     struct soom_buf *b = soom_response_buffer();
@@ -134,7 +136,9 @@ static void run_retrieve(struct soom_request *r, const struct soom_plan *p,
     soom_buf_printf(s.sql, "SELECT %s FROM %s", p->returning, p->table_quoted);
     if (!where_lookup(r, p, extra, &s))
         return;
-    soom_buf_puts(s.sql, extra != NULL && extra->for_update ? " LIMIT 1 FOR UPDATE" : " LIMIT 1");
+    bool for_update = extra != NULL && extra->for_update;
+    soom_buf_puts(s.sql, for_update ? " LIMIT 1 FOR UPDATE" : " LIMIT 1");
+    s.read = !for_update;
     plan_embed_wrap(&s, p, out.embeds, false);
     respond_found(r, &out, &s);
 }

@@ -229,17 +229,24 @@ int plan_stmt_exec(struct soom_request *r, struct plan_stmt *s, struct soom_pg_r
                    bool bad_input_400)
 {
     struct soom_pg_conn *c = NULL;
-    int rc = soom_request_pg(r, &c);
+    int rc;
+    if (s->read) {
+        rc = soom_request_pg_read_exec(r, s->sql->data, (int)s->n, s->values, s->lens, s->binary,
+                                       out, &c);
+    } else {
+        rc = soom_request_pg(r, &c);
+        if (rc == SOOM_OK)
+            rc = soom_pg_exec(c, s->sql->data, (int)s->n, s->values, s->lens, s->binary, out);
+    }
     if (rc == SOOM_ECONFIG) {
         soom_log_msg(SOOM_LOG_ERROR, "a generic resource needs a database: set database_url");
         soom_response_problem(r, 500, "the server has no database configured", NULL);
         return rc;
     }
-    if (rc != SOOM_OK) {
+    if (rc != SOOM_OK && c == NULL) {
         answer_db_error(r, NULL, rc, s, false);
         return rc;
     }
-    rc = soom_pg_exec(c, s->sql->data, (int)s->n, s->values, s->lens, s->binary, out);
     if (rc != SOOM_OK) {
         answer_db_error(r, c, rc, s, bad_input_400);
         return rc;

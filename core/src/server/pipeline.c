@@ -317,7 +317,7 @@ static void step_end(struct soom_request *r, uint64_t outer)
 {
     soom_wait_set_budget(outer);
     if (!soom_pipeline_waiting(r))
-        soom_request_pg_release(r);
+        soom_request_pg_done(r);
 }
 
 static void finish(struct soom_request *r)

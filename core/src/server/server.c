@@ -935,7 +935,8 @@ static int serve_process(struct soom_app *app, int fd, unsigned index)
     }
     /* the database pool of this process: after any fork, warm before the
      * first request (a database that is down is retried, not fatal) */
-    if (soom_pg_pool_setup(app->config) != SOOM_OK) {
+    if (soom_pg_pool_setup(app->config) != SOOM_OK ||
+        soom_pg_replicas_setup(app->config) != SOOM_OK) {
         soom_log_msg(SOOM_LOG_ERROR, "cannot set up the database pool");
         return 1;
     }
@@ -982,6 +983,7 @@ static int serve_process(struct soom_app *app, int fd, unsigned index)
     soom_module_set_server(NULL);
     soom_wait_teardown();
     soom_log_flush();
+    soom_pg_replicas_teardown();
     soom_pg_pool_teardown();
     soom_lua_pool_free(app->lua);
     app->lua = NULL;

@@ -20,6 +20,7 @@
 local access = require "soom.core.chain"
 local errors = require "soom.errors"
 local loader = require "soom.core.loader"
+local pg = require "soom.core.pg"
 local request = require "soom.core.request"
 local Resource = require("soom.resource").Resource
 local report = require "soom.core.report"
@@ -31,6 +32,7 @@ local _M = {}
 
 local routes
 local instance_mts = {} -- per route: the metatable of its per-request instances
+local readonly_routes = {} -- per route: its GET handler's reads may go to a replica
 local handlers = {}     -- per route: method name -> handler, when dispatch is not overridden
 
 local PROBLEM = "application/problem+json"
@@ -89,6 +91,9 @@ local function failure(body)
 end
 
 function run(route_id, req)
+    if readonly_routes[route_id] and (req.method == "GET" or req.method == "HEAD") then
+        pg.readonly()
+    end
     local self = setmetatable({ request = req }, instance_mts[route_id])
     local by_method = handlers[route_id]
     if by_method then
@@ -286,6 +291,7 @@ function _M.init(dir, settings)
         if route.resource ~= nil then
             local flat = flatten(route.resource)
             instance_mts[i] = { __index = flat }
+            readonly_routes[i] = flat.readonly == true
             if flat.dispatch == Resource.dispatch then
                 -- the common case: call the method's handler directly
                 handlers[i] = {

@@ -393,6 +393,61 @@ static void test_prepared_cache(void)
     soom_config_free(cfg);
 }
 
+/* database.pooler: the session is left as the server made it; each
+ * statement outside a transaction and each transaction carry the settings
+ * (one pipeline, one implicit transaction), named statements are off, and
+ * an error in the pipeline is the statement's own. */
+static void test_pooler(void)
+{
+    struct soom_config *cfg = soom_config_new();
+    char err[256];
+    CHECK_INT(
+        soom_config_set_string(cfg, "database.pooler", "pgbouncer-transaction", err, sizeof err),
+        SOOM_OK);
+    cfg->pool_statement_timeout_ms = 1234;
+    CHECK_INT(soom_config_finish(cfg, err, sizeof err), SOOM_OK);
+    CHECK(cfg->pooler_transaction);
+    struct soom_pg_conn *c;
+    CHECK_INT(soom_pg_conn_open(url, cfg, &c, err, sizeof err), SOOM_OK);
+    int rc;
+    struct soom_pg_result *res =
+        query(c, "SELECT current_setting('statement_timeout'), current_setting('IntervalStyle')", 0,
+              NULL, &rc);
+    CHECK_INT(rc, SOOM_OK);
+    CHECK_STR(soom_pg_result_value(res, 0, 0, NULL), "1234ms");
+    CHECK_STR(soom_pg_result_value(res, 0, 1, NULL), "iso_8601");
+    soom_pg_result_free(res);
+    /* nothing stayed on the session: SHOW goes without the settings */
+    res = query(c, "SELECT count(*) FROM pg_prepared_statements", 0, NULL, &rc);
+    CHECK_STR(soom_pg_result_value(res, 0, 0, NULL), "0");
+    soom_pg_result_free(res);
+    CHECK_INT(pg_test_exec(c, "CREATE TEMP TABLE pooler_seen AS SELECT "
+                              "current_setting('statement_timeout') AS t"),
+              SOOM_OK);
+    res = query(c, "SELECT t FROM pooler_seen", 0, NULL, &rc);
+    CHECK_STR(soom_pg_result_value(res, 0, 0, NULL), "0");
+    soom_pg_result_free(res);
+    /* a transaction sets them once, after BEGIN */
+    CHECK_INT(soom_pg_begin(c), SOOM_OK);
+    res = query(c, "SELECT current_setting('statement_timeout')", 0, NULL, &rc);
+    CHECK_STR(soom_pg_result_value(res, 0, 0, NULL), "1234ms");
+    soom_pg_result_free(res);
+    CHECK_INT(soom_pg_commit(c), SOOM_OK);
+    /* the statement's own error, and the session fine after it */
+    const char *v[] = {"0"};
+    CHECK_INT(soom_pg_exec(c, "SELECT 1 / $1::int", 1, v, NULL, NULL, &res), SOOM_EINVALID);
+    CHECK_STR(soom_pg_conn_error(c)->sqlstate, "22012");
+    CHECK(!soom_pg_conn_in_transaction(c));
+    res = query(c, "SELECT pg_sleep(2)", 0, NULL, &rc);
+    CHECK_INT(rc, SOOM_EUNAVAIL);
+    CHECK_STR(soom_pg_conn_error(c)->sqlstate, "57014");
+    res = query(c, "SELECT 2", 0, NULL, &rc);
+    CHECK_INT(rc, SOOM_OK);
+    soom_pg_result_free(res);
+    soom_pg_conn_close(c);
+    soom_config_free(cfg);
+}
+
 int main(void)
 {
     url = pg_test_setup("t_query");
@@ -406,6 +461,7 @@ int main(void)
     RUN(test_unavailable);
     RUN(test_error_codes);
     RUN(test_prepared_cache);
+    RUN(test_pooler);
     pg_test_teardown();
     return test_summary();
 }

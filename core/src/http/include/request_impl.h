@@ -24,6 +24,7 @@ struct soom_app;
 struct soom_config;
 struct soom_route;
 struct soom_pg_conn;
+struct soom_pg_result;
 struct soom_module_handle;
 struct sockaddr;
 struct soom_access_route;
@@ -123,6 +124,11 @@ struct soom_request {
     /* the database connection this request holds, if any (released by a
      * deferred callback on the arena) */
     struct soom_pg_conn *pg;
+    /* a read replica's connection (database.replicas), and whether this
+     * request's reads go to the primary anyway */
+    struct soom_pg_conn *pg_read;
+    bool read_primary;
+    bool readonly; /* a Lua handler declared readonly = true: its reads may go to a replica */
 
     bool lua; /* Lua was entered for this request (the access log says so) */
     /* Lua (lua_worker.c, lua_wait.c): the coroutine running the request,
@@ -191,5 +197,23 @@ int soom_request_pg(struct soom_request *r, struct soom_pg_conn **out);
 /* Gives the request's connection back now (once its response is made);
  * accepts a request holding none. */
 void soom_request_pg_release(struct soom_request *r);
+
+/* Runs a read (soom_pg_exec's arguments): on a usable read replica that
+ * has replayed the request's Soom-Read-After position, unless the request
+ * already used the primary; else on the primary. A replica that fails to
+ * answer (down, restarting, a conflict with recovery) is set aside and the
+ * read runs again on the primary, so a replica going away fails no read.
+ * *used is the connection whose error describes a failure (NULL when none
+ * could be had). */
+int soom_request_pg_read_exec(struct soom_request *r, const char *sql, int n,
+                              const char *const *values, const size_t *lengths, const bool *binary,
+                              struct soom_pg_result **out, struct soom_pg_conn **used);
+
+/* The end of the request's work on the database (the pipeline calls it
+ * once the response is made, on the request's fiber): with read replicas,
+ * a request of an unsafe method that used the primary is given the
+ * primary's WAL position after its writes as a Soom-Read-After response
+ * header; then the connections go back. */
+void soom_request_pg_done(struct soom_request *r);
 
 #endif
