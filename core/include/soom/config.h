@@ -74,6 +74,7 @@ struct soom_config {
     char *http_ca_file;          /* "": the system's CA bundle */
     /* pagination */
     char *secret_key;
+    char *secret_key_fallbacks; /* older secret keys, whitespace-separated: open cursors only */
     bool trust_proxy;
     long proxy_count; /* proxies in front that append to X-Forwarded-For */
     /* authentication, permissions, throttling (docs/AUTH.md) */

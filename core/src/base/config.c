@@ -67,6 +67,7 @@ static const struct key KEYS[] = {
     {"http.ca_file", SOOM_CONFIG_STRING, F(http_ca_file), "", 0, 0},
     {"numeric_as", SOOM_CONFIG_STRING, F(numeric_as), "string", 0, 0},
     {"secret_key", SOOM_CONFIG_STRING, F(secret_key), "", 0, 0},
+    {"secret_key_fallbacks", SOOM_CONFIG_STRING, F(secret_key_fallbacks), "", 0, 0},
     {"trust_proxy", SOOM_CONFIG_BOOL, F(trust_proxy), "false", 0, 0},
     {"proxy_count", SOOM_CONFIG_INT, F(proxy_count), "1", 0, 64},
     {"auth.cache_ttl", SOOM_CONFIG_NUMBER, F(auth_cache_ttl), "5", 0, 86400},

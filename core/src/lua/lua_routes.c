@@ -102,6 +102,8 @@ void soom_lua_routes_add(lua_State *L, int idx, struct soom_app *app)
         if (lua_istable(L, t + 8)) {
             soom_lua_plan_spec(L, t + 8, &plan, scratch);
             plan.secret_key = app->config->secret_key;
+            plan.secret_key_fallbacks = app->config->secret_key_fallbacks;
+            plan.route = luaL_checkstring(L, t + 1);
         }
         struct soom_route_spec spec = {
             .pattern = luaL_checkstring(L, t + 1),

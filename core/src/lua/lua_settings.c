@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "soom/buf.h"
 #include "soom/config.h"
 #include "soom/error.h"
 #include "soom/log.h"
@@ -17,6 +18,33 @@
 extern char **environ;
 
 /* ---- table to config ---------------------------------------------------- */
+
+/* A list of strings for a string setting (secret_key_fallbacks = { "old",
+ * "older" }): the words joined by spaces, as the environment gives them. */
+static int config_list(lua_State *L, const char *key, struct soom_config *c, char *err,
+                       size_t errlen)
+{
+    size_t n = lua_objlen(L, -1);
+    struct soom_buf b;
+    soom_buf_init(&b);
+    int rc = SOOM_OK;
+    for (size_t i = 1; i <= n && rc == SOOM_OK; i++) {
+        lua_rawgeti(L, -1, (int)i);
+        if (lua_type(L, -1) != LUA_TSTRING) {
+            snprintf(err, errlen, "setting \"%s\" must be a string or a list of strings", key);
+            rc = SOOM_ECONFIG;
+        } else {
+            if (i > 1)
+                soom_buf_putc(&b, ' ');
+            soom_buf_puts(&b, lua_tostring(L, -1));
+        }
+        lua_pop(L, 1);
+    }
+    if (rc == SOOM_OK)
+        rc = soom_config_set_string(c, key, b.data != NULL ? b.data : "", err, errlen);
+    soom_buf_cleanup(&b);
+    return rc;
+}
 
 static int config_from_table(lua_State *L, int idx, const char *prefix, struct soom_config *c,
                              char *err, size_t errlen)
@@ -48,8 +76,7 @@ static int config_from_table(lua_State *L, int idx, const char *prefix, struct s
             break;
         case LUA_TTABLE:
             if (!soom_config_is_section(key)) {
-                snprintf(err, errlen, "unknown setting \"%s\"", key);
-                rc = SOOM_ECONFIG;
+                rc = config_list(L, key, c, err, errlen);
             } else {
                 rc = config_from_table(L, lua_gettop(L), key, c, err, errlen);
             }
