@@ -20,7 +20,7 @@ while [ $# -gt 0 ]; do case $1 in
   --requests) N=$2; shift 2;;
   *) echo "unknown argument $1" >&2; exit 2;; esac; done
 : "${DATABASE_URL:?set DATABASE_URL}"
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+tmp=$(mktemp -d); [ -n "${KEEP:-}" ] || trap 'rm -rf "$tmp"' EXIT; echo "files: $tmp" >&2
 psql -qX "$DATABASE_URL" -c "CREATE TABLE IF NOT EXISTS sample (id bigserial PRIMARY KEY,
   name text NOT NULL, score int NOT NULL, created_at timestamptz NOT NULL DEFAULT now());
   INSERT INTO sample (name, score) SELECT 'n' || g, g % 100 FROM generate_series(1, 100) g
@@ -42,8 +42,8 @@ total() { # idle|load -> "total encode decode"
   kill -INT $pid; sleep 1; kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true
   callgrind_annotate --inclusive=yes "$tmp/cg.$1" 2>/dev/null | awk '
     /PROGRAM TOTALS/ {gsub(",", "", $1); t=$1}
-    /soom_page_cursor_encode/ {gsub(",", "", $1); e=$1}
-    /soom_page_cursor_decode/ {gsub(",", "", $1); d=$1}
+    /soom_page_cursor_encode/ && !e {gsub(",", "", $1); e=$1}
+    /soom_page_cursor_decode/ && !d {gsub(",", "", $1); d=$1}
     END {print t+0, e+0, d+0}'
 }
 read -r it ie id < <(total idle)
