@@ -72,6 +72,10 @@ struct soom_config {
     double http_connect_timeout; /* seconds */
     long http_max_per_host;      /* connections per host and worker thread */
     char *http_ca_file;          /* "": the system's CA bundle */
+    /* Idempotency-Key on POST and PATCH (docs/DATABASE.md) */
+    bool idempotency_enabled;          /* for resources that do not say */
+    double idempotency_ttl;            /* seconds a key and its response are kept */
+    double idempotency_purge_interval; /* seconds between deletions of expired keys */
     /* pagination */
     char *secret_key;
     char *secret_key_fallbacks; /* older secret keys, whitespace-separated: open cursors only */
