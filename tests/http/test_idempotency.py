@@ -261,14 +261,15 @@ def test_a_commit_lost_is_answered_commit_unknown():
         status, hdrs, _ = env.post("/items", {"name": "commit-slow-2", "qty": 1}, "k-lost")
         eq((status, hdrs.get("idempotent-replayed")), (201, "true"))
         eq(env.count("name = 'commit-slow-2'"), 1)
-        # a Lua handler's soom.db.transaction
-        status, hdrs, doc = killed_during_commit(env, "/lua-tx-items",
-                                                 {"name": "commit-slow-3", "qty": 1})
-        eq((status, doc["type"]), (500, "urn:soom:problem:commit-unknown"))
-        assert "retry-after" not in hdrs, hdrs
+        # a Lua handler's soom.db.transaction, and its INSERT on its own
+        for i, path in enumerate(("/lua-tx-items", "/lua-items")):
+            status, hdrs, doc = killed_during_commit(env, path,
+                                                     {"name": "commit-slow-l%d" % i, "qty": 1})
+            eq((status, doc["type"]), (500, "urn:soom:problem:commit-unknown"), path)
+            assert "retry-after" not in hdrs, hdrs
         # every database error line says why
         lines = [l for l in env.srv.log_lines() if l.get("msg") == "database error"]
-        assert len(lines) >= 3, lines
+        assert len(lines) >= 4, lines
         for line in lines:
             assert line.get("error") and "sqlstate" in line, line
     finally:

@@ -179,13 +179,14 @@ static void replay(struct soom_request *r, const struct soom_pg_result *res)
     r->status = atoi(soom_pg_result_value(res, 0, 1, NULL));
     const char *type =
         soom_pg_result_isnull(res, 0, 2) ? NULL : dup(r, soom_pg_result_value(res, 0, 2, NULL));
-    char *headers = dup(r, soom_pg_result_value(res, 0, 3, NULL));
-    for (char *line = strtok(headers, "\n"); line != NULL; line = strtok(NULL, "\n")) {
+    char *line = dup(r, soom_pg_result_value(res, 0, 3, NULL));
+    for (char *end; (end = strchr(line, '\n')) != NULL; line = end + 1) {
+        *end = '\0';
         char *colon = strchr(line, ':');
-        if (colon == NULL)
-            continue;
-        *colon = '\0';
-        soom_response_header(r, line, colon + 1);
+        if (colon != NULL) {
+            *colon = '\0';
+            soom_response_header(r, line, colon + 1);
+        }
     }
     soom_response_header(r, "Idempotent-Replayed", "true");
     size_t n;
