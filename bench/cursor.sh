@@ -40,7 +40,7 @@ total() { # idle|load -> "total encode decode"
     curl -s -K "$tmp/urls"
   fi
   kill -INT $pid; sleep 1; kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true
-  callgrind_annotate --inclusive=yes "$tmp/cg.$1" 2>/dev/null | awk '
+  callgrind_annotate --inclusive=yes --threshold=100 "$tmp/cg.$1" 2>/dev/null | awk '
     /PROGRAM TOTALS/ {gsub(",", "", $1); t=$1}
     /soom_page_cursor_encode/ && !e {gsub(",", "", $1); e=$1}
     /soom_page_cursor_decode/ && !d {gsub(",", "", $1); d=$1}

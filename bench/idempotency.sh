@@ -34,7 +34,7 @@ urls() { # MODE -> a curl config of N POSTs
       new) printf 'header = "Idempotency-Key: %s-%d"\n' "$run" "$i";;
       same) printf 'header = "Idempotency-Key: same-%s"\n' "$run";;
     esac
-    [ $i -lt $((N - 1)) ] && printf 'next\n'
+    if [ "$i" -lt $((N - 1)) ]; then printf 'next\n'; fi
   done
 }
 
@@ -51,10 +51,15 @@ total() { # MODE load|idle -> instructions
     curl -s -K "$tmp/urls"
   fi
   kill -INT $pid; sleep 1; kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true
-  callgrind_annotate "$tmp/cg.$2" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}'
+  callgrind_annotate --inclusive=yes --threshold=100 "$tmp/cg.$2" 2>/dev/null | awk '
+    /PROGRAM TOTALS/ {gsub(",", "", $1); t=$1}
+    /pipeline_idem_begin/ && !b {gsub(",", "", $1); b=$1}
+    END {print t+0, b+0}'
 }
 echo "instructions per request, POST /samples, $N requests:"
+echo "  (mode: total, of which pipeline_idem_begin)"
 for mode in $MODES; do
-  idle=$(total "$mode" idle); load=$(total "$mode" load)
-  echo "  $mode $(( (load - idle) / N ))"
+  read -r it ib < <(total "$mode" idle)
+  read -r lt lb < <(total "$mode" load)
+  echo "  $mode $(( (lt - it) / N )) $(( (lb - ib) / N ))"
 done
