@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "access.h"
 #include "alloc.h"
 #include "app.h"
 #include "clock.h"
@@ -254,8 +255,11 @@ bool pipeline_idem_begin(struct soom_request *r, struct pipeline_idem **out)
 {
     *out = NULL;
     const struct soom_route *route = r->route;
+    /* the token views are left alone: their answers are credentials,
+     * which have no business in a table of stored responses */
     if (route->idempotency == SOOM_IDEMPOTENCY_OFF ||
-        (r->method != SOOM_POST && r->method != SOOM_PATCH) || route->native != NULL)
+        (r->method != SOOM_POST && r->method != SOOM_PATCH) || route->native != NULL ||
+        soom_access_is_view(route->access))
         return true;
     size_t n;
     const char *h = soom_request_header(r, "Idempotency-Key", 15, &n);
