@@ -54,7 +54,7 @@ static void warn_random_cursor_key(const struct soom_app *app)
         const struct soom_plan *p = app->routes[i].plan;
         if (p != NULL && p->page == PLAN_PAGE_CURSOR && p->random_key) {
             soom_log_msg(SOOM_LOG_WARN, "settings.secret_key is empty: pagination cursors are "
-                                        "signed with a random key and will not survive a "
+                                        "sealed with a random key and will not survive a "
                                         "restart; set SOOM_SECRET_KEY in production");
             return;
         }

@@ -23,7 +23,10 @@
 --
 -- A database error raises a soom.errors problem: 409 for a unique or
 -- foreign-key violation, 422 for invalid data, 503 when the database is
--- unavailable, else 500; the SQL error itself goes to the log only.
+-- unavailable, else 500; the SQL error itself goes to the log only. A
+-- write is never sent twice: when the session is lost while a COMMIT (or
+-- a write outside a transaction) runs, the problem is a 500 of type
+-- urn:soom:problem:commit-unknown, without Retry-After.
 
 local pg = require "soom.core.pg"
 local errors = require "soom.errors"
@@ -78,6 +81,10 @@ local function raise(failure)
     if failure.status == 503 then
         extra = extra or {}
         extra.headers = { ["Retry-After"] = "1" }
+    end
+    if failure.type then -- a write whose commit's outcome is unknown: no Retry-After
+        extra = extra or {}
+        extra.type = failure.type
     end
     error(errors.error(failure.status, failure.detail, extra), 0)
 end

@@ -5,7 +5,7 @@
 --
 -- Both run in C. A cursor page is {"next", "previous", "results"}: keyset
 -- pagination, stable while rows are inserted or deleted, as fast on page
--- 1,000 as on page 1; its links carry an opaque signed cursor. An offset page
+-- 1,000 as on page 1; its links carry an opaque sealed cursor. An offset page
 -- is {"count", "next", "previous", "results"} addressed by ?limit=&offset=
 -- or ?page=&page_size=; `count` is "exact" (a COUNT(*)), "planned" (the
 -- planner's estimate: instant on big tables) or "none". docs/PAGINATION.md

@@ -43,6 +43,9 @@ end
 local Resource = {
     --- Take the body as bytes (req.raw_body) instead of parsing JSON.
     raw_body = false,
+    --- Honour Idempotency-Key on POST and PATCH (docs/DATABASE.md): nil
+    -- (settings.idempotency.enabled decides), true, false or "required".
+    idempotency = nil,
 }
 setmetatable(Resource, { __call = extend })
 

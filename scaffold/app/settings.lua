@@ -26,7 +26,7 @@ return {
     -- under .soom/; everywhere else DATABASE_URL names the database
     database_url = "",
     pool = { min = 1, max = 8 },
-    -- signs the pagination cursors: set SOOM_SECRET_KEY, the same on every
+    -- seals the pagination cursors: set SOOM_SECRET_KEY, the same on every
     -- replica (deploy/k8s/secret.example.yaml)
     secret_key = "",
 @end@

@@ -358,6 +358,14 @@ def test_obtain_refresh_verify_blacklist():
     eq(get("/me/jwt", "Bearer " + pair["access"])[0], 200)
     eq(DJ.scalar("SELECT count(*) FROM token_blacklist_outstandingtoken WHERE jti = '%s'"
                  % jti(pair["refresh"])), "1")
+    # an Idempotency-Key does not make the view store its credentials
+    login = {"username": "ada", "password": USERS[0]["password"]}
+    issued = set()
+    for _ in range(2):
+        status, hdrs, doc = SRV.json("POST", "/api/token", login, {"Idempotency-Key": "login-1"})
+        eq((status, hdrs.get("idempotent-replayed")), (200, None))
+        issued.add(jti(doc["refresh"]))
+    eq(len(issued), 2, "each login issues its own tokens")
     # wrong password, inactive user, unknown user: one answer
     wrong = post("/api/token", {"username": "ada", "password": "nope"})
     refused(*wrong, 'Bearer realm="api"')

@@ -2,6 +2,7 @@
 cursor and offset walks in both directions under an ordering with many
 ties, walks while rows come and go, refused cursors, and count modes."""
 
+import base64
 import json
 import random
 import tempfile
@@ -33,6 +34,11 @@ return {
     list("/cursor", soom.pagination.cursor { ordering = { "-score", "created_at" }, page_size = 50 },
          { ordering_fields = { "id", "score" } }),
     list("/cursor-score", soom.pagination.cursor { ordering = { "score" }, page_size = 50 }),
+    -- the same table and ordering as /cursor-score: another resource all the same
+    list("/cursor-score-twin", soom.pagination.cursor { ordering = { "score" }, page_size = 50 }),
+    -- ordered by a column it does not expose
+    soom.ListResource { route = "/cursor-hidden", model = Sample, fields = { "id" },
+                        pagination = soom.pagination.cursor { ordering = { "name" }, page_size = 5 } },
     list("/exact", soom.pagination.offset { default_limit = 100, max_limit = 500, count = "exact" }),
     list("/planned", soom.pagination.offset { count = "planned" }),
     list("/nocount", soom.pagination.offset { count = "none" }),
@@ -229,6 +235,71 @@ def test_invalid_cursors_are_refused():
         env.srv.stop()
         env.srv = Server(env.srv.app, env={"DATABASE_URL": env.db.url, "SOOM_SECRET_KEY": "k2"}).start()
         eq(env.srv.request("GET", "/cursor?cursor=" + good)[0], 400)
+    finally:
+        env.close()
+
+
+def cursor_of(url):
+    return urlsplit(url).query.split("cursor=")[1]
+
+
+def test_cursors_are_bound_to_their_resource():
+    env = Env()
+    try:
+        twin = cursor_of(env.page("/cursor-score-twin")["next"])
+        own = cursor_of(env.page("/cursor-score")["next"])
+        eq(len(env.page("/cursor-score-twin?cursor=" + twin)["results"]), 50)
+        for path, cursor in (("/cursor-score", twin), ("/cursor-score-twin", own)):
+            status, headers, body = env.srv.request("GET", path + "?cursor=" + cursor)
+            eq(status, 400, "a cursor of another resource on " + path)
+            eq(headers["content-type"], "application/problem+json")
+            doc = json.loads(body)
+            eq([(e["pointer"], e["source"]) for e in doc["errors"]], [("/cursor", "query")],
+               "the problem names the cursor parameter")
+    finally:
+        env.close()
+
+
+def b64(text):
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def test_cursors_are_opaque():
+    env = Env()
+    try:
+        doc = env.page("/cursor-hidden")
+        eq(list(doc["results"][0]), ["id"])
+        last = env.db.scalar("SELECT name FROM sample ORDER BY name, id LIMIT 1 OFFSET 4")
+        raw = b64(cursor_of(doc["next"]))
+        assert last.encode() not in raw, "the cursor shows the hidden name %r" % last
+        assert str(doc["results"][-1]["id"]).encode() not in raw, "the cursor shows the id"
+        # the next page is right all the same, and two cursors of one position differ
+        ids = env.ids("SELECT id FROM sample ORDER BY name, id LIMIT 5 OFFSET 5")
+        eq([r["id"] for r in env.page(doc["next"])["results"]], ids)
+        assert cursor_of(env.page("/cursor-hidden")["next"]) != cursor_of(doc["next"])
+        eq(len(raw) <= 64, True, "a cursor of one text value and an id stays short: %d" % len(raw))
+    finally:
+        env.close()
+
+
+def test_secret_key_rotation_with_fallbacks():
+    env = Env()
+    try:
+        old = cursor_of(env.page("/cursor")["next"])
+        env.srv.stop()
+        # k2 signs new cursors; k1's still read, as Django's SECRET_KEY_FALLBACKS
+        env.srv = Server(env.srv.app, env={"DATABASE_URL": env.db.url, "SOOM_SECRET_KEY": "k2",
+                                           "SOOM_SECRET_KEY_FALLBACKS": "k0 k1"}).start()
+        eq(len(env.page("/cursor?cursor=" + old)["results"]), 50)
+        new = cursor_of(env.page("/cursor")["next"])
+        env.srv.stop()
+        # once k1 leaves the fallbacks its cursors are refused; k2's are read
+        # (settings.lua gives the fallbacks as a list)
+        write_app(env.srv.app, {"settings.lua": 'return { secret_key_fallbacks = { "k2" } }'})
+        env.srv = Server(env.srv.app, env={"DATABASE_URL": env.db.url,
+                                           "SOOM_SECRET_KEY": "k3"}).start()
+        eq(env.srv.request("GET", "/cursor?cursor=" + old)[0], 400)
+        eq(len(env.page("/cursor?cursor=" + new)["results"]), 50)
     finally:
         env.close()
 

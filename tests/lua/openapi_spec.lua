@@ -71,6 +71,17 @@ return {
         t.eq(op(d, "/orders", "post").tags, { "custom", "orders" })
     end),
 
+    t.case("POST and PATCH document Idempotency-Key, other methods do not", function()
+        local d = doc()
+        local key = param(op(d, "/things", "post"), "Idempotency-Key")
+        t.eq(key["in"], "header")
+        t.eq(key.required, false)
+        t.eq(key.schema.maxLength, 255)
+        t.ok(param(op(d, "/things/{id}", "patch"), "Idempotency-Key"), "PATCH takes a key")
+        t.eq(param(op(d, "/things", "get"), "Idempotency-Key"), nil)
+        t.eq(param(op(d, "/things/{id}", "delete"), "Idempotency-Key"), nil)
+    end),
+
     t.case("path parameters are typed as the router reads them", function()
         local d = doc()
         t.eq(param(op(d, "/things/{id}", "get"), "id").schema,

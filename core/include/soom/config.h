@@ -79,8 +79,13 @@ struct soom_config {
     double http_connect_timeout; /* seconds */
     long http_max_per_host;      /* connections per host and worker thread */
     char *http_ca_file;          /* "": the system's CA bundle */
+    /* Idempotency-Key on POST and PATCH (docs/DATABASE.md) */
+    bool idempotency_enabled;          /* for resources that do not say */
+    double idempotency_ttl;            /* seconds a key and its response are kept */
+    double idempotency_purge_interval; /* seconds between deletions of expired keys */
     /* pagination */
     char *secret_key;
+    char *secret_key_fallbacks; /* older secret keys, whitespace-separated: open cursors only */
     bool trust_proxy;
     long proxy_count; /* proxies in front that append to X-Forwarded-For */
     /* authentication, permissions, throttling (docs/AUTH.md) */

@@ -26,6 +26,7 @@
     XX(EINVALID, 422, "validation failed")                                                         \
     XX(ECONFLICT, 409, "conflict")                                                                 \
     XX(EUNAVAIL, 503, "service unavailable")                                                       \
+    XX(EUNKNOWN, 500, "outcome unknown")                                                           \
     XX(ETIMEDOUT, 504, "timed out")                                                                \
     XX(ECONFIG, 500, "invalid configuration")                                                      \
     XX(ECONFLICTROUTE, 500, "conflicting routes")                                                  \

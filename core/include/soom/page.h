@@ -1,18 +1,22 @@
 /*
- * Pagination primitives: opaque signed cursors and keyset SQL.
+ * Pagination primitives: opaque sealed cursors and keyset SQL.
  *
  * A cursor is a position in an ordering: the text forms of the ordering
  * columns' values in one row (the primary key last, so positions are
  * unique), and a direction. On the wire it is base64url of
  *
- *   version (1) | direction (1) | fingerprint (4) | values | HMAC (16)
+ *   version (1) | nonce (12) | sealed direction and values | tag (16)
  *
- * where each value is a varint length and its bytes, the fingerprint
- * identifies the ordering it was made under (a cursor of another resource
- * or ordering is refused), and the HMAC-SHA256, truncated to 16 bytes and
- * keyed by settings.secret_key, covers everything before it: a client can
- * neither forge nor alter a position. Decoding refuses any malformed,
- * truncated, tampered or foreign cursor with SOOM_EBADREQ and a reason.
+ * sealed with ChaCha20-Poly1305 (an AEAD: encrypted and authenticated)
+ * under a key derived from settings.secret_key, with a random nonce per
+ * cursor. The associated data is the version and the listing's
+ * fingerprint (the resource's route, table and ordering), so a cursor
+ * opens only on the listing that made it, and a client can neither read
+ * the position (values of fields the resource may not expose) nor forge
+ * or alter one. Keys rotate as Django's SECRET_KEY_FALLBACKS: cursors are
+ * sealed with the current key and opened with it or any fallback.
+ * Decoding refuses any malformed, truncated, tampered or foreign cursor
+ * with SOOM_EBADREQ and a reason.
  *
  * The keyset condition selects the rows strictly after (or before) a
  * position: a row comparison `(a, b) > ($1, $2)` when every column sorts
@@ -42,19 +46,25 @@ struct soom_page_cursor {
     size_t lens[SOOM_PAGE_MAX_KEYS];
 };
 
-/* The fingerprint of an ordering, given as its terms ("-score", "id"). */
+/* The fingerprint of a listing, given as its terms (the route, the table,
+ * then the ordering: "-score", "id"). */
 SOOM_API uint32_t soom_page_fingerprint(const char *const *terms, size_t n);
 
-/* The key cursors are signed with, ready to sign: made once (a plan makes
- * one at start-up), then shared by every thread. From `secret`
+/* The keys cursors are sealed and opened with: made once (a plan makes
+ * its own at start-up), then shared by every thread. From `secret`
  * (settings.secret_key) or, when it is empty, random bytes (cursors then
  * live as long as the process tree: set secret_key in production; *random
  * says which). Freed with soom_page_key_free(), which accepts NULL. */
 struct soom_page_key;
 SOOM_API struct soom_page_key *soom_page_key_new(const char *secret, bool *random);
+
+/* Adds the secrets of `list` (settings.secret_key_fallbacks: separated by
+ * whitespace; NULL or "" adds none) as keys that open cursors but never
+ * seal them. Returns SOOM_OK, or SOOM_EINVAL past 7 fallbacks. */
+SOOM_API int soom_page_key_fallbacks(struct soom_page_key *key, const char *list);
 SOOM_API void soom_page_key_free(struct soom_page_key *key);
 
-/* Appends the cursor as base64url text. */
+/* Appends the cursor, sealed for the listing `fingerprint`, as base64url text. */
 SOOM_API void soom_page_cursor_encode(const struct soom_page_cursor *c, uint32_t fingerprint,
                                       const struct soom_page_key *key, struct soom_buf *out);
 

@@ -174,12 +174,23 @@ SOOM_API int soom_pg_exec(struct soom_pg_conn *c, const char *sql, int nparams,
                           const char *const *values, const size_t *lengths, const bool *binary,
                           struct soom_pg_result **out);
 
+/* As soom_pg_exec(), for a write outside a transaction, which commits by
+ * itself: it is never sent twice. Once it went out, a lost session or an
+ * answer that never came returns SOOM_EUNKNOWN: the write may or may not
+ * have been made. Inside a transaction it is soom_pg_exec(). */
+SOOM_API int soom_pg_exec_once(struct soom_pg_conn *c, const char *sql, int nparams,
+                               const char *const *values, const size_t *lengths, const bool *binary,
+                               struct soom_pg_result **out);
+
 /* Runs a script of one or more statements without parameters (the simple
  * query protocol: migrations). Not retried. Returns as soom_pg_exec(). */
 SOOM_API int soom_pg_exec_script(struct soom_pg_conn *c, const char *sql);
 
 /* BEGIN, COMMIT and ROLLBACK. Commit of a transaction that an error already
- * aborted rolls it back and returns SOOM_EINTERNAL. */
+ * aborted rolls it back and returns SOOM_EINTERNAL; a commit whose session
+ * was lost (or whose answer never came) once COMMIT went out returns
+ * SOOM_EUNKNOWN: the transaction may or may not have committed. A session
+ * lost before COMMIT took its transaction with it: SOOM_EUNAVAIL. */
 SOOM_API int soom_pg_begin(struct soom_pg_conn *c);
 SOOM_API int soom_pg_commit(struct soom_pg_conn *c);
 SOOM_API int soom_pg_rollback(struct soom_pg_conn *c);
@@ -209,6 +220,11 @@ SOOM_API const struct soom_pg_error *soom_pg_conn_error(const struct soom_pg_con
  * serialization failures and deadlocks; SOOM_EINTERNAL (500) for anything
  * else. NULL or "" (no SQLSTATE: the connection failed) is SOOM_EUNAVAIL. */
 SOOM_API int soom_pg_error_code(const char *sqlstate);
+
+/* The problem type of a write whose commit's outcome is unknown
+ * (SOOM_EUNKNOWN), answered 500 without Retry-After: the write may have
+ * been made, so a plain retry could make it twice (docs/DATABASE.md). */
+#define SOOM_PG_TYPE_COMMIT_UNKNOWN "urn:soom:problem:commit-unknown"
 
 /* What a client may be told about a failed statement: the HTTP status, a
  * detail text and, when columns are to blame, a field error for each (one,
@@ -244,9 +260,10 @@ struct soom_pg_check {
 };
 SOOM_API void soom_pg_checks_set(const struct soom_pg_check *list, size_t n);
 
-/* Writes a log line for a failed statement: error level for a 500 (with
- * SQLSTATE, message and the SQL text), warn for a 503, debug otherwise.
- * `request_id` may be NULL. */
+/* Writes a log line for a failed statement: error level for a 500 (and an
+ * unknown outcome), warn for a 503, debug otherwise; every line carries
+ * the SQLSTATE and the reason (`e` NULL: no connection could be had, said
+ * so), the SOOM code's name and the SQL text. `request_id` may be NULL. */
 SOOM_API void soom_pg_error_log(const struct soom_pg_error *e, int code, const char *sql,
                                 const char *request_id);
 

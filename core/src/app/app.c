@@ -118,7 +118,11 @@ int soom_app_add_route(struct soom_app *app, const struct soom_route_spec *spec,
                            .raw_body = spec->raw_body,
                            .handler_timeout =
                                spec->has_handler_timeout ? spec->handler_timeout : -1,
-                           .native = spec->native};
+                           .native = spec->native,
+                           .idempotency = spec->idempotency};
+    if (r.idempotency == SOOM_IDEMPOTENCY_DEFAULT)
+        r.idempotency =
+            app->config->idempotency_enabled ? SOOM_IDEMPOTENCY_ON : SOOM_IDEMPOTENCY_OFF;
     int rc = compile(app, spec->body_schema, "validation_schema", spec->name, &r.body, err, errlen);
     if (rc == SOOM_OK)
         rc = compile(app, spec->patch_schema, "validation_schema (PATCH)", spec->name, &r.patch,

@@ -20,6 +20,7 @@
  * its fiber (the parameters are copied into the request's arena first);
  * elsewhere it runs at once. The work of a call never raises.
  */
+#include <ctype.h>
 #include <lauxlib.h>
 #include <lua.h>
 #include <math.h>
@@ -27,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "alloc.h"
 #include "hex.h"
@@ -108,7 +110,7 @@ static int push_failure(lua_State *L, struct soom_request *r, struct soom_pg_con
     const struct soom_pg_error *e = c != NULL ? soom_pg_conn_error(c) : NULL;
     struct soom_pg_problem p;
     soom_pg_error_problem(e, code, &p);
-    if (c != NULL)
+    if (c != NULL || r != NULL)
         soom_pg_error_log(e, code, sql, r != NULL ? r->request_id : NULL);
     /* Outside a request (a command, a migration) the reader is the
      * operator, who needs PostgreSQL's own words; a client never does. */
@@ -143,6 +145,10 @@ static int push_failure(lua_State *L, struct soom_request *r, struct soom_pg_con
     }
     lua_pushstring(L, e != NULL ? e->sqlstate : "");
     lua_setfield(L, -2, "sqlstate");
+    if (code == SOOM_EUNKNOWN) {
+        lua_pushstring(L, SOOM_PG_TYPE_COMMIT_UNKNOWN);
+        lua_setfield(L, -2, "type");
+    }
     return 2;
 }
 
@@ -405,6 +411,24 @@ struct query_call {
     bool *binary;
 };
 
+/* A statement that only reads, by its first word (SELECT, SHOW, VALUES,
+ * TABLE, EXPLAIN without ANALYZE aside): one that may write is sent once
+ * (soom_pg_exec_once), never again on a new session after it went out. A
+ * SELECT calling a function that writes is taken for a read: write such
+ * calls inside soom.db.transaction. */
+static bool reads_only(const char *sql)
+{
+    static const char *const READS[] = {"select", "show", "values", "table", "explain"};
+    while (*sql == ' ' || *sql == '\t' || *sql == '\n' || *sql == '\r' || *sql == '(')
+        sql++;
+    for (size_t i = 0; i < sizeof READS / sizeof READS[0]; i++) {
+        size_t n = strlen(READS[i]);
+        if (strncasecmp(sql, READS[i], n) == 0 && !isalnum((unsigned char)sql[n]) && sql[n] != '_')
+            return true;
+    }
+    return false;
+}
+
 static int run_query(lua_State *L, struct soom_request *r, void *arg)
 {
     struct query_call *q = arg;
@@ -418,8 +442,9 @@ static int run_query(lua_State *L, struct soom_request *r, void *arg)
                                          &res, &c);
     } else {
         c = conn_for_call(r, &code, &why);
-        if (c != NULL)
-            code = soom_pg_exec(c, q->sql, q->nparams, q->values, q->lengths, q->binary, &res);
+        if (c != NULL) /* a write is never sent twice: its outcome may be unknown */
+            code = (reads_only(q->sql) ? soom_pg_exec : soom_pg_exec_once)(
+                c, q->sql, q->nparams, q->values, q->lengths, q->binary, &res);
     }
     if (code != SOOM_OK)
         return push_failure(L, r, c, code, q->sql, why);

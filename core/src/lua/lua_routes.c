@@ -1,14 +1,15 @@
 /*
  * The route list the Lua layer declares (soom.core.loader's routes: pattern,
  * name, methods, schemas, plan spec, static bytes, or a native module's
- * route number, the access chain and the resource's handler_timeout, per
- * route; and the list's
- * `access_classes`) into the app's route table (see lua_routes.h).
+ * route number, the access chain, the resource's handler_timeout and its
+ * idempotency, per route; and the list's `access_classes`) into the app's
+ * route table (see lua_routes.h).
  */
 #include "lua_routes.h"
 
 #include <lauxlib.h>
 #include <lua.h>
+#include <string.h>
 
 #include "access.h"
 #include "app.h"
@@ -19,6 +20,16 @@
 #include "soom/arena.h"
 #include "soom/error.h"
 #include "soom/router.h"
+
+/* The route's "idempotency" as loader.lua gives it ("on",
+ * "off", "required"; nil: the settings decide). */
+static enum soom_idempotency idempotency_of(const char *v)
+{
+    return v == NULL                    ? SOOM_IDEMPOTENCY_DEFAULT
+           : strcmp(v, "off") == 0      ? SOOM_IDEMPOTENCY_OFF
+           : strcmp(v, "required") == 0 ? SOOM_IDEMPOTENCY_REQUIRED
+                                        : SOOM_IDEMPOTENCY_ON;
+}
 
 static unsigned methods_of(lua_State *L, int idx)
 {
@@ -96,12 +107,15 @@ void soom_lua_routes_add(lua_State *L, int idx, struct soom_app *app)
         lua_getfield(L, t, "native");
         lua_getfield(L, t, "access");
         lua_getfield(L, t, "handler_timeout");
+        lua_getfield(L, t, "idempotency");
         struct plan_spec plan;
         struct access_route_spec access;
         struct soom_arena *scratch = soom_arena_new(0);
         if (lua_istable(L, t + 8)) {
             soom_lua_plan_spec(L, t + 8, &plan, scratch);
             plan.secret_key = app->config->secret_key;
+            plan.secret_key_fallbacks = app->config->secret_key_fallbacks;
+            plan.route = luaL_checkstring(L, t + 1);
         }
         struct soom_route_spec spec = {
             .pattern = luaL_checkstring(L, t + 1),
@@ -115,6 +129,7 @@ void soom_lua_routes_add(lua_State *L, int idx, struct soom_app *app)
             .native = native_route(L, t + 10),
             .has_handler_timeout = lua_isnumber(L, t + 12),
             .handler_timeout = lua_tonumber(L, t + 12),
+            .idempotency = idempotency_of(lua_tostring(L, t + 13)),
         };
         if (lua_istable(L, t + 11)) {
             soom_lua_access_route(L, t + 11, &access, scratch);

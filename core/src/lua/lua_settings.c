@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "soom/buf.h"
 #include "soom/config.h"
 #include "soom/error.h"
 #include "soom/log.h"

@@ -141,6 +141,11 @@ void soom_pg_error_problem(const struct soom_pg_error *e, int code, struct soom_
         }
         break;
     case SOOM_EUNAVAIL: p->detail = "the database is unavailable; try again later"; break;
+    case SOOM_EUNKNOWN:
+        p->detail = "the connection to the database was lost while the write was being "
+                    "committed: it may or may not have been made. Retry with the same "
+                    "Idempotency-Key, or read the resource before writing again";
+        break;
     default: p->detail = "the server hit an error; the request id is in the log"; break;
     }
 }
@@ -155,13 +160,23 @@ void soom_pg_error_log(const struct soom_pg_error *e, int code, const char *sql,
     soom_log_begin(&l, level, "database error");
     if (request_id != NULL)
         soom_log_str(&l, "request_id", request_id);
+    soom_log_str(&l, "failure", soom_error_message(code));
     if (e != NULL) {
         soom_log_str(&l, "sqlstate", e->sqlstate);
-        soom_log_str(&l, "error", e->message);
+        soom_log_str(&l, "error", e->message[0] != '\0' ? e->message : soom_error_message(code));
         if (e->detail[0] != '\0')
             soom_log_str(&l, "detail", e->detail);
         if (e->constraint[0] != '\0')
             soom_log_str(&l, "constraint", e->constraint);
+    } else {
+        /* the pool had no connection to give (no SQLSTATE: the server
+         * said nothing); the pool's own line says why */
+        soom_log_str(&l, "sqlstate", "");
+        soom_log_str(&l, "error",
+                     code == SOOM_EUNAVAIL
+                         ? "no database connection: the pool is exhausted or the "
+                           "database is down (see \"cannot connect to the database\")"
+                         : soom_error_message(code));
     }
     if (sql != NULL)
         soom_log_str(&l, "sql", sql);

@@ -18,6 +18,13 @@
  * (DEALLOCATE ALL by someone, a table whose columns changed). Inside a
  * transaction a broken session is an error until the holder rolls back,
  * so the rest of a transaction never runs on a new session by accident.
+ *
+ * A write outside a transaction (soom_pg_exec_once) and a COMMIT are never
+ * sent twice: once the server may have received one, a lost session (or
+ * an answer that never came) leaves its outcome unknown, SOOM_EUNKNOWN,
+ * which a client must not be told to simply retry. (A pooled session
+ * that the server ended while it was idle is found and replaced when it
+ * is taken from the pool, pg_conn_alive, before anything is sent.)
  */
 #include <limits.h>
 #include <stdio.h>
@@ -71,6 +78,19 @@ static int timed_out(struct soom_pg_conn *c)
 {
     pg_conn_fail(c, "57014", "the database did not answer in time");
     return SOOM_EUNAVAIL;
+}
+
+/* Whether a statement may run twice (RETRY: reads, set-up, BEGIN), must
+ * not (ONCE: a write outside a transaction), or is the COMMIT. */
+enum run_mode { RUN_RETRY, RUN_ONCE, RUN_COMMIT };
+
+/* The session was lost (or gave no answer in time) after a statement that
+ * may have committed went out. */
+static int unknown(struct soom_pg_conn *c)
+{
+    if (!c->failed)
+        pg_conn_fail(c, "08006", "the connection was lost while the statement ran");
+    return SOOM_EUNKNOWN;
 }
 
 static int error_code(const struct soom_pg_conn *c)
@@ -156,7 +176,7 @@ static bool result_ok(ExecStatusType s)
  * top. A statement whose answer did not come in time is not retried: its
  * session was abandoned, and the time is gone. */
 static int run(struct soom_pg_conn *c, const char *sql, bool simple, int n, const struct params *pp,
-               struct soom_pg_result **out)
+               enum run_mode mode, struct soom_pg_result **out)
 {
     for (int attempt = 0;; attempt++) {
         if (c->tx_lost) {
@@ -170,12 +190,15 @@ static int run(struct soom_pg_conn *c, const char *sql, bool simple, int n, cons
             return SOOM_EUNAVAIL;
         }
         bool idle_before = PQtransactionStatus(c->pg) == PQTRANS_IDLE;
+        /* a write outside a transaction commits by itself, as COMMIT does */
+        bool commits = mode == RUN_COMMIT || (mode == RUN_ONCE && idle_before);
         PGresult *res = simple ? pg_wait_exec(c, sql)
                                : run_prepared(c, sql, n, pp->values, pp->lengths, pp->formats);
         if (res == NULL && c->timed_out) {
             if (!idle_before)
                 c->tx_lost = true;
-            return timed_out(c);
+            int rc = timed_out(c);
+            return commits ? SOOM_EUNKNOWN : rc;
         }
         ExecStatusType s = PQresultStatus(res);
         if (res != NULL && result_ok(s)) {
@@ -197,6 +220,11 @@ static int run(struct soom_pg_conn *c, const char *sql, bool simple, int n, cons
         bool broken = pg_conn_broken(c);
         if (broken && !idle_before)
             c->tx_lost = true;
+        if (broken && commits) {
+            if (mode == RUN_COMMIT)
+                c->tx_lost = false; /* the transaction is over, whatever became of it */
+            return unknown(c);
+        }
         if (attempt > 0 || !idle_before)
             return error_code(c);
         if (broken)
@@ -212,8 +240,9 @@ static int run(struct soom_pg_conn *c, const char *sql, bool simple, int n, cons
     }
 }
 
-int soom_pg_exec(struct soom_pg_conn *c, const char *sql, int nparams, const char *const *values,
-                 const size_t *lengths, const bool *binary, struct soom_pg_result **out)
+static int exec(struct soom_pg_conn *c, const char *sql, int nparams, const char *const *values,
+                const size_t *lengths, const bool *binary, enum run_mode mode,
+                struct soom_pg_result **out)
 {
     if (out != NULL)
         *out = NULL;
@@ -225,21 +254,35 @@ int soom_pg_exec(struct soom_pg_conn *c, const char *sql, int nparams, const cha
     struct params pp;
     int rc = params_prepare(&pp, c, nparams, values, lengths, binary);
     if (rc == SOOM_OK)
-        rc = run(c, sql, false, nparams, &pp, out);
+        rc = run(c, sql, false, nparams, &pp, mode, out);
     params_cleanup(&pp);
     return rc;
+}
+
+int soom_pg_exec(struct soom_pg_conn *c, const char *sql, int nparams, const char *const *values,
+                 const size_t *lengths, const bool *binary, struct soom_pg_result **out)
+{
+    return exec(c, sql, nparams, values, lengths, binary, RUN_RETRY, out);
+}
+
+int soom_pg_exec_once(struct soom_pg_conn *c, const char *sql, int nparams,
+                      const char *const *values, const size_t *lengths, const bool *binary,
+                      struct soom_pg_result **out)
+{
+    return exec(c, sql, nparams, values, lengths, binary, RUN_ONCE, out);
 }
 
 int soom_pg_exec_script(struct soom_pg_conn *c, const char *sql)
 {
     pg_conn_clear_error(c);
-    return run(c, sql, true, 0, NULL, NULL);
+    return run(c, sql, true, 0, NULL, RUN_RETRY, NULL);
 }
 
 int soom_pg_begin(struct soom_pg_conn *c)
 {
     pg_conn_clear_error(c);
-    return run(c, pg_conn_local_settings(c) ? c->set->begin_sql : "BEGIN", true, 0, NULL, NULL);
+    return run(c, pg_conn_local_settings(c) ? c->set->begin_sql : "BEGIN", true, 0, NULL, RUN_RETRY,
+               NULL);
 }
 
 int soom_pg_commit(struct soom_pg_conn *c)
@@ -252,7 +295,7 @@ int soom_pg_commit(struct soom_pg_conn *c)
         pg_conn_fail(c, "25P02", "the transaction was aborted by an earlier error");
         return SOOM_EINTERNAL;
     }
-    return run(c, "COMMIT", true, 0, NULL, NULL);
+    return run(c, "COMMIT", true, 0, NULL, RUN_COMMIT, NULL);
 }
 
 int soom_pg_rollback(struct soom_pg_conn *c)
@@ -262,7 +305,7 @@ int soom_pg_rollback(struct soom_pg_conn *c)
     c->tx_lost = false;
     if (pg_conn_broken(c))
         return SOOM_OK;
-    return run(c, "ROLLBACK", true, 0, NULL, NULL);
+    return run(c, "ROLLBACK", true, 0, NULL, RUN_RETRY, NULL);
 }
 
 /* ---- results ------------------------------------------------------------- */

@@ -1,12 +1,16 @@
 /*
- * Signed cursors and keyset SQL (see soom/page.h). OpenSSL's libcrypto
- * provides HMAC-SHA256 and the constant-time comparison.
+ * Sealed cursors and keyset SQL (see soom/page.h). OpenSSL's libcrypto
+ * provides ChaCha20-Poly1305, HMAC-SHA256 (deriving the keys) and the
+ * random nonces.
  */
 #include "soom/page.h"
 
-#include <openssl/crypto.h>
+#include <ctype.h>
 #include <openssl/evp.h>
-#include <stdio.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/random.h>
 
@@ -14,88 +18,92 @@
 #include "soom/base64.h"
 #include "soom/error.h"
 
-#define CURSOR_VERSION 1
-#define MAC_BYTES 16
-#define HEADER_BYTES 6 /* version, direction, fingerprint */
+#define CURSOR_VERSION 2
+#define NONCE_BYTES 12
+#define TAG_BYTES 16
+#define KEY_BYTES 32
+#define MAX_KEYS 8  /* the secret and up to seven fallbacks */
+#define AAD_BYTES 5 /* version, fingerprint */
 
 /* ---- keys and fingerprints ----------------------------------------------- */
 
-/* HMAC-SHA256 with the key's inner and outer hash states computed once:
- * signing then costs two short SHA-256 runs, where OpenSSL's one-shot
- * HMAC() sets up (and looks up) everything per call, several times the
- * cost of the rest of a cursor. */
+/* A cursor key is derived from the secret, not the secret itself: the same
+ * secret_key also signs JWTs (simplejwt's default), and a key used by two
+ * algorithms is a key neither can vouch for. */
+static const char DERIVE_LABEL[] = "soom.pagination.cursor.v2";
+
 struct soom_page_key {
-    EVP_MD *md;
-    EVP_MD_CTX *inner, *outer; /* states after the padded key; only copied */
+    EVP_CIPHER *cipher; /* fetched once: a lookup by name per cursor costs more than sealing */
+    unsigned char keys[MAX_KEYS][KEY_BYTES]; /* [0] seals; every one opens */
+    size_t nkeys;
 };
 
-#define KEY_BYTES 32
-#define BLOCK 64
+static void derive(const char *secret, unsigned char out[KEY_BYTES])
+{
+    unsigned int len = KEY_BYTES;
+    HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)DERIVE_LABEL,
+         sizeof DERIVE_LABEL - 1, out, &len);
+}
+
+static void watch_forks(void);
 
 struct soom_page_key *soom_page_key_new(const char *secret, bool *random)
 {
-    unsigned char key[KEY_BYTES];
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, watch_forks); /* before any fork: a key is made at start-up */
+    struct soom_page_key *k = xcalloc(1, sizeof *k);
     bool rnd = secret == NULL || *secret == '\0';
     if (!rnd) {
-        unsigned int len = KEY_BYTES;
-        EVP_Digest(secret, strlen(secret), key, &len, EVP_sha256(), NULL);
-    } else if (getrandom(key, KEY_BYTES, 0) != KEY_BYTES) {
+        derive(secret, k->keys[0]);
+    } else if (getrandom(k->keys[0], KEY_BYTES, 0) != KEY_BYTES) {
         /* cannot fail for 32 bytes once the pool is ready; should it, a
          * fixed key only weakens cursors, not data */
-        memset(key, 0x5a, KEY_BYTES);
+        memset(k->keys[0], 0x5a, KEY_BYTES);
     }
+    k->nkeys = 1;
     if (random != NULL)
         *random = rnd;
-    struct soom_page_key *k = xcalloc(1, sizeof *k);
-    k->md = EVP_MD_fetch(NULL, "SHA256", NULL);
-    k->inner = EVP_MD_CTX_new();
-    k->outer = EVP_MD_CTX_new();
-    if (k->md == NULL || k->inner == NULL || k->outer == NULL)
+    k->cipher = EVP_CIPHER_fetch(NULL, "ChaCha20-Poly1305", NULL);
+    if (k->cipher == NULL)
         soom_oom(sizeof *k);
-    unsigned char ipad[BLOCK], opad[BLOCK];
-    for (int i = 0; i < BLOCK; i++) {
-        unsigned char b = i < KEY_BYTES ? key[i] : 0;
-        ipad[i] = b ^ 0x36;
-        opad[i] = b ^ 0x5c;
-    }
-    EVP_DigestInit_ex(k->inner, k->md, NULL);
-    EVP_DigestUpdate(k->inner, ipad, BLOCK);
-    EVP_DigestInit_ex(k->outer, k->md, NULL);
-    EVP_DigestUpdate(k->outer, opad, BLOCK);
     return k;
+}
+
+int soom_page_key_fallbacks(struct soom_page_key *k, const char *list)
+{
+    for (const char *p = list != NULL ? list : ""; *p != '\0';) {
+        while (*p != '\0' && isspace((unsigned char)*p))
+            p++;
+        size_t n = 0;
+        while (p[n] != '\0' && !isspace((unsigned char)p[n]))
+            n++;
+        if (n == 0)
+            break;
+        if (k->nkeys == MAX_KEYS)
+            return SOOM_EINVAL;
+        char *one = xmalloc(n + 1);
+        memcpy(one, p, n);
+        one[n] = '\0';
+        derive(one, k->keys[k->nkeys++]);
+        free(one);
+        p += n;
+    }
+    return SOOM_OK;
 }
 
 void soom_page_key_free(struct soom_page_key *k)
 {
     if (k == NULL)
         return;
-    EVP_MD_CTX_free(k->inner);
-    EVP_MD_CTX_free(k->outer);
-    EVP_MD_free(k->md);
+    EVP_CIPHER_free(k->cipher);
+    OPENSSL_cleanse(k->keys, sizeof k->keys);
     free(k);
-}
-
-static void mac(const struct soom_page_key *k, const unsigned char *p, size_t n,
-                unsigned char out[32])
-{
-    unsigned char inner[32];
-    unsigned int len;
-    EVP_MD_CTX *t = EVP_MD_CTX_new();
-    if (t == NULL)
-        soom_oom(0);
-    EVP_MD_CTX_copy_ex(t, k->inner);
-    EVP_DigestUpdate(t, p, n);
-    EVP_DigestFinal_ex(t, inner, &len);
-    EVP_MD_CTX_copy_ex(t, k->outer);
-    EVP_DigestUpdate(t, inner, sizeof inner);
-    EVP_DigestFinal_ex(t, out, &len);
-    EVP_MD_CTX_free(t);
 }
 
 uint32_t soom_page_fingerprint(const char *const *terms, size_t n)
 {
-    /* FNV-1a over the terms, separated: enough to tell orderings apart; the
-     * HMAC, not this, is what stops forgery. */
+    /* FNV-1a over the terms, separated: enough to tell listings apart;
+     * the AEAD tag, not this, is what stops forgery. */
     uint32_t h = 2166136261u;
     for (size_t i = 0; i < n; i++) {
         for (const char *c = terms[i]; *c; c++)
@@ -105,7 +113,104 @@ uint32_t soom_page_fingerprint(const char *const *terms, size_t n)
     return h;
 }
 
+/* ---- sealing --------------------------------------------------------------- */
+
+static void aad_of(uint32_t fingerprint, unsigned char aad[AAD_BYTES])
+{
+    aad[0] = CURSOR_VERSION;
+    aad[1] = (unsigned char)(fingerprint >> 24);
+    aad[2] = (unsigned char)(fingerprint >> 16);
+    aad[3] = (unsigned char)(fingerprint >> 8);
+    aad[4] = (unsigned char)fingerprint;
+}
+
+static EVP_CIPHER_CTX *ctx_new(void)
+{
+    EVP_CIPHER_CTX *x = EVP_CIPHER_CTX_new();
+    if (x == NULL)
+        soom_oom(0);
+    return x;
+}
+
+/* Seals `n` bytes at `p` in place under key 0; the tag goes to `tag`. */
+static void seal(const struct soom_page_key *k, const unsigned char *nonce,
+                 const unsigned char *aad, unsigned char *p, int n, unsigned char *tag)
+{
+    EVP_CIPHER_CTX *x = ctx_new();
+    int len;
+    EVP_EncryptInit_ex2(x, k->cipher, k->keys[0], nonce, NULL);
+    EVP_EncryptUpdate(x, NULL, &len, aad, AAD_BYTES);
+    EVP_EncryptUpdate(x, p, &len, p, n);
+    EVP_EncryptFinal_ex(x, p + len, &len);
+    EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_GET_TAG, TAG_BYTES, tag);
+    EVP_CIPHER_CTX_free(x);
+}
+
+/* Opens `n` sealed bytes into `out` with the first key whose tag matches;
+ * false when none does (altered, or sealed for another listing or under a
+ * key this service no longer holds). */
+static bool open_sealed(const struct soom_page_key *k, const unsigned char *nonce,
+                        const unsigned char *aad, const unsigned char *p, int n,
+                        const unsigned char *tag, unsigned char *out)
+{
+    EVP_CIPHER_CTX *x = ctx_new();
+    bool ok = false;
+    for (size_t i = 0; i < k->nkeys && !ok; i++) {
+        int len;
+        ok = EVP_DecryptInit_ex2(x, k->cipher, k->keys[i], nonce, NULL) == 1 &&
+             EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_SET_TAG, TAG_BYTES, (void *)tag) == 1 &&
+             EVP_DecryptUpdate(x, NULL, &len, aad, AAD_BYTES) == 1 &&
+             EVP_DecryptUpdate(x, out, &len, p, n) == 1 &&
+             EVP_DecryptFinal_ex(x, out + len, &len) == 1;
+    }
+    EVP_CIPHER_CTX_free(x);
+    return ok;
+}
+
 /* ---- cursors ------------------------------------------------------------- */
+
+/* A nonce must never repeat under one key. Each thread draws 8 random
+ * bytes and counts in the other 4: unique within the thread, and across
+ * the threads, processes and replicas sharing the key as long as no two
+ * draws collide (about 2^-33 with a million of them). A draw costs what
+ * sealing does (libcrypto's DRBG: some 7,000 instructions), a count
+ * nothing. Drawn again after a fork, whose child would repeat the
+ * parent's counts, and when the count wraps. */
+struct nonce_state {
+    unsigned forks; /* the value of `forks` when drawn, plus one */
+    uint32_t count;
+    unsigned char prefix[8];
+};
+
+static atomic_uint forks;
+
+static void count_fork(void)
+{
+    atomic_fetch_add(&forks, 1);
+}
+
+static void watch_forks(void)
+{
+    pthread_atfork(NULL, NULL, count_fork);
+}
+
+static void next_nonce(unsigned char out[NONCE_BYTES])
+{
+    static _Thread_local struct nonce_state st;
+    unsigned now = atomic_load_explicit(&forks, memory_order_relaxed) + 1;
+    if (st.forks != now || st.count == UINT32_MAX) {
+        if (RAND_bytes(st.prefix, sizeof st.prefix) != 1)
+            soom_oom(sizeof st.prefix);
+        st.forks = now;
+        st.count = 0;
+    }
+    uint32_t n = st.count++;
+    memcpy(out, st.prefix, 8);
+    out[8] = (unsigned char)(n >> 24);
+    out[9] = (unsigned char)(n >> 16);
+    out[10] = (unsigned char)(n >> 8);
+    out[11] = (unsigned char)n;
+}
 
 static void put_varint(struct soom_buf *b, size_t v)
 {
@@ -123,20 +228,19 @@ void soom_page_cursor_encode(const struct soom_page_cursor *c, uint32_t fingerpr
 {
     struct soom_buf raw;
     soom_buf_init(&raw);
-    unsigned char head[HEADER_BYTES] = {CURSOR_VERSION,
-                                        (unsigned char)c->direction,
-                                        (unsigned char)(fingerprint >> 24),
-                                        (unsigned char)(fingerprint >> 16),
-                                        (unsigned char)(fingerprint >> 8),
-                                        (unsigned char)fingerprint};
+    unsigned char head[1 + NONCE_BYTES] = {CURSOR_VERSION};
+    next_nonce(head + 1);
     soom_buf_append(&raw, head, sizeof head);
+    soom_buf_putc(&raw, (char)c->direction);
     for (size_t i = 0; i < c->nvalues; i++) {
         put_varint(&raw, c->lens[i]);
         soom_buf_append(&raw, c->values[i], c->lens[i]);
     }
-    unsigned char digest[32];
-    mac(key, (const unsigned char *)raw.data, raw.len, digest);
-    soom_buf_append(&raw, digest, MAC_BYTES);
+    unsigned char aad[AAD_BYTES], tag[TAG_BYTES];
+    aad_of(fingerprint, aad);
+    unsigned char *p = (unsigned char *)raw.data;
+    seal(key, p + 1, aad, p + sizeof head, (int)(raw.len - sizeof head), tag);
+    soom_buf_append(&raw, tag, TAG_BYTES);
     soom_base64_encode((const unsigned char *)raw.data, raw.len, true, out);
     soom_buf_cleanup(&raw);
 }
@@ -147,8 +251,8 @@ static int bad(const char **why, const char *reason)
     return SOOM_EBADREQ;
 }
 
-/* Reads the values after the header; returns false when they do not fill
- * the payload exactly. */
+/* Reads the values after the direction; returns false when they do not
+ * fill the payload exactly. */
 static bool read_values(const unsigned char *p, size_t n, size_t nkeys, struct soom_arena *a,
                         struct soom_page_cursor *out)
 {
@@ -185,23 +289,22 @@ int soom_page_cursor_decode(const char *text, size_t len, uint32_t fingerprint, 
     size_t n;
     if (!soom_base64_decode(text, len, true, raw, &n))
         return bad(why, "the cursor is not valid base64url");
-    if (n < HEADER_BYTES + MAC_BYTES)
+    if (n < 1 + NONCE_BYTES + 1 + TAG_BYTES)
         return bad(why, "the cursor is truncated");
-    unsigned char digest[32];
-    mac(key, raw, n - MAC_BYTES, digest);
-    if (CRYPTO_memcmp(digest, raw + n - MAC_BYTES, MAC_BYTES) != 0)
-        return bad(why, "the cursor was altered or was not made by this service");
     if (raw[0] != CURSOR_VERSION)
         return bad(why, "the cursor has an unknown version");
-    if (raw[1] != SOOM_PAGE_NEXT && raw[1] != SOOM_PAGE_PREV)
+    unsigned char aad[AAD_BYTES];
+    aad_of(fingerprint, aad);
+    size_t body = n - 1 - NONCE_BYTES - TAG_BYTES;
+    unsigned char *plain = soom_arena_alloc(a, body);
+    if (!open_sealed(key, raw + 1, aad, raw + 1 + NONCE_BYTES, (int)body, raw + n - TAG_BYTES,
+                     plain))
+        return bad(why, "the cursor was altered or belongs to another listing, ordering or key");
+    if (plain[0] != SOOM_PAGE_NEXT && plain[0] != SOOM_PAGE_PREV)
         return bad(why, "the cursor has an unknown direction");
-    uint32_t fp = (uint32_t)raw[2] << 24 | (uint32_t)raw[3] << 16 | (uint32_t)raw[4] << 8 | raw[5];
-    if (fp != fingerprint)
-        return bad(why, "the cursor belongs to another listing or ordering");
-    if (nkeys > SOOM_PAGE_MAX_KEYS ||
-        !read_values(raw + HEADER_BYTES, n - HEADER_BYTES - MAC_BYTES, nkeys, a, out))
+    if (nkeys > SOOM_PAGE_MAX_KEYS || !read_values(plain + 1, body - 1, nkeys, a, out))
         return bad(why, "the cursor does not hold a position of this listing");
-    out->direction = (enum soom_page_direction)raw[1];
+    out->direction = (enum soom_page_direction)plain[0];
     return SOOM_OK;
 }
 

@@ -463,7 +463,10 @@ static bool compile(struct soom_plan *p, const struct plan_spec *s, char *err, s
     if (p->page == PLAN_PAGE_KEYSET && !add_keyset(p, s, err, errlen))
         return false;
     build_output(p);
+    p->route = xstrdup(s->route != NULL ? s->route : "");
     p->cursor_key = soom_page_key_new(s->secret_key, &p->random_key);
+    if (soom_page_key_fallbacks(p->cursor_key, s->secret_key_fallbacks) != SOOM_OK)
+        FAIL("%s", "secret_key_fallbacks holds more than 7 keys");
     return true;
 }
 
@@ -531,6 +534,7 @@ void soom_plan_free(struct soom_plan *p)
     free(p->keyset_param);
     free(p->results_json);
     free(p->next_json);
+    free(p->route);
     soom_pg_shape_free(p->shape);
     soom_page_key_free(p->cursor_key);
     free(p);

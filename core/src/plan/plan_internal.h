@@ -18,6 +18,7 @@ struct soom_pg_result;
 struct plan_stmt {
     struct soom_arena *arena;
     const struct soom_plan *plan; /* names field errors of writes; may be NULL */
+    bool write;                   /* never sent twice (soom_pg_exec_once) */
     struct soom_buf *sql;         /* in the arena; its bytes freed by a callback on it */
     const char **values;
     size_t *lens;

@@ -12,6 +12,7 @@
 
 #include "plan_internal.h"
 #include "soom/error.h"
+#include "soom/json.h"
 #include "soom/pg.h"
 #include "soom/response.h"
 
@@ -27,6 +28,22 @@ static bool reject(struct soom_request *r, const char *fmt, const char *what)
     char detail[256];
     snprintf(detail, sizeof detail, fmt, what);
     soom_response_problem(r, 400, detail, NULL);
+    return false;
+}
+
+/* A refused cursor: the problem names the parameter, as the query's
+ * validation errors do. */
+static bool reject_cursor(struct soom_request *r, const char *why)
+{
+    struct soom_buf e;
+    soom_buf_init(&e);
+    soom_buf_putc(&e, '[');
+    soom_json_write_field_error(&e, "/cursor", why, "invalid", "query");
+    soom_buf_putc(&e, ']');
+    char detail[256];
+    snprintf(detail, sizeof detail, "invalid cursor: %s", why);
+    soom_response_problem(r, 400, detail, e.data);
+    soom_buf_cleanup(&e);
     return false;
 }
 
@@ -372,7 +389,7 @@ static bool parse_position(struct soom_request *r, const struct soom_plan *p,
         size_t nkeys = q->norder;
         if (soom_page_cursor_decode(kv->value, kv->value_len, q->fingerprint, nkeys, p->cursor_key,
                                     r->arena, &q->cursor, &why) != SOOM_OK)
-            return reject(r, "invalid cursor: %s", why);
+            return reject_cursor(r, why);
         q->has_cursor = true;
         return true;
     }
@@ -418,17 +435,17 @@ static bool keyset_after(struct soom_request *r, const struct soom_plan *p,
 
 static uint32_t fingerprint(const struct soom_plan *p, const struct plan_list_query *q)
 {
-    char terms[PLAN_MAX_ORDER + 1][72];
-    const char *list[PLAN_MAX_ORDER + 1];
-    snprintf(terms[0], sizeof terms[0], "%s", p->table);
-    list[0] = terms[0];
+    /* the route first: two resources over one table and ordering are two
+     * listings (their filters, owners and fields differ) */
+    char terms[PLAN_MAX_ORDER + 2][72];
+    const char *list[PLAN_MAX_ORDER + 2] = {p->route, p->table};
     for (size_t i = 0; i < q->norder; i++) {
         const struct plan_order *o = &q->order[i];
-        snprintf(terms[i + 1], sizeof terms[i + 1], "%s%s", o->desc ? "-" : "",
+        snprintf(terms[i], sizeof terms[i], "%s%s", o->desc ? "-" : "",
                  o->rel >= 0 ? p->rorders[o->rel].name : p->columns[o->column].name);
-        list[i + 1] = terms[i + 1];
+        list[i + 2] = terms[i];
     }
-    return soom_page_fingerprint(list, q->norder + 1);
+    return soom_page_fingerprint(list, q->norder + 2);
 }
 
 bool plan_list_parse(struct soom_request *r, const struct soom_plan *p,

@@ -9,7 +9,9 @@
  *   destroy   DELETE ... WHERE <lookup>                       -> 204 | 404
  *
  * Each action is one statement (built and run by plan_stmt.c), atomic by
- * itself; a request never sees a half-done write.
+ * itself; a request never sees a half-done write. A write is never sent
+ * twice: a session lost while it ran is a commit-unknown answer, which a
+ * client retries safely only with an Idempotency-Key (pipeline_idem.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -187,6 +189,7 @@ static void run_create(struct soom_request *r, const struct soom_plan *p)
     struct plan_stmt s;
     plan_stmt_init(&s, r->arena);
     s.plan = p;
+    s.write = true;
     struct soom_buf cols, vals;
     soom_buf_init(&cols);
     soom_buf_init(&vals);
@@ -223,6 +226,7 @@ static void run_update(struct soom_request *r, const struct soom_plan *p,
     struct soom_buf sets;
     soom_buf_init(&sets);
     int n = plan_write_values(r, p, r->json, &s, true, &sets, NULL);
+    s.write = n > 0;
     if (n > 0)
         soom_buf_printf(s.sql, "UPDATE %s SET %s", p->table_quoted, sets.data);
     else if (n == 0)
@@ -241,6 +245,7 @@ static void run_destroy(struct soom_request *r, const struct soom_plan *p,
 {
     struct plan_stmt s;
     plan_stmt_init(&s, r->arena);
+    s.write = true;
     soom_buf_printf(s.sql, "DELETE FROM %s", p->table_quoted);
     if (!where_lookup(r, p, extra, &s))
         return;

@@ -4,7 +4,9 @@
  * by apps renumbered into them, and running one on the request's pooled
  * connection with database errors answered as problems (409 for a unique
  * or foreign-key violation, 422 for bad data, 503 with Retry-After when the
- * database is unavailable, 500 otherwise with the details logged only).
+ * database is unavailable, a commit-unknown 500 without it when a write's
+ * session was lost while it ran, 500 otherwise with the details logged
+ * only). Writes are never sent twice.
  * The leaf the other plan_*.c files build on.
  */
 #include <stdio.h>
@@ -204,6 +206,11 @@ static void answer_db_error(struct soom_request *r, struct soom_pg_conn *c, int 
     field_pointer(s->plan, &pb);
     if (pb.status == 503)
         soom_response_header(r, "Retry-After", "1");
+    if (code == SOOM_EUNKNOWN) {
+        /* no Retry-After: a plain retry could make the write twice */
+        soom_response_problem_type(r, pb.status, SOOM_PG_TYPE_COMMIT_UNKNOWN, pb.detail, NULL);
+        return;
+    }
     if (pb.status == 422 && bad_input_400) {
         soom_response_problem(r, 400, "a query parameter has a value of the wrong type", NULL);
         return;
@@ -235,8 +242,9 @@ int plan_stmt_exec(struct soom_request *r, struct plan_stmt *s, struct soom_pg_r
                                        out, &c);
     } else {
         rc = soom_request_pg(r, &c);
-        if (rc == SOOM_OK)
-            rc = soom_pg_exec(c, s->sql->data, (int)s->n, s->values, s->lens, s->binary, out);
+        if (rc == SOOM_OK) /* a write is never sent twice: its outcome may be unknown */
+            rc = (s->write ? soom_pg_exec_once : soom_pg_exec)(c, s->sql->data, (int)s->n,
+                                                               s->values, s->lens, s->binary, out);
     }
     if (rc == SOOM_ECONFIG) {
         soom_log_msg(SOOM_LOG_ERROR, "a generic resource needs a database: set database_url");

@@ -17,6 +17,7 @@
 #include "http_head.h"
 #include "lua_worker.h"
 #include "module_run.h"
+#include "pipeline_idem.h"
 #include "pipeline_static.h"
 #include "plan.h"
 #include "soom/error.h"
@@ -357,6 +358,9 @@ static void handle(struct soom_request *r, size_t from)
 {
     if (soom_module_phase(r, SOOM_PHASE_HANDLER, from) != SOOM_MODULE_NEXT)
         return;
+    struct pipeline_idem *idem;
+    if (!pipeline_idem_begin(r, &idem))
+        return;
     const struct soom_plan *plan = r->route->plan;
     const struct soom_access_route *access = r->route->access;
     if (r->route->native != NULL) {
@@ -373,6 +377,7 @@ static void handle(struct soom_request *r, size_t from)
         r->responded = true;
         r->out_len = 0;
     }
+    pipeline_idem_end(r, idem);
 }
 
 void soom_pipeline_resume(struct soom_request *r, void *result, bool timed_out)

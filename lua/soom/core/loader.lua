@@ -195,6 +195,22 @@ local function handler_timeout_of(res, file)
     return t
 end
 
+-- A resource's `idempotency`: nil (settings.idempotency.enabled decides),
+-- true, false or "required", as the core reads it.
+local IDEMPOTENCY = { [true] = "on", [false] = "off", required = "required" }
+
+local function idempotency_of(res, file)
+    local v = res.idempotency
+    if v == nil then
+        return nil
+    end
+    if IDEMPOTENCY[v] == nil then
+        error(("%s: idempotency must be true, false or \"required\", not %s"):format(file,
+            tostring(v)), 0)
+    end
+    return IDEMPOTENCY[v]
+end
+
 local function add_routes(routes, value, file)
     local list
     if value.route ~= nil or getmetatable(value) ~= nil then
@@ -238,6 +254,7 @@ local function add_routes(routes, value, file)
                 list_query(res, file, true)),
             plan = generics.is_generic(res) and generics.plan_spec(res, file) or nil,
             access = access_spec(res, file),
+            idempotency = idempotency_of(res, file),
         }
     end
 end

@@ -143,6 +143,7 @@ function _M.document(app)
     local ctx = {
         registry = schemas.registry(), used = problems.tracker(), schemes = security.schemes(),
         numeric_as = settings.numeric_as, tag = add_tag,
+        idempotency = not (settings.idempotency and settings.idempotency.enabled == false),
     }
     local paths, owner = map(), {}
     for _, op in ipairs(describe_all(app)) do

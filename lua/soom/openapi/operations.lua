@@ -419,6 +419,16 @@ end
 
 -- ---- operations ----------------------------------------------------------------------
 
+-- "on" or "required" when the operation honours Idempotency-Key (POST and
+-- PATCH, as the core's pipeline_idem.c), else nil
+local function idempotency(ctx, op)
+    if (op.method ~= "post" and op.method ~= "patch") or op.route.resource == nil then
+        return nil
+    end
+    local mode = op.route.idempotency or (ctx.idempotency and "on" or "off")
+    return mode ~= "off" and mode or nil
+end
+
 local function parameters(ctx, op)
     local list = array()
     for _, p in ipairs(params.path(op.path_params)) do
@@ -442,6 +452,16 @@ local function parameters(ctx, op)
                 list[#list + 1] = p
             end
         end
+    end
+    local keyed = idempotency(ctx, op)
+    if keyed then
+        list[#list + 1] = {
+            name = "Idempotency-Key", ["in"] = "header", required = keyed == "required",
+            description = "Makes a retry safe: the same key and body get the first response "
+                .. "back (Idempotent-Replayed: true) without a second write; another body "
+                .. "under the key is a 422, a duplicate still in flight a 409.",
+            schema = { type = "string", minLength = 1, maxLength = 255 },
+        }
     end
     return #list > 0 and list or nil
 end

@@ -1,7 +1,9 @@
-/* Unit tests of core/src/plan/page.c: base64url, signed cursors (and every way
- * a cursor can be refused), keyset and ORDER BY SQL. */
+/* Unit tests of core/src/plan/page.c: sealed cursors (and every way a cursor
+ * can be refused), key rotation, keyset and ORDER BY SQL. */
 #include <stdlib.h>
+#include <string.h>
 
+#include "soom/base64.h"
 #include "soom/error.h"
 #include "soom/page.h"
 #include "test.h"
@@ -65,7 +67,7 @@ static void test_refused(void)
         CHECK_INT(soom_page_cursor_decode(b.data, n, 7, 3, key, a, &d, &why), SOOM_EBADREQ);
     /* foreign: another ordering, or another key */
     CHECK_INT(soom_page_cursor_decode(b.data, b.len, 8, 3, key, a, &d, &why), SOOM_EBADREQ);
-    CHECK(strstr(why, "ordering") != NULL);
+    CHECK(strstr(why, "another listing") != NULL);
     struct soom_page_key *other = soom_page_key_new("another key", NULL);
     CHECK_INT(soom_page_cursor_decode(b.data, b.len, 7, 3, other, a, &d, &why), SOOM_EBADREQ);
     soom_page_key_free(other);
@@ -78,9 +80,19 @@ static void test_refused(void)
     soom_arena_free(a);
 }
 
+static bool opens(const struct soom_buf *b, const struct soom_page_key *k)
+{
+    struct soom_arena *a = soom_arena_new(0);
+    struct soom_page_cursor d;
+    const char *why;
+    bool ok = soom_page_cursor_decode(b->data, b->len, 1, 3, k, a, &d, &why) == SOOM_OK;
+    soom_arena_free(a);
+    return ok;
+}
+
 static void test_keys(void)
 {
-    /* the same secret signs alike; no secret draws a random key */
+    /* the same secret opens alike; no secret draws a random key */
     bool random = true;
     struct soom_page_key *k1 = soom_page_key_new("s3cret", &random);
     CHECK(!random);
@@ -88,18 +100,34 @@ static void test_keys(void)
     struct soom_page_key *k3 = soom_page_key_new("", &random);
     CHECK(random);
     struct soom_page_cursor c = position();
-    struct soom_buf b1, b2, b3;
+    struct soom_buf b1, b2;
     soom_buf_init(&b1);
     soom_buf_init(&b2);
-    soom_buf_init(&b3);
     soom_page_cursor_encode(&c, 1, k1, &b1);
-    soom_page_cursor_encode(&c, 1, k2, &b2);
-    soom_page_cursor_encode(&c, 1, k3, &b3);
-    CHECK_STR(b1.data, b2.data);
-    CHECK(strcmp(b1.data, b3.data) != 0);
+    soom_page_cursor_encode(&c, 1, k1, &b2);
+    CHECK(strcmp(b1.data, b2.data) != 0); /* a nonce per cursor */
+    CHECK(opens(&b1, k2));
+    CHECK(!opens(&b1, k3));
+    /* the values are sealed, not merely signed */
+    unsigned char raw[256];
+    size_t n;
+    CHECK(soom_base64_decode(b1.data, b1.len, true, raw, &n));
+    CHECK(memmem(raw, n, "2026-11-29", 10) == NULL);
+    /* rotation: the new key seals, the old one still opens as a fallback */
+    struct soom_page_key *next = soom_page_key_new("new", NULL);
+    CHECK_INT(soom_page_key_fallbacks(next, "  older\ts3cret \n"), SOOM_OK);
+    CHECK(opens(&b1, next));
+    soom_buf_clear(&b2);
+    soom_page_cursor_encode(&c, 1, next, &b2);
+    CHECK(!opens(&b2, k1)); /* sealed with "new", not with a fallback */
+    struct soom_page_key *plain = soom_page_key_new("new", NULL);
+    CHECK(opens(&b2, plain));
+    CHECK_INT(soom_page_key_fallbacks(plain, "a b c d e f g"), SOOM_OK);
+    CHECK_INT(soom_page_key_fallbacks(plain, "h"), SOOM_EINVAL);
+    soom_page_key_free(plain);
+    soom_page_key_free(next);
     soom_buf_cleanup(&b1);
     soom_buf_cleanup(&b2);
-    soom_buf_cleanup(&b3);
     soom_page_key_free(k1);
     soom_page_key_free(k2);
     soom_page_key_free(k3);

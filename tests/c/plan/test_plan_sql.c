@@ -499,8 +499,9 @@ static void test_cursor_pages(void)
     done(&l);
     /* a cursor of another ordering, or of nothing, is refused */
     snprintf(query, sizeof query, "cursor=%s", text.data);
-    REFUSED(cursor_plan, query,
-            "invalid cursor: the cursor belongs to another listing or ordering");
+    REFUSED(
+        cursor_plan, query,
+        "invalid cursor: the cursor was altered or belongs to another listing, ordering or key");
     REFUSED(cursor_plan, "cursor=garbage!", "invalid cursor: the cursor is not valid base64url");
     REFUSED(cursor_plan, "page_size=0", "page_size must be at least 1");
     REFUSED(cursor_plan, "page_size=x", "page_size must be a non-negative integer");

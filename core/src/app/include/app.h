@@ -41,6 +41,14 @@ struct soom_static {
     char etag[24]; /* "\"<16 hex digits>\"" */
 };
 
+/* Whether a route honours Idempotency-Key on POST and PATCH. */
+enum soom_idempotency {
+    SOOM_IDEMPOTENCY_DEFAULT, /* settings.idempotency.enabled decides */
+    SOOM_IDEMPOTENCY_OFF,
+    SOOM_IDEMPOTENCY_ON,
+    SOOM_IDEMPOTENCY_REQUIRED, /* a POST or PATCH without a key is a 400 */
+};
+
 struct soom_route_spec {
     const char *pattern;
     const char *name;
@@ -63,6 +71,7 @@ struct soom_route_spec {
     /* the resource's own handler_timeout (seconds, 0: none), when set */
     bool has_handler_timeout;
     double handler_timeout;
+    enum soom_idempotency idempotency;
 };
 
 struct soom_route {
@@ -80,6 +89,7 @@ struct soom_route {
     struct soom_static *statics;            /* static bytes, or NULL */
     const struct soom_module_route *native; /* a native module's route (module_run.h) */
     double handler_timeout; /* the resource's own (seconds, 0: none), or -1: the settings' */
+    enum soom_idempotency idempotency; /* resolved: never DEFAULT */
 };
 
 struct soom_app {

@@ -132,7 +132,9 @@ struct plan_spec {
     enum plan_page_kind page;
     long page_size, max_page_size; /* cursor; offset: default and max limit */
     enum plan_count count;
+    const char *route; /* the route's pattern: a cursor opens only on its own resource */
     const char *secret_key;
+    const char *secret_key_fallbacks;
     /* keyset pages: ?<keyset_param>=<last value> over one unique field */
     const char *keyset_field; /* "id" or "-id" */
     const char *keyset_param; /* "after" */
@@ -235,10 +237,11 @@ struct soom_plan {
     char *keyset_param;
     char *results_json; /* the envelope's member names, as JSON strings */
     char *next_json;
-    char *returning;                  /* output columns, quoted, comma-separated */
-    struct soom_pg_shape *shape;      /* output fields, in order */
-    unsigned default_embeds;          /* embeds of a request without ?expand, ?fields */
-    struct soom_page_key *cursor_key; /* signs cursors */
+    char *returning;             /* output columns, quoted, comma-separated */
+    struct soom_pg_shape *shape; /* output fields, in order */
+    unsigned default_embeds;     /* embeds of a request without ?expand, ?fields */
+    char *route;
+    struct soom_page_key *cursor_key; /* seals and opens cursors */
     bool random_key;                  /* no secret_key: a key of this process tree */
 };
 
