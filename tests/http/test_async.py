@@ -185,7 +185,10 @@ def test_thousand_calls_to_a_slow_upstream():
         for _, body in results[:5]:
             eq(json.loads(body)["json"]["path"], "/slow")
         # two threads, a call taking 100 ms each: together, not one by one
-        assert took < 1.0 * SLOW, "1000 calls of 100 ms took %.2fs on two threads" % took
+        # (one by one they take 50 s per thread). The time printed above is
+        # the figure to read; the bound leaves room
+        # for a machine busy with other work, which moved it to 1.02 s once.
+        assert took < 2.0 * SLOW, "1000 calls of 100 ms took %.2fs on two threads" % took
         st = up.stats()
         assert st["max_in_flight"] > 100, "only %d calls were in flight at once" % st["max_in_flight"]
     finally:
