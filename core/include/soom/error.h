@@ -33,7 +33,8 @@
     XX(ELUA, 500, "error in Lua code")                                                             \
     XX(EIO, 500, "input/output error")                                                             \
     XX(EINTERNAL, 500, "internal error")                                                           \
-    XX(EAUTH, 401, "authentication failed")
+    XX(EAUTH, 401, "authentication failed")                                                        \
+    XX(EVALUE, 422, "unsupported JSON value")
 
 enum soom_error {
     SOOM_OK = 0,

@@ -4,10 +4,22 @@
  * A parsed document is an opaque `struct soom_json` tree. It is owned by
  * whoever parsed it and freed with soom_json_free(); the request pipeline
  * registers that on the request's arena. Parsing is strict about what
- * reaches the application: the text must be valid UTF-8, nest no deeper than
- * the given limit (checked before the recursive parser runs, so a hostile
- * body cannot overflow the stack) and hold no NUL character in a string,
- * since strings cross into C and Lua byte-exact.
+ * reaches the application: the text must be JSON exactly as RFC 8259 writes
+ * it (no leading zeros, no "2." or ".5", no raw control characters in
+ * strings, no white space but space, tab, CR and LF), valid UTF-8 without
+ * unpaired surrogates, nest no deeper than the given limit (checked before
+ * the recursive parser runs, so a hostile body cannot overflow the stack),
+ * and use each member name once per object (I-JSON, RFC 7493). Valid JSON
+ * the core cannot take is refused apart (SOOM_EVALUE, a 422 naming the
+ * value): a string holding \u0000, since strings cross into C, Lua and
+ * PostgreSQL's text as C strings; a number beyond a double's range or
+ * longer than 63 characters.
+ *
+ * A parsed number is a double; when the text has more than 15 digits or
+ * an exponent of 100 or more, so that the double may not be exact, the
+ * node also keeps the text (cJSON's `valuestring`, NULL otherwise), which
+ * soom_json_print and the plans' parameters use: a bigint or numeric
+ * column gets every digit.
  *
  * The writers append JSON text to a soom_buf; they are what every JSON
  * producer in the core (Lua tables, problem documents, log lines, database
@@ -26,22 +38,36 @@
 
 struct soom_json;
 
-/* Where and why a parse failed. `offset` is a byte offset into the text. */
+/* Where and why a parse failed. `offset` is a byte offset into the text;
+ * for SOOM_EVALUE and a duplicate member name, `pointer` is the JSON
+ * pointer of the value ("" for the whole document; truncated when longer)
+ * and `code` a short word for it ("nul", "range"), else NULL. */
 struct soom_json_error {
     size_t offset;
     const char *reason; /* static string */
+    const char *code;   /* static string or NULL */
+    char pointer[256];
 };
 
-/* Checks that (p, n) is UTF-8, nests at most `max_depth` levels and has no
- * \u0000 escape. Returns SOOM_OK, SOOM_EUTF8, SOOM_EDEPTH or SOOM_EBADJSON;
- * on error fills `err` when not NULL. Does not check the grammar. */
+/* Checks that (p, n) is JSON text as RFC 8259 has it, in UTF-8, nesting at
+ * most `max_depth` levels. Returns SOOM_OK, SOOM_EUTF8, SOOM_EDEPTH or
+ * SOOM_EBADJSON, or SOOM_EVALUE for valid text holding \u0000 or a number
+ * longer than 63 characters; on error fills `err` when not NULL. Does not
+ * build a tree, so duplicate names and a number's range are not checked. */
 SOOM_API int soom_json_check(const char *p, size_t n, int max_depth, struct soom_json_error *err);
 
-/* Parses (p, n) after soom_json_check(). On SOOM_OK, *out is a tree owned by
- * the caller (soom_json_free). Errors as soom_json_check(), plus
- * SOOM_EBADJSON for a grammar error or trailing bytes. */
+/* Parses (p, n). On SOOM_OK, *out is a tree owned by the caller
+ * (soom_json_free). Errors as soom_json_check(), plus SOOM_EBADJSON (with a
+ * pointer) for a member name used twice in an object, SOOM_EVALUE for a
+ * number beyond a double's range. */
 SOOM_API int soom_json_parse(const char *p, size_t n, int max_depth, struct soom_json **out,
                              struct soom_json_error *err);
+
+/* SOOM_OK, or SOOM_EVALUE (err's pointer naming it) when the document
+ * holds an integer (written without fraction or exponent) beyond 2^53 in
+ * magnitude, which a double, and so a Lua number, would round. For the
+ * paths that cannot carry its text. Accepts NULL. */
+SOOM_API int soom_json_check_exact(const struct soom_json *doc, struct soom_json_error *err);
 
 /* Frees a parsed document. Accepts NULL. */
 SOOM_API void soom_json_free(struct soom_json *doc);

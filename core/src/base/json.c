@@ -2,14 +2,18 @@
  * Request-body parsing with cJSON, guarded by a linear pre-scan, and the JSON
  * text writers shared by every producer in the core.
  *
- * cJSON recurses once per nesting level and does not validate UTF-8, so the
- * pre-scan (soom_json_check) runs first: one pass over the bytes that tracks
- * string state, validates UTF-8, counts nesting and refuses \u0000 (cJSON's
- * strings are NUL-terminated, so an embedded NUL would silently truncate a
- * value; refusing it keeps strings byte-exact).
+ * cJSON is lenient, recurses once per nesting level and does not validate
+ * UTF-8, so the scan (json_scan.c) runs first and holds the text to RFC 8259.
+ * cJSON then builds the tree, and one walk over it does what only a tree
+ * shows: a member name used twice in an object (refused, as I-JSON asks:
+ * consumers that keep the first and the last would read two documents), and
+ * the numbers the scan noted, whose text is kept beside the double so that
+ * big integers and long decimals reach PostgreSQL digit for digit.
  */
 #include "soom/json.h"
+#include "alloc.h"
 #include "hex.h"
+#include "json_impl.h"
 
 #include <cJSON.h>
 #include <math.h>
@@ -18,40 +22,6 @@
 #include <string.h>
 
 #include "soom/error.h"
-
-/* Length of the UTF-8 sequence at p (at most n bytes), 0 if invalid. */
-static size_t utf8_seq(const unsigned char *p, size_t n)
-{
-    unsigned c = p[0];
-    if (c < 0x80)
-        return 1;
-    if (c < 0xC2)
-        return 0; /* continuation byte or overlong 2-byte lead */
-    if (c < 0xE0) {
-        if (n < 2 || (p[1] & 0xC0) != 0x80)
-            return 0;
-        return 2;
-    }
-    if (c < 0xF0) {
-        if (n < 3 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80)
-            return 0;
-        if (c == 0xE0 && p[1] < 0xA0)
-            return 0; /* overlong */
-        if (c == 0xED && p[1] >= 0xA0)
-            return 0; /* UTF-16 surrogate */
-        return 3;
-    }
-    if (c < 0xF5) {
-        if (n < 4 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 || (p[3] & 0xC0) != 0x80)
-            return 0;
-        if (c == 0xF0 && p[1] < 0x90)
-            return 0; /* overlong */
-        if (c == 0xF4 && p[1] >= 0x90)
-            return 0; /* above U+10FFFF */
-        return 4;
-    }
-    return 0;
-}
 
 bool soom_json_utf8_valid(const char *s, size_t n)
 {
@@ -62,7 +32,7 @@ bool soom_json_utf8_valid(const char *s, size_t n)
             i++;
             continue;
         }
-        size_t k = utf8_seq(p + i, n - i);
+        size_t k = json_utf8_seq(p + i, n - i);
         if (k == 0)
             return false;
         i += k;
@@ -70,52 +40,137 @@ bool soom_json_utf8_valid(const char *s, size_t n)
     return true;
 }
 
-static int check_fail(struct soom_json_error *err, int code, size_t at, const char *why)
-{
-    if (err != NULL) {
-        err->offset = at;
-        err->reason = why;
-    }
-    return code;
-}
-
 int soom_json_check(const char *s, size_t n, int max_depth, struct soom_json_error *err)
 {
-    const unsigned char *p = (const unsigned char *)s;
-    bool in_string = false;
-    int depth = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned c = p[i];
-        if (c >= 0x80) {
-            size_t k = utf8_seq(p + i, n - i);
-            if (k == 0)
-                return check_fail(err, SOOM_EUTF8, i, "invalid UTF-8");
-            i += k - 1;
-            continue;
+    return json_scan(s, n, max_depth, NULL, err);
+}
+
+/* ---- after cJSON: what a tree alone shows -------------------------------- */
+
+/* Where the walk is: the chain of member names and indexes to the root,
+ * on the stack, turned into a pointer only when a value is refused. */
+struct step {
+    const struct step *up;
+    const char *name; /* NULL in an array */
+    size_t index;
+};
+
+static void put_pointer(char *out, size_t cap, size_t *o, const struct step *at)
+{
+    if (at == NULL)
+        return;
+    put_pointer(out, cap, o, at->up);
+    char index[24];
+    const char *seg = at->name;
+    if (seg == NULL) {
+        snprintf(index, sizeof index, "%zu", at->index);
+        seg = index;
+    }
+    if (*o + 1 < cap)
+        out[(*o)++] = '/';
+    for (; *seg != '\0' && *o + 2 < cap; seg++) {
+        if (*seg == '~' || *seg == '/') {
+            out[(*o)++] = '~';
+            out[(*o)++] = *seg == '~' ? '0' : '1';
+        } else {
+            out[(*o)++] = *seg;
         }
-        if (in_string) {
-            if (c == '"') {
-                in_string = false;
-            } else if (c == '\\' && i + 1 < n) {
-                i++;
-                if (p[i] == 'u' && i + 4 < n && p[i + 1] == '0' && p[i + 2] == '0' &&
-                    p[i + 3] == '0' && p[i + 4] == '0')
-                    return check_fail(err, SOOM_EBADJSON, i - 1,
-                                      "NUL characters are not allowed in strings");
-            }
-            continue;
+    }
+}
+
+static int refuse_at(struct soom_json_error *err, int rc, const struct step *at, const char *why,
+                     const char *code)
+{
+    if (err != NULL) {
+        size_t o = 0;
+        put_pointer(err->pointer, sizeof err->pointer, &o, at);
+        err->pointer[o] = '\0';
+        err->offset = 0;
+        err->reason = why;
+        err->code = code;
+    }
+    return rc;
+}
+
+static int name_order(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The second of two members with one name, or NULL. Small objects compare
+ * every pair; larger ones sort their names, so no choice of names costs
+ * more than n log n. */
+static const char *duplicate_name(const cJSON *obj)
+{
+    size_t n = 0;
+    for (const cJSON *c = obj->child; c != NULL; c = c->next)
+        n++;
+    if (n < 2)
+        return NULL;
+    if (n <= 8) {
+        for (const cJSON *a = obj->child; a != NULL; a = a->next)
+            for (const cJSON *b = a->next; b != NULL; b = b->next)
+                if (strcmp(a->string, b->string) == 0)
+                    return b->string;
+        return NULL;
+    }
+    const char **names = xmalloc(n * sizeof *names), *dup = NULL;
+    size_t i = 0;
+    for (const cJSON *c = obj->child; c != NULL; c = c->next)
+        names[i++] = c->string;
+    qsort(names, n, sizeof *names, name_order);
+    for (i = 1; i < n && dup == NULL; i++)
+        if (strcmp(names[i - 1], names[i]) == 0)
+            dup = names[i];
+    free(names);
+    return dup;
+}
+
+struct walk {
+    const char *text;
+    const struct json_notes *notes;
+    size_t next;    /* the next note */
+    size_t numbers; /* number nodes so far, in the text's order */
+    struct soom_json_error *err;
+};
+
+/* A number a double may not hold: its text is kept in cJSON's valuestring
+ * (which cJSON_Delete frees), and one beyond a double's range refused. */
+static int walk_number(struct walk *w, cJSON *v, const struct step *at)
+{
+    const struct json_note *note = w->next < w->notes->n ? &w->notes->v[w->next] : NULL;
+    if (note == NULL || note->number != w->numbers++)
+        return SOOM_OK;
+    w->next++;
+    if (!isfinite(v->valuedouble))
+        return refuse_at(w->err, SOOM_EVALUE, at, "the number is beyond the range of a double",
+                         "range");
+    v->valuestring = cJSON_malloc(note->len + 1);
+    memcpy(v->valuestring, w->text + note->offset, note->len);
+    v->valuestring[note->len] = '\0';
+    return SOOM_OK;
+}
+
+static int walk_tree(struct walk *w, cJSON *v, const struct step *at)
+{
+    if (cJSON_IsNumber(v))
+        return walk_number(w, v, at);
+    if (!cJSON_IsObject(v) && !cJSON_IsArray(v))
+        return SOOM_OK;
+    if (cJSON_IsObject(v)) {
+        const char *dup = duplicate_name(v);
+        if (dup != NULL) {
+            struct step here = {at, dup, 0};
+            return refuse_at(w->err, SOOM_EBADJSON, &here, "a member name used twice in an object",
+                             NULL);
         }
-        switch (c) {
-        case '"': in_string = true; break;
-        case '[':
-        case '{':
-            if (++depth > max_depth)
-                return check_fail(err, SOOM_EDEPTH, i, "nesting too deep");
-            break;
-        case ']':
-        case '}': depth--; break;
-        default: break;
-        }
+    }
+    size_t i = 0;
+    for (cJSON *c = v->child; c != NULL; c = c->next, i++) {
+        struct step here = {at, c->string, i};
+        int rc = walk_tree(w, c, &here);
+        if (rc != SOOM_OK)
+            return rc;
     }
     return SOOM_OK;
 }
@@ -123,25 +178,59 @@ int soom_json_check(const char *s, size_t n, int max_depth, struct soom_json_err
 int soom_json_parse(const char *s, size_t n, int max_depth, struct soom_json **out,
                     struct soom_json_error *err)
 {
+    struct json_notes notes = {0};
     *out = NULL;
-    int rc = soom_json_check(s, n, max_depth, err);
-    if (rc != SOOM_OK)
-        return rc;
-    const char *end = NULL;
-    cJSON *doc = cJSON_ParseWithLengthOpts(s, n, &end, false);
-    if (doc == NULL)
-        return check_fail(err, SOOM_EBADJSON, end ? (size_t)(end - s) : 0, "syntax error");
-    /* cJSON stops after the first value: anything but whitespace after it
-     * is an error. */
-    size_t at = (size_t)(end - s);
-    while (at < n && (s[at] == ' ' || s[at] == '\t' || s[at] == '\n' || s[at] == '\r'))
-        at++;
-    if (at < n) {
+    int rc = json_scan(s, n, max_depth, &notes, err);
+    cJSON *doc = NULL;
+    if (rc == SOOM_OK) {
+        /* the scan held the text to the grammar: cJSON reads it whole */
+        doc = cJSON_ParseWithLengthOpts(s, n, NULL, false);
+        if (doc == NULL)
+            rc = refuse_at(err, SOOM_EBADJSON, NULL, "syntax error", NULL);
+    }
+    if (rc == SOOM_OK) {
+        struct walk w = {s, &notes, 0, 0, err};
+        rc = walk_tree(&w, doc, NULL);
+    }
+    json_notes_free(&notes);
+    if (rc != SOOM_OK) {
         cJSON_Delete(doc);
-        return check_fail(err, SOOM_EBADJSON, at, "unexpected data after the JSON value");
+        return rc;
     }
     *out = (struct soom_json *)doc;
     return SOOM_OK;
+}
+
+/* An integer written as one (no fraction, no exponent) beyond 2^53, the
+ * last that every double holds exactly. */
+static bool beyond_exact(const char *t)
+{
+    if (*t == '-')
+        t++;
+    if (strpbrk(t, ".eE") != NULL)
+        return false;
+    size_t len = strlen(t);
+    return len > 16 || (len == 16 && strcmp(t, "9007199254740992") > 0);
+}
+
+static int find_inexact(const cJSON *v, const struct step *at, struct soom_json_error *err)
+{
+    if (cJSON_IsNumber(v) && v->valuestring != NULL && beyond_exact(v->valuestring))
+        return refuse_at(err, SOOM_EVALUE, at,
+                         "an integer beyond 2^53 in magnitude cannot be exact here", "range");
+    size_t i = 0;
+    for (const cJSON *c = v->child; c != NULL; c = c->next, i++) {
+        struct step here = {at, c->string, i};
+        int rc = find_inexact(c, &here, err);
+        if (rc != SOOM_OK)
+            return rc;
+    }
+    return SOOM_OK;
+}
+
+int soom_json_check_exact(const struct soom_json *doc, struct soom_json_error *err)
+{
+    return doc == NULL ? SOOM_OK : find_inexact((const cJSON *)doc, NULL, err);
 }
 
 void soom_json_free(struct soom_json *doc)
@@ -272,7 +361,9 @@ static void print_item(struct soom_buf *b, const cJSON *v, int depth)
     case cJSON_False: soom_buf_puts(b, "false"); break;
     case cJSON_True: soom_buf_puts(b, "true"); break;
     case cJSON_Number:
-        if (soom_json_write_number(b, v->valuedouble) != SOOM_OK)
+        if (v->valuestring != NULL) /* the text of a number a double may not hold */
+            soom_buf_puts(b, v->valuestring);
+        else if (soom_json_write_number(b, v->valuedouble) != SOOM_OK)
             soom_buf_puts(b, "null");
         break;
     case cJSON_String: soom_json_write_string(b, v->valuestring, strlen(v->valuestring)); break;

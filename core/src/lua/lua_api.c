@@ -130,8 +130,11 @@ static int l_json_decode(lua_State *L)
     int rc = soom_json_parse(s, n, SOOM_JSON_MAX_DEPTH, &doc, &err);
     if (rc != SOOM_OK) {
         lua_pushnil(L);
-        lua_pushfstring(L, "%s: %s at byte %d", soom_error_message(rc), err.reason,
-                        (int)err.offset);
+        if (err.pointer[0] != '\0' || rc == SOOM_EVALUE)
+            lua_pushfstring(L, "%s: %s at \"%s\"", soom_error_message(rc), err.reason, err.pointer);
+        else
+            lua_pushfstring(L, "%s: %s at byte %d", soom_error_message(rc), err.reason,
+                            (int)err.offset);
         return 2;
     }
     soom_lua_push_json(L, doc);

@@ -77,6 +77,21 @@ static enum plan_kind kind_of(const char *type, bool *array)
     return PLAN_KIND_TEXT;
 }
 
+/* The width of an integer type, which a body's number must fit. */
+static unsigned char int_bits_of(const char *type)
+{
+    size_t n = strcspn(type, "([");
+    static const char *const SMALL[] = {"smallint", "int2", "smallserial", "serial2"};
+    static const char *const MID[] = {"integer", "int", "int4", "serial", "serial4"};
+    for (size_t i = 0; i < sizeof SMALL / sizeof SMALL[0]; i++)
+        if (strlen(SMALL[i]) == n && strncasecmp(type, SMALL[i], n) == 0)
+            return 16;
+    for (size_t i = 0; i < sizeof MID / sizeof MID[0]; i++)
+        if (strlen(MID[i]) == n && strncasecmp(type, MID[i], n) == 0)
+            return 32;
+    return 64;
+}
+
 static int column_index(const struct soom_plan *p, const char *name)
 {
     for (size_t i = 0; i < p->ncolumns; i++) {
@@ -116,6 +131,7 @@ static bool add_columns(struct soom_plan *p, const struct plan_spec *s, char *er
         pc->quoted = xmalloc(strlen(c->name) + 3);
         sprintf(pc->quoted, "\"%s\"", c->name);
         pc->kind = kind_of(c->type ? c->type : "text", &pc->array);
+        pc->int_bits = int_bits_of(c->type ? c->type : "bigint");
         pc->nullable = c->nullable;
         pc->read_only = c->read_only;
     }

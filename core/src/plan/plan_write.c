@@ -1,6 +1,9 @@
 /*
  * A create or update body turned into statement parameters, one per
  * writable field present in the body: the serializer's input side.
+ * A number goes as its text when a double may not hold it (soom/json.h),
+ * so 10^20 reaches a numeric column whole and a bigint one as an integer
+ * it can refuse by name.
  *
  * Read-only fields and keys that are not fields are ignored, as Django
  * REST framework does. Each JSON value is sent in the text form its column
@@ -12,7 +15,10 @@
 /* The body is read straight from its cJSON tree, the request pipeline's own
  * parse: no second representation of it. */
 #include <cJSON.h>
+#include <errno.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "plan_internal.h"
@@ -39,6 +45,8 @@ static bool scalar_text(const cJSON *v, struct soom_buf *out)
 {
     if (cJSON_IsString(v)) {
         soom_buf_puts(out, v->valuestring);
+    } else if (cJSON_IsNumber(v) && v->valuestring != NULL) {
+        soom_buf_puts(out, v->valuestring); /* every digit of a big one (soom/json.h) */
     } else if (cJSON_IsNumber(v)) {
         soom_json_write_number(out, v->valuedouble);
     } else if (cJSON_IsBool(v)) {
@@ -93,6 +101,35 @@ static bool base64_bytes(const char *s, struct soom_buf *out)
     return true;
 }
 
+/* A number for an integer column: its digits when it fits the column's
+ * width, false otherwise (a fraction, or out of range), so the 422 names
+ * the field rather than leaving PostgreSQL to refuse an unnamed parameter.
+ * A number whose text was kept (soom/json.h) is judged by its text: 10^20
+ * is refused, 9223372036854775807 taken whole. */
+static bool integer_text(const cJSON *v, unsigned bits, struct soom_buf *out)
+{
+    const char *t = v->valuestring;
+    long long max = bits == 16 ? 32767LL : bits == 32 ? 2147483647LL : 9223372036854775807LL;
+    long long n;
+    if (t != NULL) {
+        if (strpbrk(t, ".eE") != NULL)
+            return false; /* more digits than a double holds: not surely integral */
+        errno = 0;
+        n = strtoll(t, NULL, 10);
+        if (errno == ERANGE)
+            return false;
+    } else {
+        double d = v->valuedouble;
+        if (d != floor(d) || fabs(d) > 9007199254740992.0)
+            return false;
+        n = (long long)d;
+    }
+    if (n > max || n < -max - 1)
+        return false;
+    soom_json_write_int(out, n);
+    return true;
+}
+
 /* The parameter for one value; false after answering 422. */
 static bool add_value(struct soom_request *r, const struct plan_column *c, const char *field,
                       const cJSON *v, struct plan_stmt *s, int *param)
@@ -110,6 +147,13 @@ static bool add_value(struct soom_request *r, const struct plan_column *c, const
         ok = cJSON_IsArray(v) && array_literal(v, &t);
         if (!ok)
             field_error(r, field, "must be an array", "type");
+    } else if (c->kind == PLAN_KIND_INT && cJSON_IsNumber(v)) {
+        ok = integer_text(v, c->int_bits, &t);
+        if (!ok)
+            field_error(
+                r, field,
+                soom_arena_printf(r->arena, "must be an integer that fits %u bits", c->int_bits),
+                "range");
     } else if (c->kind == PLAN_KIND_BYTEA) {
         ok = cJSON_IsString(v) && base64_bytes(v->valuestring, &t);
         binary = true;

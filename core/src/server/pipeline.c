@@ -45,6 +45,30 @@ static bool is_json_media_type(const char *p, size_t n)
            strncasecmp(p + end - 5, "+json", 5) == 0;
 }
 
+/* False when a media type's parameters name a charset other than UTF-8:
+ * JSON is UTF-8 (RFC 8259), and a body in another one would be read wrong. */
+static bool is_utf8_charset(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] != ';')
+            continue;
+        size_t k = i + 1;
+        while (k < n && (p[k] == ' ' || p[k] == '\t'))
+            k++;
+        if (n - k < 8 || strncasecmp(p + k, "charset=", 8) != 0)
+            continue;
+        k += 8;
+        size_t e = k;
+        while (e < n && p[e] != ';' && p[e] != ' ' && p[e] != '\t')
+            e++;
+        if (e - k >= 2 && p[k] == '"' && p[e - 1] == '"')
+            k++, e--;
+        return (e - k == 5 && strncasecmp(p + k, "utf-8", 5) == 0) ||
+               (e - k == 4 && strncasecmp(p + k, "utf8", 4) == 0);
+    }
+    return true;
+}
+
 static void answer_options(struct soom_request *r)
 {
     char allow[96];
@@ -150,6 +174,10 @@ void soom_pipeline_begin(struct soom_request *r)
             soom_response_problem(r, 415, "the body must be application/json", NULL);
             return;
         }
+        if (!is_utf8_charset(ct->value, ct->value_len)) {
+            soom_response_problem(r, 415, "the body must be JSON in UTF-8 (charset=utf-8)", NULL);
+            return;
+        }
     }
     if (r->body_expected > 0) {
         r->body_cap = r->body_expected;
@@ -188,6 +216,19 @@ bool soom_pipeline_body(struct soom_request *r, const char *p, size_t n)
     return true;
 }
 
+/* A 422 naming the one value of a body the core cannot take. */
+static void value_problem(struct soom_request *r, const struct soom_json_error *err)
+{
+    struct soom_buf e;
+    soom_buf_init(&e);
+    soom_buf_putc(&e, '[');
+    soom_json_write_field_error(&e, err->pointer, err->reason, err->code ? err->code : "value",
+                                "body");
+    soom_buf_putc(&e, ']');
+    soom_response_problem(r, 422, "the body holds a value that cannot be taken", e.data);
+    soom_buf_cleanup(&e);
+}
+
 static bool parse_body(struct soom_request *r)
 {
     if (r->body_len == 0 || r->route->raw_body)
@@ -195,11 +236,18 @@ static bool parse_body(struct soom_request *r)
     r->body[r->body_len] = '\0';
     struct soom_json_error err;
     int rc = soom_json_parse(r->body, r->body_len, (int)r->config->json_max_depth, &r->json, &err);
+    if (rc == SOOM_EVALUE) {
+        value_problem(r, &err);
+        return false;
+    }
     if (rc != SOOM_OK) {
-        char detail[160];
+        char detail[400];
         if (rc == SOOM_EDEPTH)
             snprintf(detail, sizeof detail, "the JSON body nests deeper than %ld levels",
                      r->config->json_max_depth);
+        else if (err.pointer[0] != '\0')
+            snprintf(detail, sizeof detail, "%s: %s, at %s", soom_error_message(rc), err.reason,
+                     err.pointer);
         else
             snprintf(detail, sizeof detail, "%s: %s at byte %zu", soom_error_message(rc),
                      err.reason, err.offset);
@@ -353,6 +401,18 @@ void soom_pipeline_finish(struct soom_request *r)
     step_end(r, outer);
 }
 
+/* Lua's numbers are doubles: a body integer beyond 2^53 would reach the
+ * handler rounded, so it is refused by name instead (the C plans carry
+ * its digits). */
+static bool lua_body_exact(struct soom_request *r)
+{
+    struct soom_json_error err;
+    if (soom_json_check_exact(r->json, &err) == SOOM_OK)
+        return true;
+    value_problem(r, &err);
+    return false;
+}
+
 /* The handler phase from its `from`-th middleware, then the resource. */
 static void handle(struct soom_request *r, size_t from)
 {
@@ -370,7 +430,7 @@ static void handle(struct soom_request *r, size_t from)
         soom_access_view(r, access); /* the token views: no Lua */
     } else if (plan != NULL && (plan->fast & soom_plan_action(plan, r->method))) {
         soom_plan_respond(r, plan); /* a generic resource that overrides nothing: no Lua */
-    } else {
+    } else if (lua_body_exact(r)) {
         soom_lua_dispatch(r->app->lua, r);
     }
     if (!r->responded) {

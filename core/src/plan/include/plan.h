@@ -148,6 +148,7 @@ struct plan_column {
     char *name;
     char *quoted;
     enum plan_kind kind;
+    unsigned char int_bits; /* PLAN_KIND_INT: 16, 32 or 64 */
     bool array;
     bool nullable;
     bool read_only;
