@@ -9,6 +9,8 @@
 #   tests/run.sh                 # regular build in ./build
 #   tests/run.sh --sanitize      # ASan + UBSan build in ./build-asan
 #   tests/run.sh --no-scaffold   # without the long scaffold suite (images)
+#   tests/run.sh --fuzz          # the libFuzzer harnesses, a few seconds each
+#                                # (clang, ASan + UBSan, in ./build-fuzz)
 #
 # The scaffold suite (ctest label "scaffold": createapp, its manifests, its
 # image built and run) runs in the regular pass only: it tests files and
@@ -20,8 +22,10 @@ root=$(pwd)
 build=build
 cmake_args=""
 ctest_args=""
+fuzz=0
 for arg in "$@"; do
   case "$arg" in
+    --fuzz) fuzz=1 ;;
     --sanitize)
       build=build-asan
       cmake_args="-DSOOM_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug"
@@ -30,10 +34,28 @@ for arg in "$@"; do
       ctest_args="-LE scaffold|npm"
       ;;
     --no-scaffold) ctest_args="-LE scaffold" ;;
-    *) echo "usage: tests/run.sh [--sanitize] [--no-scaffold]" >&2; exit 2 ;;
+    *) echo "usage: tests/run.sh [--sanitize] [--no-scaffold] [--fuzz]" >&2; exit 2 ;;
   esac
 done
 SOOM_BUILD=$build SOOM_CMAKE_ARGS="$cmake_args" bash .ci/setup
+
+if [ "$fuzz" = 1 ]; then
+  # the harnesses only (tests/fuzz/README.md): libsoom built by clang with
+  # libFuzzer's coverage and the sanitizers, no database needed
+  CC=clang cmake -S . -B build-fuzz -DSOOM_FUZZ=ON -DSOOM_TESTS=OFF \
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  targets=$(sed -n 's/^set(SOOM_FUZZ_TARGETS \(.*\))$/\1/p' tests/fuzz/CMakeLists.txt)
+  cmake --build build-fuzz -j"$(nproc)" --target $(printf 'fuzz_%s ' $targets)
+  set +e
+  ctest --test-dir build-fuzz -L fuzz --output-on-failure 2>&1 | tee build-fuzz/ctest.log
+  status=${PIPESTATUS[0]}
+  set -e
+  passed=$(grep -cE "^ *[0-9]+/[0-9]+ Test +#[0-9]+: .* Passed" build-fuzz/ctest.log || true)
+  failed=$(grep -cE "^ *[0-9]+/[0-9]+ Test +#[0-9]+: .*(\*\*\*|Failed|Timeout|Not Run)" \
+    build-fuzz/ctest.log || true)
+  echo "$passed passed, $failed failed"
+  exit "$status"
+fi
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
