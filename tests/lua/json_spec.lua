@@ -36,6 +36,22 @@ return {
         t.match(err, "UTF%-8")
     end),
 
+    t.case("decode holds the text to RFC 8259", function()
+        for _, text in ipairs { "012", "-01", "2.", ".5", "1.e5", '"a\1b"', "\f1", "[1,]",
+                                '{"a":1,"a":2}', '"\\ud800"' } do
+            local v, err = soom.json.decode(text)
+            t.eq(v, nil, text)
+            t.match(err, "malformed JSON")
+        end
+        local v, err = soom.json.decode('{"a":{"b":"x\\u0000"}}')
+        t.eq(v, nil)
+        t.match(err, 'NUL.*at "/a/b"')
+        v, err = soom.json.decode("[1e999]")
+        t.eq(v, nil)
+        t.match(err, 'range of a double at "/0"')
+        t.eq(soom.json.decode("[0, -0.5, 1E+2]")[3], 100)
+    end),
+
     t.case("encode refuses what JSON cannot hold", function()
         local _, err = soom.json.encode({ f = print })
         t.match(err, "function")
