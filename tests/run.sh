@@ -10,7 +10,8 @@
 #   tests/run.sh --sanitize      # ASan + UBSan build in ./build-asan
 #   tests/run.sh --no-scaffold   # without the long scaffold suite (images)
 #   tests/run.sh --fuzz          # the libFuzzer harnesses, a few seconds each
-#                                # (clang, ASan + UBSan, in ./build-fuzz)
+#                                # (clang, ASan + UBSan, in ./build-fuzz or
+#                                # $SOOM_FUZZ_BUILD)
 #
 # The scaffold suite (ctest label "scaffold": createapp, its manifests, its
 # image built and run) runs in the regular pass only: it tests files and
@@ -42,17 +43,18 @@ SOOM_BUILD=$build SOOM_CMAKE_ARGS="$cmake_args" bash .ci/setup
 if [ "$fuzz" = 1 ]; then
   # the harnesses only (tests/fuzz/README.md): libsoom built by clang with
   # libFuzzer's coverage and the sanitizers, no database needed
-  CC=clang cmake -S . -B build-fuzz -DSOOM_FUZZ=ON -DSOOM_TESTS=OFF \
+  fb=${SOOM_FUZZ_BUILD:-build-fuzz}
+  CC=clang cmake -S . -B "$fb" -DSOOM_FUZZ=ON -DSOOM_TESTS=OFF \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
   targets=$(sed -n 's/^set(SOOM_FUZZ_TARGETS \(.*\))$/\1/p' tests/fuzz/CMakeLists.txt)
-  cmake --build build-fuzz -j"$(nproc)" --target $(printf 'fuzz_%s ' $targets)
+  cmake --build "$fb" -j"$(nproc)" --target $(printf 'fuzz_%s ' $targets)
   set +e
-  ctest --test-dir build-fuzz -L fuzz --output-on-failure 2>&1 | tee build-fuzz/ctest.log
+  ctest --test-dir "$fb" -L fuzz --output-on-failure 2>&1 | tee "$fb/ctest.log"
   status=${PIPESTATUS[0]}
   set -e
-  passed=$(grep -cE "^ *[0-9]+/[0-9]+ Test +#[0-9]+: .* Passed" build-fuzz/ctest.log || true)
+  passed=$(grep -cE "^ *[0-9]+/[0-9]+ Test +#[0-9]+: .* Passed" "$fb/ctest.log" || true)
   failed=$(grep -cE "^ *[0-9]+/[0-9]+ Test +#[0-9]+: .*(\*\*\*|Failed|Timeout|Not Run)" \
-    build-fuzz/ctest.log || true)
+    "$fb/ctest.log" || true)
   echo "$passed passed, $failed failed"
   exit "$status"
 fi
