@@ -183,8 +183,11 @@ int soom_json_parse(const char *s, size_t n, int max_depth, struct soom_json **o
     int rc = json_scan(s, n, max_depth, &notes, err);
     cJSON *doc = NULL;
     if (rc == SOOM_OK) {
-        /* the scan held the text to the grammar: cJSON reads it whole */
-        doc = cJSON_ParseWithLengthOpts(s, n, NULL, false);
+        /* the scan held the text to the grammar: cJSON reads it whole. A
+         * byte order mark is skipped here: cJSON skips one only when more
+         * than a byte follows it, and "\xEF\xBB\xBF" "6" would fail. */
+        size_t bom = n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+        doc = cJSON_ParseWithLengthOpts(s + bom, n - bom, NULL, false);
         if (doc == NULL)
             rc = refuse_at(err, SOOM_EBADJSON, NULL, "syntax error", NULL);
     }

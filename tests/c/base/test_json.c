@@ -175,6 +175,8 @@ static void test_rfc8259(void)
         "\"\\ud83d\\ude00 \\/ \\b\\f\\n\\r\\t\\\"\"",
         "{\"a\":{\"a\":1}}",
         "\xef\xbb\xbf{}",
+        "\xef\xbb\xbf"
+        "6", /* found by fuzz_json: cJSON skips the mark only when more than a byte follows */
     };
     for (size_t i = 0; i < sizeof taken / sizeof *taken; i++) {
         int rc = parse(taken[i], &doc);
