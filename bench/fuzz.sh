@@ -9,9 +9,11 @@
 #
 #   bench/fuzz.sh                 # every target, 10 million executions each
 #   RUNS=1000000 bench/fuzz.sh json schema
+#   MAX_SECONDS=600 bench/fuzz.sh # each stops at 10 million or 10 minutes
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${RUNS:-10000000}
+max_seconds=${MAX_SECONDS:-0}
 targets=${*:-$(sed -n 's/^set(SOOM_FUZZ_TARGETS \(.*\))$/\1/p' tests/fuzz/CMakeLists.txt)}
 CC=clang cmake -S . -B build-fuzz -DSOOM_FUZZ=ON -DSOOM_TESTS=OFF \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -27,7 +29,7 @@ for t in $targets; do
   log=build-fuzz/fuzz/$t.log
   mkdir -p "$corpus" "$findings"
   set +e
-  build-fuzz/fuzz/fuzz_$t -runs="$runs" -timeout=10 -rss_limit_mb=2048 -max_len=8192 \
+  build-fuzz/fuzz/fuzz_$t -runs="$runs" -max_total_time="$max_seconds" -timeout=10 -rss_limit_mb=2048 -max_len=8192 \
     -print_final_stats=1 -artifact_prefix="$findings" "$corpus" "tests/fuzz/$t" >"$log" 2>&1
   rc=$?
   set -e
