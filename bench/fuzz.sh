@@ -34,8 +34,9 @@ for t in $targets; do
   rc=$?
   set -e
   [ "$rc" = 0 ] || status=1
-  done_line=$(grep -E '^Done [0-9]+ runs' "$log" | tail -1)
-  last=$(grep -E '(DONE|pulse|NEW|REDUCE) +cov:' "$log" | tail -1)
+  # (a run stopped by a finding has no "Done" line: no match is no error)
+  done_line=$(grep -E '^Done [0-9]+ runs' "$log" | tail -1 || true)
+  last=$(grep -E '(DONE|pulse|NEW|REDUCE|INITED) +cov:' "$log" | tail -1 || true)
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   secs=$(echo "$done_line" | sed -n 's/.* in \([0-9]*\) second.*/\1/p')
   cov=$(echo "$last" | sed -n 's/.*cov: \([0-9]*\).*/\1/p')

@@ -46,6 +46,32 @@ static void test_roundtrip(void)
     soom_arena_free(a);
 }
 
+/* A position with a long value (a text ordering column) makes a long
+ * cursor, which must decode like any other (found by fuzz_cursor). */
+static void test_long_position(void)
+{
+    char *big = malloc(20000);
+    memset(big, 'x', 20000);
+    struct soom_page_cursor c = {.direction = SOOM_PAGE_NEXT, .nvalues = 2};
+    c.values[0] = big;
+    c.lens[0] = 20000;
+    c.values[1] = "7";
+    c.lens[1] = 1;
+    struct soom_buf b;
+    soom_buf_init(&b);
+    soom_page_cursor_encode(&c, 7, key, &b);
+    CHECK(b.len > 26000);
+    struct soom_arena *a = soom_arena_new(0);
+    struct soom_page_cursor d;
+    const char *why = NULL;
+    CHECK_INT(soom_page_cursor_decode(b.data, b.len, 7, 2, key, a, &d, &why), SOOM_OK);
+    CHECK_INT(d.lens[0], 20000);
+    CHECK(memcmp(d.values[0], big, 20000) == 0);
+    soom_buf_cleanup(&b);
+    soom_arena_free(a);
+    free(big);
+}
+
 static void test_refused(void)
 {
     struct soom_page_cursor c = position();
@@ -171,6 +197,7 @@ int main(void)
 {
     key = soom_page_key_new("test key", NULL);
     RUN(test_roundtrip);
+    RUN(test_long_position);
     RUN(test_refused);
     RUN(test_keys);
     RUN(test_keyset_sql);
