@@ -292,7 +292,7 @@ void soom_json_write_string(struct soom_buf *out, const char *s, size_t n)
             w = write_escape(w, *p++);
             continue;
         }
-        size_t k = utf8_seq(p, (size_t)(end - p));
+        size_t k = json_utf8_seq(p, (size_t)(end - p));
         if (k > 0) {
             memcpy(w, p, k);
             w += k;
