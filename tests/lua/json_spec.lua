@@ -79,7 +79,10 @@ return {
         v.rows[1].j = nil
         v.rows[1].j = 7    -- set again: back in its place
         t.eq(soom.json.encode(v.rows), '[{"k":1,"j":7},{"k":3,"j":4,"extra":true}]')
-        t.eq(soom.json.encode(soom.json.decode('{"a":1,"b":2,"a":3}')), '{"a":3,"b":2}')
+        -- a name used twice is refused (I-JSON), not resolved to either value
+        local dup, derr = soom.json.decode('{"a":1,"b":2,"a":3}')
+        t.eq(dup, nil)
+        t.match(derr, 'member name used twice in an object at "/a"')
         t.eq(soom.json.encode(soom.json.decode("{}")), "{}")
         local keys = {}
         for k in pairs(v.m) do
