@@ -28,6 +28,7 @@ for t in $targets; do
   corpus=build-fuzz/fuzz/corpus/$t findings=build-fuzz/fuzz/findings/$t/
   log=build-fuzz/fuzz/$t.log
   mkdir -p "$corpus" "$findings"
+  touch "$corpus.start"
   set +e
   build-fuzz/fuzz/fuzz_$t -runs="$runs" -max_total_time="$max_seconds" -timeout=10 -rss_limit_mb=2048 -max_len=8192 \
     -print_final_stats=1 -artifact_prefix="$findings" "$corpus" "tests/fuzz/$t" >"$log" 2>&1
@@ -42,7 +43,7 @@ for t in $targets; do
   cov=$(echo "$last" | sed -n 's/.*cov: \([0-9]*\).*/\1/p')
   ft=$(echo "$last" | sed -n 's/.*ft: \([0-9]*\).*/\1/p')
   corp=$(echo "$last" | sed -n 's/.*corp: \([0-9]*\).*/\1/p')
-  found=$(find "$findings" -type f | wc -l)
+  found=$(find "$findings" -type f -newer "$corpus.start" | wc -l) # this run's only
   printf '%-8s %12s %8s %8s %8s %8s %8s\n' "$t" "${execs:-?}" "${secs:-?}" "${cov:-?}" \
     "${ft:-?}" "${corp:-?}" "$found" >> "$report"
   [ "$rc" = 0 ] || echo "fuzz_$t stopped with a finding: see $log" >&2
