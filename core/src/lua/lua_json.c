@@ -376,6 +376,21 @@ static int encode_object(struct encoder *e, int idx, int depth)
     return SOOM_OK;
 }
 
+/* One member of an object: the key below the top of the stack, the value
+ * on top, after a comma unless it is the first written. */
+static int encode_member(struct encoder *e, int *written, int depth)
+{
+    lua_State *L = e->L;
+    if ((*written)++ > 0)
+        soom_buf_putc(e->out, ',');
+    int rc = encode_key(e, lua_gettop(L) - 1);
+    if (rc == SOOM_OK) {
+        soom_buf_putc(e->out, ':');
+        rc = encode_value(e, lua_gettop(L), depth + 1);
+    }
+    return rc;
+}
+
 /* An object with an ordered metatable (at `mt`): its listed keys that have
  * a value, in order, then any other key (one set with rawset). */
 static int encode_ordered(struct encoder *e, int idx, int mt, int depth)
@@ -389,15 +404,8 @@ static int encode_ordered(struct encoder *e, int idx, int mt, int depth)
         lua_rawgeti(L, keys, i);
         lua_pushvalue(L, -1);
         lua_rawget(L, idx);
-        if (!lua_isnil(L, -1)) {
-            if (written++ > 0)
-                soom_buf_putc(e->out, ',');
-            rc = encode_key(e, lua_gettop(L) - 1);
-            if (rc == SOOM_OK) {
-                soom_buf_putc(e->out, ':');
-                rc = encode_value(e, lua_gettop(L), depth + 1);
-            }
-        }
+        if (!lua_isnil(L, -1))
+            rc = encode_member(e, &written, depth);
         lua_pop(L, 2);
     }
     int total = 0;
@@ -415,15 +423,8 @@ static int encode_ordered(struct encoder *e, int idx, int mt, int depth)
             lua_rawget(L, index);
             bool listed = !lua_isnil(L, -1);
             lua_pop(L, 1);
-            if (!listed) {
-                if (written++ > 0)
-                    soom_buf_putc(e->out, ',');
-                rc = encode_key(e, lua_gettop(L) - 1);
-                if (rc == SOOM_OK) {
-                    soom_buf_putc(e->out, ':');
-                    rc = encode_value(e, lua_gettop(L), depth + 1);
-                }
-            }
+            if (!listed)
+                rc = encode_member(e, &written, depth);
             lua_pop(L, 1);
         }
         if (rc != SOOM_OK)

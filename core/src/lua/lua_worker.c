@@ -736,16 +736,7 @@ static void leave(struct call *c)
     if (w == NULL || --w->running > 0 || !(w->retired || w->superseded) || w->lost ||
         w == thread_lua)
         return;
-    struct soom_lua_pool *pool = c->pool;
-    pthread_mutex_lock(&pool->lock);
-    for (size_t i = 0; i < pool->nall; i++) {
-        if (pool->all[i] == w) {
-            pool->all[i] = pool->all[--pool->nall];
-            break;
-        }
-    }
-    pthread_mutex_unlock(&pool->lock);
-    worker_free(w);
+    pool_close(c->pool, w);
 }
 
 #define RESUME_LOST (-1) /* the state was stopped the hard way, or retired */

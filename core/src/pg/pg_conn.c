@@ -81,6 +81,19 @@ static void notice_to_log(void *arg, const char *message)
     soom_log_end(&l);
 }
 
+/* A statement of the connection's setup failed: its reason in err, the
+ * session closed. */
+static int setup_failed(struct soom_pg_conn *c, PGresult *res, char *err, size_t errlen)
+{
+    copy_error(err, errlen,
+               res != NULL     ? PQresultErrorMessage(res)
+               : c->pg != NULL ? PQerrorMessage(c->pg)
+                               : "the database did not answer in time");
+    PQclear(res);
+    pg_conn_disconnect(c);
+    return SOOM_EUNAVAIL;
+}
+
 /* Behind a pooler: whether the role's defaults already hold the session
  * settings (then statements go without them), else they come with each
  * transaction (local_sql). */
@@ -88,13 +101,7 @@ static int check_held(struct soom_pg_conn *c, char *err, size_t errlen)
 {
     PGresult *res = pg_wait_exec(c, c->set->held_sql);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        copy_error(err, errlen,
-                   res != NULL     ? PQresultErrorMessage(res)
-                   : c->pg != NULL ? PQerrorMessage(c->pg)
-                                   : "the database did not answer in time");
-        PQclear(res);
-        pg_conn_disconnect(c);
-        return SOOM_EUNAVAIL;
+        return setup_failed(c, res, err, errlen);
     }
     c->settings_held = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
     PQclear(res);
@@ -149,13 +156,7 @@ int pg_conn_connect(struct soom_pg_conn *c, char *err, size_t errlen)
              c->set->statement_timeout_ms);
     PGresult *res = pg_wait_exec(c, setup);
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-        copy_error(err, errlen,
-                   res != NULL     ? PQresultErrorMessage(res)
-                   : c->pg != NULL ? PQerrorMessage(c->pg)
-                                   : "the database did not answer in time");
-        PQclear(res);
-        pg_conn_disconnect(c);
-        return SOOM_EUNAVAIL;
+        return setup_failed(c, res, err, errlen);
     }
     PQclear(res);
     return SOOM_OK;
