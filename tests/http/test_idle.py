@@ -113,8 +113,8 @@ def idle_memory_kib(env=None):
 def test_idle_connection_memory():
     """An idle keep-alive connection holds libmicrohttpd's memory for a
     request head, max_header bytes, written over by each request (README.md:
-    ~17 KiB by default, ~9 KiB at 8192): halving max_header takes 8 KiB off
-    every idle connection."""
+    ~17 KiB by default, ~9 KiB at 8192): halving max_header about halves
+    what every idle connection holds."""
     full = idle_memory_kib()
     half = idle_memory_kib({"SOOM_MAX_HEADER": "8192"})
     print("  %.1f KiB per idle connection, %.1f at max_header = 8192" % (full, half))
