@@ -161,14 +161,19 @@ local Used = {}
 Used.__index = Used
 
 function _M.tracker()
-    return setmetatable({ statuses = {} }, Used)
+    return setmetatable({ statuses = {}, refs = {} }, Used)
 end
 
---- A reference to the response component of `status`, recorded as used.
+--- A reference to the response component of `status`, recorded as used
+-- (one table for every operation that answers it).
 function Used:ref(status)
-    self.statuses[status] = true
-    local r = map()
-    r["$ref"] = "#/components/responses/" .. RESPONSES[status][1]
+    local r = self.refs[status]
+    if r == nil then
+        self.statuses[status] = true
+        r = map()
+        r["$ref"] = "#/components/responses/" .. RESPONSES[status][1]
+        self.refs[status] = r
+    end
     return r
 end
 
