@@ -272,6 +272,35 @@ return {
         t.raises(function() openapi.document(app) end, "operationId things_list")
     end),
 
+    t.case("a table in several places of a tree is written as each place wants it", function()
+        -- the writers copy the text of a table seen before at the same place:
+        -- the same tree made of distinct tables must give the same bytes
+        local function tree(shared)
+            local function leaf()
+                local m = encode.map()
+                m["$ref"] = "#/components/schemas/X"
+                m.list = json.array { 1, "a" }
+                return m
+            end
+            local one = leaf()
+            local function get()
+                return shared and one or leaf()
+            end
+            local root = encode.map()
+            root.a = get()
+            local nested = encode.map()
+            nested.b = get()
+            nested.c = json.array { get(), get() }
+            root.deep = nested
+            root.items = json.array { get(), json.array { get() } }
+            root.z = get()
+            return root
+        end
+        t.eq(encode.json(tree(true)), encode.json(tree(false)))
+        t.eq(encode.yaml(tree(true)), encode.yaml(tree(false)))
+        t.match(encode.yaml(tree(true)), "\nitems:\n  %- \"?%$ref\"?: ")
+    end),
+
     t.case("YAML: quoted where a reader could misread, plain elsewhere", function()
         local y = encode.yaml({ a = "3.1.0", b = "yes", c = "/samples/{id}", d = json.array({ 1, "x y" }),
             e = {}, ["200"] = "ok: no" })
