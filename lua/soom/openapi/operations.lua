@@ -21,8 +21,8 @@ local problems = require "soom.openapi.problems"
 local schemas = require "soom.openapi.schemas"
 local security = require "soom.openapi.security"
 
-local type, ipairs, pairs, error, tostring, tonumber, unpack = type, ipairs, pairs, error,
-    tostring, tonumber, unpack
+local type, ipairs, pairs, error, tostring, tonumber, unpack, next = type, ipairs, pairs, error,
+    tostring, tonumber, unpack, next
 local sort, concat = table.sort, table.concat
 
 local map, array, pascal = encode.map, json.array, schemas.pascal
@@ -66,8 +66,15 @@ local function per_op(value, op)
     return value[op.method]
 end
 
+local worded = {} -- name -> its words: the same names come back for every route
+
 local function words(name)
-    return (name:gsub("(%l)(%u)", "%1 %2"):gsub("_", " "):lower())
+    local w = worded[name]
+    if w == nil then
+        w = name:gsub("(%l)(%u)", "%1 %2"):gsub("_", " "):lower()
+        worded[name] = w
+    end
+    return w
 end
 
 local SUMMARIES = {
@@ -225,12 +232,12 @@ local function envelope(p, item)
     local s = map()
     s.type = "object"
     if p.kind == "keyset" then
-        local next = map()
-        next.type = array { "string", "null" }
-        next.description = "The value to pass as ?" .. p.param .. "= for the next page; null "
+        local after = map()
+        after.type = array { "string", "null" }
+        after.description = "The value to pass as ?" .. p.param .. "= for the next page; null "
             .. "on the last page."
         props[p.results] = list
-        props[p.next] = next
+        props[p.next] = after
         required[1] = p.results
         required[2] = p.next
     else
@@ -430,6 +437,8 @@ local function core_errors(op)
     return s
 end
 
+local by_status
+
 local function responses(ctx, op)
     local success, errors = {}, core_errors(op)
     if op.generic then
@@ -449,6 +458,25 @@ local function responses(ctx, op)
             errors[d.status] = d.spec
         end
     end
+    if op.generic and not list then
+        -- one success response (shared) and known problems: operations
+        -- answering the same share one responses object
+        local status, r = next(success)
+        local key = { "responses", status, tostring(r) }
+        for _, e in ipairs(problems.STATUSES) do
+            if errors[e] then
+                key[#key + 1] = e
+            end
+        end
+        return once(ctx, concat(key, " "), function()
+            return by_status(ctx, op, success, errors)
+        end)
+    end
+    return by_status(ctx, op, success, errors)
+end
+
+-- The responses of an operation, by status in order.
+function by_status(ctx, op, success, errors)
     local order = {}
     for status in pairs(success) do
         order[#order + 1] = status

@@ -47,6 +47,13 @@ local RESPONSES = {
         .. "Retry-After seconds." },
 }
 
+--- The statuses of RESPONSES, in order.
+_M.STATUSES = {}
+for status in pairs(RESPONSES) do
+    _M.STATUSES[#_M.STATUSES + 1] = status
+end
+sort(_M.STATUSES)
+
 local REASONS = {
     [402] = "Payment Required", [406] = "Not Acceptable", [408] = "Request Timeout",
     [410] = "Gone", [412] = "Precondition Failed", [501] = "Not Implemented",
