@@ -558,7 +558,7 @@ end
 
 local function parameters(ctx, op)
     local list = array()
-    for _, p in ipairs(params.path(op.path_params)) do
+    for _, p in ipairs(params.path(op.path_params, ctx.memo)) do
         list[#list + 1] = p
     end
     local seen = {}

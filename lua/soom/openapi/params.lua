@@ -73,12 +73,20 @@ local KIND_WORDS = {
     int = "an integer", uuid = "a UUID", slug = "letters, digits, - and _", any = "a path segment",
 }
 
---- The path parameters of a route.
-function _M.path(list)
+--- The path parameters of a route; `memo` (a table kept for one document)
+-- hands out the one table of a name and type to every route that has it.
+function _M.path(list, memo)
+    memo = memo or {}
     local out = array()
     for i, p in ipairs(list) do
-        out[i] = param(p.name, "path", ("The %s (%s)."):format(p.name, KIND_WORDS[p.kind]),
-            path_schema(p.kind), true)
+        local key = "path\0" .. p.name .. "\0" .. p.kind
+        local made = memo[key]
+        if made == nil then
+            made = param(p.name, "path", ("The %s (%s)."):format(p.name, KIND_WORDS[p.kind]),
+                path_schema(p.kind), true)
+            memo[key] = made
+        end
+        out[i] = made
     end
     return out
 end
