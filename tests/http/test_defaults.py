@@ -228,11 +228,17 @@ def test_the_openapi_document_describes_both():
                                    "resources/others.lua": OTHERS})
         code, out, err = run_soom("openapi", app)
         eq(code, 0, err)
-        paths = json.loads(out)["paths"]
-        names = [p["name"] for p in paths["/bookings"]["get"]["parameters"]]
+        doc = json.loads(out)
+        paths, shared = doc["paths"], doc["components"]["parameters"]
+
+        def params(op):  # a list's parameters are components (docs/OPENAPI.md)
+            return [shared[p["$ref"].rsplit("/", 1)[1]] if "$ref" in p else p
+                    for p in op["parameters"]]
+
+        names = [p["name"] for p in params(paths["/bookings"]["get"])]
         for n in ("q", "cursor", "page_size", "ordering", "fields", "score", "score__gt"):
             assert n in names, (n, names)
-        narrowed = {p["name"]: p for p in paths["/narrowed"]["get"]["parameters"]}
+        narrowed = {p["name"]: p for p in params(paths["/narrowed"]["get"])}
         eq(narrowed["page_size"]["schema"]["maximum"], 3, "the app's declaration")
         eq(narrowed["page_size"].get("required", False), False, "never required")
         eq(sorted(paths["/opts"].keys()), ["get", "options"], "the options handler's operation")

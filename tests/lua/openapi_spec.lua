@@ -18,8 +18,27 @@ local function doc()
     return json.decode(openapi.json(openapi.document(load())))
 end
 
+-- The operation, its parameters taken out of components.parameters.
 local function op(d, path, method)
-    return t.ok(d.paths[path] and d.paths[path][method], path .. " " .. method .. " is documented")
+    local o = t.ok(d.paths[path] and d.paths[path][method], path .. " " .. method .. " is documented")
+    local copy, list = {}, {}
+    for k, v in pairs(o) do
+        copy[k] = v
+    end
+    for i, p in ipairs(o.parameters or {}) do
+        local name = p["$ref"] and p["$ref"]:match("^#/components/parameters/(.+)$")
+        list[i] = name and t.ok(d.components.parameters[name], "parameter " .. name) or p
+    end
+    copy.parameters = o.parameters and list
+    return copy
+end
+
+local function refs(o)
+    local list = {}
+    for i, p in ipairs(o.parameters or {}) do
+        list[i] = p["$ref"] or p.name
+    end
+    return list
 end
 
 local function param(o, name)
@@ -80,6 +99,45 @@ return {
         t.ok(param(op(d, "/things/{id}", "patch"), "Idempotency-Key"), "PATCH takes a key")
         t.eq(param(op(d, "/things", "get"), "Idempotency-Key"), nil)
         t.eq(param(op(d, "/things/{id}", "delete"), "Idempotency-Key"), nil)
+    end),
+
+    t.case("a list's parameters are components, shared by the lists that read the same", function()
+        local d = doc()
+        local things = refs(d.paths["/things"].get)
+        t.eq(things[1], "#/components/parameters/Thing.count")
+        t.eq(d.components.parameters["Thing.count__gt"].name, "count__gt")
+        -- lists over one serializer share ?fields=; another serializer takes the next name
+        local exact, planned = refs(d.paths["/pages/exact"].get), refs(d.paths["/pages/planned"].get)
+        t.eq(exact[1], "#/components/parameters/Thing.fields")
+        t.eq(planned[1], exact[1])
+        t.ok(things[#things - 2] ~= exact[1], "another serializer, another ?fields=")
+        local function enum(r)
+            return d.components.parameters[r:match("[^/]+$")].schema.items.enum
+        end
+        t.ok(#enum(things[#things - 2]) > #enum(exact[1]), "the longer serializer's ?fields=")
+        -- page sizes differ (default_limit = 5 on one): each keeps its own
+        local limit = {}
+        for _, list in ipairs({ exact, planned }) do
+            for _, r in ipairs(list) do
+                if r:match("%.limit$") then
+                    limit[#limit + 1] = r
+                end
+            end
+        end
+        t.eq(#limit, 2)
+        t.ok(limit[1] ~= limit[2], "page sizes differ: two components")
+        t.eq(d.components.parameters[limit[1]:match("[^/]+$")].schema.default, 5)
+        -- the same Idempotency-Key everywhere it is taken
+        local post = d.paths["/things"].post.parameters
+        t.eq(post[#post], { ["$ref"] = "#/components/parameters/IdempotencyKey" })
+        t.eq(d.components.parameters.IdempotencyKey.name, "Idempotency-Key")
+        -- every component is used
+        local used, text = 0, openapi.json(openapi.document(load()))
+        for name in pairs(d.components.parameters) do
+            t.ok(text:find('"#/components/parameters/' .. name .. '"', 1, true), name .. " is used")
+            used = used + 1
+        end
+        t.ok(used > 10, "components: " .. used)
     end),
 
     t.case("path parameters are typed as the router reads them", function()
@@ -212,6 +270,35 @@ return {
         t.ok(pcall(openapi.document, app), "with a name of its own it documents")
         res.operation_id = "things_list"
         t.raises(function() openapi.document(app) end, "operationId things_list")
+    end),
+
+    t.case("a table in several places of a tree is written as each place wants it", function()
+        -- the writers copy the text of a table seen before at the same place:
+        -- the same tree made of distinct tables must give the same bytes
+        local function tree(shared)
+            local function leaf()
+                local m = encode.map()
+                m["$ref"] = "#/components/schemas/X"
+                m.list = json.array { 1, "a" }
+                return m
+            end
+            local one = leaf()
+            local function get()
+                return shared and one or leaf()
+            end
+            local root = encode.map()
+            root.a = get()
+            local nested = encode.map()
+            nested.b = get()
+            nested.c = json.array { get(), get() }
+            root.deep = nested
+            root.items = json.array { get(), json.array { get() } }
+            root.z = get()
+            return root
+        end
+        t.eq(encode.json(tree(true)), encode.json(tree(false)))
+        t.eq(encode.yaml(tree(true)), encode.yaml(tree(false)))
+        t.match(encode.yaml(tree(true)), "\nitems:\n  %- \"?%$ref\"?: ")
     end),
 
     t.case("YAML: quoted where a reader could misread, plain elsewhere", function()

@@ -16,6 +16,7 @@
 #include <lauxlib.h>
 #include <lua.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -28,12 +29,99 @@
 
 #define DOCUMENT_MAX_DEPTH 200
 
+/* The text already written for a table at one place of the output (its
+ * indent; for YAML also whether it starts on a dash's line). The generator
+ * hands one table to every operation it fits (a $ref, a shared parameter,
+ * a success response), so each is walked once per place and its bytes
+ * copied after: a table's text depends on nothing else, and nothing
+ * changes the tree while it is written. */
+struct written {
+    const void *table; /* NULL: a free slot */
+    int place;
+    size_t off, len;
+};
+
+struct memo {
+    struct written *slots;
+    size_t cap; /* a power of two, or 0 when the memo could not be made */
+    size_t n;
+};
+
 struct writer {
     lua_State *L;
     struct soom_buf out;
     int array_mt; /* stack index of the JSON array metatable */
     const char *err;
+    struct memo memo;
 };
+
+/* ---- tables already written ------------------------------------------------ */
+
+static size_t memo_slot(const struct memo *m, const void *table, int place)
+{
+    uint64_t h = ((uint64_t)(uintptr_t)table >> 4) * 0x9E3779B97F4A7C15ull;
+    h ^= (uint64_t)(unsigned)place * 0xC2B2AE3D27D4EB4Full;
+    size_t i = (size_t)(h ^ (h >> 29)) & (m->cap - 1);
+    while (m->slots[i].table != NULL && (m->slots[i].table != table || m->slots[i].place != place))
+        i = (i + 1) & (m->cap - 1);
+    return i;
+}
+
+static const struct written *memo_find(const struct memo *m, const void *table, int place)
+{
+    if (m->cap == 0)
+        return NULL;
+    const struct written *e = &m->slots[memo_slot(m, table, place)];
+    return e->table != NULL ? e : NULL;
+}
+
+/* Doubles the table at half full; on a failed allocation the memo stops
+ * (the text is the same without it, only slower to make). */
+static void memo_grow(struct memo *m)
+{
+    size_t cap = m->cap ? m->cap * 2 : 4096;
+    struct written *slots = calloc(cap, sizeof *slots);
+    if (slots == NULL) {
+        free(m->slots);
+        *m = (struct memo){0};
+        return;
+    }
+    struct memo grown = {.slots = slots, .cap = cap, .n = m->n};
+    for (size_t i = 0; i < m->cap; i++)
+        if (m->slots[i].table != NULL)
+            slots[memo_slot(&grown, m->slots[i].table, m->slots[i].place)] = m->slots[i];
+    free(m->slots);
+    *m = grown;
+}
+
+static void memo_put(struct memo *m, const void *table, int place, size_t off, size_t len)
+{
+    if (m->cap == 0 || (m->n + 1) * 2 > m->cap) {
+        memo_grow(m);
+        if (m->cap == 0)
+            return;
+    }
+    struct written *e = &m->slots[memo_slot(m, table, place)];
+    if (e->table == NULL)
+        m->n++;
+    *e = (struct written){.table = table, .place = place, .off = off, .len = len};
+}
+
+/* Appends the text written before for the table at `idx` in this place and
+ * returns true, or returns false when there is none. */
+static bool memo_copy(struct writer *w, int idx, int place)
+{
+    const struct written *e = memo_find(&w->memo, lua_topointer(w->L, idx), place);
+    if (e == NULL)
+        return false;
+    struct soom_buf *b = &w->out;
+    size_t off = e->off, len = e->len;
+    soom_buf_reserve(b, len); /* may move the buffer: copy by offset */
+    memcpy(b->data + b->len, b->data + off, len);
+    b->len += len;
+    b->data[b->len] = '\0';
+    return true;
+}
 
 /* ---- what a table is ------------------------------------------------------ */
 
@@ -245,11 +333,25 @@ static void pad(struct soom_buf *b, int n)
 
 /* ---- JSON ----------------------------------------------------------------- */
 
+static bool json_table(struct writer *w, int idx, int indent, int depth);
+
 static bool json_value(struct writer *w, int idx, int indent, int depth)
 {
     lua_State *L = w->L;
     if (lua_type(L, idx) != LUA_TTABLE)
         return scalar(w, idx);
+    if (memo_copy(w, idx, indent))
+        return true;
+    size_t start = w->out.len;
+    if (!json_table(w, idx, indent, depth))
+        return false;
+    memo_put(&w->memo, lua_topointer(L, idx), indent, start, w->out.len - start);
+    return true;
+}
+
+static bool json_table(struct writer *w, int idx, int indent, int depth)
+{
+    lua_State *L = w->L;
     if (depth > DOCUMENT_MAX_DEPTH) {
         w->err = "the OpenAPI document nests too deeply (a cycle?)";
         return false;
@@ -443,7 +545,21 @@ static bool yaml_after(struct writer *w, int idx, int indent, bool in_list, int 
     return yaml_block(w, idx, indent, false, depth + 1);
 }
 
+static bool yaml_table(struct writer *w, int idx, int indent, bool first_inline, int depth);
+
 static bool yaml_block(struct writer *w, int idx, int indent, bool first_inline, int depth)
+{
+    int place = indent * 2 + (first_inline ? 1 : 0);
+    if (memo_copy(w, idx, place))
+        return true;
+    size_t start = w->out.len;
+    if (!yaml_table(w, idx, indent, first_inline, depth))
+        return false;
+    memo_put(&w->memo, lua_topointer(w->L, idx), place, start, w->out.len - start);
+    return true;
+}
+
+static bool yaml_table(struct writer *w, int idx, int indent, bool first_inline, int depth)
 {
     lua_State *L = w->L;
     struct soom_buf *b = &w->out;
@@ -504,6 +620,7 @@ static int write_document(lua_State *L, enum form form)
     case FORM_CANONICAL: ok = canonical(&w, 1, 0); break;
     default: ok = json_value(&w, 1, 0, 0) && (soom_buf_putc(&w.out, '\n'), true);
     }
+    free(w.memo.slots);
     if (!ok) {
         soom_buf_cleanup(&w.out);
         return luaL_error(L, "%s", w.err ? w.err : "the OpenAPI document cannot be written");

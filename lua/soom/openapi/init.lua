@@ -124,10 +124,10 @@ local function tag_book(app)
 end
 
 local function describe_all(app)
-    local ops = {}
+    local ops, serializers = {}, {}
     for _, route in ipairs(app.routes) do
         for _, m in ipairs(route.methods) do
-            local op = operations.describe(route, m:lower())
+            local op = operations.describe(route, m:lower(), serializers)
             op.several = #route.methods > 1
             ops[#ops + 1] = op
         end
@@ -142,6 +142,7 @@ function _M.document(app)
     local add_tag, tags = tag_book(app)
     local ctx = {
         registry = schemas.registry(), used = problems.tracker(), schemes = security.schemes(),
+        params = schemas.registry(), param_refs = {}, memo = {},
         numeric_as = settings.numeric_as, tag = add_tag,
         idempotency = not (settings.idempotency and settings.idempotency.enabled == false),
     }
@@ -165,6 +166,7 @@ function _M.document(app)
     local responses = ctx.used:components(ctx.registry)
     components.schemas = ctx.registry:schemas()
     components.responses = responses
+    components.parameters = ctx.params:components()
     components.securitySchemes = ctx.schemes:components()
     local doc = map()
     doc.openapi = "3.1.0"

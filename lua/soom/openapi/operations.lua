@@ -21,9 +21,9 @@ local problems = require "soom.openapi.problems"
 local schemas = require "soom.openapi.schemas"
 local security = require "soom.openapi.security"
 
-local type, ipairs, pairs, error, tostring, tonumber, unpack = type, ipairs, pairs, error,
-    tostring, tonumber, unpack
-local sort = table.sort
+local type, ipairs, pairs, error, tostring, tonumber, unpack, next = type, ipairs, pairs, error,
+    tostring, tonumber, unpack, next
+local sort, concat = table.sort, table.concat
 
 local map, array, pascal = encode.map, json.array, schemas.pascal
 
@@ -66,8 +66,15 @@ local function per_op(value, op)
     return value[op.method]
 end
 
+local worded = {} -- name -> its words: the same names come back for every route
+
 local function words(name)
-    return (name:gsub("(%l)(%u)", "%1 %2"):gsub("_", " "):lower())
+    local w = worded[name]
+    if w == nil then
+        w = name:gsub("(%l)(%u)", "%1 %2"):gsub("_", " "):lower()
+        worded[name] = w
+    end
+    return w
 end
 
 local SUMMARIES = {
@@ -86,33 +93,41 @@ end
 
 -- ---- names --------------------------------------------------------------------------
 
--- Candidate names for a schema of this operation, most specific last;
--- only the resource's component_name when it set one.
-local function candidates(op, suffix)
-    local list, res = {}, op.res
-    local own = res.component_name
+-- Candidate names for a schema of this operation, most specific last, to
+-- which the registry adds the schema's suffix; only the resource's
+-- component_name when it set one. Made once per operation.
+local function candidates(op)
+    local list = op.candidates
+    if list then
+        return list
+    end
+    local own = op.res.component_name
     if type(own) == "string" then
-        return { own .. suffix } -- the app's choice, or an error when it is taken
+        list = { own } -- the app's choice, or an error when it is taken
+    else
+        list = {}
+        local model = op.generic and schemas.model_name(op.res.model) or ""
+        local base, route = pascal(op.base), pascal(op.path)
+        local method, action = pascal(op.method), pascal(op.action)
+        if op.generic then
+            list[#list + 1] = model
+            list[#list + 1] = base .. model
+        end
+        list[#list + 1] = base
+        list[#list + 1] = base .. method
+        list[#list + 1] = route .. method
+        list[#list + 1] = route .. model .. action -- unique: always free
     end
-    local model = op.generic and schemas.model_name(res.model) or ""
-    local base, route = pascal(op.base), pascal(op.path)
-    if op.generic then
-        list[#list + 1] = model .. suffix
-        list[#list + 1] = base .. model .. suffix
-    end
-    list[#list + 1] = base .. suffix
-    list[#list + 1] = base .. pascal(op.method) .. suffix
-    list[#list + 1] = route .. pascal(op.method) .. suffix
-    list[#list + 1] = route .. model .. pascal(op.action) .. suffix -- unique: always free
+    op.candidates = list
     return list
 end
 
 -- Registers an app-written schema (a decoded tree), its references moved
 -- inside its component.
 local function app_component(ctx, op, suffix, schema)
-    return ctx.registry:add(candidates(op, suffix), schema, op.route.name, function(name, s)
+    return ctx.registry:add(candidates(op), schema, op.route.name, function(name, s)
         return schemas.rebase(s, "#/components/schemas/" .. name)
-    end)
+    end, suffix)
 end
 
 -- ---- bodies -------------------------------------------------------------------------
@@ -136,6 +151,18 @@ local function decoded(text)
     return text and json.decode(text) or nil
 end
 
+-- `make()`, made once per document for `key` (ctx.memo): the operations
+-- over one model describe the same objects, and one table then stands for
+-- each of them, which the registry knows again without comparing texts.
+local function once(ctx, key, make)
+    local v = ctx.memo[key]
+    if v == nil then
+        v = make()
+        ctx.memo[key] = v
+    end
+    return v
+end
+
 -- The body schema (a $ref) of a write, or nil.
 local function body_schema(ctx, op)
     local route, m = op.route, op.method
@@ -147,9 +174,11 @@ local function body_schema(ctx, op)
     end
     if op.generic then
         local partial = m ~= "post"
-        local s = schemas.input_object(op.fields, partial)
+        local s = once(ctx, (partial and "patch\0" or "input\0") .. op.fields_key, function()
+            return schemas.input_object(op.fields, partial)
+        end)
         local suffix = partial and "PatchRequest" or "Request"
-        return schemas.ref(ctx.registry:add(candidates(op, suffix), s, route.name)), true
+        return schemas.ref(ctx.registry:add(candidates(op), s, route.name, nil, suffix)), true
     end
     local declared = per_op(op.res.request_body, op)
     if declared ~= nil then
@@ -181,8 +210,10 @@ end
 -- ---- success responses --------------------------------------------------------------
 
 local function item_ref(ctx, op)
-    local s = schemas.output_object(op.fields, ctx.numeric_as)
-    return schemas.ref(ctx.registry:add(candidates(op, ""), s, op.route.name))
+    local s = once(ctx, "output\0" .. op.fields_key, function()
+        return schemas.output_object(op.fields, ctx.numeric_as)
+    end)
+    return schemas.ref(ctx.registry:add(candidates(op), s, op.route.name))
 end
 
 local function nullable_uri()
@@ -192,24 +223,21 @@ local function nullable_uri()
     return s
 end
 
-local function page_schema(ctx, op, item)
-    local p = op.res.pagination
+-- The page envelope of pagination `p` around `item` (a $ref).
+local function envelope(p, item)
     local list = map()
     list.type = "array"
     list.items = item
-    if not p then
-        return list
-    end
     local props, required = map(), array()
     local s = map()
     s.type = "object"
     if p.kind == "keyset" then
-        local next = map()
-        next.type = array { "string", "null" }
-        next.description = "The value to pass as ?" .. p.param .. "= for the next page; null "
+        local after = map()
+        after.type = array { "string", "null" }
+        after.description = "The value to pass as ?" .. p.param .. "= for the next page; null "
             .. "on the last page."
         props[p.results] = list
-        props[p.next] = next
+        props[p.next] = after
         required[1] = p.results
         required[2] = p.next
     else
@@ -237,7 +265,23 @@ local function page_schema(ctx, op, item)
     s.required = required
     s.properties = props
     s.additionalProperties = false
+    return s
+end
+
+local function page_schema(ctx, op, item)
+    local p = op.res.pagination
+    if not p then
+        local list = map()
+        list.type = "array"
+        list.items = item
+        return list
+    end
     local name = item["$ref"]:match("([^/]+)$")
+    local key = concat({ "envelope", name, p.kind, tostring(p.count), tostring(p.param),
+        tostring(p.results), tostring(p.next) }, "\0")
+    local s = once(ctx, key, function()
+        return envelope(p, item)
+    end)
     local kind = pascal(p.kind)
     -- the route's name is unique: the last candidate is always free
     local names = { "Paginated" .. name .. "List", name .. kind .. "Page",
@@ -245,20 +289,12 @@ local function page_schema(ctx, op, item)
     return schemas.ref(ctx.registry:add(names, s, op.route.name))
 end
 
-local function generic_success(ctx, op, responses)
-    local a = op.action
+-- The success response of a generic action around `schema` (the object,
+-- or the page, as a $ref or an array of them).
+local function success_object(a, schema, example)
     local r = map()
-    local example = (per_op(op.res.examples, op) or {}).response
-    if a == "destroy" then
-        r.description = "Deleted."
-        responses[204] = r
-        return
-    end
-    local item = item_ref(ctx, op)
     if a == "list" then
         r.description = "The objects."
-        r.content = content_of(page_schema(ctx, op, item), example)
-        responses[200] = r
     elseif a == "create" then
         r.description = "Created."
         local headers, loc, s = map(), map(), map()
@@ -268,13 +304,38 @@ local function generic_success(ctx, op, responses)
         loc.schema = s
         headers.Location = loc
         r.headers = headers
-        r.content = content_of(item, example)
-        responses[201] = r
     else
         r.description = "The object."
-        r.content = content_of(item, example)
-        responses[200] = r
     end
+    r.content = content_of(schema, example)
+    return r
+end
+
+local function generic_success(ctx, op, responses)
+    local a = op.action
+    if a == "destroy" then
+        responses[204] = once(ctx, "deleted", function()
+            local r = map()
+            r.description = "Deleted."
+            return r
+        end)
+        return
+    end
+    local example = (per_op(op.res.examples, op) or {}).response
+    local schema = item_ref(ctx, op)
+    if a == "list" then
+        schema = page_schema(ctx, op, schema)
+    end
+    local status = a == "create" and 201 or 200
+    if example ~= nil then
+        responses[status] = success_object(a, schema, example)
+        return
+    end
+    -- without an example, the operations over one object share its response
+    local ref = schema["$ref"] or ("[]" .. schema.items["$ref"])
+    responses[status] = once(ctx, "success\0" .. a .. "\0" .. ref, function()
+        return success_object(a, schema, nil)
+    end)
 end
 
 -- A response the app declared: a schema, true, a description, or
@@ -376,6 +437,8 @@ local function core_errors(op)
     return s
 end
 
+local by_status
+
 local function responses(ctx, op)
     local success, errors = {}, core_errors(op)
     if op.generic then
@@ -395,6 +458,25 @@ local function responses(ctx, op)
             errors[d.status] = d.spec
         end
     end
+    if op.generic and not list then
+        -- one success response (shared) and known problems: operations
+        -- answering the same share one responses object
+        local status, r = next(success)
+        local key = { "responses", status, tostring(r) }
+        for _, e in ipairs(problems.STATUSES) do
+            if errors[e] then
+                key[#key + 1] = e
+            end
+        end
+        return once(ctx, concat(key, " "), function()
+            return by_status(ctx, op, success, errors)
+        end)
+    end
+    return by_status(ctx, op, success, errors)
+end
+
+-- The responses of an operation, by status in order.
+function by_status(ctx, op, success, errors)
     local order = {}
     for status in pairs(success) do
         order[#order + 1] = status
@@ -429,9 +511,54 @@ local function idempotency(ctx, op)
     return mode ~= "off" and mode or nil
 end
 
+-- A reference to the parameter component `name`.
+local function param_ref(ctx, name)
+    local r = ctx.param_refs[name]
+    if r == nil then
+        r = map()
+        r["$ref"] = "#/components/parameters/" .. name
+        ctx.param_refs[name] = r
+    end
+    return r
+end
+
+-- A generic list's parameter as a component, named after the model
+-- (Item.score__gt) as schemas are, or the parameter itself when its names
+-- are all taken by other ones (a component_name shared with a different
+-- list).
+local function shared_param(ctx, op, p)
+    local name = ctx.params:offer(candidates(op), p, op.route.name, nil, "." .. p.name)
+    return name and param_ref(ctx, name) or p
+end
+
+local IDEMPOTENCY_KEY = "Makes a retry safe: the same key and body get the first response back "
+    .. "(Idempotent-Replayed: true) without a second write; another body under the key is a "
+    .. "422, a duplicate still in flight a 409."
+
+-- The Idempotency-Key header, one component for every operation that
+-- takes it (IdempotencyKey; RequiredIdempotencyKey under "required").
+local function idempotency_param(ctx, required)
+    local name = required and "RequiredIdempotencyKey" or "IdempotencyKey"
+    local p = once(ctx, name, function()
+        local schema = map()
+        schema.type = "string"
+        schema.minLength = 1
+        schema.maxLength = 255
+        local h = map()
+        h.name = "Idempotency-Key"
+        h["in"] = "header"
+        h.description = IDEMPOTENCY_KEY
+        h.required = required
+        h.schema = schema
+        return h
+    end)
+    name = ctx.params:offer({ name }, p, "soom")
+    return name and param_ref(ctx, name) or p
+end
+
 local function parameters(ctx, op)
     local list = array()
-    for _, p in ipairs(params.path(op.path_params)) do
+    for _, p in ipairs(params.path(op.path_params, ctx.memo)) do
         list[#list + 1] = p
     end
     local seen = {}
@@ -447,21 +574,15 @@ local function parameters(ctx, op)
         end
     end
     if op.generic and op.action == "list" then
-        for _, p in ipairs(params.list(op.res, op.fields)) do
+        for _, p in ipairs(params.list(op.res, op.fields, ctx.memo)) do
             if not seen[p.name] then
-                list[#list + 1] = p
+                list[#list + 1] = shared_param(ctx, op, p)
             end
         end
     end
     local keyed = idempotency(ctx, op)
     if keyed then
-        list[#list + 1] = {
-            name = "Idempotency-Key", ["in"] = "header", required = keyed == "required",
-            description = "Makes a retry safe: the same key and body get the first response "
-                .. "back (Idempotent-Replayed: true) without a second write; another body "
-                .. "under the key is a 422, a duplicate still in flight a 409.",
-            schema = { type = "string", minLength = 1, maxLength = 255 },
-        }
+        list[#list + 1] = idempotency_param(ctx, keyed == "required")
     end
     return #list > 0 and list or nil
 end
@@ -504,8 +625,9 @@ end
 
 --- What _M.build needs about one route and method, before names are
 -- settled: { res, route, method, action, generic, base, path, path_params,
--- fields }.
-function _M.describe(route, method)
+-- fields }. `serializers` (a table kept for one document) holds each
+-- resource's fields, shared by its operations.
+function _M.describe(route, method, serializers)
     local res = route.resource or native_resource(route)
     local path, path_params = params.parse_route(route.pattern)
     local action = generic_action(res, method)
@@ -515,8 +637,16 @@ function _M.describe(route, method)
         base = route.module or route.name:match("([^/]+)%.lua$") or route.name,
     }
     if op.generic then
-        op.fields = schemas.serializer(res)
+        local known = serializers and serializers[res]
+        if known == nil then
+            local fields = schemas.serializer(res)
+            known = { fields = fields, key = schemas.fields_key(fields) }
+            if serializers then
+                serializers[res] = known
+            end
         end
+        op.fields, op.fields_key = known.fields, known.key
+    end
     op.wanted_id = per_op(res.operation_id, op)
     return op
 end

@@ -14,7 +14,7 @@ local encode = require "soom.openapi.encode"
 local json = require "soom.json"
 local schemas = require "soom.openapi.schemas"
 
-local ipairs, type, pairs = ipairs, type, pairs
+local ipairs, type, pairs, tostring = ipairs, type, pairs, tostring
 local sort, concat = table.sort, table.concat
 
 local map, array = encode.map, json.array
@@ -73,12 +73,20 @@ local KIND_WORDS = {
     int = "an integer", uuid = "a UUID", slug = "letters, digits, - and _", any = "a path segment",
 }
 
---- The path parameters of a route.
-function _M.path(list)
+--- The path parameters of a route; `memo` (a table kept for one document)
+-- hands out the one table of a name and type to every route that has it.
+function _M.path(list, memo)
+    memo = memo or {}
     local out = array()
     for i, p in ipairs(list) do
-        out[i] = param(p.name, "path", ("The %s (%s)."):format(p.name, KIND_WORDS[p.kind]),
-            path_schema(p.kind), true)
+        local key = "path\0" .. p.name .. "\0" .. p.kind
+        local made = memo[key]
+        if made == nil then
+            made = param(p.name, "path", ("The %s (%s)."):format(p.name, KIND_WORDS[p.kind]),
+                path_schema(p.kind), true)
+            memo[key] = made
+        end
+        out[i] = made
     end
     return out
 end
@@ -168,7 +176,29 @@ local function lookup_schema(op, fd)
     return value_schema(fd)
 end
 
-local function filters(res, fields, out)
+-- `make()`, made once per document for `key`: operations over one model
+-- read the same parameters, and the same table then stands for each (the
+-- registry of components tells them apart by identity first).
+local function once(memo, key, make)
+    local v = memo[key]
+    if v == nil then
+        v = make()
+        memo[key] = v
+    end
+    return v
+end
+
+local function filter_params(name, fd)
+    local list = {}
+    for i, l in ipairs(LOOKUPS) do
+        local pname = l[1] == "" and name or (name .. "__" .. l[1])
+        list[i] = param(pname, "query", ("Only objects whose %s %s."):format(name, l[2]),
+            lookup_schema(l[1], fd))
+    end
+    return list
+end
+
+local function filters(res, fields, out, memo)
     local by_name = {}
     for _, f in ipairs(fields) do
         by_name[f.name] = f
@@ -176,10 +206,12 @@ local function filters(res, fields, out)
     for _, name in ipairs(res.filter_fields or {}) do
         local f = by_name[name]
         if f then
-            for _, l in ipairs(LOOKUPS) do
-                local pname = l[1] == "" and name or (name .. "__" .. l[1])
-                out[#out + 1] = param(pname, "query", ("Only objects whose %s %s."):format(name,
-                    l[2]), lookup_schema(l[1], f.fd))
+            local fd = f.fd
+            local list = once(memo, "filter\0" .. name .. "\0" .. tostring(fd), function()
+                return filter_params(name, fd)
+            end)
+            for _, p in ipairs(list) do
+                out[#out + 1] = p
             end
         end
     end
@@ -195,7 +227,7 @@ local function enum_list(values)
     return s
 end
 
-local function ordering(res, out)
+local function ordering(res, out, memo)
     local terms, page = array(), res.pagination
     if #(res.ordering_fields or {}) == 0 or (page and page.kind == "keyset") then
         return
@@ -209,18 +241,22 @@ local function ordering(res, out)
     if type(default) == "table" and #default > 0 then
         text = text .. " Default: " .. concat(default, ",") .. "."
     end
-    out[#out + 1] = param("ordering", "query", text, enum_list(terms))
+    out[#out + 1] = once(memo, "ordering\0" .. concat(terms, ",") .. "\0" .. text, function()
+        return param("ordering", "query", text, enum_list(terms))
+    end)
 end
 
-local function fields_param(fields, out)
+local function fields_param(fields, out, memo)
     local names = array()
     for _, f in ipairs(fields) do
         if not f.write_only then
             names[#names + 1] = f.name
         end
     end
-    out[#out + 1] = param("fields", "query", "Only these fields in each object (the objects "
-        .. "then carry only the fields named).", enum_list(names))
+    out[#out + 1] = once(memo, "fields\0" .. concat(names, ","), function()
+        return param("fields", "query", "Only these fields in each object (the objects "
+            .. "then carry only the fields named).", enum_list(names))
+    end)
 end
 
 local function int_schema(min, default)
@@ -230,11 +266,8 @@ local function int_schema(min, default)
     return s
 end
 
-local function pagination(res, fields, out)
-    local p = res.pagination
-    if not p then
-        return
-    end
+local function page_params(res, fields, p)
+    local out = {}
     local size = ("Objects per page (default %d, at most %d: larger values are capped)."):format(
         p.page_size, p.max_page_size)
     if p.kind == "cursor" then
@@ -261,16 +294,40 @@ local function pagination(res, fields, out)
         out[#out + 1] = param("limit", "query", size, int_schema(1, p.page_size))
         out[#out + 1] = param("page_size", "query", size, int_schema(1, p.page_size))
     end
+    return out
+end
+
+local function pagination(res, fields, out, memo)
+    local p = res.pagination
+    if not p then
+        return
+    end
+    -- cursor and offset parameters depend on the sizes only; a keyset's
+    -- on its column too, so each keyset list makes its own
+    local list
+    if p.kind == "keyset" then
+        list = page_params(res, fields, p)
+    else
+        list = once(memo, concat({ "page", p.kind, p.page_size, p.max_page_size }, "\0"),
+            function()
+                return page_params(res, fields, p)
+            end)
+    end
+    for _, one in ipairs(list) do
+        out[#out + 1] = one
+    end
 end
 
 --- The query parameters of a generic list: filters, ordering, fields and
--- the page position.
-function _M.list(res, fields)
+-- the page position. `memo` (a table kept for one document) holds the
+-- parameters made so far, handed out again to the lists they fit.
+function _M.list(res, fields, memo)
+    memo = memo or {}
     local out = array()
-    filters(res, fields, out)
-    ordering(res, out)
-    fields_param(fields, out)
-    pagination(res, fields, out)
+    filters(res, fields, out, memo)
+    ordering(res, out, memo)
+    fields_param(fields, out, memo)
+    pagination(res, fields, out, memo)
     return out
 end
 

@@ -47,6 +47,13 @@ local RESPONSES = {
         .. "Retry-After seconds." },
 }
 
+--- The statuses of RESPONSES, in order.
+_M.STATUSES = {}
+for status in pairs(RESPONSES) do
+    _M.STATUSES[#_M.STATUSES + 1] = status
+end
+sort(_M.STATUSES)
+
 local REASONS = {
     [402] = "Payment Required", [406] = "Not Acceptable", [408] = "Request Timeout",
     [410] = "Gone", [412] = "Precondition Failed", [501] = "Not Implemented",
@@ -161,14 +168,19 @@ local Used = {}
 Used.__index = Used
 
 function _M.tracker()
-    return setmetatable({ statuses = {} }, Used)
+    return setmetatable({ statuses = {}, refs = {} }, Used)
 end
 
---- A reference to the response component of `status`, recorded as used.
+--- A reference to the response component of `status`, recorded as used
+-- (one table for every operation that answers it).
 function Used:ref(status)
-    self.statuses[status] = true
-    local r = map()
-    r["$ref"] = "#/components/responses/" .. RESPONSES[status][1]
+    local r = self.refs[status]
+    if r == nil then
+        self.statuses[status] = true
+        r = map()
+        r["$ref"] = "#/components/responses/" .. RESPONSES[status][1]
+        self.refs[status] = r
+    end
     return r
 end
 

@@ -18,8 +18,8 @@
 local encode = require "soom.openapi.encode"
 local json = require "soom.json"
 
-local type, pairs, ipairs, error, tostring, tonumber = type, pairs, ipairs, error, tostring,
-    tonumber
+local type, pairs, ipairs, error, tostring, tonumber, next = type, pairs, ipairs, error,
+    tostring, tonumber, next
 local concat, sort = table.concat, table.sort
 
 local map, array = encode.map, json.array
@@ -56,21 +56,33 @@ end
 local Registry = {}
 Registry.__index = Registry
 
+--- A registry of components of one kind (schemas, parameters).
 function _M.registry()
-    return setmetatable({ by_name = {}, by_text = {}, owner = {} }, Registry)
+    return setmetatable({ by_name = {}, owner = {}, texts = {} }, Registry)
 end
 
---- Registers `schema` under the first free name of `candidates` (or the
--- name an identical schema already has) and returns the name. `owner`
--- names the resource, for the message when no candidate is free; `fix`,
--- when given, makes the stored schema from the name and the schema (the
--- identity is the schema as given).
-function Registry:add(candidates, schema, owner, fix)
-    local text = encode.canonical(schema)
-    local seen = {}
+-- The identity of a component: its canonical text, made once per table
+-- (the generator hands the same table to every operation it fits).
+function Registry:text(schema)
+    local text = self.texts[schema]
+    if text == nil then
+        text = encode.canonical(schema)
+        self.texts[schema] = text
+    end
+    return text
+end
+
+--- Registers `schema` under the first free name of `candidates` (each
+-- followed by `suffix`, when given), or the name an identical schema
+-- already has, and returns the name; nil when every candidate holds a
+-- different one.
+function Registry:offer(candidates, schema, owner, fix, suffix)
+    local text = self:text(schema)
     for _, name in ipairs(candidates) do
-        if name and name ~= "" and not seen[name] then
-            seen[name] = true
+        if suffix then
+            name = name .. suffix
+        end
+        if name ~= "" then
             local have = self.by_name[name]
             if have == nil then
                 self.by_name[name] = { text = text, schema = fix and fix(name, schema) or schema }
@@ -81,9 +93,29 @@ function Registry:add(candidates, schema, owner, fix)
             end
         end
     end
+    return nil
+end
+
+--- Registers `schema` as offer() does and returns the name; `owner` names
+-- the resource, for the message when no candidate is free; `fix`, when
+-- given, makes the stored schema from the name and the schema (the
+-- identity is the schema as given).
+function Registry:add(candidates, schema, owner, fix, suffix)
+    local name = self:offer(candidates, schema, owner, fix, suffix)
+    if name then
+        return name
+    end
+    local first = tostring(candidates[1]) .. (suffix or "")
     error(("%s: its schema %s differs from the one %s declared under that name; "
-        .. "set component_name on one of them"):format(owner, tostring(candidates[1]),
-        tostring(self.owner[candidates[1]])), 0)
+        .. "set component_name on one of them"):format(owner, first, tostring(self.owner[first])), 0)
+end
+
+--- The registered components, as a map sorted by name (nil when none).
+function Registry:components()
+    if next(self.by_name) == nil then
+        return nil
+    end
+    return self:schemas()
 end
 
 --- The registered schemas, as a map sorted by name.
@@ -344,6 +376,19 @@ function _M.serializer(res)
         }
     end
     return list
+end
+
+--- A key naming a serializer() list within one document: lists over the
+-- same model fields with the same names and flags have the same key, so
+-- their objects are made once.
+function _M.fields_key(fields)
+    local parts = {}
+    for i, f in ipairs(fields) do
+        local embed = f.embed and (tostring(f.embed.relation) .. tostring(f.embed.entry)) or ""
+        parts[i] = concat({ f.name, tostring(f.fd), f.read_only and "r" or "",
+            f.write_only and "w" or "", embed }, "\1")
+    end
+    return concat(parts, "\0")
 end
 
 -- The fields of an embed's target as serializer() lists them.
