@@ -293,6 +293,25 @@ def test_prefork():
     serve_checks("prefork")
 
 
+def test_refused_head_keeps_its_request_id():
+    """A head refused at a field before its X-Request-Id is answered with
+    that id: the checks' pass, which notes the fields the core reads, stops
+    at the refused field, and the request's own index finds the id."""
+    srv = start("async")
+    try:
+        data = (b"GET /items/7 HTTP/1.1\r\nHost: x\r\nBad Name: 1\r\n"
+                b"X-Request-Id: given-id-123\r\n\r\n")
+        reply, closed = until_closed(srv, data)
+        assert closed, reply[:300]
+        got = responses(reply)
+        eq(got[0][0], 400)
+        eq(got[0][1].get("x-request-id"), "given-id-123", "the id given")
+        status, headers, _ = srv.request("GET", "/items/7", headers={"x-REQUEST-id": "other-id-9"})
+        eq((status, headers.get("x-request-id")), (200, "other-id-9"), "an accepted head's id")
+    finally:
+        srv.stop()
+
+
 def test_forty_thousand_parameters():
     """With max_header sized for it, 40,000 parameters are served (they took
     6.2 s before): parsing is linear."""

@@ -110,7 +110,7 @@ static const char *duplicate_name(const cJSON *obj)
     if (n <= 8) {
         for (const cJSON *a = obj->child; a != NULL; a = a->next)
             for (const cJSON *b = a->next; b != NULL; b = b->next)
-                if (strcmp(a->string, b->string) == 0)
+                if (a->string[0] == b->string[0] && strcmp(a->string, b->string) == 0)
                     return b->string;
         return NULL;
     }
@@ -151,13 +151,17 @@ static int walk_number(struct walk *w, cJSON *v, const struct step *at)
     return SOOM_OK;
 }
 
+/* cJSON_IsNumber() and the others, without a call per node. */
+static int node_type(const cJSON *v)
+{
+    return v->type & 0xFF;
+}
+
+/* The container `v`: its duplicate names when an object, then its members
+ * or elements. A scalar is visited only while noted numbers remain. */
 static int walk_tree(struct walk *w, cJSON *v, const struct step *at)
 {
-    if (cJSON_IsNumber(v))
-        return walk_number(w, v, at);
-    if (!cJSON_IsObject(v) && !cJSON_IsArray(v))
-        return SOOM_OK;
-    if (cJSON_IsObject(v)) {
+    if (node_type(v) == cJSON_Object) {
         const char *dup = duplicate_name(v);
         if (dup != NULL) {
             struct step here = {at, dup, 0};
@@ -167,12 +171,25 @@ static int walk_tree(struct walk *w, cJSON *v, const struct step *at)
     }
     size_t i = 0;
     for (cJSON *c = v->child; c != NULL; c = c->next, i++) {
+        int t = node_type(c);
+        bool container = t == cJSON_Object || t == cJSON_Array;
+        if (!container && (t != cJSON_Number || w->next == w->notes->n))
+            continue;
         struct step here = {at, c->string, i};
-        int rc = walk_tree(w, c, &here);
+        int rc = container ? walk_tree(w, c, &here) : walk_number(w, c, &here);
         if (rc != SOOM_OK)
             return rc;
     }
     return SOOM_OK;
+}
+
+/* The parsed text's root: a container is walked, a number checked. */
+static int walk_root(struct walk *w, cJSON *v)
+{
+    int t = node_type(v);
+    if (t == cJSON_Object || t == cJSON_Array)
+        return walk_tree(w, v, NULL);
+    return t == cJSON_Number && w->next < w->notes->n ? walk_number(w, v, NULL) : SOOM_OK;
 }
 
 int soom_json_parse(const char *s, size_t n, int max_depth, struct soom_json **out,
@@ -193,7 +210,7 @@ int soom_json_parse(const char *s, size_t n, int max_depth, struct soom_json **o
     }
     if (rc == SOOM_OK) {
         struct walk w = {s, &notes, 0, 0, err};
-        rc = walk_tree(&w, doc, NULL);
+        rc = walk_root(&w, doc);
     }
     json_notes_free(&notes);
     if (rc != SOOM_OK) {

@@ -230,9 +230,11 @@ static void refuse_value(struct scan *s, size_t at, const char *why, const char 
 
 static void skip_space(struct scan *s)
 {
-    while (s->i < s->n &&
-           (s->p[s->i] == ' ' || s->p[s->i] == '\n' || s->p[s->i] == '\r' || s->p[s->i] == '\t'))
-        s->i++;
+    const unsigned char *p = s->p;
+    size_t i = s->i, n = s->n;
+    while (i < n && (p[i] == ' ' || p[i] == '\n' || p[i] == '\r' || p[i] == '\t'))
+        i++;
+    s->i = i;
 }
 
 /* The escape at i (a backslash); advances i past it. */
@@ -274,6 +276,10 @@ static bool scan_string(struct scan *s)
     const unsigned char *p = s->p;
     size_t i = s->i + 1, n = s->n;
     for (;;) {
+        /* four bytes a step while none of them ends the run */
+        while (i + 4 <= n && (STRING_CLASS[p[i]] | STRING_CLASS[p[i + 1]] | STRING_CLASS[p[i + 2]] |
+                              STRING_CLASS[p[i + 3]]) == 0)
+            i += 4;
         while (i < n && STRING_CLASS[p[i]] == 0)
             i++;
         if (i >= n)
@@ -514,7 +520,8 @@ int json_scan(const char *p, size_t n, int max_depth, struct json_notes *notes,
 
 void json_notes_free(struct json_notes *notes)
 {
-    free(notes->v);
+    if (notes->v != NULL)
+        free(notes->v);
     notes->v = NULL;
     notes->n = notes->cap = 0;
 }

@@ -16,9 +16,11 @@ static struct soom_lua_guard **slot(void)
     return f != NULL ? (struct soom_lua_guard **)soom_fiber_local(f) : &thread_guard;
 }
 
-void soom_lua_guard_set(struct soom_lua_guard *g)
+struct soom_lua_guard **soom_lua_guard_set(struct soom_lua_guard *g)
 {
-    *slot() = g;
+    struct soom_lua_guard **s = slot();
+    *s = g;
+    return s;
 }
 
 static int on_panic(lua_State *L)
@@ -31,7 +33,7 @@ static int on_panic(lua_State *L)
     const char *msg = lua_tostring(L, -1);
     snprintf(g->message, sizeof g->message, "%s",
              msg != NULL ? msg : "(the error object is not a string)");
-    siglongjmp(g->jump, 1);
+    siglongjmp(g->jump, SOOM_LUA_GUARD_PANIC);
 }
 
 void soom_lua_guard_install(lua_State *L)

@@ -18,6 +18,7 @@
 #define SOOM_LUA_GUARD_H
 
 #include <setjmp.h>
+#include <stddef.h>
 
 struct lua_State;
 
@@ -30,9 +31,21 @@ struct soom_lua_guard {
  * otherwise LuaJIT's panic stays what it was: a message and exit). */
 void soom_lua_guard_install(struct lua_State *L);
 
-/* Sets `g` (or NULL: none) as the guard of the calling fiber or thread.
- * Use as: if (sigsetjmp(g.jump, 0) != 0) { the error escaped } then
- * soom_lua_guard_set(&g), and soom_lua_guard_set(NULL) when done. */
-void soom_lua_guard_set(struct soom_lua_guard *g);
+/* A panic lands at the guard's jump with this value (a hard stop of the
+ * watch, lua_watch.h, may land at the same jump with its own). */
+#define SOOM_LUA_GUARD_PANIC 1
+
+/* Sets `g` (or NULL: none) as the guard of the calling fiber or thread,
+ * and returns where it is kept, for soom_lua_guard_clear (the same place
+ * for as long as the fiber lives, so finding it once per dispatch is
+ * enough). Use as: if (sigsetjmp(g.jump, 0) != 0) { the error escaped }
+ * then slot = soom_lua_guard_set(&g), and soom_lua_guard_clear(slot)
+ * when done. */
+struct soom_lua_guard **soom_lua_guard_set(struct soom_lua_guard *g);
+
+static inline void soom_lua_guard_clear(struct soom_lua_guard **slot)
+{
+    *slot = NULL;
+}
 
 #endif

@@ -81,7 +81,7 @@ static void on_signal(int sig, siginfo_t *si, void *ucv)
     if (w == NULL || atomic_load(&w->deadline) == 0)
         return;
     if (atomic_load(&w->stage) >= 2 && w->jump != NULL && safe_to_leave(interrupted_pc(ucv)))
-        siglongjmp(*w->jump, 1);
+        siglongjmp(*w->jump, SOOM_LUA_WATCH_HARD_STOP);
     if (!w->hooked) {
         w->hooked = true;
         lua_sethook(w->L, stop_hook, LUA_MASKCOUNT, 1);
@@ -138,7 +138,10 @@ static void start(struct soom_lua_watch *w)
 void soom_lua_watch_begin(struct soom_lua_watch *w, double timeout_s, sigjmp_buf *jump)
 {
     w->thread = pthread_self();
-    w->timeout_ns = timeout_s > 0 ? (uint64_t)(timeout_s * 1e9) : 0;
+    if (timeout_s != w->timeout_s) { /* most stretches have their state's last one */
+        w->timeout_s = timeout_s;
+        w->timeout_ns = timeout_s > 0 ? (uint64_t)(timeout_s * 1e9) : 0;
+    }
     w->jump = jump;
     w->stopped = false;
     current = w;

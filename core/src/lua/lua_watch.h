@@ -38,6 +38,7 @@ struct soom_lua_watch {
     atomic_int stage;              /* signals sent for this stretch: 0, 1 (hook), 2 (hard) */
     atomic_uint_fast64_t signalled_at;
     uint64_t timeout_ns; /* of the current request */
+    double timeout_s;    /* the same, as given (0 before the first stretch) */
     sigjmp_buf *jump;    /* where a hard stop lands */
     bool hooked;
     bool stopped; /* the hook raised in this stretch */
@@ -49,10 +50,14 @@ void soom_lua_watch_setup(void);
 
 void soom_lua_watch_init(struct soom_lua_watch *w, struct lua_State *L);
 
+/* The value a hard stop lands with (siglongjmp): the dispatcher keeps one
+ * jump per request for it and for a panic (SOOM_LUA_GUARD_PANIC, 1). */
+#define SOOM_LUA_WATCH_HARD_STOP 2
+
 /* Around a lua_resume on the calling thread: starts a stretch of at most
- * `timeout_s` seconds (0: no limit) whose hard stop lands at `jump`; end
- * returns whether the hook stopped it. After a hard stop, call
- * soom_lua_watch_lost() instead of end. */
+ * `timeout_s` seconds (0: no limit) whose hard stop lands at `jump` with
+ * SOOM_LUA_WATCH_HARD_STOP; end returns whether the hook stopped it.
+ * After a hard stop, call soom_lua_watch_lost() instead of end. */
 void soom_lua_watch_begin(struct soom_lua_watch *w, double timeout_s, sigjmp_buf *jump);
 bool soom_lua_watch_end(struct soom_lua_watch *w);
 void soom_lua_watch_lost(struct soom_lua_watch *w);

@@ -718,13 +718,15 @@ static void retire_state(struct soom_lua *w)
         thread_lua = NULL;
 }
 
-/* A request's use of a state: the pool, the request, and the state once
- * taken (volatile: it is read after a guard's jump). */
+/* A request's use of a state: the pool, the request, the state once
+ * taken (volatile: it is read after a guard's jump), and the jump where
+ * both a panic and a hard stop land (one sigsetjmp per dispatch). */
 struct call {
     struct soom_lua_pool *pool;
     struct soom_request *r;
     struct soom_lua *volatile w;
     int ref; /* the coroutine's registry reference */
+    sigjmp_buf *jump;
 };
 
 /* The request is done with its state: the last request of a retired
@@ -748,17 +750,14 @@ static double handler_timeout(const struct soom_request *r)
     return own >= 0 ? own : r->config->handler_timeout;
 }
 
-/* One lua_resume under the watch; RESUME_LOST after a hard stop. */
-static int resume_watched(struct soom_lua *w, lua_State *co, struct soom_request *r, int nargs)
+/* One lua_resume under the watch, whose hard stop lands at the call's
+ * jump (hard_stopped). */
+static int resume_watched(struct call *c, lua_State *co, int nargs)
 {
-    sigjmp_buf jump;
-    if (sigsetjmp(jump, 0) != 0) {
-        r->lua_stopped = true;
-        lose_state(w, r);
-        return RESUME_LOST;
-    }
+    struct soom_lua *w = c->w;
+    struct soom_request *r = c->r;
     soom_request_set_current(r);
-    soom_lua_watch_begin(&w->watch, handler_timeout(r), &jump);
+    soom_lua_watch_begin(&w->watch, handler_timeout(r), c->jump);
     w->mem.armed = true;
     int rc = lua_resume(co, nargs);
     w->mem.armed = false;
@@ -771,14 +770,14 @@ static int resume_watched(struct soom_lua *w, lua_State *co, struct soom_request
 /* Runs the coroutine until it returns or fails, doing the waits it yields
  * for in between; RESUME_LOST when its state was lost or retired
  * meanwhile, RESUME_OVER when it went over the state's memory limit. */
-static int run_coroutine(struct soom_lua *w, lua_State *co, struct soom_request *r, int nargs)
+static int run_coroutine(struct call *c, lua_State *co, int nargs)
 {
+    struct soom_lua *w = c->w;
+    struct soom_request *r = c->r;
     for (;;) {
         if (w->lost || w->retired)
             return RESUME_LOST;
-        int rc = resume_watched(w, co, r, nargs);
-        if (rc == RESUME_LOST)
-            return rc;
+        int rc = resume_watched(c, co, nargs);
         if (w->mem.over)
             return RESUME_OVER;
         if (rc != LUA_YIELD)
@@ -873,7 +872,7 @@ static lua_State *resume(struct call *c, int fn, int a1, int a2, int nargs)
         lua_pushinteger(co, a2);
     r->lua = true;
     r->lua_co = co;
-    int rc = run_coroutine(w, co, r, 3 + nargs);
+    int rc = run_coroutine(c, co, 3 + nargs);
     r->lua_co = NULL;
     if (rc == RESUME_OVER) {
         over_limit(c);
@@ -923,22 +922,40 @@ static void done(struct soom_lua *w, lua_State *co, int ref)
     note_memory(w);
 }
 
+/* A hard stop of the watch landed (lua_watch.h): the state is lost, and
+ * the request answered 500. */
+static void hard_stopped(struct call *c)
+{
+    struct soom_request *r = c->r;
+    r->lua_stopped = true;
+    lose_state(c->w, r);
+    r->lua_co = NULL;
+    handler_stopped(r, 500, NULL);
+}
+
 void soom_lua_dispatch(struct soom_lua_pool *pool, struct soom_request *r)
 {
-    struct call c = {pool, r, NULL, 0};
     struct soom_lua_guard g;
-    if (sigsetjmp(g.jump, 0) != 0) {
+    struct call c = {pool, r, NULL, 0, &g.jump};
+    int landed = sigsetjmp(g.jump, 0);
+    if (landed == SOOM_LUA_GUARD_PANIC) {
         escaped(&c, g.message);
         return;
     }
-    soom_lua_guard_set(&g);
+    if (landed == SOOM_LUA_WATCH_HARD_STOP) {
+        hard_stopped(&c);
+        soom_lua_guard_set(NULL);
+        leave(&c);
+        return;
+    }
+    struct soom_lua_guard **slot = soom_lua_guard_set(&g);
     lua_State *co = resume(&c, 0, 0, 0, 0);
     if (co != NULL) {
         lua_settop(co, 6);
         take_results(co, r);
         done(c.w, co, c.ref);
     }
-    soom_lua_guard_set(NULL);
+    soom_lua_guard_clear(slot);
     leave(&c);
 }
 
@@ -975,16 +992,23 @@ enum access_outcome soom_lua_access_hook(struct soom_lua_pool *pool, struct soom
                                          int what, int lua, const struct soom_request_user **user,
                                          const char **detail)
 {
-    struct call c = {pool, r, NULL, 0};
     struct soom_lua_guard g;
-    if (sigsetjmp(g.jump, 0) != 0) {
+    struct call c = {pool, r, NULL, 0, &g.jump};
+    int landed = sigsetjmp(g.jump, 0);
+    if (landed == SOOM_LUA_GUARD_PANIC) {
         escaped(&c, g.message);
         return ACCESS_ANSWERED;
     }
-    soom_lua_guard_set(&g);
+    if (landed == SOOM_LUA_WATCH_HARD_STOP) {
+        hard_stopped(&c);
+        soom_lua_guard_set(NULL);
+        leave(&c);
+        return ACCESS_ANSWERED;
+    }
+    struct soom_lua_guard **slot = soom_lua_guard_set(&g);
     lua_State *co = resume(&c, 1, what, lua, 2);
     enum access_outcome o = co != NULL ? access_answer(&c, co, user, detail) : ACCESS_ANSWERED;
-    soom_lua_guard_set(NULL);
+    soom_lua_guard_clear(slot);
     leave(&c);
     return o;
 }

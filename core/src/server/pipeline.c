@@ -33,20 +33,27 @@ bool soom_pipeline_expects_body(const struct soom_request *r)
     return r->body_expected > 0 || (te != NULL && te->value_len > 0);
 }
 
-/* application/json, or any application/<x>+json, with optional parameters */
-static bool is_json_media_type(const char *p, size_t n)
+/* The length of the media type of a Content-Type, before its parameters. */
+static size_t media_type_len(const char *p, size_t n)
 {
     size_t end = 0;
     while (end < n && p[end] != ';' && p[end] != ' ' && p[end] != '\t')
         end++;
+    return end;
+}
+
+/* application/json, or any application/<x>+json (the media type alone) */
+static bool is_json_media_type(const char *p, size_t end)
+{
     if (end == 16 && strncasecmp(p, "application/json", 16) == 0)
         return true;
     return end > 17 && strncasecmp(p, "application/", 12) == 0 &&
            strncasecmp(p + end - 5, "+json", 5) == 0;
 }
 
-/* False when a media type's parameters name a charset other than UTF-8:
- * JSON is UTF-8 (RFC 8259), and a body in another one would be read wrong. */
+/* False when a media type's parameters (what follows the type) name a
+ * charset other than UTF-8: JSON is UTF-8 (RFC 8259), and a body in
+ * another one would be read wrong. */
 static bool is_utf8_charset(const char *p, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -78,61 +85,91 @@ static void answer_options(struct soom_request *r)
     r->responded = true;
 }
 
-void soom_pipeline_identify(struct soom_request *r)
+/* The request id and the trace, from the headers already indexed. */
+static void identify_indexed(struct soom_request *r)
 {
-    soom_request_index_headers(r);
     soom_request_assign_id(r);
     const struct soom_kv *tp = r->h_traceparent, *ts = r->h_tracestate;
     soom_trace_begin(&r->trace, tp ? tp->value : NULL, tp ? tp->value_len : 0,
                      ts ? ts->value : NULL, ts ? ts->value_len : 0);
 }
 
+void soom_pipeline_identify(struct soom_request *r)
+{
+    soom_request_index_headers(r);
+    identify_indexed(r);
+}
+
 /* The head's checks (http_head.h), before anything routes the request or
- * reads its body: the path is decoded, the query parsed, the body's length
- * known. A refusal closes the connection when the framing is in doubt, and
- * its instance is the target as sent. */
-static bool check_head(struct soom_request *r)
+ * reads its body. Their pass over the fields also indexes the ones the
+ * core reads; a refused head, whose pass stopped early, is indexed by the
+ * request's own walk, so that its answer carries the X-Request-Id given. */
+static bool check_head(struct soom_request *r, struct soom_http_verdict *v)
 {
     struct soom_http_head h = {r->method_name, r->method_len, r->target,  r->target_len,
                                r->http11,      r->headers,    r->nheaders};
-    struct soom_http_verdict v;
-    if (soom_http_head_check(&h, &v) == 0) {
+    if (soom_http_head_check(&h, v) != 0) {
+        soom_request_index_headers(r);
+        return false;
+    }
+    const struct soom_http_fields *f = &v->fields;
+    r->h_content_length = f->content_length;
+    r->h_content_type = f->content_type;
+    r->h_transfer_encoding = f->transfer_encoding;
+    r->h_request_id = f->request_id;
+    r->h_traceparent = f->traceparent;
+    r->h_tracestate = f->tracestate;
+    return true;
+}
+
+/* An accepted head: the path is decoded, the query parsed, the body's
+ * length known. A refusal closes the connection when the framing is in
+ * doubt, and its instance is the target as sent. */
+static bool take_head(struct soom_request *r, struct soom_http_verdict *v, bool accepted)
+{
+    if (accepted) {
         const char *why = NULL;
-        if (v.path_plain) {
+        if (v->path_plain) {
             /* nothing to decode: the path is in the target's copy, which is
              * ours to cut at the '?' */
-            if (v.query != NULL && v.path + v.path_len == v.query - 1)
-                r->target[v.path_len + (size_t)(v.path - r->target)] = '\0';
-            r->path = v.path;
-            r->path_len = v.path_len;
+            if (v->query != NULL && v->path + v->path_len == v->query - 1)
+                r->target[v->path_len + (size_t)(v->path - r->target)] = '\0';
+            r->path = v->path;
+            r->path_len = v->path_len;
         } else {
-            char *path = soom_arena_alloc(r->arena, v.path_len + 1);
-            why = soom_http_path_decode(v.path, v.path_len, path, &r->path_len);
+            char *path = soom_arena_alloc(r->arena, v->path_len + 1);
+            why = soom_http_path_decode(v->path, v->path_len, path, &r->path_len);
             path[r->path_len] = '\0';
             r->path = path;
         }
         if (why == NULL) {
-            if (v.query != NULL)
-                soom_http_query_parse(r->arena, v.query, v.query_len, &r->query, &r->nquery);
-            r->body_expected = v.content_length;
+            if (v->query != NULL)
+                soom_http_query_parse(r->arena, v->query, v->query_len, &r->query, &r->nquery);
+            r->body_expected = v->content_length;
             return true;
         }
-        v.status = 400;
-        v.detail = why;
+        v->status = 400;
+        v->detail = why;
     }
     r->path = r->target ? r->target : "";
     r->path_len = r->target_len;
-    r->close = v.close;
-    soom_response_problem(r, v.status, v.detail, NULL);
+    r->close = v->close;
+    soom_response_problem(r, v->status, v->detail, NULL);
     return false;
 }
 
 void soom_pipeline_begin(struct soom_request *r)
 {
     const struct soom_config *cfg = r->config;
-    soom_pipeline_identify(r);
-    if (r->target != NULL && !check_head(r))
-        return;
+    if (r->target == NULL) {
+        soom_pipeline_identify(r);
+    } else {
+        struct soom_http_verdict v;
+        bool accepted = check_head(r, &v);
+        identify_indexed(r);
+        if (!take_head(r, &v, accepted))
+            return;
+    }
     if (soom_builtin_answer(r, cfg->metrics_port == 0))
         return;
     if (soom_module_phase(r, SOOM_PHASE_REQUEST, 0) != SOOM_MODULE_NEXT)
@@ -170,11 +207,12 @@ void soom_pipeline_begin(struct soom_request *r)
     }
     if (soom_pipeline_expects_body(r) && !r->route->raw_body) {
         const struct soom_kv *ct = r->h_content_type;
-        if (ct == NULL || !is_json_media_type(ct->value, ct->value_len)) {
+        size_t type_len = ct ? media_type_len(ct->value, ct->value_len) : 0;
+        if (ct == NULL || !is_json_media_type(ct->value, type_len)) {
             soom_response_problem(r, 415, "the body must be application/json", NULL);
             return;
         }
-        if (!is_utf8_charset(ct->value, ct->value_len)) {
+        if (!is_utf8_charset(ct->value + type_len, ct->value_len - type_len)) {
             soom_response_problem(r, 415, "the body must be JSON in UTF-8 (charset=utf-8)", NULL);
             return;
         }

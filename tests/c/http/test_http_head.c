@@ -122,6 +122,58 @@ static void test_fields_and_host(void)
     CHECK_INT(verdict_of(&v, false, "GET", "/", "Host", "", NULL), 0);
 }
 
+/* A known name is matched whatever its case, and only exactly: a CR where
+ * it has a '-' (which setting bit 0x20 would make a '-') is no match, but
+ * a field name that is not a token. */
+static void test_known_names_exactly(void)
+{
+    struct soom_http_verdict v;
+    CHECK_INT(verdict_of(&v, false, "GET", "/", "HOST", "x", NULL), 0);
+    CHECK_INT(verdict_of(&v, false, "GET", "/", "hOsT", "x", "Host", "y", NULL), 400);
+    CHECK_STR(v.detail, "more than one Host");
+    CHECK_INT(verdict_of(&v, false, "POST", "/e", HOST, "CONTENT-length", "5", NULL), 0);
+    CHECK(v.has_length && v.content_length == 5);
+    CHECK_INT(verdict_of(&v, false, "POST", "/e", HOST, "Content\rLength", "5", NULL), 400);
+    CHECK(strstr(v.detail, "not a token") != NULL);
+    CHECK_INT(verdict_of(&v, false, "POST", "/e", HOST, "Content-Length", "5", "Transfer\rEncoding",
+                         "chunked", NULL),
+              400);
+    CHECK(strstr(v.detail, "not a token") != NULL);
+    CHECK_INT(verdict_of(&v, false, "GET", "/", HOST, "User\rAgent", "x", NULL), 400);
+    CHECK_INT(verdict_of(&v, false, "GET", "/", HOST, "X\rRequest\rId", "x", NULL), 400);
+    /* a name of a known length that is no known name is a token all the same */
+    CHECK_INT(verdict_of(&v, false, "GET", "/", HOST, "Content-Typf", "x", "Hos_", "y", NULL), 0);
+    CHECK(v.fields.content_type == NULL);
+}
+
+/* The fields the core reads are noted by the same pass, the last of a
+ * name winning; absent ones are NULL. */
+static void test_fields_noted(void)
+{
+    struct soom_http_verdict v;
+    struct soom_kv fields[] = {
+        {"Host", 4, "x", 1},
+        {"x-request-id", 12, "a", 1},
+        {"CONTENT-TYPE", 12, "application/json", 16},
+        {"Content-Length", 14, "2", 1},
+        {"traceparent", 11, "t", 1},
+        {"TraceState", 10, "s", 1},
+        {"X-Request-Id", 12, "b", 1},
+    };
+    struct soom_http_head h = {"POST", 4, "/e", 2, true, fields, 7};
+    CHECK_INT(soom_http_head_check(&h, &v), 0);
+    CHECK(v.fields.request_id == &fields[6]);
+    CHECK(v.fields.content_type == &fields[2]);
+    CHECK(v.fields.content_length == &fields[3]);
+    CHECK(v.fields.traceparent == &fields[4]);
+    CHECK(v.fields.tracestate == &fields[5]);
+    CHECK(v.fields.transfer_encoding == NULL);
+    struct soom_kv te[] = {{"Host", 4, "x", 1}, {"transfer-ENCODING", 17, "chunked", 7}};
+    struct soom_http_head h2 = {"POST", 4, "/e", 2, true, te, 2};
+    CHECK_INT(soom_http_head_check(&h2, &v), 0);
+    CHECK(v.chunked && v.fields.transfer_encoding == &te[1] && v.fields.content_type == NULL);
+}
+
 static void test_targets(void)
 {
     struct soom_http_verdict v;
@@ -194,6 +246,8 @@ int main(void)
     RUN(test_framing_refused);
     RUN(test_codings);
     RUN(test_fields_and_host);
+    RUN(test_known_names_exactly);
+    RUN(test_fields_noted);
     RUN(test_targets);
     RUN(test_path_decode);
     RUN(test_query_parse);

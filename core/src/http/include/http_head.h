@@ -35,6 +35,18 @@ struct soom_http_head {
     size_t nfields;
 };
 
+/* The fields the core reads, noted by the checks' pass over the head
+ * (the last of each name; NULL when absent). Complete only when the head
+ * was accepted: the pass stops at a refused field. */
+struct soom_http_fields {
+    const struct soom_kv *content_length;
+    const struct soom_kv *content_type;
+    const struct soom_kv *transfer_encoding;
+    const struct soom_kv *request_id;
+    const struct soom_kv *traceparent;
+    const struct soom_kv *tracestate;
+};
+
 /* What the checks found. `status` is 0 when the head is acceptable;
  * otherwise the status to answer (400, 413, 431, 501) with `detail` (a
  * static string), and `close` says the connection cannot carry another
@@ -53,6 +65,7 @@ struct soom_http_verdict {
     bool path_plain; /* no '%' and no byte above 0x7f: nothing to decode */
     const char *query;
     size_t query_len;
+    struct soom_http_fields fields;
 };
 
 /* Checks the head `h`: header field names are tokens (the library ends a

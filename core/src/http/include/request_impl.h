@@ -87,7 +87,8 @@ struct soom_request {
     struct soom_kv *headers;
     size_t nheaders;
     /* the headers the pipeline itself reads, found in one pass over
-     * `headers` by soom_request_index_headers() (NULL when absent) */
+     * `headers` by the head's checks (http_head.h) or, for a head they
+     * refused or never saw, soom_request_index_headers() (NULL when absent) */
     const struct soom_kv *h_content_length;
     const struct soom_kv *h_content_type;
     const struct soom_kv *h_transfer_encoding;
