@@ -201,21 +201,37 @@ static PGresult *collect_pipeline(struct soom_pg_conn *c)
     return kept;
 }
 
-PGresult *pg_wait_params_after(struct soom_pg_conn *c, const char *prefix, const char *sql, int n,
-                               const char *const *values, const int *lengths, const int *formats)
+/* After the two queries of a pipeline were sent (`sent`): its Sync, then
+ * the results as collect_pipeline() keeps them. */
+static PGresult *end_pipeline(struct soom_pg_conn *c, bool sent)
 {
-    c->timed_out = false;
-    if (!PQenterPipelineMode(c->pg))
-        return NULL;
-    if (!PQsendQueryParams(c->pg, prefix, 0, NULL, NULL, NULL, NULL, 0) ||
-        !PQsendQueryParams(c->pg, sql, n, NULL, values, lengths, formats, 0) ||
-        !PQpipelineSync(c->pg)) {
+    if (!sent || !PQpipelineSync(c->pg)) {
         /* half a pipeline cannot be taken back: the session goes */
         PQfinish(c->pg);
         c->pg = NULL;
         return NULL;
     }
     return collect_pipeline(c);
+}
+
+PGresult *pg_wait_params_after(struct soom_pg_conn *c, const char *prefix, const char *sql, int n,
+                               const char *const *values, const int *lengths, const int *formats)
+{
+    c->timed_out = false;
+    if (!PQenterPipelineMode(c->pg))
+        return NULL;
+    return end_pipeline(c, PQsendQueryParams(c->pg, prefix, 0, NULL, NULL, NULL, NULL, 0) &&
+                               PQsendQueryParams(c->pg, sql, n, NULL, values, lengths, formats, 0));
+}
+
+PGresult *pg_wait_prepare_then(struct soom_pg_conn *c, const char *name, const char *sql, int n,
+                               const char *const *values, const int *lengths, const int *formats)
+{
+    c->timed_out = false;
+    if (!PQenterPipelineMode(c->pg))
+        return NULL;
+    return end_pipeline(c, PQsendPrepare(c->pg, name, sql, n, NULL) &&
+                               PQsendQueryPrepared(c->pg, name, n, values, lengths, formats, 0));
 }
 
 /* ---- connecting ----------------------------------------------------------- */
