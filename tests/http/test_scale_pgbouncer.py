@@ -200,7 +200,8 @@ def held_database(bouncer):
 
 
 def drop_held(db):
-    scalekit.psql(pg_sh("url", state["env"]), 'ALTER ROLE soom IN DATABASE "%s" RESET ALL' % db.name)
+    direct = pg_sh("url", state["env"])
+    scalekit.psql(direct, 'ALTER ROLE soom IN DATABASE "%s" RESET ALL' % db.name)
     db.drop()
 
 
