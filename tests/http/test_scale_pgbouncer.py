@@ -277,6 +277,52 @@ def test_shared_statements_pause_where_sessions_are_reset():
         drop_held(db)
 
 
+STALE_APP = {
+    "resources/stale.lua": """
+local soom = require "soom"
+return {
+    soom.Resource {
+        route = "/things",
+        get = function()
+            local rows = soom.db.query("SELECT * FROM thing ORDER BY id")
+            local p = soom.db.one([[SELECT prepare_time::text AS at FROM pg_prepared_statements
+                WHERE statement = 'SELECT * FROM thing ORDER BY id']])
+            return { rows = rows, prepared_at = p and p.at }
+        end,
+    },
+}
+""",
+}
+
+
+def test_a_stale_shared_statement_is_replaced_on_its_session():
+    """A shared statement whose result type changed (ALTER TABLE) is
+    replaced on the server session that held it: the next read there finds
+    the new one, instead of failing on the old one at every run."""
+    setup()
+    b = scalekit.PgBouncer(int(state["env"]["SOOM_TEST_PG_PORT"]), pool_size=1).start()
+    db = held_database(b)
+    direct = db.url.replace("127.0.0.1:%d" % b.port,
+                            "127.0.0.1:%s" % state["env"]["SOOM_TEST_PG_PORT"])
+    scalekit.psql(direct, "CREATE TABLE thing (id int, v int); INSERT INTO thing VALUES (1, 2)")
+    srv = Server(write_app(tempfile.mkdtemp(), STALE_APP),
+                 env=dict(POOLER, DATABASE_URL=db.url)).start()
+    try:
+        status, _, first = srv.json("GET", "/things")
+        eq((status, first["rows"]), (200, [{"id": 1, "v": 2}]))
+        assert first["prepared_at"], first
+        eq(srv.json("GET", "/things")[2]["prepared_at"], first["prepared_at"], "found again")
+        scalekit.psql(direct, "ALTER TABLE thing ALTER COLUMN v TYPE text")
+        status, _, after = srv.json("GET", "/things")
+        eq((status, after["rows"]), (200, [{"id": 1, "v": "2"}]), "after the change")
+        assert after["prepared_at"] != first["prepared_at"], "replaced: %r" % after
+        eq(srv.json("GET", "/things")[2]["prepared_at"], after["prepared_at"], "the new one found")
+    finally:
+        srv.stop()
+        drop_held(db)
+        b.cleanup()
+
+
 def test_shared_statements_can_be_turned_off():
     """database.shared_statements = false: statements behind the pooler go
     unnamed, as they did before (Parse/Bind/Execute every time)."""

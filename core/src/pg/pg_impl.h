@@ -180,11 +180,13 @@ PGresult *pg_wait_prepared(struct soom_pg_conn *c, const char *name, int n,
 PGresult *pg_wait_params_after(struct soom_pg_conn *c, const char *prefix, const char *sql, int n,
                                const char *const *values, const int *lengths, const int *formats);
 
-/* The statement `name` prepared from `sql`, then run, in one pipeline with
- * one Sync (one implicit transaction: behind a pooler, one server
- * session). Returns as pg_wait_params(); the Parse's error, if any, wins. */
-PGresult *pg_wait_prepare_then(struct soom_pg_conn *c, const char *name, const char *sql, int n,
-                               const char *const *values, const int *lengths, const int *formats);
+/* `before` (no parameters, its result dropped; NULL: none), then the
+ * statement `name` prepared from `sql`, then run, in one pipeline with one
+ * Sync (one implicit transaction: behind a pooler, one server session).
+ * Returns as pg_wait_params(); the first error, if any, wins. */
+PGresult *pg_wait_prepare_then(struct soom_pg_conn *c, const char *before, const char *name,
+                               const char *sql, int n, const char *const *values,
+                               const int *lengths, const int *formats);
 
 /* ---- shared statements (pg_shared.c) -------------------------------------- */
 
@@ -193,8 +195,8 @@ PGresult *pg_wait_prepare_then(struct soom_pg_conn *c, const char *name, const c
  * Bind/Execute only where a server session has it already; Parse, Bind
  * and Execute in one pipeline where it has not. Unnamed when the server
  * sessions keep losing their statements (a reset after every
- * transaction), past PG_STMT_CACHE_MAX statements, and when a cached
- * plan went stale. Returns as pg_wait_params(). */
+ * transaction) and past PG_STMT_CACHE_MAX statements; one whose plan
+ * went stale on a session is replaced there. Returns as pg_wait_params(). */
 PGresult *pg_shared_run(struct soom_pg_conn *c, const char *sql, int n, const char *const *values,
                         const int *lengths, const int *formats);
 

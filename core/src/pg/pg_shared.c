@@ -15,8 +15,12 @@
  * (no such statement) or runs it. On 26000, Parse, Bind and Execute go in
  * one pipeline with one Sync, which the pooler keeps on one server
  * session; that one may be another session that has the statement
- * already (42P05), and then Bind is sent again. A few rounds at most,
- * then unnamed. Each server session thus parses each statement once.
+ * already (42P05), and then Bind is sent again. A statement whose plan
+ * can no longer run there (0A000: its table's columns changed) is
+ * replaced: DEALLOCATE, Parse, Bind and Execute in one pipeline (where
+ * the session that gets it has no such statement, that is a miss again).
+ * A few rounds at most, then unnamed. Each server session thus parses
+ * each statement once, and again after its table changed.
  *
  * A pooler that resets its sessions after every transaction
  * (server_reset_query_always) leaves nothing to find: when most Binds of
@@ -49,7 +53,7 @@ static bool sqlstate_is(const PGresult *res, const char *code)
 }
 
 /* A prepared statement whose plan can no longer run (its table's columns
- * changed): left to the server session, and this run goes unnamed. */
+ * changed). */
 static bool stale(const PGresult *res)
 {
     const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
@@ -107,12 +111,14 @@ PGresult *pg_shared_run(struct soom_pg_conn *c, const char *sql, int n, const ch
 {
     if (!named(c, sql))
         return pg_wait_params(c, sql, n, values, lengths, formats);
-    char name[32];
+    char name[32], drop[48];
     snprintf(name, sizeof name, "soom_s%016llx", (unsigned long long)hash64(sql));
-    bool parse = false;
+    snprintf(drop, sizeof drop, "DEALLOCATE %s", name);
+    enum { BIND, PARSE, REPLACE } step = BIND;
     for (int round = 0; round < ROUNDS; round++) {
-        PGresult *res = parse ? pg_wait_prepare_then(c, name, sql, n, values, lengths, formats)
-                              : pg_wait_prepared(c, name, n, values, lengths, formats);
+        PGresult *res = step == BIND ? pg_wait_prepared(c, name, n, values, lengths, formats)
+                                     : pg_wait_prepare_then(c, step == REPLACE ? drop : NULL, name,
+                                                            sql, n, values, lengths, formats);
         if (res == NULL || PQresultStatus(res) != PGRES_FATAL_ERROR ||
             pg_conn_broken(c)) { /* an answer, or the session's end for run() */
             if (round == 0)
@@ -120,7 +126,8 @@ PGresult *pg_shared_run(struct soom_pg_conn *c, const char *sql, int n, const ch
             return res;
         }
         bool missing = sqlstate_is(res, "26000"), exists = sqlstate_is(res, "42P05");
-        if (!missing && !exists && !stale(res)) {
+        bool replace = !missing && !exists && stale(res);
+        if (!missing && !exists && !replace) {
             if (round == 0)
                 account(c, false);
             return res; /* the statement's own error */
@@ -128,9 +135,7 @@ PGresult *pg_shared_run(struct soom_pg_conn *c, const char *sql, int n, const ch
         PQclear(res);
         if (round == 0)
             account(c, missing);
-        if (!missing && !exists)
-            break;
-        parse = missing;
+        step = missing ? PARSE : exists ? BIND : REPLACE;
     }
     return pg_wait_params(c, sql, n, values, lengths, formats);
 }
