@@ -14,13 +14,17 @@ The database suites (test_db_query, test_generics, test_pagination; not
 test_pool, whose tests stop the database and terminate backends by pid,
 which mean other things through a pooler) run through it, then again after
 PgBouncer was restarted; a long-running server keeps answering across a
-PgBouncer restart.
+PgBouncer restart. With the settings held by the role's defaults they run
+once more through a PgBouncer that keeps its server sessions as they are,
+where statements outside of a transaction are prepared under a name of
+their text (database.shared_statements) and found by every client.
 """
 
 import os
 import subprocess
 import sys
 import tempfile
+import threading
 
 import scalekit
 from harness import Database, Server, eq, main, pg_sh, private_cluster, write_app
@@ -28,6 +32,11 @@ from harness import Database, Server, eq, main, pg_sh, private_cluster, write_ap
 HERE = os.path.dirname(os.path.abspath(__file__))
 SUITES = ["test_db_query.py", "test_generics.py", "test_pagination.py"]
 POOLER = {"SOOM_DATABASE__POOLER": "pgbouncer-transaction"}
+# what Soom needs, and what a role's defaults can hold (docs/SCALING.md)
+HELD = ("bytea_output = 'hex'", "IntervalStyle = 'iso_8601'", "DateStyle = 'ISO, YMD'",
+        "TimeZone = 'UTC'", "extra_float_digits = 1", "statement_timeout = 30000")
+ODD = ("bytea_output = 'escape'", "IntervalStyle = 'postgres'", "DateStyle = 'SQL, DMY'",
+       "TimeZone = 'Asia/Tokyo'", "extra_float_digits = 0")
 
 state = {}
 
@@ -38,8 +47,7 @@ def setup():
     state["env"] = env = private_cluster("bouncer")
     url = pg_sh("url", env)
     # what a neighbour's settings, or a role's defaults, leave on a session
-    for setting in ("bytea_output = 'escape'", "IntervalStyle = 'postgres'",
-                    "DateStyle = 'SQL, DMY'", "TimeZone = 'Asia/Tokyo'", "extra_float_digits = 0"):
+    for setting in ODD:
         scalekit.psql(url, "ALTER ROLE soom SET " + setting)
     b = scalekit.PgBouncer(int(env["SOOM_TEST_PG_PORT"]), pool_size=2, reset_always=True)
     state["bouncer"] = b
@@ -154,6 +162,212 @@ def test_settings_held_by_the_role_go_without_a_statement():
         srv.stop()
         scalekit.psql(direct, 'ALTER ROLE soom IN DATABASE "%s" RESET ALL' % db.name)
         db.drop()
+
+
+SHARED_APP = {
+    "resources/shared.lua": """
+local soom = require "soom"
+return {
+    soom.Resource {
+        route = "/prepared",
+        get = function()
+            local rows = soom.db.query([[SELECT name, statement FROM pg_prepared_statements
+                WHERE name LIKE 'soom_s%' ORDER BY name]])
+            return { statements = rows }
+        end,
+    },
+    soom.Resource {
+        route = "/div/{by:int}",
+        get = function(_, req)
+            return soom.db.one("SELECT 840 / $1::int AS n", req.params.by)
+        end,
+    },
+}
+""",
+}
+PREPARED_SQL = """SELECT name, statement FROM pg_prepared_statements
+                WHERE name LIKE 'soom_s%' ORDER BY name"""
+
+
+def held_database(bouncer):
+    """A fresh database through `bouncer` whose role defaults hold the
+    settings (set directly, before PgBouncer opens a session to it)."""
+    db = Database(bouncer.url())
+    direct = pg_sh("url", state["env"])
+    for setting in HELD:
+        scalekit.psql(direct, 'ALTER ROLE soom IN DATABASE "%s" SET %s' % (db.name, setting))
+    return db
+
+
+def drop_held(db):
+    direct = pg_sh("url", state["env"])
+    scalekit.psql(direct, 'ALTER ROLE soom IN DATABASE "%s" RESET ALL' % db.name)
+    db.drop()
+
+
+def test_shared_statements_are_found_on_every_server_session():
+    """Outside of a transaction a statement is a named prepared statement
+    whose name comes from its text: the server session that runs it has it
+    (prepared by this client or another one), in every request; many
+    clients over 2 server sessions, concurrently, all get their answers,
+    and a statement's own error is reported as such."""
+    setup()
+    b = scalekit.PgBouncer(int(state["env"]["SOOM_TEST_PG_PORT"]), pool_size=2).start()
+    db = held_database(b)
+    tmp = tempfile.mkdtemp()
+    srv = Server(write_app(tmp, SHARED_APP), env=dict(POOLER, DATABASE_URL=db.url,
+                                                      SOOM_POOL__MAX="8")).start()
+    try:
+        for _ in range(20):
+            status, _, doc = srv.json("GET", "/prepared")
+            eq(status, 200, "pg_prepared_statements read")
+            mine = [r for r in doc["statements"] if r["statement"] == PREPARED_SQL]
+            eq(len(mine), 1, "the statement is prepared on the session that ran it: %r" % doc)
+            assert mine[0]["name"].startswith("soom_s"), mine
+        answers, errors = [], []
+
+        def client(k):
+            try:
+                for i in range(1, 21):
+                    by = (k * 20 + i) % 7 + 1
+                    st, _, d = srv.json("GET", "/div/%d" % by)
+                    answers.append((st, d, {"n": 840 // by}))
+            except Exception as e:  # noqa: BLE001 (reported below)
+                errors.append(repr(e))
+
+        threads = [threading.Thread(target=client, args=(k,)) for k in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        eq(errors, [])
+        eq(len(answers), 160)
+        for st, d, want in answers:
+            eq((st, d), (200, want))
+        status, _, _ = srv.json("GET", "/div/0")
+        eq(status, 422, "division by zero is the statement's own error (a data exception)")
+        eq(srv.json("GET", "/div/2")[:3:2], (200, {"n": 420}))
+        assert "keep losing" not in srv.log(), srv.log()
+    finally:
+        srv.stop()
+        drop_held(db)
+        b.cleanup()
+
+
+def test_shared_statements_pause_where_sessions_are_reset():
+    """A PgBouncer that resets every server session after each transaction
+    (server_reset_query_always) keeps no statement: after a window of
+    misses the connection sends its statements unnamed, and says so."""
+    b = setup()
+    db = held_database(b)
+    tmp = tempfile.mkdtemp()
+    srv = Server(write_app(tmp, SHARED_APP), env=dict(POOLER, DATABASE_URL=db.url,
+                                                      SOOM_POOL__MAX="1")).start()
+    try:
+        for i in range(64):
+            status, _, doc = srv.json("GET", "/prepared")
+            eq(status, 200)
+            eq(len(doc["statements"]), 1, "prepared again in request %d: %r" % (i, doc))
+        assert "keep losing their prepared statements" in srv.log(), srv.log()
+        for _ in range(5):
+            status, _, doc = srv.json("GET", "/prepared")
+            eq((status, doc), (200, {"statements": []}), "unnamed once paused")
+    finally:
+        srv.stop()
+        drop_held(db)
+
+
+STALE_APP = {
+    "resources/stale.lua": """
+local soom = require "soom"
+return {
+    soom.Resource {
+        route = "/things",
+        get = function()
+            local rows = soom.db.query("SELECT * FROM thing ORDER BY id")
+            local p = soom.db.one([[SELECT prepare_time::text AS at FROM pg_prepared_statements
+                WHERE statement = 'SELECT * FROM thing ORDER BY id']])
+            return { rows = rows, prepared_at = p and p.at }
+        end,
+    },
+}
+""",
+}
+
+
+def test_a_stale_shared_statement_is_replaced_on_its_session():
+    """A shared statement whose result type changed (ALTER TABLE) is
+    replaced on the server session that held it: the next read there finds
+    the new one, instead of failing on the old one at every run."""
+    setup()
+    b = scalekit.PgBouncer(int(state["env"]["SOOM_TEST_PG_PORT"]), pool_size=1).start()
+    db = held_database(b)
+    direct = db.url.replace("127.0.0.1:%d" % b.port,
+                            "127.0.0.1:%s" % state["env"]["SOOM_TEST_PG_PORT"])
+    scalekit.psql(direct, "CREATE TABLE thing (id int, v int); INSERT INTO thing VALUES (1, 2)")
+    srv = Server(write_app(tempfile.mkdtemp(), STALE_APP),
+                 env=dict(POOLER, DATABASE_URL=db.url)).start()
+    try:
+        status, _, first = srv.json("GET", "/things")
+        eq((status, first["rows"]), (200, [{"id": 1, "v": 2}]))
+        assert first["prepared_at"], first
+        eq(srv.json("GET", "/things")[2]["prepared_at"], first["prepared_at"], "found again")
+        scalekit.psql(direct, "ALTER TABLE thing ALTER COLUMN v TYPE text")
+        status, _, after = srv.json("GET", "/things")
+        eq((status, after["rows"]), (200, [{"id": 1, "v": "2"}]), "after the change")
+        assert after["prepared_at"] != first["prepared_at"], "replaced: %r" % after
+        eq(srv.json("GET", "/things")[2]["prepared_at"], after["prepared_at"], "the new one found")
+    finally:
+        srv.stop()
+        drop_held(db)
+        b.cleanup()
+
+
+def test_shared_statements_can_be_turned_off():
+    """database.shared_statements = false: statements behind the pooler go
+    unnamed, as they did before (Parse/Bind/Execute every time)."""
+    setup()
+    b = scalekit.PgBouncer(int(state["env"]["SOOM_TEST_PG_PORT"]), pool_size=2).start()
+    db = held_database(b)
+    srv = Server(write_app(tempfile.mkdtemp(), SHARED_APP),
+                 env=dict(POOLER, DATABASE_URL=db.url,
+                          SOOM_DATABASE__SHARED_STATEMENTS="false")).start()
+    try:
+        for _ in range(5):
+            eq(srv.json("GET", "/prepared")[::2], (200, {"statements": []}))
+    finally:
+        srv.stop()
+        drop_held(db)
+        b.cleanup()
+
+
+def test_the_suites_pass_with_shared_statements():
+    """The database suites through a PgBouncer that keeps its server
+    sessions, with every session of the role holding the settings: every
+    statement outside of a transaction goes as a shared statement."""
+    setup()
+    direct = pg_sh("url", state["env"])
+    for setting in HELD:
+        scalekit.psql(direct, "ALTER ROLE soom SET " + setting)
+    b = scalekit.PgBouncer(int(state["env"]["SOOM_TEST_PG_PORT"]), pool_size=2).start()
+    try:
+        # the suites' fresh databases hold the settings as this one does
+        db = Database(b.url())
+        srv = Server(write_app(tempfile.mkdtemp(), SHARED_APP),
+                     env=dict(POOLER, DATABASE_URL=db.url)).start()
+        try:
+            doc = srv.json("GET", "/prepared")[2]
+            eq([r["statement"] for r in doc["statements"]], [PREPARED_SQL], "shared")
+        finally:
+            srv.stop()
+            db.drop()
+        failed = run_suites(b.url(), POOLER)
+        assert not failed, "with shared statements:\n" + "\n".join(failed)
+    finally:
+        b.cleanup()
+        scalekit.psql(direct, "ALTER ROLE soom RESET ALL")
+        for setting in ODD:
+            scalekit.psql(direct, "ALTER ROLE soom SET " + setting)
 
 
 def test_startup_warns_of_incompatible_settings():

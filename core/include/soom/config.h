@@ -70,6 +70,7 @@ struct soom_config {
     char *database_pooler;       /* "" or "pgbouncer-transaction" */
     bool pooler_transaction;     /* derived: a pooler in transaction mode */
     bool pool_prepared_explicit; /* pool.prepared = true was set, not defaulted */
+    bool shared_statements;      /* behind the pooler: statements named alike everywhere */
     char *database_replicas;     /* read replicas' URLs, separated by white space */
     double max_replica_lag;      /* seconds a replica may be behind the primary */
     long replica_check_ms;       /* how often the replicas' lag is measured */

@@ -62,6 +62,7 @@ static const struct key KEYS[] = {
     {"pool.prepared", SOOM_CONFIG_BOOL, F(pool_prepared), "true", 0, 0},
     {"pool.trace", SOOM_CONFIG_BOOL, F(pool_trace), "false", 0, 0},
     {"database.pooler", SOOM_CONFIG_STRING, F(database_pooler), "", 0, 0},
+    {"database.shared_statements", SOOM_CONFIG_BOOL, F(shared_statements), "true", 0, 0},
     {"database.replicas", SOOM_CONFIG_STRING, F(database_replicas), "", 0, 0},
     {"database.max_replica_lag", SOOM_CONFIG_NUMBER, F(max_replica_lag), "1", 0, 86400},
     {"database.replica_check_ms", SOOM_CONFIG_INT, F(replica_check_ms), "200", 10, 60000},

@@ -32,6 +32,7 @@ void pg_settings_init(struct pg_settings *s, const struct soom_config *cfg, cons
     s->statement_timeout_ms = cfg->pool_statement_timeout_ms;
     s->prepared = cfg->pool_prepared && !cfg->pooler_transaction;
     s->pooler = cfg->pooler_transaction;
+    s->shared = cfg->pooler_transaction && cfg->shared_statements;
     char local[512];
     snprintf(local, sizeof local,
              "SELECT set_config('statement_timeout', '%ld', true), "

@@ -35,6 +35,10 @@ struct pg_settings {
      * session of the role has them from its defaults (`held_sql`, asked
      * at connect: ALTER ROLE ... SET, docs/SCALING.md). */
     bool pooler;
+    /* Behind the pooler, a statement outside of a transaction runs as a
+     * named prepared statement whose name comes from its text, the same
+     * on every server session (pg_shared.c). */
+    bool shared;
     char *local_sql;
     char *begin_sql;
     char *held_sql;
@@ -62,6 +66,12 @@ struct soom_pg_conn {
     bool timed_out;
     /* Behind a pooler: the role's defaults hold the session settings. */
     bool settings_held;
+
+    /* Shared statements (pg_shared.c): of the last `tries` Binds, how
+     * many found no statement; while `pause` > 0 statements go unnamed. */
+    struct {
+        unsigned tries, misses, pause;
+    } shared;
 
     /* statement cache, open addressing keyed by SQL text */
     struct pg_stmt *stmts;
@@ -125,6 +135,11 @@ struct pg_stmt *pg_stmt_find(struct soom_pg_conn *c, const char *sql, uint32_t *
 unsigned pg_stmt_store(struct soom_pg_conn *c, struct pg_stmt *slot, const char *sql,
                        uint32_t hash);
 
+/* Past this many distinct statements a session runs the rest unnamed:
+ * SQL built at run time (IN lists of every length) must not grow the
+ * cache (or, behind a pooler, the server sessions) without bound. */
+#define PG_STMT_CACHE_MAX 1024
+
 /* Drops every cached statement (the session they lived in is gone). */
 void pg_stmt_cache_clear(struct soom_pg_conn *c);
 
@@ -164,6 +179,26 @@ PGresult *pg_wait_prepared(struct soom_pg_conn *c, const char *name, int n,
  * pg_wait_params(); the prefix's error, if any, wins. */
 PGresult *pg_wait_params_after(struct soom_pg_conn *c, const char *prefix, const char *sql, int n,
                                const char *const *values, const int *lengths, const int *formats);
+
+/* `before` (no parameters, its result dropped; NULL: none), then the
+ * statement `name` prepared from `sql`, then run, in one pipeline with one
+ * Sync (one implicit transaction: behind a pooler, one server session).
+ * Returns as pg_wait_params(); the first error, if any, wins. */
+PGresult *pg_wait_prepare_then(struct soom_pg_conn *c, const char *before, const char *name,
+                               const char *sql, int n, const char *const *values,
+                               const int *lengths, const int *formats);
+
+/* ---- shared statements (pg_shared.c) -------------------------------------- */
+
+/* Runs `sql` outside of a transaction behind a pooler as the named
+ * statement shared by every server session ("soom_s<hash of sql>"):
+ * Bind/Execute only where a server session has it already; Parse, Bind
+ * and Execute in one pipeline where it has not. Unnamed when the server
+ * sessions keep losing their statements (a reset after every
+ * transaction) and past PG_STMT_CACHE_MAX statements; one whose plan
+ * went stale on a session is replaced there. Returns as pg_wait_params(). */
+PGresult *pg_shared_run(struct soom_pg_conn *c, const char *sql, int n, const char *const *values,
+                        const int *lengths, const int *formats);
 
 /* PQconnectdbParams through PQconnectStartParams and PQconnectPoll,
  * bounded by the URL's connect_timeout (5 s by default); the session is

@@ -36,10 +36,6 @@
 #include "soom/error.h"
 #include "soom/log.h"
 
-/* Past this many distinct statements a session runs the rest unnamed:
- * SQL built at run time (IN lists of every length) must not grow the
- * cache without bound. */
-#define STMT_CACHE_MAX 1024
 #define MAX_PARAMS 65535
 #define STACK_PARAMS 16
 
@@ -47,9 +43,12 @@
 static PGresult *run_prepared(struct soom_pg_conn *c, const char *sql, int n,
                               const char *const *values, const int *lengths, const int *formats)
 {
-    if (pg_conn_local_settings(c) && PQtransactionStatus(c->pg) == PQTRANS_IDLE)
+    bool idle = PQtransactionStatus(c->pg) == PQTRANS_IDLE;
+    if (pg_conn_local_settings(c) && idle)
         return pg_wait_params_after(c, c->set->local_sql, sql, n, values, lengths, formats);
-    if (!c->set->prepared || (c->nstmts >= STMT_CACHE_MAX && c->capstmts > 0))
+    if (c->set->shared && idle)
+        return pg_shared_run(c, sql, n, values, lengths, formats);
+    if (!c->set->prepared || (c->nstmts >= PG_STMT_CACHE_MAX && c->capstmts > 0))
         return pg_wait_params(c, sql, n, values, lengths, formats);
     uint32_t h;
     struct pg_stmt *st = pg_stmt_find(c, sql, &h);

@@ -155,10 +155,10 @@ PGresult *pg_wait_prepared(struct soom_pg_conn *c, const char *name, int n,
     return collect(c);
 }
 
-/* The results of a pipeline of two queries and its Sync: the second
- * query's result, unless the first failed (its error is kept). NULL when
- * the session broke or was abandoned. */
-static PGresult *collect_pipeline(struct soom_pg_conn *c)
+/* The results of a pipeline of queries 0 to `last` and its Sync: the last
+ * query's result, unless one before it failed (the first error is kept).
+ * NULL when the session broke or was abandoned. */
+static PGresult *collect_pipeline(struct soom_pg_conn *c, int last)
 {
     uint64_t deadline = answer_deadline(c);
     if (!flush(c, deadline))
@@ -186,8 +186,8 @@ static PGresult *collect_pipeline(struct soom_pg_conn *c)
             break;
         }
         bool failed = s == PGRES_FATAL_ERROR || s == PGRES_PIPELINE_ABORTED;
-        bool keep = kept == NULL ? failed || query > 0
-                                 : PQresultStatus(kept) != PGRES_FATAL_ERROR && failed;
+        bool keep = failed ? kept == NULL || PQresultStatus(kept) != PGRES_FATAL_ERROR
+                           : kept == NULL && query == last;
         if (keep) {
             PQclear(kept);
             kept = res;
@@ -201,21 +201,42 @@ static PGresult *collect_pipeline(struct soom_pg_conn *c)
     return kept;
 }
 
+/* After the queries 0 to `last` of a pipeline were sent (`sent`): its
+ * Sync, then the results as collect_pipeline() keeps them. */
+static PGresult *end_pipeline(struct soom_pg_conn *c, bool sent, int last)
+{
+    if (!sent || !PQpipelineSync(c->pg)) {
+        /* half a pipeline cannot be taken back: the session goes */
+        PQfinish(c->pg);
+        c->pg = NULL;
+        return NULL;
+    }
+    return collect_pipeline(c, last);
+}
+
 PGresult *pg_wait_params_after(struct soom_pg_conn *c, const char *prefix, const char *sql, int n,
                                const char *const *values, const int *lengths, const int *formats)
 {
     c->timed_out = false;
     if (!PQenterPipelineMode(c->pg))
         return NULL;
-    if (!PQsendQueryParams(c->pg, prefix, 0, NULL, NULL, NULL, NULL, 0) ||
-        !PQsendQueryParams(c->pg, sql, n, NULL, values, lengths, formats, 0) ||
-        !PQpipelineSync(c->pg)) {
-        /* half a pipeline cannot be taken back: the session goes */
-        PQfinish(c->pg);
-        c->pg = NULL;
+    return end_pipeline(c,
+                        PQsendQueryParams(c->pg, prefix, 0, NULL, NULL, NULL, NULL, 0) &&
+                            PQsendQueryParams(c->pg, sql, n, NULL, values, lengths, formats, 0),
+                        1);
+}
+
+PGresult *pg_wait_prepare_then(struct soom_pg_conn *c, const char *before, const char *name,
+                               const char *sql, int n, const char *const *values,
+                               const int *lengths, const int *formats)
+{
+    c->timed_out = false;
+    if (!PQenterPipelineMode(c->pg))
         return NULL;
-    }
-    return collect_pipeline(c);
+    bool sent = before == NULL || PQsendQueryParams(c->pg, before, 0, NULL, NULL, NULL, NULL, 0);
+    sent = sent && PQsendPrepare(c->pg, name, sql, n, NULL) &&
+           PQsendQueryPrepared(c->pg, name, n, values, lengths, formats, 0);
+    return end_pipeline(c, sent, before != NULL ? 2 : 1);
 }
 
 /* ---- connecting ----------------------------------------------------------- */
