@@ -1,6 +1,7 @@
 """Real scale-out components for the tests, on loopback: PgBouncer in
 transaction mode, a streaming replica made with pg_basebackup -R, and
-HAProxy in front of several soom processes.
+HAProxy in front of several soom processes; and Cluster, the private
+PostgreSQL cluster a test file builds them on, with their teardown.
 
 Each runs from a folder of its own under /tmp and is stopped by stop().
 As root, PgBouncer and the replica's server run as the `postgres` system
@@ -52,6 +53,51 @@ def psql(url, sql):
     if p.returncode != 0:
         raise AssertionError("psql %s: %s" % (url, p.stderr))
     return p.stdout.strip()
+
+
+class Cluster:
+    """A test file's private cluster (harness.private_cluster) and what
+    `build(cluster)` makes on it (a PgBouncer, a replica, a database),
+    made at the first get() and kept for the file's tests, which get()
+    returns to each. teardown() runs the cleanups build() registered with
+    on_teardown(), in their order, then stops the cluster; main() runs it
+    after the tests."""
+
+    def __init__(self, name, build):
+        self.name = name
+        self.env = None
+        self._build = build
+        self._made = None
+        self._cleanups = []
+
+    def get(self):
+        if self._made is None:
+            if self.env is None:
+                self.env = harness.private_cluster(self.name)
+            self._made = self._build(self)
+        return self._made
+
+    def url(self):
+        """The cluster's own URL (not through what build() put in front of it)."""
+        return harness.pg_sh("url", self.env)
+
+    def on_teardown(self, fn):
+        self._cleanups.append(fn)
+
+    def teardown(self):
+        for fn in self._cleanups:
+            fn()
+        if self.env is not None:
+            harness.pg_sh("stop", self.env)
+
+
+def main(namespace, cluster):
+    """harness.main for a test file, then the cluster's teardown, whatever
+    the tests did."""
+    try:
+        harness.main(namespace)
+    finally:
+        cluster.teardown()
 
 
 class PgBouncer:

@@ -27,7 +27,7 @@ import tempfile
 import threading
 
 import scalekit
-from harness import Database, Server, eq, main, pg_sh, private_cluster, write_app
+from harness import Database, Server, eq, write_app
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SUITES = ["test_db_query.py", "test_generics.py", "test_pagination.py"]
@@ -38,21 +38,19 @@ HELD = ("bytea_output = 'hex'", "IntervalStyle = 'iso_8601'", "DateStyle = 'ISO,
 ODD = ("bytea_output = 'escape'", "IntervalStyle = 'postgres'", "DateStyle = 'SQL, DMY'",
        "TimeZone = 'Asia/Tokyo'", "extra_float_digits = 0")
 
-state = {}
 
-
-def setup():
-    if "bouncer" in state:
-        return state["bouncer"]
-    state["env"] = env = private_cluster("bouncer")
-    url = pg_sh("url", env)
+def build(cluster):
+    url = cluster.url()
     # what a neighbour's settings, or a role's defaults, leave on a session
     for setting in ODD:
         scalekit.psql(url, "ALTER ROLE soom SET " + setting)
-    b = scalekit.PgBouncer(int(env["SOOM_TEST_PG_PORT"]), pool_size=2, reset_always=True)
-    state["bouncer"] = b
+    b = scalekit.PgBouncer(int(cluster.env["SOOM_TEST_PG_PORT"]), pool_size=2, reset_always=True)
+    cluster.on_teardown(b.cleanup)
     b.start()
     return b
+
+
+CLUSTER = scalekit.Cluster("bouncer", build)
 
 
 def run_suites(url, extra):
@@ -68,7 +66,7 @@ def run_suites(url, extra):
 
 
 def test_the_suites_pass_through_pgbouncer_and_after_its_restart():
-    b = setup()
+    b = CLUSTER.get()
     failed = run_suites(b.url(), POOLER)
     assert not failed, "through PgBouncer:\n" + "\n".join(failed)
     b.restart()
@@ -110,7 +108,7 @@ def test_per_request_settings_and_restart():
     """Each statement and transaction carries the settings (statement_timeout
     included) whatever session PgBouncer hands out; a PgBouncer restart under
     a running server costs no request once it is back."""
-    b = setup()
+    b = CLUSTER.get()
     db = Database(b.url())
     tmp = tempfile.mkdtemp()
     srv = Server(write_app(tmp, APP), env=dict(POOLER, DATABASE_URL=db.url,
@@ -139,11 +137,11 @@ def test_per_request_settings_and_restart():
 def test_settings_held_by_the_role_go_without_a_statement():
     """When every session of the role has the settings from its defaults
     (ALTER ROLE ... IN DATABASE ... SET), statements go without them."""
-    b = setup()
+    b = CLUSTER.get()
     db = Database(b.url())
     # set directly, before PgBouncer opens a session to the database: a
     # session takes the role's defaults when it starts
-    direct = pg_sh("url", state["env"])
+    direct = CLUSTER.url()
     for setting in ("bytea_output = 'hex'", "IntervalStyle = 'iso_8601'",
                     "DateStyle = 'ISO, YMD'", "TimeZone = 'UTC'", "extra_float_digits = 1",
                     "statement_timeout = 1234"):
@@ -193,14 +191,14 @@ def held_database(bouncer):
     """A fresh database through `bouncer` whose role defaults hold the
     settings (set directly, before PgBouncer opens a session to it)."""
     db = Database(bouncer.url())
-    direct = pg_sh("url", state["env"])
+    direct = CLUSTER.url()
     for setting in HELD:
         scalekit.psql(direct, 'ALTER ROLE soom IN DATABASE "%s" SET %s' % (db.name, setting))
     return db
 
 
 def drop_held(db):
-    direct = pg_sh("url", state["env"])
+    direct = CLUSTER.url()
     scalekit.psql(direct, 'ALTER ROLE soom IN DATABASE "%s" RESET ALL' % db.name)
     db.drop()
 
@@ -211,8 +209,8 @@ def test_shared_statements_are_found_on_every_server_session():
     (prepared by this client or another one), in every request; many
     clients over 2 server sessions, concurrently, all get their answers,
     and a statement's own error is reported as such."""
-    setup()
-    b = scalekit.PgBouncer(int(state["env"]["SOOM_TEST_PG_PORT"]), pool_size=2).start()
+    CLUSTER.get()
+    b = scalekit.PgBouncer(int(CLUSTER.env["SOOM_TEST_PG_PORT"]), pool_size=2).start()
     db = held_database(b)
     tmp = tempfile.mkdtemp()
     srv = Server(write_app(tmp, SHARED_APP), env=dict(POOLER, DATABASE_URL=db.url,
@@ -258,7 +256,7 @@ def test_shared_statements_pause_where_sessions_are_reset():
     """A PgBouncer that resets every server session after each transaction
     (server_reset_query_always) keeps no statement: after a window of
     misses the connection sends its statements unnamed, and says so."""
-    b = setup()
+    b = CLUSTER.get()
     db = held_database(b)
     tmp = tempfile.mkdtemp()
     srv = Server(write_app(tmp, SHARED_APP), env=dict(POOLER, DATABASE_URL=db.url,
@@ -299,11 +297,11 @@ def test_a_stale_shared_statement_is_replaced_on_its_session():
     """A shared statement whose result type changed (ALTER TABLE) is
     replaced on the server session that held it: the next read there finds
     the new one, instead of failing on the old one at every run."""
-    setup()
-    b = scalekit.PgBouncer(int(state["env"]["SOOM_TEST_PG_PORT"]), pool_size=1).start()
+    CLUSTER.get()
+    b = scalekit.PgBouncer(int(CLUSTER.env["SOOM_TEST_PG_PORT"]), pool_size=1).start()
     db = held_database(b)
     direct = db.url.replace("127.0.0.1:%d" % b.port,
-                            "127.0.0.1:%s" % state["env"]["SOOM_TEST_PG_PORT"])
+                            "127.0.0.1:%s" % CLUSTER.env["SOOM_TEST_PG_PORT"])
     scalekit.psql(direct, "CREATE TABLE thing (id int, v int); INSERT INTO thing VALUES (1, 2)")
     srv = Server(write_app(tempfile.mkdtemp(), STALE_APP),
                  env=dict(POOLER, DATABASE_URL=db.url)).start()
@@ -326,8 +324,8 @@ def test_a_stale_shared_statement_is_replaced_on_its_session():
 def test_shared_statements_can_be_turned_off():
     """database.shared_statements = false: statements behind the pooler go
     unnamed, as they did before (Parse/Bind/Execute every time)."""
-    setup()
-    b = scalekit.PgBouncer(int(state["env"]["SOOM_TEST_PG_PORT"]), pool_size=2).start()
+    CLUSTER.get()
+    b = scalekit.PgBouncer(int(CLUSTER.env["SOOM_TEST_PG_PORT"]), pool_size=2).start()
     db = held_database(b)
     srv = Server(write_app(tempfile.mkdtemp(), SHARED_APP),
                  env=dict(POOLER, DATABASE_URL=db.url,
@@ -345,11 +343,11 @@ def test_the_suites_pass_with_shared_statements():
     """The database suites through a PgBouncer that keeps its server
     sessions, with every session of the role holding the settings: every
     statement outside of a transaction goes as a shared statement."""
-    setup()
-    direct = pg_sh("url", state["env"])
+    CLUSTER.get()
+    direct = CLUSTER.url()
     for setting in HELD:
         scalekit.psql(direct, "ALTER ROLE soom SET " + setting)
-    b = scalekit.PgBouncer(int(state["env"]["SOOM_TEST_PG_PORT"]), pool_size=2).start()
+    b = scalekit.PgBouncer(int(CLUSTER.env["SOOM_TEST_PG_PORT"]), pool_size=2).start()
     try:
         # the suites' fresh databases hold the settings as this one does
         db = Database(b.url())
@@ -371,7 +369,7 @@ def test_the_suites_pass_with_shared_statements():
 
 
 def test_startup_warns_of_incompatible_settings():
-    b = setup()
+    b = CLUSTER.get()
     tmp = tempfile.mkdtemp()
     srv = Server(write_app(tmp, APP), env=dict(POOLER, DATABASE_URL=b.url(),
                                                SOOM_POOL__PREPARED="true")).start()
@@ -383,15 +381,5 @@ def test_startup_warns_of_incompatible_settings():
         srv.stop()
 
 
-def teardown():
-    if "bouncer" in state:
-        state["bouncer"].cleanup()
-    if "env" in state:
-        pg_sh("stop", state["env"])
-
-
 if __name__ == "__main__":
-    try:
-        main(globals())
-    finally:
-        teardown()
+    scalekit.main(globals(), CLUSTER)

@@ -14,7 +14,7 @@ import threading
 import time
 
 import scalekit
-from harness import Database, Server, eq, main, pg_sh, private_cluster, write_app
+from harness import Database, Server, eq, write_app
 
 APP = {
     "models/item.lua": """
@@ -61,22 +61,23 @@ return {
 
 SCHEMA = "CREATE TABLE item (id bigserial PRIMARY KEY, name text NOT NULL)"
 
-state = {}
+
+def build(cluster):
+    rep = scalekit.Replica(cluster.env)
+    cluster.on_teardown(rep.cleanup)
+    rep.start()
+    db = Database(cluster.url())
+    cluster.on_teardown(db.drop)
+    db.sql(SCHEMA)
+    rep.wait_replayed(db.url)
+    return db, rep
 
 
-def setup():
-    if "db" not in state:
-        state["env"] = env = private_cluster("replica")
-        state["replica"] = rep = scalekit.Replica(env)
-        rep.start()
-        state["db"] = db = Database(pg_sh("url", env))
-        db.sql(SCHEMA)
-        rep.wait_replayed(db.url)
-    return state["db"], state["replica"]
+CLUSTER = scalekit.Cluster("replica", build)
 
 
 def serve(extra=None, server="async"):
-    db, rep = setup()
+    db, rep = CLUSTER.get()
     env = {"DATABASE_URL": db.url, "SOOM_DATABASE__REPLICAS": rep.url(db.name),
            "SOOM_DATABASE__REPLICA_CHECK_MS": "100", "SOOM_SERVER": server, "SOOM_THREADS": "2"}
     env.update(extra or {})
@@ -99,7 +100,7 @@ def wait_for(fn, what, timeout=15):
 
 
 def test_reads_are_served_by_the_replica():
-    db, rep = setup()
+    db, rep = CLUSTER.get()
     for model in ("async", "threads"):
         srv = serve(server=model)
         try:
@@ -126,7 +127,7 @@ def test_reads_are_served_by_the_replica():
 
 
 def test_a_token_reads_its_own_write():
-    db, rep = setup()
+    db, rep = CLUSTER.get()
     srv = serve({"SOOM_DATABASE__MAX_REPLICA_LAG": "60"})
     try:
         rep.admin_sql("SELECT pg_wal_replay_pause()")
@@ -148,7 +149,7 @@ def test_a_token_reads_its_own_write():
 
 
 def test_lag_past_max_moves_reads_to_the_primary():
-    db, rep = setup()
+    db, rep = CLUSTER.get()
     srv = serve({"SOOM_DATABASE__MAX_REPLICA_LAG": "0.5"})
     try:
         eq(where(srv), True)
@@ -167,7 +168,7 @@ def test_lag_past_max_moves_reads_to_the_primary():
 
 
 def test_a_replica_down_and_back():
-    db, rep = setup()
+    db, rep = CLUSTER.get()
     srv = serve()
     failures, seen = [], []
     stop = threading.Event()
@@ -208,17 +209,5 @@ def test_a_replica_down_and_back():
         srv.stop()
 
 
-def teardown():
-    if "replica" in state:
-        state["replica"].cleanup()
-    if "db" in state:
-        state["db"].drop()
-    if "env" in state:
-        pg_sh("stop", state["env"])
-
-
 if __name__ == "__main__":
-    try:
-        main(globals())
-    finally:
-        teardown()
+    scalekit.main(globals(), CLUSTER)

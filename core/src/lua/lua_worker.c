@@ -206,7 +206,7 @@ struct load {
     size_t errlen;
     bool ok;
     bool routes_changed; /* another number of routes than the core serves */
-    char *sig;           /* the routes' signature (owned) */
+    char *sig;           /* the routes' signature (owned; "" without settings.reload) */
 };
 
 /* Loads soom.core.worker and the app on L, runs under lua_cpcall so that

@@ -201,19 +201,11 @@ static const char *resp_header(const struct soom_response *resp, const char *nam
     return NULL;
 }
 
-/* The length of a header name (no CR, LF or ':') or value (no CR or LF);
- * SIZE_MAX when it holds one. strcspn is one vectorised pass, which
- * matters: modules set headers on every response. */
-static size_t checked_len(const char *s, bool name)
-{
-    size_t n = strcspn(s, name ? "\r\n:" : "\r\n");
-    return s[n] == '\0' ? n : SIZE_MAX;
-}
-
 /* Adds a header, the record and both copies in one piece of the arena. */
 static int add_checked(struct soom_request *r, const char *name, const char *value)
 {
-    size_t nl = checked_len(name, true), vl = checked_len(value, false);
+    size_t nl = module_header_len(name, MODULE_HEADER_NAME_REFUSED),
+           vl = module_header_len(value, MODULE_HEADER_VALUE_REFUSED);
     if (nl == 0 || nl == SIZE_MAX || vl == SIZE_MAX)
         return SOOM_MODULE_EINVAL;
     struct soom_header_out *h = soom_arena_alloc(r->arena, sizeof *h + nl + vl + 2);
@@ -239,7 +231,7 @@ static void remove_headers(struct soom_request *r, const char *name)
 
 static int set_content_type(struct soom_request *r, const char *value)
 {
-    size_t vl = value ? checked_len(value, false) : 0;
+    size_t vl = value ? module_header_len(value, MODULE_HEADER_VALUE_REFUSED) : 0;
     if (vl == SIZE_MAX)
         return SOOM_MODULE_EINVAL;
     r->content_type = value ? soom_arena_strndup(r->arena, value, vl) : NULL;
@@ -254,7 +246,7 @@ static int resp_set_header(struct soom_response *resp, const char *name, const c
     if (is_content_type(name))
         return set_content_type(r, value);
     if (value == NULL) {
-        if (checked_len(name, true) == SIZE_MAX)
+        if (module_header_len(name, MODULE_HEADER_NAME_REFUSED) == SIZE_MAX)
             return SOOM_MODULE_EINVAL;
         remove_headers(r, name);
         return SOOM_MODULE_OK;

@@ -13,6 +13,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 
 #include "soom/module.h"
 
@@ -96,6 +98,24 @@ const char *module_json_key(const struct soom_json *member);
 const char *module_json_string(const struct soom_json *v, size_t *len);
 double module_json_number(const struct soom_json *v);
 bool module_json_bool(const struct soom_json *v);
+
+/* What a module's header may not hold: CR or LF anywhere (they would
+ * split the response), ':' in a name, and in a name registered for every
+ * response (add_response_header, checked once at init) a space or a tab
+ * too. A response's own headers (set_header, on every response) keep the
+ * shorter check. */
+#define MODULE_HEADER_VALUE_REFUSED "\r\n"
+#define MODULE_HEADER_NAME_REFUSED "\r\n:"
+#define MODULE_HEADER_CONSTANT_NAME_REFUSED "\r\n: \t"
+
+/* The length of a header name or value, SIZE_MAX when it holds a byte of
+ * `refused` (one of the sets above). strcspn is one vectorised pass, which
+ * matters: modules set headers on every response. */
+static inline size_t module_header_len(const char *s, const char *refused)
+{
+    size_t n = strcspn(s, refused);
+    return s[n] == '\0' ? n : SIZE_MAX;
+}
 
 /* A request's response handle, and back: the response lives in the
  * request, so the handle is the request's address under another type. */

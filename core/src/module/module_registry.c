@@ -169,8 +169,10 @@ int module_add_response_header(struct soom_module_handle *mod, const char *name,
 {
     if (!may_register(mod))
         return SOOM_MODULE_ESTATE;
-    if (name == NULL || value == NULL || name[0] == '\0' || name[strcspn(name, "\r\n: \t")] ||
-        value[strcspn(value, "\r\n")] || header_reserved(name)) {
+    if (name == NULL || value == NULL || name[0] == '\0' ||
+        module_header_len(name, MODULE_HEADER_CONSTANT_NAME_REFUSED) == SIZE_MAX ||
+        module_header_len(value, MODULE_HEADER_VALUE_REFUSED) == SIZE_MAX ||
+        header_reserved(name)) {
         snprintf(mod->error, sizeof mod->error,
                  "add_response_header: \"%s\" is not a header a module may set on every response",
                  name ? name : "(null)");

@@ -25,13 +25,11 @@ WHERE con.contype = 'c' AND n.nspname NOT IN ('pg_catalog', 'information_schema'
   AND n.nspname NOT LIKE 'pg_toast%'
 GROUP BY 1, 2]]
 
---- Reads the constraints of the database at `url` and hands them to the
--- core. Returns their number, or nil and the reason.
-function _M.load(url)
-    db.use(url)
+--- Reads the constraints over soom.db's connection (the one open, or the
+-- one its first query opens) and hands them to the core. Returns their
+-- number, or nil and the reason.
+function _M.read()
     local ok, rows = pcall(db.query, SQL)
-    db.close()
-    db.use(nil)
     if not ok then
         local errors = require "soom.errors"
         return nil, errors.is_problem(rows) and rows.detail or tostring(rows)
@@ -46,13 +44,24 @@ function _M.load(url)
     return #list
 end
 
---- The start-up step of a serving process (soom run).
+--- Reads the constraints of the database at `url` over a connection of
+-- its own. Returns their number, or nil and the reason.
+function _M.load(url)
+    db.use(url)
+    local n, why = _M.read()
+    db.close()
+    db.use(nil)
+    return n, why
+end
+
+--- The start-up step of a serving process, over soom.db's connection (soom
+-- run opens one for this and the drift check: soom.commands.run).
 function _M.startup(settings)
     local url = settings.database_url
     if url == nil or url == "" then
         return
     end
-    local n, why = _M.load(url)
+    local n, why = _M.read()
     if not n then
         c.log("warn", "cannot read the CHECK constraints of the database", { error = why })
     end

@@ -176,16 +176,14 @@ function _M.app_models(loaded)
     return list
 end
 
---- Connects to `url`, checks the app's models, disconnects. Returns the
--- messages, the notes and whether a managed model drifted (nil and the
--- reason when the database cannot be reached).
-function _M.check_app(loaded, url)
-    db.use(url)
+-- The app's models checked over soom.db's connection (the one open, or
+-- the one its first query opens): the messages, the notes and whether a
+-- managed model drifted (nil and the reason when the database cannot be
+-- reached).
+local function check_loaded(loaded)
     local ok, result, notes, managed = pcall(function()
         return _M.check(_M.app_models(loaded))
     end)
-    db.close()
-    db.use(nil)
     if not ok then
         local errors = require "soom.errors"
         return nil, errors.is_problem(result) and result.detail or tostring(result)
@@ -193,10 +191,23 @@ function _M.check_app(loaded, url)
     return result, notes, managed
 end
 
+--- Connects to `url`, checks the app's models, disconnects. Returns the
+-- messages, the notes and whether a managed model drifted (nil and the
+-- reason when the database cannot be reached).
+function _M.check_app(loaded, url)
+    db.use(url)
+    local result, notes, managed = check_loaded(loaded)
+    db.close()
+    db.use(nil)
+    return result, notes, managed
+end
+
 --- The start-up check of `soom run` (settings.check.drift): "error"
 -- refuses to start on drift, "warn" logs each mismatch, "off" skips. A
 -- database that cannot be reached is logged, not fatal: the pool copes
--- with one that comes up later, and /ready says so meanwhile.
+-- with one that comes up later, and /ready says so meanwhile. Runs over
+-- soom.db's connection (soom run opens one for this and the CHECK
+-- constraints' read: soom.commands.run).
 function _M.startup(loaded, settings)
     local mode = settings.check and settings.check.drift or "error"
     local url = settings.database_url
@@ -204,7 +215,7 @@ function _M.startup(loaded, settings)
         return
     end
     local c = require "soom.core.c"
-    local found, notes, managed = _M.check_app(loaded, url)
+    local found, notes, managed = check_loaded(loaded)
     if not found then
         c.log("warn", "cannot check the models against the database", { error = notes })
         return

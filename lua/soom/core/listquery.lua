@@ -24,10 +24,7 @@
 -- parameter. The OpenAPI document keeps describing the list's parameters
 -- from the list (soom.openapi.params), and the app's from its schema.
 
-local params = require "soom.openapi.params"
-local schemas = require "soom.openapi.schemas"
-
-local type, ipairs, pairs, error, tostring = type, ipairs, pairs, error, tostring
+local type, ipairs, pairs, error, tostring, require = type, ipairs, pairs, error, tostring, require
 local concat, sort = table.concat, table.sort
 
 local _M = {}
@@ -47,6 +44,10 @@ function _M.parameters(res)
     if not _M.lists(res) then
         return out
     end
+    -- required here, not at the top: every app's load requires this module,
+    -- and only a list with a query_schema needs the OpenAPI writers (whose
+    -- load is 4% of a 200-route app's, the document turned off)
+    local params, schemas = require "soom.openapi.params", require "soom.openapi.schemas"
     for _, p in ipairs(params.list(res, schemas.serializer(res))) do
         local t = type(p.schema) == "table" and p.schema.type or nil
         out[p.name] = type(t) == "string" and t or "string"

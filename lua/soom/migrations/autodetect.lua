@@ -61,6 +61,22 @@ end
 
 -- ---- renames ---------------------------------------------------------------------
 
+-- Points the foreign keys of `old`'s tables that `names` (a foreign key ->
+-- true) at what `repoint` makes of them; returns the keys of their tables,
+-- whose state lines change too (a table once for each such key).
+local function repoint_references(old, names, repoint)
+    local also = {}
+    for okey, other in pairs(old) do
+        for _, col in ipairs(other.columns) do
+            if col.fk and names(col.fk) then
+                repoint(col.fk)
+                also[#also + 1] = okey
+            end
+        end
+    end
+    return also
+end
+
 local function rename_in_list(list, from, to)
     for i, n in ipairs(list) do
         if n == from then
@@ -94,16 +110,11 @@ local function rename_column(old, key, t, from, to)
     for _, ix in ipairs(t.indexes) do
         rename_in_list(ix.columns, from, to)
     end
-    local also = {}
-    for okey, other in pairs(old) do
-        for _, col in ipairs(other.columns) do
-            if col.fk and col.fk.table == key and col.fk.column == from then
-                col.fk.column = to
-                also[#also + 1] = okey
-            end
-        end
-    end
-    return also
+    return repoint_references(old, function(fk)
+        return fk.table == key and fk.column == from
+    end, function(fk)
+        fk.column = to
+    end)
 end
 
 -- The declared table renames, applied to `old` (a copy).
@@ -115,15 +126,11 @@ local function rename_tables(ops, old, new)
             local ot = old[from]
             old[from], old[key] = nil, ot
             ot.name = t.name
-            local also = {} -- the tables that refer to it: their state changes too
-            for okey, other in pairs(old) do
-                for _, col in ipairs(other.columns) do
-                    if col.fk and col.fk.table == from then
-                        col.fk.table = key
-                        also[#also + 1] = okey
-                    end
-                end
-            end
+            local also = repoint_references(old, function(fk) -- the tables that refer to it
+                return fk.table == from
+            end, function(fk)
+                fk.table = key
+            end)
             ops[#ops + 1] = { kind = "rename_table", key = key, from = from, phase = 1,
                 from_name = from:match("([^.]+)$"), to_name = t.name,
                 label = ("rename table %s to %s"):format(from, key), slug = "rename_" .. t.name,
@@ -214,6 +221,11 @@ end
 
 -- ---- constraints and indexes ---------------------------------------------------------
 
+-- A column's foreign key as a table constraint's definition.
+local function fk_def(col)
+    return ('FOREIGN KEY ("%s") '):format(col.name) .. sql.references(col.fk)
+end
+
 -- The constraints of a table: { name, def, obj, field (where obj keeps
 -- the name), columns }.
 local function constraints(t)
@@ -233,8 +245,7 @@ local function constraints(t)
         end
         if col.fk then
             list[#list + 1] = { name = col.fk.name, obj = col.fk, field = "name", columns = { col.name },
-                def = ('FOREIGN KEY ("%s") '):format(col.name) .. sql.references(col.fk),
-                fk_table = col.fk.table }
+                def = fk_def(col), fk_table = col.fk.table }
         end
     end
     for _, u in ipairs(t.unique) do
@@ -322,61 +333,74 @@ local function diff_columns(ops, key, ot, t)
     return dropped
 end
 
-local function diff_constraints(ops, key, ot, t, dropped)
-    local olds, used = constraints(ot), {}
-    for _, nc in ipairs(constraints(t)) do
+-- Pairs each of `news` with the first of `olds` not paired yet that
+-- `same(old, new)` accepts: kept(new, old) for a pair, added(new) for a
+-- new one alone. Returns the set of the indexes of the olds paired.
+local function pair_up(olds, news, same, kept, added)
+    local used = {}
+    for _, n in ipairs(news) do
         local match
-        for i, oc in ipairs(olds) do
-            if not used[i] and oc.def == nc.def and (not nc.named or oc.name == nc.name) then
+        for i, o in ipairs(olds) do
+            if not used[i] and same(o, n) then
                 match = i
                 break
             end
         end
         if match then
             used[match] = true
-            nc.obj[nc.field] = olds[match].name
+            kept(n, olds[match])
         else
-            ops[#ops + 1] = { kind = "add_constraint", key = key, name = nc.name, def = nc.def, phase = 7,
-                fk_table = nc.fk_table, label = ("add constraint %s on %s"):format(nc.name, key),
-                slug = "alter_" .. t.name }
+            added(n)
         end
     end
+    return used
+end
+
+-- `op`, a constraint or index that goes, placed: with a column dropped
+-- (phase 8, destructive), else before the new ones are made (phase 3).
+local function placed_drop(op, columns, dropped)
+    local with_column = touches(columns, dropped)
+    op.phase, op.order, op.destructive = with_column and 8 or 3, 1, with_column or nil
+    return op
+end
+
+local function diff_constraints(ops, key, ot, t, dropped)
+    local olds = constraints(ot)
+    local used = pair_up(olds, constraints(t), function(oc, nc)
+        return oc.def == nc.def and (not nc.named or oc.name == nc.name)
+    end, function(nc, oc)
+        nc.obj[nc.field] = oc.name
+    end, function(nc)
+        ops[#ops + 1] = { kind = "add_constraint", key = key, name = nc.name, def = nc.def, phase = 7,
+            fk_table = nc.fk_table, label = ("add constraint %s on %s"):format(nc.name, key),
+            slug = "alter_" .. t.name }
+    end)
     for i, oc in ipairs(olds) do
         if not used[i] then
-            local with_column = touches(oc.columns, dropped)
-            ops[#ops + 1] = { kind = "drop_constraint", key = key, name = oc.name, def = oc.def,
-                phase = with_column and 8 or 3, order = 1, destructive = with_column or nil,
-                label = ("drop constraint %s on %s"):format(oc.name, key), slug = "alter_" .. t.name }
+            ops[#ops + 1] = placed_drop({ kind = "drop_constraint", key = key, name = oc.name,
+                def = oc.def, label = ("drop constraint %s on %s"):format(oc.name, key),
+                slug = "alter_" .. t.name }, oc.columns, dropped)
         end
     end
 end
 
 local function diff_indexes(ops, key, ot, t, dropped)
-    local olds, used = ot.indexes, {}
-    for _, ix in ipairs(t.indexes) do
-        local match
-        for i, oi in ipairs(olds) do
-            if not used[i] and index_id(oi) == index_id(ix) then
-                match = i
-                break
-            end
-        end
-        if match then
-            used[match] = true
-            ix.name = olds[match].name
-        else
-            ops[#ops + 1] = { kind = "create_index", key = key, index = ix, phase = 7,
-                label = ("create index %s on %s"):format(ix.name, key), slug = "alter_" .. t.name }
-        end
-    end
+    local olds = ot.indexes
+    local used = pair_up(olds, t.indexes, function(oi, ix)
+        return index_id(oi) == index_id(ix)
+    end, function(ix, oi)
+        ix.name = oi.name
+    end, function(ix)
+        ops[#ops + 1] = { kind = "create_index", key = key, index = ix, phase = 7,
+            label = ("create index %s on %s"):format(ix.name, key), slug = "alter_" .. t.name }
+    end)
     for i, oi in ipairs(olds) do
         if not used[i] and oi.untracked then
             t.indexes[#t.indexes + 1] = oi -- kept in the state, never dropped: no model made it
         elseif not used[i] then
-            local with_column = touches(oi.columns, dropped)
-            ops[#ops + 1] = { kind = "drop_index", key = key, index = oi, phase = with_column and 8 or 3,
-                order = 1, destructive = with_column or nil,
-                label = ("drop index %s on %s"):format(oi.name, key), slug = "alter_" .. t.name }
+            ops[#ops + 1] = placed_drop({ kind = "drop_index", key = key, index = oi,
+                label = ("drop index %s on %s"):format(oi.name, key), slug = "alter_" .. t.name },
+                oi.columns, dropped)
         end
     end
 end
@@ -414,8 +438,8 @@ local function defer_keys(ops, key, t, pending)
         if target ~= key then
             deferred[col.name] = true
             ops[#ops + 1] = { kind = "add_constraint", key = key, name = col.fk.name, phase = 7,
-                def = ('FOREIGN KEY ("%s") '):format(col.name) .. sql.references(col.fk),
-                label = ("add constraint %s on %s"):format(col.fk.name, key), slug = "create_" .. t.name }
+                def = fk_def(col), label = ("add constraint %s on %s"):format(col.fk.name, key),
+                slug = "create_" .. t.name }
         end
     end
     return deferred
@@ -490,8 +514,8 @@ local function drop_tables(ops, old, keys)
                 if col then
                     deferred[other][col.name] = true
                     ops[#ops + 1] = { kind = "drop_constraint", key = other, name = col.fk.name, phase = 9,
-                        def = ('FOREIGN KEY ("%s") '):format(col.name) .. sql.references(col.fk),
-                        destructive = true, label = ("drop constraint %s on %s"):format(col.fk.name, other),
+                        def = fk_def(col), destructive = true,
+                        label = ("drop constraint %s on %s"):format(col.fk.name, other),
                         slug = "drop_" .. old[other].name }
                 end
             end
