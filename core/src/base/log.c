@@ -183,9 +183,14 @@ static void drain_buf(struct access_buf *ab)
     soom_buf_clear(&ab->buf);
 }
 
+/* The thread's buffer, also kept in a plain thread-local: the key only
+ * serves to flush and free it when the thread ends. */
+static _Thread_local struct access_buf *thread_buf;
+
 static void access_buf_free(void *p)
 {
     struct access_buf *ab = p;
+    thread_buf = NULL;
     pthread_mutex_lock(&bufs_lock);
     if (ab->prev)
         ab->prev->next = ab->next;
@@ -209,10 +214,12 @@ static void access_key_init(void)
 
 static struct access_buf *access_buf(void)
 {
+    if (thread_buf != NULL)
+        return thread_buf;
     pthread_once(&access_once, access_key_init);
     struct access_buf *ab = pthread_getspecific(access_key);
     if (ab != NULL)
-        return ab;
+        return thread_buf = ab;
     ab = calloc(1, sizeof *ab);
     if (ab == NULL)
         return NULL;
@@ -225,7 +232,7 @@ static struct access_buf *access_buf(void)
     bufs = ab;
     pthread_mutex_unlock(&bufs_lock);
     pthread_setspecific(access_key, ab);
-    return ab;
+    return thread_buf = ab;
 }
 
 void soom_log_buffer(size_t bytes)

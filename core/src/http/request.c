@@ -21,12 +21,14 @@ static pthread_key_t spare_key;
 /* The spare itself is kept in a plain thread-local for speed; the key only
  * serves to free it when the thread ends. */
 static _Thread_local struct soom_arena *spare;
+static _Thread_local struct soom_arena *spare_keyed; /* what the key holds */
 static pthread_once_t spare_once = PTHREAD_ONCE_INIT;
 
 static void spare_free(void *a)
 {
     soom_arena_free(a);
     spare = NULL;
+    spare_keyed = NULL;
 }
 
 static void spare_init(void)
@@ -64,8 +66,13 @@ void soom_request_free(struct soom_request *r)
         return;
     }
     spare = a;
-    pthread_once(&spare_once, spare_init);
-    pthread_setspecific(spare_key, a);
+    /* the key is told only when the spare changes: steady traffic on a
+     * thread gives back the same arena request after request */
+    if (spare_keyed != a) {
+        pthread_once(&spare_once, spare_init);
+        pthread_setspecific(spare_key, a);
+        spare_keyed = a;
+    }
 }
 
 static _Thread_local struct soom_request *current_request;

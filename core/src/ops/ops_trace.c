@@ -9,7 +9,17 @@
 #include <sys/random.h>
 #include <time.h>
 
-static const char HEX[] = "0123456789abcdef";
+/* Two lower-case hex digits per byte value: ids are written a byte at a
+ * time, half the lookups and shifts of a digit at a time. */
+static const char HEXPAIRS[513] =
+    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+    "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
+    "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
+    "606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
+    "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
+    "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+    "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+    "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
 
 static uint64_t next_random(void)
 {
@@ -39,8 +49,8 @@ static void random_hex(char *out, size_t n)
         for (size_t i = 0; i < n; i += 16) {
             uint64_t r = next_random();
             v |= r;
-            for (size_t j = 0; j < 16; j++)
-                out[i + j] = HEX[(r >> (60 - 4 * j)) & 15];
+            for (int j = 7; j >= 0; j--, r >>= 8)
+                memcpy(out + i + 2 * j, HEXPAIRS + 2 * (r & 0xff), 2);
         }
     } while (v == 0);
     out[n] = '\0';
@@ -129,7 +139,6 @@ void soom_trace_format(const struct soom_trace *t, char *out)
     out[35] = '-';
     memcpy(out + 36, t->span_id, 16);
     out[52] = '-';
-    out[53] = HEX[t->flags >> 4];
-    out[54] = HEX[t->flags & 15];
+    memcpy(out + 53, HEXPAIRS + 2 * t->flags, 2);
     out[55] = '\0';
 }

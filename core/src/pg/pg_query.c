@@ -27,7 +27,6 @@
  * is taken from the pool, pg_conn_alive, before anything is sent.)
  */
 #include <limits.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,6 +37,22 @@
 
 #define MAX_PARAMS 65535
 #define STACK_PARAMS 16
+
+/* "soom_<id>" into `name` (24 bytes): on every statement run, so without
+ * a format. */
+static void stmt_name(char *name, unsigned id)
+{
+    char digits[12];
+    size_t n = 0;
+    do {
+        digits[n++] = (char)('0' + id % 10);
+        id /= 10;
+    } while (id != 0);
+    memcpy(name, "soom_", 5);
+    for (size_t i = 0; i < n; i++)
+        name[5 + i] = digits[n - 1 - i];
+    name[5 + n] = '\0';
+}
 
 /* Runs `sql` once, through the cache when prepared statements are on. */
 static PGresult *run_prepared(struct soom_pg_conn *c, const char *sql, int n,
@@ -54,14 +69,14 @@ static PGresult *run_prepared(struct soom_pg_conn *c, const char *sql, int n,
     struct pg_stmt *st = pg_stmt_find(c, sql, &h);
     char name[24];
     if (st->sql == NULL) {
-        snprintf(name, sizeof name, "soom_%u", c->next_stmt_id);
+        stmt_name(name, c->next_stmt_id);
         PGresult *res = pg_wait_prepare(c, name, sql, n);
         if (PQresultStatus(res) != PGRES_COMMAND_OK)
             return res;
         PQclear(res);
         pg_stmt_store(c, st, sql, h);
     }
-    snprintf(name, sizeof name, "soom_%u", st->id);
+    stmt_name(name, st->id);
     return pg_wait_prepared(c, name, n, values, lengths, formats);
 }
 

@@ -70,7 +70,11 @@ static bool where_lookup(struct soom_request *r, const struct soom_plan *p,
     int param;
     if (!lookup_value(r, p, s, &param))
         return false;
-    soom_buf_printf(s->sql, " WHERE %s = $%d", p->columns[p->lookup].quoted, param);
+    /* pieces, not a format: this runs on every request by key */
+    soom_buf_puts(s->sql, " WHERE ");
+    soom_buf_puts(s->sql, p->columns[p->lookup].quoted);
+    soom_buf_puts(s->sql, " = $");
+    soom_json_write_int(s->sql, param);
     bool first = false;
     plan_stmt_conditions(s, extra, &first);
     return true;
@@ -135,7 +139,10 @@ static void run_retrieve(struct soom_request *r, const struct soom_plan *p,
         return;
     struct plan_stmt s;
     plan_stmt_init(&s, r->arena);
-    soom_buf_printf(s.sql, "SELECT %s FROM %s", p->returning, p->table_quoted);
+    soom_buf_puts(s.sql, "SELECT ");
+    soom_buf_puts(s.sql, p->returning);
+    soom_buf_puts(s.sql, " FROM ");
+    soom_buf_puts(s.sql, p->table_quoted);
     if (!where_lookup(r, p, extra, &s))
         return;
     bool for_update = extra != NULL && extra->for_update;

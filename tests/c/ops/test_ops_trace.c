@@ -88,11 +88,40 @@ static void test_tracestate_bounds(void)
     CHECK(t.state == NULL);
 }
 
+/* New ids are lower-case hex, every digit in use, and the flags are
+ * written back as the two digits they came in. */
+static void test_hex_digits(void)
+{
+    bool seen[16] = {false};
+    struct soom_trace t;
+    for (int i = 0; i < 64; i++) {
+        begin(&t, NULL, NULL);
+        char out[SOOM_TRACEPARENT_LEN + 1];
+        soom_trace_format(&t, out);
+        CHECK(soom_trace_valid(out, strlen(out)));
+        for (const char *p = out + 3; p < out + 52; p++) {
+            if (*p == '-')
+                continue;
+            const char *at = strchr("0123456789abcdef", *p);
+            CHECK(at != NULL && *p != '\0');
+            if (at != NULL)
+                seen[at - "0123456789abcdef"] = true;
+        }
+    }
+    for (int d = 0; d < 16; d++)
+        CHECK(seen[d]);
+    begin(&t, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-9e", NULL);
+    char out[SOOM_TRACEPARENT_LEN + 1];
+    soom_trace_format(&t, out);
+    CHECK_STR(out + 52, "-9e");
+}
+
 int main(void)
 {
     RUN(test_continued);
     RUN(test_malformed_replaced);
     RUN(test_new_ids_differ);
     RUN(test_tracestate_bounds);
+    RUN(test_hex_digits);
     return test_summary();
 }

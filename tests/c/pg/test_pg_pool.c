@@ -266,6 +266,9 @@ static void check_terminated(long idle_check_ms)
     terminate_pids(pids, 2);
     for (int i = 0; i < 2; i++) {
         CHECK_INT(soom_pg_pool_acquire(pool, &a), SOOM_OK);
+        /* replaced on acquire, before any statement found it dead */
+        int fresh = soom_pg_conn_backend_pid(a);
+        CHECK(fresh != pids[0] && fresh != pids[1]);
         CHECK_STR(pg_test_value(a, "SELECT 'alive'", buf, sizeof buf), "alive");
         int pid = soom_pg_conn_backend_pid(a);
         CHECK(pid != pids[0] && pid != pids[1]);
