@@ -130,7 +130,8 @@ def cpu_ms_over(pid, seconds):
 def test_idle_connections_cost_little_cpu():
     """Waiting connections cost the server next to no CPU: nothing walks
     all of them ten times a second, nor lists their descriptors every
-    second (8,000 of them took ~35 ms more of CPU in 6 s that way)."""
+    second (8,000 of them took ~80 ms more of CPU in 6 s that way; the
+    bound leaves room for a sanitizer build on a loaded machine)."""
     srv = start()
     try:
         eq(srv.request("GET", "/echo")[0], 200)
@@ -140,7 +141,7 @@ def test_idle_connections_cost_little_cpu():
         spent = cpu_ms_over(srv.proc.pid, 6)
         print("  %.1f ms of CPU in 6 s with %d idle connections, %.1f without" % (
             spent, len(socks), alone))
-        assert spent - alone < 25, "%.1f ms of CPU in 6 s, %.1f without" % (spent, alone)
+        assert spent - alone < 40, "%.1f ms of CPU in 6 s, %.1f without" % (spent, alone)
         for s in socks:
             s.close()
     finally:
