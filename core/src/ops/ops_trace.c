@@ -9,17 +9,7 @@
 #include <sys/random.h>
 #include <time.h>
 
-/* Two lower-case hex digits per byte value: ids are written a byte at a
- * time, half the lookups and shifts of a digit at a time. */
-static const char HEXPAIRS[513] =
-    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
-    "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
-    "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
-    "606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
-    "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
-    "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
-    "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
-    "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
+#include "hex.h"
 
 static uint64_t next_random(void)
 {
@@ -50,7 +40,7 @@ static void random_hex(char *out, size_t n)
             uint64_t r = next_random();
             v |= r;
             for (int j = 7; j >= 0; j--, r >>= 8)
-                memcpy(out + i + 2 * j, HEXPAIRS + 2 * (r & 0xff), 2);
+                hex_put_byte(out + i + 2 * j, (unsigned)(r & 0xff));
         }
     } while (v == 0);
     out[n] = '\0';
@@ -68,11 +58,6 @@ static bool lower_hex(const char *p, size_t n, bool *all_zero)
     if (all_zero != NULL)
         *all_zero = zero;
     return true;
-}
-
-static unsigned hex_value(char c)
-{
-    return c <= '9' ? (unsigned)(c - '0') : (unsigned)(c - 'a' + 10);
 }
 
 bool soom_trace_valid(const char *p, size_t len)
@@ -125,7 +110,8 @@ void soom_trace_begin(struct soom_trace *t, const char *traceparent, size_t len,
     t->trace_id[32] = '\0';
     memcpy(t->parent_id, traceparent + 36, 16);
     t->parent_id[16] = '\0';
-    t->flags = (uint8_t)(hex_value(traceparent[53]) << 4 | hex_value(traceparent[54]));
+    t->flags = (uint8_t)(hex_value((unsigned char)traceparent[53]) << 4 |
+                         hex_value((unsigned char)traceparent[54]));
     if (state_ok(tracestate, state_len)) {
         t->state = tracestate;
         t->state_len = state_len;
@@ -139,6 +125,6 @@ void soom_trace_format(const struct soom_trace *t, char *out)
     out[35] = '-';
     memcpy(out + 36, t->span_id, 16);
     out[52] = '-';
-    memcpy(out + 53, HEXPAIRS + 2 * t->flags, 2);
+    hex_put_byte(out + 53, t->flags);
     out[55] = '\0';
 }

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 /* The value of a hex digit, or -1. */
 static inline int hex_value(int c)
@@ -26,6 +27,17 @@ static inline int hex_value(int c)
 static inline char hex_digit(unsigned v, bool upper)
 {
     return (upper ? "0123456789ABCDEF" : "0123456789abcdef")[v & 15];
+}
+
+/* Two lower-case hex digits for each byte value (hex.c): ids and trace
+ * context are written a byte at a time, half the lookups and shifts of a
+ * digit at a time. */
+extern const char soom_hex_pairs[513];
+
+/* Writes the two lower-case digits of the byte `b` at `out` (no NUL). */
+static inline void hex_put_byte(char *out, unsigned b)
+{
+    memcpy(out, soom_hex_pairs + 2 * (b & 0xff), 2);
 }
 
 /* True for the 8-4-4-4-12 hex digits of a UUID, in either case. */
