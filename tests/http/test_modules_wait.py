@@ -95,8 +95,11 @@ def check_200_suspended(model):
     srv = Server(app, env={"SOOM_THREADS": "2", "SOOM_SERVER": model}).start()
     try:
         check_many(srv, 200)
-        # two threads served them, so they were suspended side by side
-        assert srv.json("GET", "/wait-stats")[2]["peak"] > 100
+        # two threads served them, so they were suspended side by side: far
+        # more than two at once (not all 200: on a loaded machine the client's
+        # threads send them over longer than one wait lasts)
+        peak = srv.json("GET", "/wait-stats")[2]["peak"]
+        assert peak > 20, "at most %d suspended at once" % peak
         check_timeouts(srv)
         check_wait_before_handler(srv)
         eq(srv.json("GET", "/wait-stats")[2]["pending"], 0)
