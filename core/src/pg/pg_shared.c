@@ -28,9 +28,10 @@
  * the next PAUSE ones, then tries again.
  */
 #include <stdatomic.h>
-#include <stdio.h>
 #include <string.h>
 
+#include "hash.h"
+#include "hex.h"
 #include "pg_impl.h"
 #include "soom/log.h"
 
@@ -38,12 +39,15 @@
 #define PAUSE 4096
 #define ROUNDS 3
 
-static uint64_t hash64(const char *s)
+/* "soom_s" and the 16 hex digits of the text's hash into `name` (23
+ * bytes): on every statement run, so without a format. */
+static void shared_name(char *name, const char *sql)
 {
-    uint64_t h = 14695981039346656037ull; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
+    uint64_t h = soom_hash_bytes(sql, strlen(sql), 0);
+    memcpy(name, "soom_s", 6);
+    for (int i = 0; i < 8; i++)
+        hex_put_byte(name + 6 + 2 * i, (unsigned)(h >> (56 - 8 * i)));
+    name[22] = '\0';
 }
 
 static bool sqlstate_is(const PGresult *res, const char *code)
@@ -111,9 +115,8 @@ PGresult *pg_shared_run(struct soom_pg_conn *c, const char *sql, int n, const ch
 {
     if (!named(c, sql))
         return pg_wait_params(c, sql, n, values, lengths, formats);
-    char name[32], drop[48];
-    snprintf(name, sizeof name, "soom_s%016llx", (unsigned long long)hash64(sql));
-    snprintf(drop, sizeof drop, "DEALLOCATE %s", name);
+    char name[23], drop[34];
+    shared_name(name, sql);
     enum { BIND, PARSE, REPLACE } step = BIND;
     for (int round = 0; round < ROUNDS; round++) {
         PGresult *res = step == BIND ? pg_wait_prepared(c, name, n, values, lengths, formats)
@@ -136,6 +139,10 @@ PGresult *pg_shared_run(struct soom_pg_conn *c, const char *sql, int n, const ch
         if (round == 0)
             account(c, missing);
         step = missing ? PARSE : exists ? BIND : REPLACE;
+        if (step == REPLACE) {
+            memcpy(drop, "DEALLOCATE ", 11);
+            memcpy(drop + 11, name, sizeof name);
+        }
     }
     return pg_wait_params(c, sql, n, values, lengths, formats);
 }
