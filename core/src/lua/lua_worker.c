@@ -922,8 +922,8 @@ static void done(struct soom_lua *w, lua_State *co, int ref)
     note_memory(w);
 }
 
-/* A hard stop of the watch landed (lua_watch.h): the state is lost, and
- * the request answered 500. */
+/* A hard stop of the watch landed (lua_watch.h): the state is lost, the
+ * request answered 500, and the call over. */
 static void hard_stopped(struct call *c)
 {
     struct soom_request *r = c->r;
@@ -931,6 +931,8 @@ static void hard_stopped(struct call *c)
     lose_state(c->w, r);
     r->lua_co = NULL;
     handler_stopped(r, 500, NULL);
+    soom_lua_guard_set(NULL);
+    leave(c);
 }
 
 void soom_lua_dispatch(struct soom_lua_pool *pool, struct soom_request *r)
@@ -944,8 +946,6 @@ void soom_lua_dispatch(struct soom_lua_pool *pool, struct soom_request *r)
     }
     if (landed == SOOM_LUA_WATCH_HARD_STOP) {
         hard_stopped(&c);
-        soom_lua_guard_set(NULL);
-        leave(&c);
         return;
     }
     struct soom_lua_guard **slot = soom_lua_guard_set(&g);
@@ -1001,8 +1001,6 @@ enum access_outcome soom_lua_access_hook(struct soom_lua_pool *pool, struct soom
     }
     if (landed == SOOM_LUA_WATCH_HARD_STOP) {
         hard_stopped(&c);
-        soom_lua_guard_set(NULL);
-        leave(&c);
         return ACCESS_ANSWERED;
     }
     struct soom_lua_guard **slot = soom_lua_guard_set(&g);
