@@ -25,7 +25,7 @@ local type, ipairs, pairs, error, tostring, tonumber, unpack, next = type, ipair
     tostring, tonumber, unpack, next
 local sort, concat = table.sort, table.concat
 
-local map, array, pascal = encode.map, json.array, schemas.pascal
+local map, array, pascal, once = encode.map, json.array, schemas.pascal, schemas.once
 
 local _M = {}
 
@@ -151,18 +151,6 @@ local function decoded(text)
     return text and json.decode(text) or nil
 end
 
--- `make()`, made once per document for `key` (ctx.memo): the operations
--- over one model describe the same objects, and one table then stands for
--- each of them, which the registry knows again without comparing texts.
-local function once(ctx, key, make)
-    local v = ctx.memo[key]
-    if v == nil then
-        v = make()
-        ctx.memo[key] = v
-    end
-    return v
-end
-
 -- The body schema (a $ref) of a write, or nil.
 local function body_schema(ctx, op)
     local route, m = op.route, op.method
@@ -174,7 +162,7 @@ local function body_schema(ctx, op)
     end
     if op.generic then
         local partial = m ~= "post"
-        local s = once(ctx, (partial and "patch\0" or "input\0") .. op.fields_key, function()
+        local s = once(ctx.memo, (partial and "patch\0" or "input\0") .. op.fields_key, function()
             return schemas.input_object(op.fields, partial)
         end)
         local suffix = partial and "PatchRequest" or "Request"
@@ -210,7 +198,7 @@ end
 -- ---- success responses --------------------------------------------------------------
 
 local function item_ref(ctx, op)
-    local s = once(ctx, "output\0" .. op.fields_key, function()
+    local s = once(ctx.memo, "output\0" .. op.fields_key, function()
         return schemas.output_object(op.fields, ctx.numeric_as)
     end)
     return schemas.ref(ctx.registry:add(candidates(op), s, op.route.name))
@@ -279,7 +267,7 @@ local function page_schema(ctx, op, item)
     local name = item["$ref"]:match("([^/]+)$")
     local key = concat({ "envelope", name, p.kind, tostring(p.count), tostring(p.param),
         tostring(p.results), tostring(p.next) }, "\0")
-    local s = once(ctx, key, function()
+    local s = once(ctx.memo, key, function()
         return envelope(p, item)
     end)
     local kind = pascal(p.kind)
@@ -314,7 +302,7 @@ end
 local function generic_success(ctx, op, responses)
     local a = op.action
     if a == "destroy" then
-        responses[204] = once(ctx, "deleted", function()
+        responses[204] = once(ctx.memo, "deleted", function()
             local r = map()
             r.description = "Deleted."
             return r
@@ -333,7 +321,7 @@ local function generic_success(ctx, op, responses)
     end
     -- without an example, the operations over one object share its response
     local ref = schema["$ref"] or ("[]" .. schema.items["$ref"])
-    responses[status] = once(ctx, "success\0" .. a .. "\0" .. ref, function()
+    responses[status] = once(ctx.memo, "success\0" .. a .. "\0" .. ref, function()
         return success_object(a, schema, nil)
     end)
 end
@@ -468,7 +456,7 @@ local function responses(ctx, op)
                 key[#key + 1] = e
             end
         end
-        return once(ctx, concat(key, " "), function()
+        return once(ctx.memo, concat(key, " "), function()
             return by_status(ctx, op, success, errors)
         end)
     end
@@ -539,7 +527,7 @@ local IDEMPOTENCY_KEY = "Makes a retry safe: the same key and body get the first
 -- takes it (IdempotencyKey; RequiredIdempotencyKey under "required").
 local function idempotency_param(ctx, required)
     local name = required and "RequiredIdempotencyKey" or "IdempotencyKey"
-    local p = once(ctx, name, function()
+    local p = once(ctx.memo, name, function()
         local schema = map()
         schema.type = "string"
         schema.minLength = 1

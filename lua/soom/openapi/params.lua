@@ -17,7 +17,7 @@ local schemas = require "soom.openapi.schemas"
 local ipairs, type, pairs, tostring = ipairs, type, pairs, tostring
 local sort, concat = table.sort, table.concat
 
-local map, array = encode.map, json.array
+local map, array, once = encode.map, json.array, schemas.once
 
 local _M = {}
 
@@ -79,14 +79,10 @@ function _M.path(list, memo)
     memo = memo or {}
     local out = array()
     for i, p in ipairs(list) do
-        local key = "path\0" .. p.name .. "\0" .. p.kind
-        local made = memo[key]
-        if made == nil then
-            made = param(p.name, "path", ("The %s (%s)."):format(p.name, KIND_WORDS[p.kind]),
+        out[i] = once(memo, "path\0" .. p.name .. "\0" .. p.kind, function()
+            return param(p.name, "path", ("The %s (%s)."):format(p.name, KIND_WORDS[p.kind]),
                 path_schema(p.kind), true)
-            memo[key] = made
-        end
-        out[i] = made
+        end)
     end
     return out
 end
@@ -174,18 +170,6 @@ local function lookup_schema(op, fd)
         return plain("string", { description = "an array literal: {a,b}" })
     end
     return value_schema(fd)
-end
-
--- `make()`, made once per document for `key`: operations over one model
--- read the same parameters, and the same table then stands for each (the
--- registry of components tells them apart by identity first).
-local function once(memo, key, make)
-    local v = memo[key]
-    if v == nil then
-        v = make()
-        memo[key] = v
-    end
-    return v
 end
 
 local function filter_params(name, fd)

@@ -56,6 +56,19 @@ end
 local Registry = {}
 Registry.__index = Registry
 
+--- `make()`, made once per document for `key` in `memo` (a table kept for
+-- one document): operations over one model describe the same objects and
+-- read the same parameters, and one table then stands for each of them,
+-- which the registry knows again by identity without comparing texts.
+function _M.once(memo, key, make)
+    local v = memo[key]
+    if v == nil then
+        v = make()
+        memo[key] = v
+    end
+    return v
+end
+
 --- A registry of components of one kind (schemas, parameters).
 function _M.registry()
     return setmetatable({ by_name = {}, owner = {}, texts = {} }, Registry)
