@@ -32,6 +32,12 @@ from harness import Database, Server, eq, write_app
 HERE = os.path.dirname(os.path.abspath(__file__))
 SUITES = ["test_db_query.py", "test_generics.py", "test_pagination.py"]
 POOLER = {"SOOM_DATABASE__POOLER": "pgbouncer-transaction"}
+
+
+def pooled_server(source, url, **env):
+    """soom serving the app.lua `source` behind the pooler at `url`."""
+    return Server(write_app(tempfile.mkdtemp(), source),
+                  env=dict(POOLER, DATABASE_URL=url, **env)).start()
 # what Soom needs, and what a role's defaults can hold (docs/SCALING.md)
 HELD = ("bytea_output = 'hex'", "IntervalStyle = 'iso_8601'", "DateStyle = 'ISO, YMD'",
         "TimeZone = 'UTC'", "extra_float_digits = 1", "statement_timeout = 30000")
@@ -110,10 +116,7 @@ def test_per_request_settings_and_restart():
     a running server costs no request once it is back."""
     b = CLUSTER.get()
     db = Database(b.url())
-    tmp = tempfile.mkdtemp()
-    srv = Server(write_app(tmp, APP), env=dict(POOLER, DATABASE_URL=db.url,
-                                               SOOM_POOL__STATEMENT_TIMEOUT_MS="1234",
-                                               SOOM_POOL__MIN="4")).start()
+    srv = pooled_server(APP, db.url, SOOM_POOL__STATEMENT_TIMEOUT_MS="1234", SOOM_POOL__MIN="4")
     try:
         want = {"timeout": "1234ms", "raw": "00ff", "span": "P1DT2H",
                 "at": "2026-11-29T02:13:31+00:00"}
@@ -146,9 +149,7 @@ def test_settings_held_by_the_role_go_without_a_statement():
                     "DateStyle = 'ISO, YMD'", "TimeZone = 'UTC'", "extra_float_digits = 1",
                     "statement_timeout = 1234"):
         scalekit.psql(direct, 'ALTER ROLE soom IN DATABASE "%s" SET %s' % (db.name, setting))
-    tmp = tempfile.mkdtemp()
-    srv = Server(write_app(tmp, APP), env=dict(POOLER, DATABASE_URL=db.url,
-                                               SOOM_POOL__STATEMENT_TIMEOUT_MS="1234")).start()
+    srv = pooled_server(APP, db.url, SOOM_POOL__STATEMENT_TIMEOUT_MS="1234")
     try:
         for _ in range(10):
             eq(srv.json("GET", "/session")[2], {"timeout": "1234ms", "raw": "00ff",
@@ -212,9 +213,7 @@ def test_shared_statements_are_found_on_every_server_session():
     CLUSTER.get()
     b = scalekit.PgBouncer(int(CLUSTER.env["SOOM_TEST_PG_PORT"]), pool_size=2).start()
     db = held_database(b)
-    tmp = tempfile.mkdtemp()
-    srv = Server(write_app(tmp, SHARED_APP), env=dict(POOLER, DATABASE_URL=db.url,
-                                                      SOOM_POOL__MAX="8")).start()
+    srv = pooled_server(SHARED_APP, db.url, SOOM_POOL__MAX="8")
     try:
         for _ in range(20):
             status, _, doc = srv.json("GET", "/prepared")
@@ -258,9 +257,7 @@ def test_shared_statements_pause_where_sessions_are_reset():
     misses the connection sends its statements unnamed, and says so."""
     b = CLUSTER.get()
     db = held_database(b)
-    tmp = tempfile.mkdtemp()
-    srv = Server(write_app(tmp, SHARED_APP), env=dict(POOLER, DATABASE_URL=db.url,
-                                                      SOOM_POOL__MAX="1")).start()
+    srv = pooled_server(SHARED_APP, db.url, SOOM_POOL__MAX="1")
     try:
         for i in range(64):
             status, _, doc = srv.json("GET", "/prepared")
@@ -303,8 +300,7 @@ def test_a_stale_shared_statement_is_replaced_on_its_session():
     direct = db.url.replace("127.0.0.1:%d" % b.port,
                             "127.0.0.1:%s" % CLUSTER.env["SOOM_TEST_PG_PORT"])
     scalekit.psql(direct, "CREATE TABLE thing (id int, v int); INSERT INTO thing VALUES (1, 2)")
-    srv = Server(write_app(tempfile.mkdtemp(), STALE_APP),
-                 env=dict(POOLER, DATABASE_URL=db.url)).start()
+    srv = pooled_server(STALE_APP, db.url)
     try:
         status, _, first = srv.json("GET", "/things")
         eq((status, first["rows"]), (200, [{"id": 1, "v": 2}]))
@@ -327,9 +323,7 @@ def test_shared_statements_can_be_turned_off():
     CLUSTER.get()
     b = scalekit.PgBouncer(int(CLUSTER.env["SOOM_TEST_PG_PORT"]), pool_size=2).start()
     db = held_database(b)
-    srv = Server(write_app(tempfile.mkdtemp(), SHARED_APP),
-                 env=dict(POOLER, DATABASE_URL=db.url,
-                          SOOM_DATABASE__SHARED_STATEMENTS="false")).start()
+    srv = pooled_server(SHARED_APP, db.url, SOOM_DATABASE__SHARED_STATEMENTS="false")
     try:
         for _ in range(5):
             eq(srv.json("GET", "/prepared")[::2], (200, {"statements": []}))
@@ -351,8 +345,7 @@ def test_the_suites_pass_with_shared_statements():
     try:
         # the suites' fresh databases hold the settings as this one does
         db = Database(b.url())
-        srv = Server(write_app(tempfile.mkdtemp(), SHARED_APP),
-                     env=dict(POOLER, DATABASE_URL=db.url)).start()
+        srv = pooled_server(SHARED_APP, db.url)
         try:
             doc = srv.json("GET", "/prepared")[2]
             eq([r["statement"] for r in doc["statements"]], [PREPARED_SQL], "shared")
@@ -370,9 +363,7 @@ def test_the_suites_pass_with_shared_statements():
 
 def test_startup_warns_of_incompatible_settings():
     b = CLUSTER.get()
-    tmp = tempfile.mkdtemp()
-    srv = Server(write_app(tmp, APP), env=dict(POOLER, DATABASE_URL=b.url(),
-                                               SOOM_POOL__PREPARED="true")).start()
+    srv = pooled_server(APP, b.url(), SOOM_POOL__PREPARED="true")
     try:
         eq(srv.json("GET", "/session")[0], 200)
         lines = [l for l in srv.log_lines() if l.get("level") == "warn"]
