@@ -251,6 +251,10 @@ static void terminate_pids(const int *pids, int n)
         for (int k = 0; k < 100 && strcmp(pg_test_value(admin, sql, buf, sizeof buf), "0"); k++)
             pg_test_sleep_ms(20);
     }
+    /* A backend leaves pg_stat_activity before its last step of exiting,
+     * which sends its FATAL message and closes the socket: until then its
+     * client sees nothing to read. Let the exit finish. */
+    pg_test_sleep_ms(100);
     soom_pg_conn_close(admin);
 }
 
