@@ -12,6 +12,7 @@
 #include <lua.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 #include "plan.h"
 #include "server.h"
 #include "soom/config.h"
+#include "soom/error.h"
 #include "soom/log.h"
 
 /* settings(table) -> the effective settings: defaults, the table, then the
@@ -61,20 +63,80 @@ static void warn_random_cursor_key(const struct soom_app *app)
     }
 }
 
-/* serve(settings, app_dir, routes, home) -> exit code; blocks until shutdown.
- * `settings` are effective settings (from settings()), used as they are. */
+/* The routes of static bytes whose `static` table says `later`: their
+ * bytes are made by serve's `make` while the server loads (see
+ * soom_server_late), and read from the same tables. */
+struct later {
+    lua_State *L;
+    int routes, make; /* stack slots of serve's arguments */
+    int error;        /* the slot of make's error, or 0 */
+};
+
+static int later_make(void *ctx)
+{
+    struct later *lt = ctx;
+    lua_pushvalue(lt->L, lt->make);
+    if (lua_pcall(lt->L, 0, 0, 0) == 0)
+        return SOOM_OK;
+    lt->error = lua_gettop(lt->L);
+    return SOOM_ELUA;
+}
+
+static int later_fill(void *ctx, struct soom_app *app)
+{
+    struct later *lt = ctx;
+    lua_State *L = lt->L;
+    int top = lua_gettop(L), rc = SOOM_OK;
+    size_t n = lua_objlen(L, lt->routes);
+    for (size_t i = 1; i <= n && rc == SOOM_OK; i++) {
+        lua_rawgeti(L, lt->routes, (int)i);
+        lua_getfield(L, -1, "static");
+        if (lua_istable(L, -1)) {
+            lua_getfield(L, -1, "later");
+            lua_getfield(L, -2, "body");
+            size_t len;
+            const char *body = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
+            if (lua_toboolean(L, -2) &&
+                (body == NULL || soom_app_static_fill(app, i - 1, body, len) != SOOM_OK)) {
+                lua_getfield(L, -4, "pattern");
+                lua_pushfstring(L, "the bytes of %s were not made", lua_tostring(L, -1));
+                lua_replace(L, top + 1);
+                lt->error = top + 1;
+                rc = SOOM_ELUA;
+            }
+        }
+        lua_settop(L, lt->error > 0 ? top + 1 : top);
+    }
+    return rc;
+}
+
+/* serve(settings, app_dir, routes, home[, make]) -> exit code; blocks until
+ * shutdown. `settings` are effective settings (from settings()), used as
+ * they are; `make()` sets the body of each route whose static table says
+ * `later`, while the server loads. Raises what make raised. */
 static int l_serve(lua_State *L)
 {
     struct soom_config *c = soom_lua_settings_check(L, 1, false);
     const char *dir = luaL_checkstring(L, 2);
     const char *home = luaL_checkstring(L, 4);
+    bool has_make = lua_isfunction(L, 5);
+    lua_settop(L, 5);
     struct soom_app *app = soom_app_new(c, dir, home);
     soom_lua_routes_add(L, 3, app);
     soom_log_setup(c->level, c->access_log, STDOUT_FILENO);
     soom_log_buffer((size_t)c->log_buffer);
     warn_random_cursor_key(app);
-    int code = soom_server_run(app);
+    struct later lt = {L, 3, 5, 0};
+    struct soom_server_late late = {later_make, later_fill, &lt};
+    /* without make, a route still waiting for its bytes is an error */
+    int code = has_make || later_fill(&lt, app) == SOOM_OK
+                   ? soom_server_run(app, has_make ? &late : NULL)
+                   : 1;
     soom_app_free(app);
+    if (lt.error > 0) {
+        lua_pushvalue(L, lt.error);
+        return lua_error(L);
+    }
     lua_pushinteger(L, code);
     return 1;
 }

@@ -48,6 +48,23 @@ def test_cli_is_deterministic_and_equals_the_served_bytes():
         srv.stop()
 
 
+def test_every_server_model_serves_the_same_bytes():
+    # the document is made while the worker states load (async, threads,
+    # thread-per-connection: in the serving process; prefork: in the
+    # master, before its workers fork with the bytes)
+    first, yaml = cli_doc(SAMPLE), cli_doc(SAMPLE, "--yaml")
+    for model in ("async", "threads", "thread-per-connection", "prefork"):
+        srv = Server(SAMPLE, env={"SOOM_SERVER": model, "SOOM_WORKERS": "2"}).start()
+        try:
+            status, _, body = srv.request("GET", "/openapi.json")
+            eq((status, body == first), (200, True), "%s: served JSON = soom openapi" % model)
+            status, _, body = srv.request("GET", "/openapi.yaml")
+            eq((status, body == yaml), (200, True), "%s: served YAML = soom openapi --yaml" % model)
+            eq(srv.request("GET", "/hello")[0], 200, "%s: the app's own routes" % model)
+        finally:
+            srv.stop()
+
+
 def test_out_file():
     d = tempfile.mkdtemp()
     try:
@@ -179,6 +196,15 @@ def test_clear_errors_at_start_up():
                       'get = function() return {} end }', "settings.lua": "return { debug = true }"})
         code, log = start_failure(d)
         eq(code != 0 and "/docs" in log and "resources/docs.lua" in log, True, log)
+        # found while the document is built, as the worker states load
+        write_app(d, {"resources/docs.lua": 'local soom = require "soom"\nreturn { '
+                      'soom.Resource { route = "/a", operation_id = "same", '
+                      'get = function() return {} end }, soom.Resource { route = "/b", '
+                      'operation_id = "same", get = function() return {} end } }'})
+        for model in ("async", "prefork"):
+            code, log = start_failure(d, env={"SOOM_SERVER": model})
+            eq(code != 0 and "the operationId same of GET" in log
+               and "set operation_id on one of them" in log, True, "%s: %s" % (model, log))
         home = os.path.join(d, "home")
         built = os.path.join(os.path.dirname(os.path.dirname(os.environ.get("SOOM_BIN") or
                                                              SOURCE + "/build/bin/soom")),

@@ -312,4 +312,32 @@ return {
         t.eq(routes.relative("/api/docs", "/api/docs/assets/x.js"), "docs/assets/x.js")
         t.eq(routes.relative("/api/docs", "/openapi.json"), "/openapi.json")
     end),
+
+    t.case("the document's routes come without their bytes, which make() sets", function()
+        local app = load()
+        app.settings.openapi.ui = "off"
+        local list, make = routes.routes(app, ".")
+        t.eq(#list, 2, "the pages off: the document's two routes")
+        for _, r in ipairs(list) do
+            t.eq(r.static.later, true, r.pattern)
+            t.eq(r.static.body, nil, r.pattern)
+        end
+        make()
+        local tree = openapi.document(app)
+        t.eq(list[1].static.body, openapi.json(tree), "JSON")
+        t.eq(list[2].static.body, openapi.yaml(tree), "YAML")
+        app.settings.openapi.json, app.settings.openapi.yaml = "", ""
+        local none, no_make = routes.routes(app, ".")
+        t.eq(#none, 0, "nothing served")
+        t.eq(no_make, nil, "nothing to make")
+    end),
+
+    t.case("serve refuses a route still waiting for its bytes when there is no make", function()
+        local serve = require "soom.core.serve"
+        local route = { pattern = "/later.json", methods = { "GET" }, name = "spec",
+            static = { later = true, content_type = "application/json" } }
+        local ok, err = pcall(serve.serve, serve.settings({}), ".", { route }, ".")
+        t.eq(ok, false)
+        t.match(tostring(err), "the bytes of /later.json were not made")
+    end),
 }

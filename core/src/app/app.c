@@ -60,22 +60,38 @@ static int compile(const struct soom_app *app, const char *text, const char *wha
     return rc;
 }
 
+/* Sets the bytes of `s` (copied) and the ETag naming them. */
+static void static_set(struct soom_static *s, const char *data, size_t len)
+{
+    s->data = xmalloc(len + 1);
+    memcpy(s->data, data, len);
+    s->data[len] = '\0';
+    s->len = len;
+    snprintf(s->etag, sizeof s->etag, "\"%016llx\"",
+             (unsigned long long)soom_hash_bytes(s->data, s->len, 0));
+}
+
 static struct soom_static *static_new(const struct soom_route_spec *spec)
 {
     struct soom_static *s = xcalloc(1, sizeof *s);
-    s->data = xmalloc(spec->static_len + 1);
-    memcpy(s->data, spec->static_data, spec->static_len);
-    s->data[spec->static_len] = '\0';
-    s->len = spec->static_len;
+    if (spec->static_data != NULL)
+        static_set(s, spec->static_data, spec->static_len);
     s->content_type = xstrdup(spec->static_type ? spec->static_type : "application/octet-stream");
     s->cache_control = xstrdup(spec->static_cache ? spec->static_cache : "no-cache");
     s->nheaders = spec->static_nheaders;
     s->headers = xcalloc(s->nheaders + 1, sizeof *s->headers);
     for (size_t i = 0; i < s->nheaders; i++)
         s->headers[i] = xstrdup(spec->static_headers[i]);
-    snprintf(s->etag, sizeof s->etag, "\"%016llx\"",
-             (unsigned long long)soom_hash_bytes(s->data, s->len, 0));
     return s;
+}
+
+int soom_app_static_fill(struct soom_app *app, size_t id, const char *data, size_t len)
+{
+    struct soom_static *s = id < app->nroutes ? app->routes[id].statics : NULL;
+    if (s == NULL || s->data != NULL)
+        return SOOM_EINVAL;
+    static_set(s, data, len);
+    return SOOM_OK;
 }
 
 static void static_free(struct soom_static *s)
@@ -141,7 +157,7 @@ int soom_app_add_route(struct soom_app *app, const struct soom_route_spec *spec,
         if (rc != SOOM_OK)
             snprintf(err, errlen, "%s: %s", spec->name, why);
     }
-    if (rc == SOOM_OK && spec->static_data != NULL)
+    if (rc == SOOM_OK && (spec->static_data != NULL || spec->static_later))
         r.statics = static_new(spec);
     if (rc == SOOM_OK)
         rc = soom_router_add(app->router, spec->pattern, spec->methods, r.id, spec->name, err,

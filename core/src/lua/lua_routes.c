@@ -50,7 +50,8 @@ static unsigned methods_of(lua_State *L, int idx)
 
 /* A route's `static` table: { body, content_type, cache_control, headers =
  * { name, value, ... } }, its strings borrowed from the Lua stack (kept
- * there until the route is added) and the header list in `scratch`. */
+ * there until the route is added) and the header list in `scratch`; with
+ * `later = true` and no body, the bytes come later (serve's `make`). */
 static void static_spec(lua_State *L, int idx, struct soom_route_spec *spec,
                         struct soom_arena *scratch)
 {
@@ -58,7 +59,10 @@ static void static_spec(lua_State *L, int idx, struct soom_route_spec *spec,
     lua_getfield(L, idx, "content_type");
     lua_getfield(L, idx, "cache_control");
     lua_getfield(L, idx, "headers");
-    spec->static_data = luaL_checklstring(L, -4, &spec->static_len);
+    lua_getfield(L, idx, "later");
+    spec->static_later = lua_toboolean(L, -1) && lua_isnil(L, -5);
+    lua_pop(L, 1);
+    spec->static_data = spec->static_later ? NULL : luaL_checklstring(L, -4, &spec->static_len);
     spec->static_type = lua_tostring(L, -3);
     spec->static_cache = lua_tostring(L, -2);
     if (!lua_istable(L, -1))

@@ -926,31 +926,64 @@ static void drain(void)
         pthread_join(srv.reaper, NULL);
 }
 
-/* Serves on `fd` in this process until SIGTERM/SIGINT. Signals must already
- * be blocked. */
-static int serve_process(struct soom_app *app, int fd, unsigned index)
-{
+/* What a process loads before it serves: its worker states and its
+ * database pool (after any fork, warm before the first request; a database
+ * that is down is retried, not fatal). */
+struct loading {
+    struct soom_app *app;
+    bool lua_ok, pg_ok;
     char err[1024];
+};
+
+static void *load_main(void *arg)
+{
+    struct loading *ld = arg;
+    struct soom_app *app = ld->app;
+    size_t states =
+        app->config->model == SOOM_SERVER_THREAD_PER_CONNECTION ? 1 : (size_t)app->config->threads;
+    ld->lua_ok = soom_lua_pool_new(app, states, &app->lua, ld->err, sizeof ld->err) == SOOM_OK;
+    ld->pg_ok = ld->lua_ok && soom_pg_pool_setup(app->config) == SOOM_OK &&
+                soom_pg_replicas_setup(app->config) == SOOM_OK;
+    return NULL;
+}
+
+/* Loads this process while `late` makes its bytes (on a thread of its own;
+ * one after the other when no thread can be had), then lets late fill
+ * them in. Logs what failed, but late's own failure. */
+static bool load_process(struct soom_app *app, const struct soom_server_late *late)
+{
+    struct loading ld = {.app = app};
+    pthread_t t;
+    bool threaded = late != NULL && pthread_create(&t, NULL, load_main, &ld) == 0;
+    if (!threaded)
+        load_main(&ld);
+    bool late_ok = late == NULL || late->make(late->ctx) == SOOM_OK;
+    if (threaded)
+        pthread_join(t, NULL);
+    late_ok = late_ok && (late == NULL || late->fill(late->ctx, app) == SOOM_OK);
+    if (!ld.lua_ok) {
+        struct soom_log_line l;
+        soom_log_begin(&l, SOOM_LOG_ERROR, "cannot load the app");
+        soom_log_str(&l, "error", ld.err);
+        soom_log_end(&l);
+    } else if (!ld.pg_ok) {
+        soom_log_msg(SOOM_LOG_ERROR, "cannot set up the database pool");
+    }
+    return ld.lua_ok && ld.pg_ok && late_ok;
+}
+
+/* Serves on `fd` in this process until SIGTERM/SIGINT. Signals must already
+ * be blocked. `late`: see soom_server_run (NULL in a prefork worker: its
+ * master filled them in before forking). */
+static int serve_process(struct soom_app *app, int fd, unsigned index,
+                         const struct soom_server_late *late)
+{
     srv.app = app;
     srv.listen_fd = fd;
     soom_builtin_process_begin(app, index);
     pthread_mutex_init(&srv.conns_lock, NULL);
-    size_t states =
-        app->config->model == SOOM_SERVER_THREAD_PER_CONNECTION ? 1 : (size_t)app->config->threads;
-    if (soom_lua_pool_new(app, states, &app->lua, err, sizeof err) != SOOM_OK) {
-        struct soom_log_line l;
-        soom_log_begin(&l, SOOM_LOG_ERROR, "cannot load the app");
-        soom_log_str(&l, "error", err);
-        soom_log_end(&l);
+    if (!load_process(app, late))
         return 1;
-    }
-    /* the database pool of this process: after any fork, warm before the
-     * first request (a database that is down is retried, not fatal) */
-    if (soom_pg_pool_setup(app->config) != SOOM_OK ||
-        soom_pg_replicas_setup(app->config) != SOOM_OK) {
-        soom_log_msg(SOOM_LOG_ERROR, "cannot set up the database pool");
-        return 1;
-    }
     if (soom_wait_setup(unpark) != SOOM_OK) {
         soom_log_msg(SOOM_LOG_ERROR, "cannot start the timer of suspended requests");
         return 1;
@@ -1035,7 +1068,7 @@ static pid_t spawn_worker(struct soom_app *app, int fd, unsigned index)
     pid_t pid = fork();
     if (pid != 0)
         return pid; /* parent, or -1 */
-    int code = serve_process(app, fd, index);
+    int code = serve_process(app, fd, index, NULL);
     _exit(code);
 }
 
@@ -1152,7 +1185,7 @@ static void raise_fd_limit(void)
     }
 }
 
-int soom_server_run(struct soom_app *app)
+int soom_server_run(struct soom_app *app, const struct soom_server_late *late)
 {
     sigset_t set;
     block_signals(&set);
@@ -1183,8 +1216,14 @@ int soom_server_run(struct soom_app *app)
         return 1;
     }
     log_listening(app, addr, srv.ops_fd >= 0 ? ops_addr : NULL);
-    int code = app->config->model == SOOM_SERVER_PREFORK ? run_prefork(app, fd)
-                                                         : serve_process(app, fd, 0);
+    int code;
+    if (app->config->model != SOOM_SERVER_PREFORK)
+        code = serve_process(app, fd, 0, late);
+    else if (late != NULL &&
+             (late->make(late->ctx) != SOOM_OK || late->fill(late->ctx, app) != SOOM_OK))
+        code = 1; /* the workers fork with the bytes */
+    else
+        code = run_prefork(app, fd);
     close(fd);
     if (srv.ops_fd >= 0)
         close(srv.ops_fd);

@@ -57,13 +57,15 @@ return soom.command {
         local ok, code = pcall(function()
             local loaded = loader.load(dir, settings)
             read_database(loaded, settings)
-            -- the OpenAPI document and the docs pages, built once, after the app's routes
+            -- the OpenAPI document and the docs pages, after the app's routes; the
+            -- document is built once, while the server loads its worker states
             local routes = { unpack(loaded.routes) }
             routes.access_classes = loaded.routes.access_classes
-            for _, r in ipairs(require("soom.openapi.routes").routes(loaded, cli.home)) do
+            local docs, make = require("soom.openapi.routes").routes(loaded, cli.home)
+            for _, r in ipairs(docs) do
                 routes[#routes + 1] = r
             end
-            return serve.serve(loader.core_settings(settings), dir, routes, cli.home)
+            return serve.serve(loader.core_settings(settings), dir, routes, cli.home, make)
         end)
         if ok and code == serve.RESTART then
             -- --reload found the routes changed: the same command again, in

@@ -37,6 +37,12 @@ local function plain(t, what)
     return json.decode(assert(json.encode(t)))
 end
 
+--- The document's title (info.title), as the docs pages show it.
+function _M.title(app)
+    local t = app.title or app.name
+    return type(t) == "string" and t or "API"
+end
+
 local function info(app)
     local i = map()
     i.title = app.title or app.name

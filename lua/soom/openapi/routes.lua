@@ -21,7 +21,7 @@
 local files = require "soom.core.files"
 local openapi = require "soom.openapi"
 
-local type, error, ipairs = type, error, ipairs
+local error, ipairs = error, ipairs
 
 local _M = {}
 
@@ -36,6 +36,7 @@ local TYPES = {
     html = "text/html; charset=utf-8",
 }
 
+-- A route of static bytes; a nil body comes later (see _M.routes).
 local function route(path, body, content_type, cache, headers)
     local list = { NOSNIFF[1], NOSNIFF[2] }
     for _, h in ipairs(headers or {}) do
@@ -43,8 +44,8 @@ local function route(path, body, content_type, cache, headers)
     end
     return {
         pattern = path, methods = { "GET" }, name = "openapi (settings.openapi)",
-        static = { body = body, content_type = content_type, cache_control = cache or "no-cache",
-            headers = list },
+        static = { body = body, later = body == nil, content_type = content_type,
+            cache_control = cache or "no-cache", headers = list },
     }
 end
 
@@ -148,27 +149,33 @@ local function ui_on(settings)
 end
 
 --- The routes serving the document and the pages for a loaded app, under
--- `home` (share/soom); `doc` is its document (made when nil).
-function _M.routes(app, home, doc)
+-- `home` (share/soom), and the function that makes the document's bytes
+-- (nil when no route serves it). The document's own routes come without
+-- their bytes (`static.later`): make() builds the document and sets each
+-- one's body. `soom run` calls it while the worker states load, on a core
+-- they leave idle (soom.core.serve).
+function _M.routes(app, home)
     local cfg = app.settings.openapi
     local out = {}
     local ui = ui_on(app.settings) and (cfg.docs ~= "" or cfg.redoc ~= "")
     if cfg.json == "" and cfg.yaml == "" and not ui then
-        return out
+        return out, nil
     end
-    doc = doc or openapi.document(app)
+    local json_route, yaml_route
     if cfg.json ~= "" then
-        out[#out + 1] = route(cfg.json, openapi.json(doc), "application/json")
+        json_route = route(cfg.json, nil, "application/json")
+        out[#out + 1] = json_route
     end
     if cfg.yaml ~= "" then
-        out[#out + 1] = route(cfg.yaml, openapi.yaml(doc), "application/yaml")
+        yaml_route = route(cfg.yaml, nil, "application/yaml")
+        out[#out + 1] = yaml_route
     end
     if ui then
         if cfg.json == "" then
             error("settings.openapi.docs and openapi.redoc show the document served at "
                 .. "settings.openapi.json, which is turned off", 0)
         end
-        local title = type(doc.info.title) == "string" and doc.info.title or "API"
+        local title = openapi.title(app)
         if cfg.docs ~= "" then
             swagger_ui(out, home, cfg.docs, cfg.json, title)
         end
@@ -176,7 +183,18 @@ function _M.routes(app, home, doc)
             redoc(out, home, cfg.redoc, cfg.json, title)
         end
     end
-    return out
+    if json_route == nil and yaml_route == nil then
+        return out, nil
+    end
+    return out, function()
+        local doc = openapi.document(app)
+        if json_route then
+            json_route.static.body = openapi.json(doc)
+        end
+        if yaml_route then
+            yaml_route.static.body = openapi.yaml(doc)
+        end
+    end
 end
 
 return _M

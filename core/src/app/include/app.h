@@ -60,9 +60,11 @@ struct soom_route_spec {
     const struct plan_spec *plan; /* a generic resource's plan, or NULL */
     /* authentication, permissions, throttles, or a token view; NULL: none */
     const struct access_route_spec *access;
-    /* static bytes (copied), or static_data NULL */
+    /* static bytes (copied), or static_data NULL; static_later: bytes to
+     * come (soom_app_static_fill) */
     const char *static_data;
     size_t static_len;
+    bool static_later;
     const char *static_type;
     const char *static_cache;
     const char *const *static_headers; /* name, value, ... */
@@ -122,5 +124,10 @@ int soom_app_add_class(struct soom_app *app, const struct access_class_spec *spe
  * place in it, in `err`. */
 int soom_app_add_route(struct soom_app *app, const struct soom_route_spec *spec, char *err,
                        size_t errlen);
+
+/* Gives the route `id`, added with static_later, its bytes (copied).
+ * SOOM_EINVAL when that route waits for none. Before serving only: the
+ * route table is not locked. */
+int soom_app_static_fill(struct soom_app *app, size_t id, const char *data, size_t len);
 
 #endif

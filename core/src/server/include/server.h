@@ -14,12 +14,26 @@ struct soom_request;
  * routes changed: the caller restarts the process to serve them. */
 #define SOOM_SERVER_RESTART 75
 
-/* Serves `app` until SIGTERM or SIGINT, then drains in-flight requests
- * (bounded by settings.drain_timeout). Returns the process exit code:
- * 0 after a clean shutdown, 1 when the server could not start (the reason
- * is logged), SOOM_SERVER_RESTART after a SIGHUP with settings.reload on
+/* The bytes of routes of static bytes added without them (the OpenAPI
+ * document's: a few hundred million instructions for a large app):
+ * `make` runs on the calling thread while another loads the worker states
+ * and warms the database pool, so the two share the machine's cores;
+ * `fill` then puts the bytes in the route table, before the first request.
+ * Each returns SOOM_OK, or an error that stops the start (its reason is
+ * the caller's to report). */
+struct soom_server_late {
+    int (*make)(void *ctx);
+    int (*fill)(void *ctx, struct soom_app *app);
+    void *ctx;
+};
+
+/* Serves `app`, with the bytes of `late` (may be NULL) filled in, until
+ * SIGTERM or SIGINT, then drains in-flight requests (bounded by
+ * settings.drain_timeout). Returns the process exit code: 0 after a clean
+ * shutdown, 1 when the server could not start (the reason is logged, or
+ * is late's), SOOM_SERVER_RESTART after a SIGHUP with settings.reload on
  * (sent by the reloader when only a restart can serve the app's files). */
-int soom_server_run(struct soom_app *app);
+int soom_server_run(struct soom_app *app, const struct soom_server_late *late);
 
 /* Suspending a request, the server's side (native modules reach it
  * through module_host.h). Called during a pipeline step: once the step
