@@ -38,7 +38,10 @@ bool soom_log_enabled(enum soom_log_level level)
  * is read once per second per thread and derived from the monotonic one in
  * between, and the date part is formatted once per second too: the access
  * log is on by default, so a line must cost little. */
-static void write_time(struct soom_buf *b, uint64_t mono)
+#define TIME_HEAD_LEN 47 /* {"time":"YYYY-MM-DDTHH:MM:SS.uuuuuuZ","level":" */
+
+/* Writes the TIME_HEAD_LEN bytes at `w`, which has room for them. */
+static char *put_time(char *w, uint64_t mono)
 {
     static _Thread_local uint64_t base_mono, base_real; /* ns, one second apart at most */
     static _Thread_local time_t cached_sec = -1;
@@ -59,20 +62,23 @@ static void write_time(struct soom_buf *b, uint64_t mono)
         strftime(cached, sizeof cached, "%Y-%m-%dT%H:%M:%S", &tm);
         cached_sec = sec;
     }
-    char frac[8];
+    memcpy(w, "{\"time\":\"", 9);
+    memcpy(w + 9, cached, 19);
+    w[28] = '.';
     long us = (long)(real % 1000000000u / 1000);
     for (int i = 5; i >= 0; i--) {
-        frac[i] = (char)('0' + us % 10);
+        w[29 + i] = (char)('0' + us % 10);
         us /= 10;
     }
-    /* {"time":"YYYY-MM-DDTHH:MM:SS.uuuuuuZ","level":" in one copy */
-    char head[64];
-    memcpy(head, "{\"time\":\"", 9);
-    memcpy(head + 9, cached, 19);
-    head[28] = '.';
-    memcpy(head + 29, frac, 6);
-    memcpy(head + 35, "Z\",\"level\":\"", 12);
-    soom_buf_append(b, head, 47);
+    memcpy(w + 35, "Z\",\"level\":\"", 12);
+    return w + TIME_HEAD_LEN;
+}
+
+static void write_time(struct soom_buf *b, uint64_t mono)
+{
+    soom_buf_reserve(b, TIME_HEAD_LEN);
+    b->len = (size_t)(put_time(b->data + b->len, mono) - b->data);
+    b->data[b->len] = '\0';
 }
 
 static void write_all(const char *p, size_t n)
@@ -251,7 +257,41 @@ void soom_log_flush(void)
     pthread_mutex_unlock(&bufs_lock);
 }
 
-#define PUT_LITERAL(b, s) soom_buf_append((b), (s), sizeof(s) - 1)
+/* The access line is written through a pointer into room reserved once
+ * for its longest form: the line of every request is the log's hot path,
+ * and a check for room, a call and a terminating NUL per piece cost about
+ * a third of it. */
+#define PUT_LITERAL(w, s) (memcpy((w), (s), sizeof(s) - 1), (w) + sizeof(s) - 1)
+#define INT_MAX_LEN 20 /* digits of a 64-bit integer, and its sign */
+
+static char *put_bytes(char *w, const char *s, size_t n)
+{
+    memcpy(w, s, n);
+    return w + n;
+}
+
+static char *put_int(char *w, long long v)
+{
+    char tmp[INT_MAX_LEN];
+    char *e = tmp + sizeof tmp, *p = e;
+    unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    if (v < 0)
+        *--p = '-';
+    return put_bytes(w, p, (size_t)(e - p));
+}
+
+/* A JSON string through soom_json_write_string, which needs at most
+ * 6 * n + 2 bytes: the room reserved covers them. */
+static char *put_json_string(struct soom_buf *b, char *w, const char *s, size_t n)
+{
+    b->len = (size_t)(w - b->data);
+    soom_json_write_string(b, s, n);
+    return b->data + b->len;
+}
 
 void soom_log_access(const struct soom_log_access *a)
 {
@@ -261,49 +301,58 @@ void soom_log_access(const struct soom_log_access *a)
     if (ab == NULL)
         return;
     uint64_t now = a->now_ns ? a->now_ns : soom_clock_ns();
+    size_t method_len = strlen(a->method);
+    size_t route_len = a->route_json != NULL ? strlen(a->route_json) : 4;
+    /* the literals below with some to spare, the ids, and each string
+     * written as JSON at its longest */
+    size_t room = 256 + TIME_HEAD_LEN + 3 * INT_MAX_LEN + a->request_id_len + 32 + 16 + route_len +
+                  6 * method_len + 6 * a->path_len + 6 * a->user_len;
     pthread_mutex_lock(&ab->lock);
     if (ab->buf.len == 0)
         ab->since = now;
     struct soom_buf b = ab->buf;
-    write_time(&b, now);
-    PUT_LITERAL(&b, "info\",\"msg\":\"request\",\"request_id\":\"");
-    soom_buf_append(&b, a->request_id, a->request_id_len);
+    soom_buf_reserve(&b, room);
+    char *w = put_time(b.data + b.len, now);
+    w = PUT_LITERAL(w, "info\",\"msg\":\"request\",\"request_id\":\"");
+    w = put_bytes(w, a->request_id, a->request_id_len);
     if (a->trace_id != NULL && a->trace_id[0] != '\0') {
-        PUT_LITERAL(&b, "\",\"trace_id\":\"");
-        soom_buf_append(&b, a->trace_id, 32);
-        PUT_LITERAL(&b, "\",\"span_id\":\"");
-        soom_buf_append(&b, a->span_id, 16);
+        w = PUT_LITERAL(w, "\",\"trace_id\":\"");
+        w = put_bytes(w, a->trace_id, 32);
+        w = PUT_LITERAL(w, "\",\"span_id\":\"");
+        w = put_bytes(w, a->span_id, 16);
     }
-    PUT_LITERAL(&b, "\",\"method\":");
+    w = PUT_LITERAL(w, "\",\"method\":");
     if (a->method_safe) {
-        soom_buf_putc(&b, '"');
-        soom_buf_puts(&b, a->method);
-        soom_buf_putc(&b, '"');
+        *w++ = '"';
+        w = put_bytes(w, a->method, method_len);
+        *w++ = '"';
     } else {
-        soom_json_write_string(&b, a->method, strlen(a->method));
+        w = put_json_string(&b, w, a->method, method_len);
     }
-    PUT_LITERAL(&b, ",\"path\":");
-    soom_json_write_string(&b, a->path, a->path_len);
-    PUT_LITERAL(&b, ",\"route\":");
+    w = PUT_LITERAL(w, ",\"path\":");
+    w = put_json_string(&b, w, a->path, a->path_len);
+    w = PUT_LITERAL(w, ",\"route\":");
     if (a->route_json != NULL)
-        soom_buf_puts(&b, a->route_json);
+        w = put_bytes(w, a->route_json, route_len);
     else
-        PUT_LITERAL(&b, "null");
-    PUT_LITERAL(&b, ",\"status\":");
-    soom_json_write_int(&b, a->status);
-    PUT_LITERAL(&b, ",\"bytes\":");
-    soom_json_write_int(&b, (int64_t)a->bytes);
-    PUT_LITERAL(&b, ",\"duration_us\":");
-    soom_json_write_int(&b, a->duration_us);
+        w = PUT_LITERAL(w, "null");
+    w = PUT_LITERAL(w, ",\"status\":");
+    w = put_int(w, a->status);
+    w = PUT_LITERAL(w, ",\"bytes\":");
+    w = put_int(w, (long long)a->bytes);
+    w = PUT_LITERAL(w, ",\"duration_us\":");
+    w = put_int(w, a->duration_us);
     if (a->lua)
-        PUT_LITERAL(&b, ",\"lua\":true");
+        w = PUT_LITERAL(w, ",\"lua\":true");
     else
-        PUT_LITERAL(&b, ",\"lua\":false");
+        w = PUT_LITERAL(w, ",\"lua\":false");
     if (a->user != NULL) {
-        PUT_LITERAL(&b, ",\"user\":");
-        soom_json_write_string(&b, a->user, a->user_len);
+        w = PUT_LITERAL(w, ",\"user\":");
+        w = put_json_string(&b, w, a->user, a->user_len);
     }
-    PUT_LITERAL(&b, "}\n");
+    w = PUT_LITERAL(w, "}\n");
+    *w = '\0';
+    b.len = (size_t)(w - b.data);
     ab->buf = b;
     if (ab->buf.len >= buffer_bytes || now - ab->since >= FLUSH_NS)
         drain_buf(ab);
