@@ -299,7 +299,7 @@ struct encoder {
     struct soom_buf *out;
     char *err;
     size_t errlen;
-    int array_mt;           /* stack index of the array metatable */
+    const void *array_mt;   /* the array metatable, looked up at the first metatable met */
     const void *ordered_mt; /* the last ordered metatable seen */
 };
 
@@ -351,13 +351,14 @@ static int encode_key(struct encoder *e, int kidx)
     return enc_fail(e, "a table key that is not a string or a number");
 }
 
-static int encode_object(struct encoder *e, int idx, int depth)
+/* An object whose first key and value lua_next left on the stack
+ * (encode_table looked at them to tell an object from an array). */
+static int encode_object_from(struct encoder *e, int idx, int depth)
 {
     lua_State *L = e->L;
     bool first = true;
     soom_buf_putc(e->out, '{');
-    lua_pushnil(L);
-    while (lua_next(L, idx) != 0) {
+    do {
         if (!first)
             soom_buf_putc(e->out, ',');
         first = false;
@@ -371,9 +372,18 @@ static int encode_object(struct encoder *e, int idx, int depth)
             lua_pop(L, 1);
             return rc;
         }
-    }
+    } while (lua_next(L, idx) != 0);
     soom_buf_putc(e->out, '}');
     return SOOM_OK;
+}
+
+static int encode_object(struct encoder *e, int idx, int depth)
+{
+    lua_State *L = e->L;
+    lua_pushnil(L);
+    if (lua_next(L, idx) == 0)
+        return (soom_buf_puts(e->out, "{}"), SOOM_OK);
+    return encode_object_from(e, idx, depth);
 }
 
 /* One member of an object: the key below the top of the stack, the value
@@ -478,7 +488,12 @@ static int encode_table(struct encoder *e, int idx, int depth)
          * failure's stack is reset by soom_lua_to_json) */
         int mt = lua_gettop(L), rc = SOOM_OK;
         bool done = true;
-        if (lua_rawequal(L, mt, e->array_mt)) {
+        if (e->array_mt == NULL) {
+            soom_lua_json_push_array_mt(L);
+            e->array_mt = lua_topointer(L, -1);
+            lua_pop(L, 1);
+        }
+        if (lua_topointer(L, mt) == e->array_mt) {
             rc = encode_array(e, idx, lua_objlen(L, idx), depth);
         } else if (lua_topointer(L, mt) == e->ordered_mt || is_ordered_mt(L, mt)) {
             e->ordered_mt = lua_topointer(L, mt); /* rows share one: checked once */
@@ -495,10 +510,9 @@ static int encode_table(struct encoder *e, int idx, int depth)
     lua_pushnil(L);
     if (lua_next(L, idx) == 0)
         return (soom_buf_puts(e->out, "{}"), SOOM_OK);
-    bool string_key = lua_type(L, -2) == LUA_TSTRING;
+    if (lua_type(L, -2) == LUA_TSTRING)
+        return encode_object_from(e, idx, depth);
     lua_pop(L, 2);
-    if (string_key)
-        return encode_object(e, idx, depth);
     bool sparse;
     size_t n = array_length(e, idx, &sparse);
     if (sparse)
@@ -542,8 +556,7 @@ int soom_lua_to_json(lua_State *L, int idx, struct soom_buf *out, char *err, siz
     if (idx < 0)
         idx = lua_gettop(L) + idx + 1;
     int top = lua_gettop(L);
-    soom_lua_json_push_array_mt(L);
-    struct encoder e = {L, out, err, errlen, lua_gettop(L), NULL};
+    struct encoder e = {L, out, err, errlen, NULL, NULL};
     size_t mark = out->len;
     int rc = encode_value(&e, idx, 0);
     if (rc != SOOM_OK) {
