@@ -4,9 +4,15 @@
  * one-shot descriptor waits indexed by fd.
  *
  * epoll_event.data tells the two kinds of registrations apart: a watch is
- * a pointer (always even), a one-shot wait is (fd << 1) | 1. One-shot waits
- * use EPOLLONESHOT, so a wait that fired stays registered but disarmed and
- * the next wait on the same descriptor costs one EPOLL_CTL_MOD.
+ * a pointer (always even), a one-shot wait is (fd << 1) | 1. A wait whose
+ * caller names the socket (a key) stays registered, level-triggered, after
+ * it fired: the next wait of that socket for the same events costs no
+ * system call (a statement's answer, on every statement of a pooled
+ * session). A readiness that finds no wait armed removes it (the session
+ * is idle, or went on to another loop), so it cannot wake the loop again.
+ * A wait without a key uses EPOLLONESHOT: a descriptor number may be
+ * closed and reused without the loop knowing, so each such wait re-arms
+ * (one EPOLL_CTL_MOD).
  *
  * Posted tasks are swapped out of the queue under its lock and run outside
  * it, so a task may post more (they run at the next turn).
@@ -44,6 +50,8 @@ struct fd_wait {
     void *arg;
     uint64_t token;
     bool registered; /* in the epoll set (perhaps disarmed) */
+    uint64_t key;    /* the socket registered, 0: unknown (one-shot) */
+    unsigned events; /* what it is registered for */
 };
 
 struct soom_loop {
@@ -325,8 +333,8 @@ static void run_timers(struct soom_loop *l)
 
 /* ---- one-shot descriptor waits -------------------------------------------- */
 
-int soom_loop_fd_arm(struct soom_loop *l, int fd, unsigned events, soom_loop_task_fn fn, void *arg,
-                     uint64_t token)
+int soom_loop_fd_arm(struct soom_loop *l, int fd, uint64_t key, unsigned events,
+                     soom_loop_task_fn fn, void *arg, uint64_t token)
 {
     if (fd < 0)
         return SOOM_EIO;
@@ -339,20 +347,27 @@ int soom_loop_fd_arm(struct soom_loop *l, int fd, unsigned events, soom_loop_tas
         l->nfds = n;
     }
     struct fd_wait *s = &l->fds[fd];
-    struct epoll_event ev = {.events = events | EPOLLONESHOT, .data.u64 = ((uint64_t)fd << 1) | 1u};
-    /* the hint may be stale both ways: the fd was closed and its number
-     * reused (gone from the set), or registered by an earlier holder */
-    int op = s->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
-    int rc = epoll_ctl(l->epfd, op, fd, &ev);
-    if (rc != 0 && errno == ENOENT)
-        rc = epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev);
-    else if (rc != 0 && errno == EEXIST)
-        rc = epoll_ctl(l->epfd, EPOLL_CTL_MOD, fd, &ev);
-    if (rc != 0) {
-        s->registered = false;
-        return SOOM_EIO;
+    /* the same socket, still registered for the same events: a closed
+     * socket left the set, and a new one on its number has another key */
+    if (!(key != 0 && s->registered && s->key == key && s->events == events)) {
+        unsigned flags = key != 0 ? 0u : (unsigned)EPOLLONESHOT;
+        struct epoll_event ev = {.events = events | flags, .data.u64 = ((uint64_t)fd << 1) | 1u};
+        /* the hint may be stale both ways: the fd was closed and its number
+         * reused (gone from the set), or registered by an earlier holder */
+        int op = s->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+        int rc = epoll_ctl(l->epfd, op, fd, &ev);
+        if (rc != 0 && errno == ENOENT)
+            rc = epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev);
+        else if (rc != 0 && errno == EEXIST)
+            rc = epoll_ctl(l->epfd, EPOLL_CTL_MOD, fd, &ev);
+        if (rc != 0) {
+            s->registered = false;
+            return SOOM_EIO;
+        }
+        s->registered = true;
+        s->key = key;
+        s->events = events;
     }
-    s->registered = true;
     s->fn = fn;
     s->arg = arg;
     s->token = token;
@@ -363,7 +378,10 @@ void soom_loop_fd_disarm(struct soom_loop *l, int fd)
 {
     if (fd < 0 || (size_t)fd >= l->nfds || l->fds[fd].fn == NULL)
         return;
-    l->fds[fd].fn = NULL;
+    struct fd_wait *s = &l->fds[fd];
+    s->fn = NULL;
+    if (s->key != 0)
+        return; /* a late readiness finds no wait and removes it */
     struct epoll_event ev = {.events = EPOLLONESHOT, .data.u64 = ((uint64_t)fd << 1) | 1u};
     epoll_ctl(l->epfd, EPOLL_CTL_MOD, fd, &ev);
 }
@@ -374,8 +392,15 @@ static void fd_fired(struct soom_loop *l, int fd)
         return;
     struct fd_wait *s = &l->fds[fd];
     soom_loop_task_fn fn = s->fn;
-    if (fn == NULL)
+    if (fn == NULL) {
+        /* a kept registration with no wait: level-triggered, it would
+         * fire at every turn until someone reads */
+        if (s->registered && s->key != 0) {
+            epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL);
+            s->registered = false;
+        }
         return;
+    }
     s->fn = NULL;
     fn(s->arg, s->token);
 }

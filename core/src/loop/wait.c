@@ -78,6 +78,11 @@ static int timeout_ms(uint64_t deadline)
 
 int soom_wait_fd(int fd, unsigned events, uint64_t deadline)
 {
+    return soom_wait_fd_key(fd, 0, events, deadline);
+}
+
+int soom_wait_fd_key(int fd, uint64_t key, unsigned events, uint64_t deadline)
+{
     deadline = capped(deadline);
     struct soom_fiber *f = switchable();
     if (f == NULL) {
@@ -94,7 +99,7 @@ int soom_wait_fd(int fd, unsigned events, uint64_t deadline)
     }
     struct soom_loop *l = soom_fiber_loop(f);
     uint64_t token = soom_fiber_wait_begin(f);
-    if (soom_loop_fd_arm(l, fd, events, soom_fiber_wake, f, token) != SOOM_OK)
+    if (soom_loop_fd_arm(l, fd, key, events, soom_fiber_wake, f, token) != SOOM_OK)
         return SOOM_OK;
     int rc = soom_fiber_wait(f, deadline);
     if (rc != SOOM_OK)

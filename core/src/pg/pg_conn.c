@@ -63,6 +63,9 @@ void pg_settings_init(struct pg_settings *s, const struct soom_config *cfg, cons
     soom_config_free(defaults);
 }
 
+/* the keys of sessions' sockets (struct soom_pg_conn.sock_key); 0 is none */
+static atomic_uint_fast64_t next_sock_key = 1;
+
 static void copy_error(char *err, size_t errlen, const char *msg)
 {
     snprintf(err, errlen, "%s", msg != NULL ? msg : "unknown error");
@@ -146,6 +149,7 @@ int pg_conn_connect(struct soom_pg_conn *c, char *err, size_t errlen)
     }
     PQsetNoticeProcessor(pg, notice_to_log, NULL);
     c->pg = pg;
+    c->sock_key = atomic_fetch_add_explicit(&next_sock_key, 1, memory_order_relaxed);
     c->tx_lost = false;
     if (c->set->pooler)
         return check_held(c, err, errlen);

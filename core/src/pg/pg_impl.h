@@ -53,6 +53,10 @@ struct pg_stmt {
 
 struct soom_pg_conn {
     PGconn *pg;
+    /* names pg's socket to the event loop (soom_wait_fd_key): a new one
+     * for each session, so a socket number reused is not taken for the
+     * registration of the one before */
+    uint64_t sock_key;
     struct soom_pg_pool *pool; /* NULL for a direct connection */
     const struct pg_settings *set;
     struct soom_pg_conn *next; /* in the pool's idle list */

@@ -77,7 +77,8 @@ static bool flush(struct soom_pg_conn *c, uint64_t deadline)
             return true;
         if (rc < 0)
             return false;
-        if (soom_wait_fd(PQsocket(c->pg), SOOM_LOOP_IN | SOOM_LOOP_OUT, deadline) != SOOM_OK) {
+        if (soom_wait_fd_key(PQsocket(c->pg), c->sock_key, SOOM_LOOP_IN | SOOM_LOOP_OUT,
+                             deadline) != SOOM_OK) {
             abandon(c);
             return false;
         }
@@ -97,7 +98,7 @@ static PGresult *collect(struct soom_pg_conn *c)
     PGresult *last = NULL;
     for (;;) {
         while (PQisBusy(c->pg)) {
-            if (soom_wait_fd(PQsocket(c->pg), SOOM_LOOP_IN, deadline) != SOOM_OK) {
+            if (soom_wait_fd_key(PQsocket(c->pg), c->sock_key, SOOM_LOOP_IN, deadline) != SOOM_OK) {
                 PQclear(last);
                 abandon(c);
                 return NULL;
@@ -167,7 +168,7 @@ static PGresult *collect_pipeline(struct soom_pg_conn *c, int last)
     int query = 0;
     for (;;) {
         while (PQisBusy(c->pg)) {
-            if (soom_wait_fd(PQsocket(c->pg), SOOM_LOOP_IN, deadline) != SOOM_OK) {
+            if (soom_wait_fd_key(PQsocket(c->pg), c->sock_key, SOOM_LOOP_IN, deadline) != SOOM_OK) {
                 PQclear(kept);
                 abandon(c);
                 return NULL;

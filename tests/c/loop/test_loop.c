@@ -236,6 +236,64 @@ static void test_fiber_waits_for_a_socket(void)
     soom_loop_free(l);
 }
 
+/* A socket named by a key keeps its registration between waits; readiness
+ * with no wait armed must not make the loop spin, and a new socket on a
+ * reused number (another key) must be registered again. */
+struct keyed_reader {
+    int fd;
+    uint64_t key;
+    int rc;
+    bool done;
+};
+
+static void keyed_read_fiber(void *arg)
+{
+    struct keyed_reader *r = arg;
+    r->rc = soom_wait_fd_key(r->fd, r->key, SOOM_LOOP_IN, soom_clock_ns() + 2000 * MS);
+    char buf[16];
+    if (r->rc == SOOM_OK)
+        CHECK(read(r->fd, buf, sizeof buf) > 0);
+    r->done = true;
+}
+
+static void keyed_read(struct soom_loop *l, int fd, int peer, uint64_t key)
+{
+    struct keyed_reader r = {fd, key, -1, false};
+    CHECK(!soom_fiber_run(l, keyed_read_fiber, &r));
+    CHECK(write(peer, "x", 1) == 1);
+    while (!r.done)
+        soom_loop_turn(l, 100 * MS);
+    CHECK_INT(r.rc, SOOM_OK);
+}
+
+static void test_keyed_waits_keep_their_registration(void)
+{
+    struct soom_loop *l;
+    CHECK_INT(soom_loop_new(&l), SOOM_OK);
+    int sv[2];
+    socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+    keyed_read(l, sv[0], sv[1], 7);
+    keyed_read(l, sv[0], sv[1], 7); /* the kept registration */
+    /* readable with nobody waiting: the loop still blocks */
+    CHECK(write(sv[1], "y", 1) == 1);
+    soom_loop_turn(l, 50 * MS);
+    uint64_t t0 = soom_clock_ns();
+    soom_loop_turn(l, 50 * MS);
+    CHECK(soom_clock_ns() - t0 >= 40 * MS);
+    char buf[4];
+    CHECK(read(sv[0], buf, sizeof buf) == 1);
+    keyed_read(l, sv[0], sv[1], 7); /* registered again */
+    /* the number reused by another socket */
+    int old = sv[0];
+    close(sv[0]), close(sv[1]);
+    socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+    CHECK(sv[0] == old || sv[1] == old);
+    int fd = sv[0] == old ? sv[0] : sv[1], peer = sv[0] == old ? sv[1] : sv[0];
+    keyed_read(l, fd, peer, 8);
+    close(sv[0]), close(sv[1]);
+    soom_loop_free(l);
+}
+
 /* ---- many fibers sleeping at once -------------------------------------------- */
 
 static int slept;
@@ -455,6 +513,7 @@ int main(void)
     RUN(test_posts_from_other_threads);
     RUN(test_every_post_wakes_a_blocked_loop);
     RUN(test_fiber_waits_for_a_socket);
+    RUN(test_keyed_waits_keep_their_registration);
     RUN(test_thousand_fibers_sleep_at_once);
     RUN(test_waiter_woken_across_threads);
     RUN(test_budget_ends_waits);

@@ -27,6 +27,11 @@ struct soom_loop;
  * SOOM_ETIMEDOUT. */
 int soom_wait_fd(int fd, unsigned events, uint64_t deadline);
 
+/* soom_wait_fd() for a socket named by `key` (soom_loop_fd_arm): on a
+ * fiber, the wait reuses the registration of the key's last wait on the
+ * same loop. */
+int soom_wait_fd_key(int fd, uint64_t key, unsigned events, uint64_t deadline);
+
 /* Sleeps until `deadline`. Returns SOOM_OK, or SOOM_ETIMEDOUT when the
  * budget ended the sleep early. */
 int soom_wait_until(uint64_t deadline);
