@@ -12,7 +12,8 @@
  * is idle, or went on to another loop), so it cannot wake the loop again.
  * A wait without a key uses EPOLLONESHOT: a descriptor number may be
  * closed and reused without the loop knowing, so each such wait re-arms
- * (one EPOLL_CTL_MOD).
+ * (one EPOLL_CTL_MOD). So does a wait for output, which a kept
+ * registration would report again at every turn.
  *
  * Posted tasks are swapped out of the queue under its lock and run outside
  * it, so a task may post more (they run at the next turn).
@@ -347,6 +348,10 @@ int soom_loop_fd_arm(struct soom_loop *l, int fd, uint64_t key, unsigned events,
         l->nfds = n;
     }
     struct fd_wait *s = &l->fds[fd];
+    /* a socket is nearly always writable: a kept registration for output
+     * would fire again at the next turn, so such a wait stays one-shot */
+    if (events & SOOM_LOOP_OUT)
+        key = 0;
     /* the same socket, still registered for the same events: a closed
      * socket left the set, and a new one on its number has another key */
     if (!(key != 0 && s->registered && s->key == key && s->events == events)) {

@@ -118,8 +118,8 @@ void soom_loop_post(struct soom_loop *l, soom_loop_task_fn fn, void *arg, uint64
  * at a time. `key` names the socket behind `fd` (unique for its whole
  * life, never reused; 0: unknown): the loop then keeps its registration
  * between waits, so the next wait of the same key for the same events
- * costs no system call. Returns SOOM_OK or SOOM_EIO (an fd epoll refuses,
- * such as a regular file). */
+ * costs no system call (waits for input only). Returns SOOM_OK or
+ * SOOM_EIO (an fd epoll refuses, such as a regular file). */
 int soom_loop_fd_arm(struct soom_loop *l, int fd, uint64_t key, unsigned events,
                      soom_loop_task_fn fn, void *arg, uint64_t token);
 
