@@ -391,6 +391,17 @@ void soom_loop_fd_disarm(struct soom_loop *l, int fd)
     epoll_ctl(l->epfd, EPOLL_CTL_MOD, fd, &ev);
 }
 
+void soom_loop_fd_forget(struct soom_loop *l, int fd, uint64_t key)
+{
+    if (fd < 0 || (size_t)fd >= l->nfds || key == 0)
+        return;
+    struct fd_wait *s = &l->fds[fd];
+    if (s->fn != NULL || !s->registered || s->key != key)
+        return;
+    epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL);
+    s->registered = false;
+}
+
 static void fd_fired(struct soom_loop *l, int fd)
 {
     if ((size_t)fd >= l->nfds)

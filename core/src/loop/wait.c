@@ -107,6 +107,13 @@ int soom_wait_fd_key(int fd, uint64_t key, unsigned events, uint64_t deadline)
     return rc;
 }
 
+void soom_wait_fd_forget(int fd, uint64_t key)
+{
+    struct soom_loop *l = soom_loop_current();
+    if (l != NULL)
+        soom_loop_fd_forget(l, fd, key);
+}
+
 int soom_wait_until(uint64_t deadline)
 {
     uint64_t until = capped(deadline);
@@ -169,4 +176,10 @@ void soom_waiter_wake(struct soom_waiter *w)
         soom_loop_post(w->loop, soom_fiber_wake, w->fiber, w->token);
     else
         pthread_cond_signal(&w->cond);
+}
+
+bool soom_waiter_elsewhere(const struct soom_waiter *w)
+{
+    struct soom_loop *l = soom_loop_current();
+    return w->fiber == NULL || w->loop != l;
 }

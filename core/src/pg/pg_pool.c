@@ -312,16 +312,24 @@ void soom_pg_pool_release(struct soom_pg_conn *c)
     if (keep) {
         struct waiter *w = pop_waiter(pool);
         if (w != NULL) {
+            /* a waiter on another thread: this loop lets the socket go
+             * (after the lock; the session is the waiter's once woken) */
+            bool away = soom_waiter_elsewhere(&w->wake);
+            int fd = PQsocket(c->pg);
+            uint64_t key = c->sock_key;
             pool->nbusy++;
             w->conn = c;
             w->state = W_CONN;
             soom_waiter_wake(&w->wake);
-        } else {
-            c->idle_since_ns = soom_clock_ns();
-            c->next = pool->idle;
-            pool->idle = c;
-            pool->nidle++;
+            pthread_mutex_unlock(&pool->lock);
+            if (away)
+                soom_wait_fd_forget(fd, key);
+            return;
         }
+        c->idle_since_ns = soom_clock_ns();
+        c->next = pool->idle;
+        pool->idle = c;
+        pool->nidle++;
         pthread_mutex_unlock(&pool->lock);
         return;
     }

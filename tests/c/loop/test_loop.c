@@ -283,6 +283,14 @@ static void test_keyed_waits_keep_their_registration(void)
     char buf[4];
     CHECK(read(sv[0], buf, sizeof buf) == 1);
     keyed_read(l, sv[0], sv[1], 7); /* registered again */
+    /* handed to another loop: not even one wake-up here */
+    soom_loop_fd_forget(l, sv[0], 7);
+    CHECK(write(sv[1], "z", 1) == 1);
+    t0 = soom_clock_ns();
+    soom_loop_turn(l, 50 * MS);
+    CHECK(soom_clock_ns() - t0 >= 40 * MS);
+    CHECK(read(sv[0], buf, sizeof buf) == 1);
+    keyed_read(l, sv[0], sv[1], 7);
     /* the number reused by another socket */
     int old = sv[0];
     close(sv[0]), close(sv[1]);

@@ -123,6 +123,11 @@ void soom_loop_post(struct soom_loop *l, soom_loop_task_fn fn, void *arg, uint64
 int soom_loop_fd_arm(struct soom_loop *l, int fd, uint64_t key, unsigned events,
                      soom_loop_task_fn fn, void *arg, uint64_t token);
 
+/* The socket `key` is next waited on elsewhere (another loop's thread):
+ * drops the registration this loop kept for it, which would otherwise
+ * wake this loop at its next readiness only to be removed then. */
+void soom_loop_fd_forget(struct soom_loop *l, int fd, uint64_t key);
+
 /* Forgets a wait that did not fire (it timed out), so a late readiness
  * calls nothing. */
 void soom_loop_fd_disarm(struct soom_loop *l, int fd);

@@ -20,6 +20,7 @@
 
 struct soom_fiber;
 struct soom_loop;
+struct soom_waiter;
 
 /* Waits until `fd` is ready for `events` (SOOM_LOOP_IN, SOOM_LOOP_OUT), has
  * an error or was hung up, or until `deadline` (a soom_clock_ns() instant,
@@ -31,6 +32,10 @@ int soom_wait_fd(int fd, unsigned events, uint64_t deadline);
  * fiber, the wait reuses the registration of the key's last wait on the
  * same loop. */
 int soom_wait_fd_key(int fd, uint64_t key, unsigned events, uint64_t deadline);
+
+/* The socket `key` is next waited on by another thread: the calling
+ * fiber's loop drops what it kept for it (soom_loop_fd_forget). */
+void soom_wait_fd_forget(int fd, uint64_t key);
 
 /* Sleeps until `deadline`. Returns SOOM_OK, or SOOM_ETIMEDOUT when the
  * budget ended the sleep early. */
@@ -55,6 +60,10 @@ int soom_waiter_wait(struct soom_waiter *w, pthread_mutex_t *m, uint64_t deadlin
 /* Wakes the waiter; call with its mutex held. Never switches fibers: a
  * fiber is resumed by its loop afterwards. */
 void soom_waiter_wake(struct soom_waiter *w);
+
+/* Whether `w` (waiting, under its mutex) is not a fiber of the calling
+ * thread's loop. */
+bool soom_waiter_elsewhere(const struct soom_waiter *w);
 
 /* The deadline every wait of the calling fiber (or thread) ends by; 0:
  * none. soom_wait_set_budget() returns the previous one. */
