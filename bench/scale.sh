@@ -27,8 +27,8 @@
 #             parsing and planning apart from PgBouncer's own cost
 #
 # Each path runs soom sized as docs/SCALING.md says: directly, pool.max is
-# the number of PostgreSQL sessions (M = N = 8, and more only adds
-# sessions contending for the same cores); behind PgBouncer, pool.max is
+# the number of PostgreSQL sessions (M = N = 8; 16 were no faster and
+# cost more CPU per request); behind PgBouncer, pool.max is
 # the requests soom keeps in flight (L) and PgBouncer's default_pool_size
 # (N) bounds the server sessions, so both sides run the same N sessions of
 # PostgreSQL. With L = N every statement waits out PgBouncer's two extra
