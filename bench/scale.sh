@@ -3,12 +3,13 @@
 # (docs/SCALING.md):
 #
 #   bench/scale.sh [--wrk-seconds S] [--passes P] [--threads T] [--connections C]
-#                  [--pool-size N] [--soom-pool M] [--bouncer-nice K] [--base-port PORT]
+#                  [--pool-size N] [--soom-pool M] [--bouncer-soom-pool L]
+#                  [--bouncer-nice K] [--base-port PORT]
 #                  [--transport tcp|unix] [--bouncer-procs B] [--configs "direct held ..."]
 #                  [--skip-pgbench]
 #
-#   direct    soom -> the primary
-#   bouncer   soom (pool.max M, 8 by default) -> PgBouncer (transaction
+#   direct    soom (pool.max M, 8 by default) -> the primary
+#   bouncer   soom (pool.max L, 16 by default) -> PgBouncer (transaction
 #             mode, default_pool_size N, 8 by default) -> the primary,
 #             database.pooler set: each statement carries the session
 #             settings (one pipeline)
@@ -24,6 +25,16 @@
 #             unnamed (Parse/Bind/Describe/Execute/Sync, as through
 #             PgBouncer) without PgBouncer, which tells PostgreSQL's
 #             parsing and planning apart from PgBouncer's own cost
+#
+# Each path runs soom sized as docs/SCALING.md says: directly, pool.max is
+# the number of PostgreSQL sessions (M = N = 8; 16 were no faster and
+# cost more CPU per request); behind PgBouncer, pool.max is
+# the requests soom keeps in flight (L) and PgBouncer's default_pool_size
+# (N) bounds the server sessions, so both sides run the same N sessions of
+# PostgreSQL. With L = N every statement waits out PgBouncer's two extra
+# hops holding one of the N sessions' turns; L > N keeps the next
+# statement queued at PgBouncer when a server session frees (bench/
+# RESULTS.md). --bouncer-soom-pool 8 gives the old, equal sizing.
 #
 # --configs picks and orders the paths (default "direct bouncer held
 # replica"). --transport unix puts every PostgreSQL hop on a unix socket
@@ -47,13 +58,14 @@ set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/.." && pwd)"
 SOOM=${SOOM_BIN:-$ROOT/build/bin/soom}
-WRK_S=5; PASSES=5; THREADS=4; CONNS=32; POOL=8; SOOM_POOL=8; BASE=25600; NICE=0
+WRK_S=5; PASSES=5; THREADS=4; CONNS=32; POOL=8; SOOM_POOL=8; BSOOM_POOL=16; BASE=25600; NICE=0
 TRANSPORT=tcp; BPROCS=1; CONFIGS="direct bouncer held replica"; PGBENCH_RUN=1
 while [ $# -gt 0 ]; do case $1 in
   --wrk-seconds) WRK_S=$2; shift 2;; --passes) PASSES=$2; shift 2;;
   --threads) THREADS=$2; shift 2;; --connections) CONNS=$2; shift 2;;
   --bouncer-nice) NICE=$2; shift 2;;
-  --pool-size) POOL=$2; shift 2;; --soom-pool) SOOM_POOL=$2; shift 2;; --base-port) BASE=$2; shift 2;;
+  --pool-size) POOL=$2; shift 2;; --soom-pool) SOOM_POOL=$2; shift 2;;
+  --bouncer-soom-pool) BSOOM_POOL=$2; shift 2;; --base-port) BASE=$2; shift 2;;
   --transport) TRANSPORT=$2; shift 2;; --bouncer-procs) BPROCS=$2; shift 2;;
   --configs) CONFIGS=$2; shift 2;; --skip-pgbench) PGBENCH_RUN=0; shift;;
   *) echo "unknown argument $1" >&2; exit 2;; esac; done
@@ -155,9 +167,9 @@ run_wrk() { # CONFIG -> "rps soom_us bouncer_us postgres_us wrk_us"
   local env=(SOOM_THREADS=$THREADS DATABASE_URL=$PRIMARY SOOM_POOL__MAX=$SOOM_POOL)
   case $1 in
     bouncer) env=(SOOM_THREADS=$THREADS DATABASE_URL=$BOUNCER SOOM_DATABASE__POOLER=pgbouncer-transaction
-                  SOOM_POOL__MAX=$SOOM_POOL);;
+                  SOOM_POOL__MAX=$BSOOM_POOL);;
     held|held-unnamed) env=(SOOM_THREADS=$THREADS DATABASE_URL=$(db_url "$BOUNCER" held)
-               SOOM_DATABASE__POOLER=pgbouncer-transaction SOOM_POOL__MAX=$SOOM_POOL)
+               SOOM_DATABASE__POOLER=pgbouncer-transaction SOOM_POOL__MAX=$BSOOM_POOL)
       [ "$1" = held-unnamed ] && env+=(SOOM_DATABASE__SHARED_STATEMENTS=false);;
     replica) env+=(SOOM_DATABASE__REPLICAS=$REPLICA SOOM_DATABASE__MAX_REPLICA_LAG=10);;
     unnamed) env+=(SOOM_POOL__PREPARED=false);;
@@ -220,7 +232,7 @@ fi
 echo
 echo "## GET /samples/7: wrk -t1 -c$CONNS -d${WRK_S}s, $THREADS server threads, alternating ($PASSES passes), medians"
 echo "(load average before: $(cut -d' ' -f1-3 /proc/loadavg); transport $TRANSPORT; PgBouncer pool $POOL" \
-  "over $BPROCS process(es), soom pool $SOOM_POOL, PgBouncer nice $NICE)"
+  "over $BPROCS process(es), soom pool $SOOM_POOL (behind PgBouncer $BSOOM_POOL), PgBouncer nice $NICE)"
 mkdir -p "$tmp/r"
 for c in $CONFIGS; do : >"$tmp/r/$c"; done
 for _ in $(seq 1 "$PASSES"); do
