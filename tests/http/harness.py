@@ -216,9 +216,11 @@ def write_app(root, files):
 def start_failure(app, env=None):
     srv = Server(app, env=env)
     srv.start(wait=False)
-    code = srv.wait(30)
-    log = srv.log()
-    srv.stop()
+    try:
+        code = srv.wait(30)  # a server that started after all is stopped below
+        log = srv.log()
+    finally:
+        srv.stop()
     return code, log
 
 
